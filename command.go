@@ -1,0 +1,686 @@
+package kamflow
+
+import (
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CommandKind names a change to a deal. Each kind is a Workflow Update of the same name.
+type CommandKind string
+
+// The commands a deal accepts.
+const (
+	CmdAssessment      CommandKind = "assessment"
+	CmdStakeholder     CommandKind = "stakeholder"
+	CmdCriteria        CommandKind = "criteria"
+	CmdProposal        CommandKind = "proposal"
+	CmdBid             CommandKind = "bid"
+	CmdApproveMargin   CommandKind = "approve_margin"
+	CmdApproveContract CommandKind = "approve_contract"
+	CmdSignContract    CommandKind = "sign_contract"
+	CmdAcceptance      CommandKind = "acceptance"
+	CmdAdvance         CommandKind = "advance"
+	CmdClose           CommandKind = "close"
+	CmdCloseProject    CommandKind = "close_project"
+	CmdPause           CommandKind = "pause"
+	CmdResume          CommandKind = "resume"
+)
+
+// CommandKinds lists every command.
+var CommandKinds = []CommandKind{
+	CmdAssessment, CmdStakeholder, CmdCriteria, CmdProposal, CmdBid, CmdApproveMargin,
+	CmdApproveContract, CmdSignContract, CmdAcceptance, CmdAdvance, CmdClose, CmdCloseProject,
+	CmdPause, CmdResume,
+}
+
+// Actor is who issues a command.
+type Actor struct {
+	ID   string `json:"id"`
+	Role string `json:"role,omitempty"`
+}
+
+// Command is one requested change to a deal. Kind says which; exactly the matching input is set.
+type Command struct {
+	Kind        CommandKind      `json:"kind"`
+	Actor       Actor            `json:"actor"`
+	Assessment  *AssessmentInput `json:"assessment,omitempty"`
+	Stakeholder *Stakeholder     `json:"stakeholder,omitempty"`
+	Criteria    []Criterion      `json:"criteria,omitempty"`
+	Proposal    *ProposalInput   `json:"proposal,omitempty"`
+	Bid         *BidInput        `json:"bid,omitempty"`
+	Sign        *SignInput       `json:"sign,omitempty"`
+	Acceptance  *AcceptanceInput `json:"acceptance,omitempty"`
+	Advance     *AdvanceInput    `json:"advance,omitempty"`
+	Close       *CloseInput      `json:"close,omitempty"`
+	Pause       *PauseInput      `json:"pause,omitempty"`
+}
+
+// AssessmentInput scores the opportunity. Grade is optional: computed when empty.
+type AssessmentInput struct {
+	Scores        map[Factor]int `json:"scores"`
+	ExpectedClose Date           `json:"expected_close"`
+	Likelihood    int            `json:"likelihood"`
+	Grade         Grade          `json:"grade,omitempty"`
+}
+
+// ProposalInput records a submitted proposal.
+type ProposalInput struct {
+	SubmittedOn Date   `json:"submitted_on"`
+	Summary     string `json:"summary,omitempty"`
+}
+
+// BidInput records or revises the bid.
+type BidInput struct {
+	Cost      Money `json:"cost"`
+	Price     Money `json:"price"`
+	Deadline  Date  `json:"deadline,omitempty"`
+	Submitted bool  `json:"submitted"`
+}
+
+// SignInput records the signing date of the contract.
+type SignInput struct {
+	SignedOn Date `json:"signed_on"`
+}
+
+// AcceptanceInput records the engineering acceptance test.
+type AcceptanceInput struct {
+	Result AcceptanceResult `json:"result"`
+	Notes  string           `json:"notes,omitempty"`
+}
+
+// AdvanceInput moves the deal to the next stage; Force with a Reason overrides an unmet gate.
+type AdvanceInput struct {
+	Force  bool   `json:"force,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// CloseInput ends a deal without delivery.
+type CloseInput struct {
+	Outcome    Status `json:"outcome"`
+	Reason     string `json:"reason"`
+	Competitor string `json:"competitor,omitempty"`
+}
+
+// PauseInput stops the stall clock until ResumeOn.
+type PauseInput struct {
+	Reason   string `json:"reason"`
+	ResumeOn Date   `json:"resume_on"`
+}
+
+// Effects are what an applied command did besides changing the deal: the stage-history row to
+// record, if any.
+type Effects struct {
+	Transition *StageTransition
+}
+
+// Text limits. Longer text is refused, not cut: nothing a user typed is silently lost.
+const (
+	maxName   = 200
+	maxText   = 4000
+	maxReason = 1000
+)
+
+func checkText(field, v string, required bool, max int) error {
+	if required && strings.TrimSpace(v) == "" {
+		return Errorf(EINVALID, "%s is required", field).WithDetail("field", field)
+	}
+	if !utf8.ValidString(v) {
+		return Errorf(EINVALID, "%s is not valid UTF-8", field).WithDetail("field", field)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return Errorf(EINVALID, "%s is longer than %d characters", field, max).WithDetail("field", field)
+	}
+	return nil
+}
+
+func checkDate(field string, d Date, required bool) error {
+	if d == "" {
+		if required {
+			return Errorf(EINVALID, "%s is required (YYYY-MM-DD)", field).WithDetail("field", field)
+		}
+		return nil
+	}
+	if _, err := ParseDate(string(d)); err != nil {
+		return Errorf(EINVALID, "%s %q is not a calendar date YYYY-MM-DD", field, d).WithDetail("field", field)
+	}
+	return nil
+}
+
+func wrongStage(format string, args ...any) *Error { return Errorf(EWRONGSTAGE, format, args...) }
+
+func (d *Deal) requireStage(cmd CommandKind, stages ...Stage) error {
+	for _, s := range stages {
+		if d.Stage == s {
+			return nil
+		}
+	}
+	names := make([]string, len(stages))
+	for i, s := range stages {
+		names[i] = string(s)
+	}
+	return wrongStage("%s is recorded in the %s stage; the deal is in %s", cmd, strings.Join(names, " or "), d.Stage).
+		WithDetail("stage", string(d.Stage))
+}
+
+// Check decides whether cmd may be applied to the deal as it is now, without changing it. It is
+// the Update validator: a command it rejects leaves no trace.
+func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
+	if !d.Active() {
+		return wrongStage("the deal is %s; nothing more can be done on it", d.Status).WithDetail("status", string(d.Status))
+	}
+	if err := checkText("actor", cmd.Actor.ID, true, maxName); err != nil {
+		return err
+	}
+	switch cmd.Kind {
+	case CmdAssessment:
+		in := cmd.Assessment
+		if in == nil {
+			return Errorf(EINVALID, "assessment is required")
+		}
+		if err := d.requireStage(cmd.Kind, Development); err != nil {
+			return err
+		}
+		if m := missingFactors(in.Scores); len(m) > 0 {
+			return Errorf(EINVALID, "assessment scores are missing: %s", strings.Join(m, ", ")).WithDetail("missing", m)
+		}
+		for f, v := range in.Scores {
+			if !f.valid() {
+				return Errorf(EINVALID, "unknown assessment factor %q", f).WithDetail("field", "scores."+string(f))
+			}
+			if v < 1 || v > 5 {
+				return Errorf(EINVALID, "score of %s must be from 1 to 5, not %d", f, v).WithDetail("field", "scores."+string(f))
+			}
+		}
+		if err := checkDate("expected_close", in.ExpectedClose, true); err != nil {
+			return err
+		}
+		if in.Likelihood < 0 || in.Likelihood > 100 {
+			return Errorf(EINVALID, "likelihood must be from 0 to 100").WithDetail("field", "likelihood")
+		}
+		if in.Grade != "" {
+			if _, err := ParseGrade(string(in.Grade)); err != nil {
+				return err.(*Error).WithDetail("field", "grade")
+			}
+		}
+	case CmdStakeholder:
+		p := cmd.Stakeholder
+		if p == nil {
+			return Errorf(EINVALID, "stakeholder is required")
+		}
+		if err := checkText("name", p.Name, true, maxName); err != nil {
+			return err
+		}
+		if err := checkText("title", p.Title, false, maxName); err != nil {
+			return err
+		}
+		if err := checkText("notes", p.Notes, false, maxText); err != nil {
+			return err
+		}
+		if !validRole(p.Role) {
+			return Errorf(EINVALID, "role %q must be one of decision_maker, influencer, user, technical_evaluator, purchaser, executor, insider", p.Role).WithDetail("field", "role")
+		}
+		switch p.Stance {
+		case StanceSupporter, StanceNeutral, StanceOpponent:
+		default:
+			return Errorf(EINVALID, "stance %q must be one of supporter, neutral, opponent", p.Stance).WithDetail("field", "stance")
+		}
+		if p.Influence < 0 || p.Influence > 5 {
+			return Errorf(EINVALID, "influence must be from 1 to 5").WithDetail("field", "influence")
+		}
+	case CmdCriteria:
+		if err := d.requireStage(cmd.Kind, Entry, Proposal, Bid); err != nil {
+			return err
+		}
+		if len(cmd.Criteria) == 0 {
+			return Errorf(EINVALID, "at least one purchasing criterion is required").WithDetail("field", "criteria")
+		}
+		if len(cmd.Criteria) > 200 {
+			return Errorf(EINVALID, "at most 200 purchasing criteria").WithDetail("field", "criteria")
+		}
+		seen := map[string]bool{}
+		for _, c := range cmd.Criteria {
+			if err := checkText("criterion name", c.Name, true, maxName); err != nil {
+				return err
+			}
+			if err := checkText("criterion notes", c.Notes, false, maxText); err != nil {
+				return err
+			}
+			key := strings.ToLower(strings.TrimSpace(c.Name))
+			if seen[key] {
+				return Errorf(EINVALID, "purchasing criterion %q is listed twice", c.Name).WithDetail("field", "criteria")
+			}
+			seen[key] = true
+			switch c.Favours {
+			case FavoursUs, FavoursNeutral, FavoursCompetitor:
+			default:
+				return Errorf(EINVALID, "criterion %q: favours must be one of us, neutral, competitor", c.Name).WithDetail("field", "criteria")
+			}
+		}
+	case CmdProposal:
+		in := cmd.Proposal
+		if in == nil {
+			return Errorf(EINVALID, "proposal is required")
+		}
+		if err := d.requireStage(cmd.Kind, Proposal); err != nil {
+			return err
+		}
+		if err := checkDate("submitted_on", in.SubmittedOn, true); err != nil {
+			return err
+		}
+		if err := checkText("summary", in.Summary, false, maxText); err != nil {
+			return err
+		}
+	case CmdBid:
+		in := cmd.Bid
+		if in == nil {
+			return Errorf(EINVALID, "bid is required")
+		}
+		if err := d.requireStage(cmd.Kind, Bid); err != nil {
+			return err
+		}
+		if in.Price <= 0 {
+			return Errorf(EINVALID, "price must be more than zero").WithDetail("field", "price")
+		}
+		if in.Cost < 0 || in.Cost > MaxMoney || in.Price > MaxMoney {
+			return Errorf(EINVALID, "cost and price must be from 0 to 999999999999.99").WithDetail("field", "cost")
+		}
+		if err := checkDate("deadline", in.Deadline, false); err != nil {
+			return err
+		}
+	case CmdApproveMargin:
+		if err := d.requireStage(cmd.Kind, Bid); err != nil {
+			return err
+		}
+		if d.Bid == nil {
+			return wrongStage("there is no bid to approve")
+		}
+		if !d.Bid.BelowFloor() {
+			return wrongStage("the bid's margin %.2f%% is at or above the floor %.2f%%; it needs no approval", d.Bid.MarginPct, d.Bid.Floor)
+		}
+	case CmdApproveContract:
+		if err := d.requireStage(cmd.Kind, Negotiation); err != nil {
+			return err
+		}
+	case CmdSignContract:
+		if cmd.Sign == nil {
+			return Errorf(EINVALID, "signed_on is required")
+		}
+		if err := d.requireStage(cmd.Kind, Negotiation); err != nil {
+			return err
+		}
+		if err := checkDate("signed_on", cmd.Sign.SignedOn, true); err != nil {
+			return err
+		}
+		if d.Contract.ApprovedBy == "" {
+			return Errorf(EGATENOTMET, "the contract must be approved by a director before it is signed").
+				WithDetail("missing", []string{GateContractApproved})
+		}
+		if d.Status == StatusWon {
+			return wrongStage("the contract is already signed (on %s)", d.Contract.SignedOn)
+		}
+	case CmdAcceptance:
+		in := cmd.Acceptance
+		if in == nil {
+			return Errorf(EINVALID, "acceptance is required")
+		}
+		if err := d.requireStage(cmd.Kind, Delivery); err != nil {
+			return err
+		}
+		switch in.Result {
+		case AcceptancePass, AcceptancePassPunchList, AcceptanceFail:
+		default:
+			return Errorf(EINVALID, "result %q must be one of pass, pass_with_punch_list, fail", in.Result).WithDetail("field", "result")
+		}
+		if err := checkText("notes", in.Notes, false, maxText); err != nil {
+			return err
+		}
+	case CmdCloseProject:
+		if err := d.requireStage(cmd.Kind, Delivery); err != nil {
+			return err
+		}
+		if g := d.Gate(); !g.Met {
+			return Errorf(EGATENOTMET, "the project can be closed only after engineering acceptance").WithDetail("missing", g.Missing())
+		}
+	case CmdAdvance:
+		in := cmd.Advance
+		if in == nil {
+			in = &AdvanceInput{}
+		}
+		next, ok := d.Stage.Next()
+		if !ok {
+			return wrongStage("delivery is the last stage: close the project after acceptance instead")
+		}
+		g := d.Gate()
+		if g.Met {
+			return nil
+		}
+		if !in.Force {
+			return Errorf(EGATENOTMET, "the key node of the %s stage is not reached: %s", d.Stage, strings.Join(g.Missing(), ", ")).
+				WithDetail("missing", g.Missing()).WithDetail("stage", string(d.Stage))
+		}
+		if next == Delivery {
+			// Delivery works on a signed contract; no override can stand in for one.
+			return wrongStage("a deal cannot be forced into delivery: the contract must be approved and signed").
+				WithDetail("missing", g.Missing())
+		}
+		if err := checkText("reason", in.Reason, true, maxReason); err != nil {
+			return Errorf(EINVALID, "a forced advance needs a reason").WithDetail("field", "reason")
+		}
+	case CmdClose:
+		in := cmd.Close
+		if in == nil {
+			return Errorf(EINVALID, "outcome and reason are required")
+		}
+		if err := checkText("reason", in.Reason, true, maxReason); err != nil {
+			return err
+		}
+		if err := checkText("competitor", in.Competitor, false, maxName); err != nil {
+			return err
+		}
+		if d.Status != StatusOpen {
+			return wrongStage("a %s deal cannot be closed as %s", d.Status, in.Outcome)
+		}
+		switch in.Outcome {
+		case StatusLost:
+		case StatusWithdrawn:
+			if d.Stage == Development {
+				return wrongStage("in development an opportunity is abandoned, not withdrawn")
+			}
+		case StatusAbandoned:
+			if d.Stage != Development {
+				return wrongStage("only an opportunity still in development is abandoned; in %s, withdraw or record the loss", d.Stage)
+			}
+		default:
+			return Errorf(EINVALID, "outcome %q must be one of lost, withdrawn, abandoned", in.Outcome).WithDetail("field", "outcome")
+		}
+	case CmdPause:
+		in := cmd.Pause
+		if in == nil {
+			return Errorf(EINVALID, "reason and resume_on are required")
+		}
+		if d.Pause != nil {
+			return wrongStage("the deal is already paused until %s", d.Pause.ResumeOn)
+		}
+		if err := checkText("reason", in.Reason, true, maxReason); err != nil {
+			return err
+		}
+		if err := checkDate("resume_on", in.ResumeOn, true); err != nil {
+			return err
+		}
+		if !in.ResumeOn.Time().After(now) {
+			return Errorf(EINVALID, "resume_on must be a future date").WithDetail("field", "resume_on")
+		}
+	case CmdResume:
+		if d.Pause == nil {
+			return wrongStage("the deal is not paused")
+		}
+	default:
+		return Errorf(EINVALID, "unknown command %q", cmd.Kind)
+	}
+	return nil
+}
+
+func validRole(r Role) bool {
+	for _, x := range Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// progress restarts the stall clock: recorded stage work is progress, and work during a pause
+// ends the pause (the customer is back).
+func (d *Deal) progress(now time.Time) {
+	d.LastProgressAt = now
+	d.Stalled = false
+	d.StalledSince = nil
+	d.Pause = nil
+}
+
+// Apply checks cmd and applies it. now is the command's time, s the settings in force.
+func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
+	if err := d.Check(cmd, now, s); err != nil {
+		return Effects{}, err
+	}
+	var fx Effects
+	who := cmd.Actor.ID
+	switch cmd.Kind {
+	case CmdAssessment:
+		in := cmd.Assessment
+		a := &Assessment{
+			Scores: map[Factor]int{}, ExpectedClose: in.ExpectedClose, Likelihood: in.Likelihood,
+			Threshold: s.Assessment.Threshold, AssessedBy: who, AssessedAt: now,
+		}
+		for f, v := range in.Scores {
+			a.Scores[f] = v
+		}
+		a.Score = s.Assessment.Score(a.Scores)
+		a.Passed = a.Score >= a.Threshold
+		a.Grade, a.GradeComputed = in.Grade, false
+		if a.Grade == "" {
+			a.Grade, a.GradeComputed = ComputeGrade(in.ExpectedClose, in.Likelihood, now), true
+		}
+		d.Assessment = a
+		d.ExpectedClose = in.ExpectedClose
+		d.progress(now)
+	case CmdStakeholder:
+		p := *cmd.Stakeholder
+		p.Name = strings.TrimSpace(p.Name)
+		p.RecordedBy, p.RecordedAt = who, now
+		replaced := false
+		for i, x := range d.Stakeholders {
+			if strings.EqualFold(x.Name, p.Name) {
+				d.Stakeholders[i], replaced = p, true
+			}
+		}
+		if !replaced {
+			d.Stakeholders = append(d.Stakeholders, p)
+		}
+		d.progress(now)
+	case CmdCriteria:
+		d.Criteria = append([]Criterion(nil), cmd.Criteria...)
+		for i := range d.Criteria {
+			d.Criteria[i].Name = strings.TrimSpace(d.Criteria[i].Name)
+		}
+		d.progress(now)
+	case CmdProposal:
+		d.Proposal = &ProposalWork{SubmittedOn: cmd.Proposal.SubmittedOn, Summary: cmd.Proposal.Summary, RecordedBy: who, RecordedAt: now}
+		d.progress(now)
+	case CmdBid:
+		in := cmd.Bid
+		b := &BidWork{
+			Cost: in.Cost, Price: in.Price, Deadline: in.Deadline, Submitted: in.Submitted,
+			MarginPct: MarginPct(in.Cost, in.Price), Floor: s.MarginFloor, RecordedBy: who, RecordedAt: now,
+		}
+		// An approval covers the figures it was given for; new figures need a new look.
+		if old := d.Bid; old != nil && old.MarginApprovedBy != "" && old.Cost == in.Cost && old.Price == in.Price {
+			b.MarginApprovedBy, b.MarginApprovedAt = old.MarginApprovedBy, old.MarginApprovedAt
+		}
+		d.Bid = b
+		d.progress(now)
+	case CmdApproveMargin:
+		t := now
+		d.Bid.MarginApprovedBy, d.Bid.MarginApprovedAt = who, &t
+		d.progress(now)
+	case CmdApproveContract:
+		t := now
+		d.Contract.ApprovedBy, d.Contract.ApprovedAt = who, &t
+		d.progress(now)
+	case CmdSignContract:
+		d.Contract.SignedOn, d.Contract.SignedBy = cmd.Sign.SignedOn, who
+		d.Status = StatusWon
+		d.progress(now)
+		fx.Transition = d.transition(TransitionWon, d.Stage, "", "", who, now)
+	case CmdAcceptance:
+		d.Acceptance = &Acceptance{Result: cmd.Acceptance.Result, Notes: cmd.Acceptance.Notes, RecordedBy: who, RecordedAt: now}
+		d.progress(now)
+	case CmdCloseProject:
+		from := d.Stage
+		d.Status = StatusDelivered
+		d.progress(now)
+		fx.Transition = d.transition(TransitionDelivered, from, "", "", who, now)
+	case CmdAdvance:
+		in := cmd.Advance
+		if in == nil {
+			in = &AdvanceInput{}
+		}
+		from := d.Stage
+		next, _ := from.Next()
+		g := d.Gate()
+		kind := TransitionAdvanced
+		if !g.Met {
+			kind = TransitionForced
+			d.Forced = true
+			d.Forces = append(d.Forces, Force{From: from, To: next, Missing: g.Missing(), Reason: strings.TrimSpace(in.Reason), Actor: who, At: now})
+		}
+		d.Stage = next
+		d.StageEnteredAt = now
+		d.StageSLA = Duration(s.StageSLA(next))
+		d.progress(now)
+		fx.Transition = d.transition(kind, from, strings.TrimSpace(in.Reason), "", who, now)
+		if kind == TransitionForced {
+			fx.Transition.Missing = g.Missing()
+		} else {
+			fx.Transition.Reason = ""
+		}
+	case CmdClose:
+		in := cmd.Close
+		d.Status = in.Outcome
+		d.Closing = &Closing{Outcome: in.Outcome, Reason: strings.TrimSpace(in.Reason), Competitor: strings.TrimSpace(in.Competitor), By: who, At: now}
+		d.Stalled, d.StalledSince, d.Pause = false, nil, nil
+		fx.Transition = d.transition(TransitionClosed, d.Stage, d.Closing.Reason, d.Closing.Competitor, who, now)
+	case CmdPause:
+		d.Pause = &Pause{Reason: strings.TrimSpace(cmd.Pause.Reason), ResumeOn: cmd.Pause.ResumeOn, Since: now, By: who}
+		d.Stalled, d.StalledSince = false, nil
+	case CmdResume:
+		d.resume(now)
+	}
+	d.Seq++
+	d.UpdatedAt = now
+	if fx.Transition != nil {
+		fx.Transition.Seq = d.Seq
+	}
+	return fx, nil
+}
+
+// resume ends a pause; the paused time is added to the stall clock so it does not count.
+func (d *Deal) resume(now time.Time) {
+	if d.Pause == nil {
+		return
+	}
+	if paused := now.Sub(d.Pause.Since); paused > 0 {
+		d.LastProgressAt = d.LastProgressAt.Add(paused)
+	}
+	d.Pause = nil
+}
+
+// ResumeDue resumes the deal when its pause's resume date has come; it reports whether it did.
+// The workflow calls it from its resume timer.
+func (d *Deal) ResumeDue(now time.Time) bool {
+	if d.Pause == nil || now.Before(d.Pause.ResumeOn.Time()) {
+		return false
+	}
+	d.resume(now)
+	d.Seq++
+	d.UpdatedAt = now
+	return true
+}
+
+// MarkStalled flags the deal stalled if its stall deadline has passed; it reports whether the flag
+// changed. The workflow calls it from its SLA timer.
+func (d *Deal) MarkStalled(now time.Time) bool {
+	dl := d.StallDeadline()
+	if d.Stalled || dl.IsZero() || now.Before(dl) {
+		return false
+	}
+	t := now
+	d.Stalled, d.StalledSince = true, &t
+	d.Seq++
+	d.UpdatedAt = now
+	return true
+}
+
+// SetStageSLA applies changed settings to the deal's current stage; it reports whether the SLA
+// changed. A longer SLA can lift a stall; a shorter one stalls the deal on the workflow's next
+// timer check.
+func (d *Deal) SetStageSLA(s Settings, now time.Time) bool {
+	sla := Duration(s.StageSLA(d.Stage))
+	if sla == d.StageSLA {
+		return false
+	}
+	d.StageSLA = sla
+	if dl := d.StallDeadline(); d.Stalled && !dl.IsZero() && now.Before(dl) {
+		d.Stalled, d.StalledSince = false, nil
+	}
+	d.Seq++
+	d.UpdatedAt = now
+	return true
+}
+
+func (d *Deal) transition(kind string, from Stage, reason, competitor, who string, now time.Time) *StageTransition {
+	return &StageTransition{
+		DealID: d.ID, Kind: kind, FromStage: from, ToStage: d.Stage, Status: d.Status,
+		Forced: kind == TransitionForced, Reason: reason, Competitor: competitor, Actor: who, At: now,
+	}
+}
+
+// MarginPct is the gross margin (price − cost) / price in percent, rounded to two decimals.
+func MarginPct(cost, price Money) float64 {
+	if price <= 0 {
+		return 0
+	}
+	return math.Round(float64(price-cost)/float64(price)*10000) / 100
+}
+
+// NewDealInput is what a KAM gives to open a deal.
+type NewDealInput struct {
+	AccountID     string `json:"account_id"`
+	Title         string `json:"title"`
+	Value         Money  `json:"value"`
+	Currency      string `json:"currency"`
+	ExpectedClose Date   `json:"expected_close,omitempty"`
+	Owner         string `json:"owner,omitempty"`
+}
+
+// Validate checks the input.
+func (in NewDealInput) Validate() error {
+	if err := checkText("account_id", in.AccountID, true, 64); err != nil {
+		return err
+	}
+	if err := checkText("title", in.Title, true, maxName); err != nil {
+		return err
+	}
+	if in.Value < 0 || in.Value > MaxMoney {
+		return Errorf(EINVALID, "value must be from 0 to 999999999999.99").WithDetail("field", "value")
+	}
+	if len(in.Currency) != 3 || strings.ToUpper(in.Currency) != in.Currency || strings.Trim(in.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return Errorf(EINVALID, "currency %q must be an ISO 4217 code such as CNY or USD", in.Currency).WithDetail("field", "currency")
+	}
+	if err := checkText("owner", in.Owner, false, maxName); err != nil {
+		return err
+	}
+	return checkDate("expected_close", in.ExpectedClose, false)
+}
+
+// NewDeal opens a deal in development. The returned transition is the first row of its history.
+func NewDeal(id string, in NewDealInput, by Actor, now time.Time, s Settings) (*Deal, *StageTransition, error) {
+	if err := in.Validate(); err != nil {
+		return nil, nil, err
+	}
+	owner := in.Owner
+	if owner == "" {
+		owner = by.ID
+	}
+	d := &Deal{
+		ID: id, AccountID: in.AccountID, Title: strings.TrimSpace(in.Title), Value: in.Value,
+		Currency: in.Currency, ExpectedClose: in.ExpectedClose, Owner: owner,
+		Stage: Development, Status: StatusOpen, StageEnteredAt: now, LastProgressAt: now,
+		StageSLA: Duration(s.StageSLA(Development)), Seq: 1, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now,
+	}
+	t := d.transition(TransitionCreated, "", "", "", by.ID, now)
+	t.Seq = 1
+	return d, t, nil
+}

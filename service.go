@@ -1,0 +1,42 @@
+package kamflow
+
+import (
+	"context"
+	"errors"
+)
+
+// DealService runs deals: it is the only way to change one. The workflows package implements it
+// on Temporal, where each deal is a long-running workflow and each command an Update.
+type DealService interface {
+	// CreateDeal starts the deal's workflow and returns once the deal is readable in the store.
+	CreateDeal(ctx context.Context, d *Deal, created *StageTransition, s Settings) (*Deal, error)
+	// Execute applies cmd to the deal and returns the deal after it, once the store shows it.
+	// requestID deduplicates retries of the same request (an Idempotency-Key, say); "" for none.
+	// A rejected command returns its *Error and changes nothing.
+	Execute(ctx context.Context, dealID string, cmd Command, requestID string) (*Deal, error)
+	// ApplySettings tells the given deals' workflows that the settings changed (e.g. a stage SLA).
+	ApplySettings(ctx context.Context, s Settings, dealIDs []string) error
+}
+
+// MissingKeys returns the gate keys listed under "missing" in err's details: what a rejected move
+// still lacks. Details may have crossed a serialisation boundary, so both []string and []any are
+// read.
+func MissingKeys(err error) []string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch v := e.Details["missing"].(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,138 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/kamflow/kamflow"
+)
+
+// Client implements kamflow.DealService on a Temporal client.
+type Client struct {
+	Temporal  client.Client
+	TaskQueue string // TaskQueue when empty
+}
+
+var _ kamflow.DealService = (*Client)(nil)
+
+func (c *Client) taskQueue() string {
+	if c.TaskQueue != "" {
+		return c.TaskQueue
+	}
+	return TaskQueue
+}
+
+// CreateDeal starts the deal's workflow with an Update-With-Start of the snapshot update, which
+// completes once the workflow has projected the deal: the caller can read it right away.
+func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, s kamflow.Settings) (*kamflow.Deal, error) {
+	start := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       WorkflowID(d.ID),
+		TaskQueue:                c.taskQueue(),
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, DealWorkflowName, DealInput{Deal: *d, Settings: s, Created: created})
+	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			WorkflowID:   WorkflowID(d.ID),
+			UpdateName:   SnapshotUpdate,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return nil, c.mapError(err, d.ID)
+	}
+	var out kamflow.Deal
+	if err := h.Get(ctx, &out); err != nil {
+		return nil, c.mapError(err, d.ID)
+	}
+	return &out, nil
+}
+
+// Execute sends cmd as the Update of its kind and waits for it to complete. requestID becomes the
+// Update ID, which the server deduplicates: a retried request applies the change once.
+func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command, requestID string) (*kamflow.Deal, error) {
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   WorkflowID(dealID),
+		UpdateID:     requestID,
+		UpdateName:   string(cmd.Kind),
+		Args:         []any{cmd},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return nil, c.mapError(err, dealID)
+	}
+	var out kamflow.Deal
+	if err := h.Get(ctx, &out); err != nil {
+		return nil, c.mapError(err, dealID)
+	}
+	return &out, nil
+}
+
+// ApplySettings signals the settings to each deal's workflow. A deal that ended meanwhile is
+// skipped; any other failure is returned after trying the rest.
+func (c *Client) ApplySettings(ctx context.Context, s kamflow.Settings, dealIDs []string) error {
+	var errs []error
+	for _, id := range dealIDs {
+		err := c.Temporal.SignalWorkflow(ctx, WorkflowID(id), "", SettingsSignal, s)
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("deal %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Client) mapError(err error, dealID string) error {
+	var nf *serviceerror.NotFound
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &nf):
+		return kamflow.Errorf(kamflow.ENOTFOUND, "deal %s is not running", dealID)
+	case errors.As(err, &started):
+		return kamflow.Errorf(kamflow.ECONFLICT, "deal %s exists already", dealID)
+	}
+	if mapped := FromError(err); mapped != err {
+		return mapped
+	}
+	return fmt.Errorf("temporal: %w", err)
+}
+
+// SearchAttributes are the custom search attributes the deal workflows set, so that operators can
+// find deals by stage and status in Temporal's own tools.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	SearchAttrStage:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SearchAttrStatus: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// EnsureSearchAttributes registers the search attributes in the namespace when missing. The
+// workflows cannot run without them: upserting an unknown attribute fails the workflow task.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range SearchAttributes {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("add search attributes %v: %w", missing, err)
+	}
+	return nil
+}
