@@ -1,0 +1,369 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/kamflow/kamflow"
+)
+
+// dealView is a deal as the API shows it: the stored deal plus what is derived from it — the
+// current gate, the win probability and its reasons, the clock.
+type dealView struct {
+	*kamflow.Deal
+	Grade          kamflow.Grade       `json:"grade"`
+	WinProbability int                 `json:"win_probability"`
+	Probability    kamflow.Probability `json:"probability"`
+	Gate           kamflow.Gate        `json:"gate"`
+	DaysInStage    int                 `json:"days_in_stage"`
+	DaysOverSLA    int                 `json:"days_over_sla"`
+	StallDeadline  *time.Time          `json:"stall_deadline,omitempty"`
+}
+
+func (s *Server) view(d *kamflow.Deal) dealView {
+	now := s.cfg.Now()
+	p := d.WinProbability()
+	v := dealView{
+		Deal: d, Grade: d.Grade(), WinProbability: p.Value, Probability: p, Gate: d.Gate(),
+		DaysInStage: d.DaysInStage(now), DaysOverSLA: d.DaysOverSLA(now),
+	}
+	if dl := d.StallDeadline(); !dl.IsZero() {
+		v.StallDeadline = &dl
+	}
+	return v
+}
+
+// dealSummary is a deal in a list: what the pipeline board shows on a card.
+type dealSummary struct {
+	ID             string         `json:"id"`
+	AccountID      string         `json:"account_id"`
+	Title          string         `json:"title"`
+	Value          kamflow.Money  `json:"value"`
+	Currency       string         `json:"currency"`
+	ExpectedClose  kamflow.Date   `json:"expected_close,omitempty"`
+	Owner          string         `json:"owner"`
+	Stage          kamflow.Stage  `json:"stage"`
+	Status         kamflow.Status `json:"status"`
+	Grade          kamflow.Grade  `json:"grade"`
+	WinProbability int            `json:"win_probability"`
+	Stalled        bool           `json:"stalled"`
+	Forced         bool           `json:"forced"`
+	Paused         bool           `json:"paused"`
+	DaysInStage    int            `json:"days_in_stage"`
+	DaysOverSLA    int            `json:"days_over_sla"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+}
+
+func (s *Server) summary(d *kamflow.Deal) dealSummary {
+	now := s.cfg.Now()
+	return dealSummary{
+		ID: d.ID, AccountID: d.AccountID, Title: d.Title, Value: d.Value, Currency: d.Currency,
+		ExpectedClose: d.ExpectedClose, Owner: d.Owner, Stage: d.Stage, Status: d.Status, Grade: d.Grade(),
+		WinProbability: d.WinProbability().Value, Stalled: d.Stalled, Forced: d.Forced, Paused: d.Pause != nil,
+		DaysInStage: d.DaysInStage(now), DaysOverSLA: d.DaysOverSLA(now), UpdatedAt: d.UpdatedAt,
+	}
+}
+
+type list[T any] struct {
+	Items  []T `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+// page reads limit (1–200, default 50) and offset.
+func page(c echo.Context) (kamflow.Page, error) {
+	p := kamflow.Page{Limit: 50}
+	for _, q := range []struct {
+		name string
+		dst  *int
+		min  int
+		max  int
+	}{{"limit", &p.Limit, 1, 200}, {"offset", &p.Offset, 0, 1 << 30}} {
+		v := c.QueryParam(q.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < q.min || n > q.max {
+			return p, kamflow.Errorf(kamflow.EINVALID, "%s must be a whole number from %d to %d", q.name, q.min, q.max).WithDetail("field", q.name)
+		}
+		*q.dst = n
+	}
+	return p, nil
+}
+
+func (s *Server) createDeal(c echo.Context) error {
+	var in kamflow.NewDealInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if _, err := s.cfg.Accounts.Account(ctx, in.AccountID); err != nil {
+		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+			return kamflow.Errorf(kamflow.EINVALID, "account %q does not exist", in.AccountID).WithDetail("field", "account_id")
+		}
+		return err
+	}
+	settings, err := s.cfg.Settings.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	// With an Idempotency-Key the deal's ID follows from the key, so that a retry which races the
+	// first attempt finds the same workflow instead of opening a second deal.
+	id := s.cfg.NewID()
+	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
+		id = uuid.NewSHA1(dealIDSpace, []byte(key)).String()
+	}
+	d, created, err := kamflow.NewDeal(id, in, s.actor(c), s.cfg.Now().UTC(), settings)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
+	defer cancel()
+	out, err := s.cfg.Service.CreateDeal(cctx, d, created, settings)
+	if kamflow.ErrorCode(err) == kamflow.ECONFLICT {
+		out, err = s.cfg.Deals.Deal(ctx, id)
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/v1/deals/"+out.ID)
+	return c.JSON(http.StatusCreated, s.view(out))
+}
+
+// dealIDSpace namespaces the deal IDs derived from Idempotency-Keys.
+var dealIDSpace = uuid.MustParse("5b0c7a52-8f0e-4d52-9a55-6b616d666c6f")
+
+func (s *Server) listDeals(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := kamflow.DealFilter{Page: p, Owner: c.QueryParam("owner"), AccountID: c.QueryParam("account_id")}
+	if v := c.QueryParam("stage"); v != "" {
+		if f.Stage, err = kamflow.ParseStage(v); err != nil {
+			return err.(*kamflow.Error).WithDetail("field", "stage")
+		}
+	}
+	if v := c.QueryParam("status"); v != "" {
+		if f.Status, err = kamflow.ParseStatus(v); err != nil {
+			return err.(*kamflow.Error).WithDetail("field", "status")
+		}
+	}
+	if v := c.QueryParam("grade"); v != "" {
+		if f.Grade, err = kamflow.ParseGrade(strings.ToUpper(v)); err != nil {
+			return err.(*kamflow.Error).WithDetail("field", "grade")
+		}
+	}
+	if v := c.QueryParam("stalled"); v != "" {
+		b, perr := strconv.ParseBool(v)
+		if perr != nil {
+			return kamflow.Errorf(kamflow.EINVALID, "stalled must be true or false").WithDetail("field", "stalled")
+		}
+		f.Stalled = &b
+	}
+	deals, total, err := s.cfg.Deals.Deals(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := list[dealSummary]{Items: make([]dealSummary, 0, len(deals)), Total: total, Limit: p.Limit, Offset: p.Offset}
+	for _, d := range deals {
+		out.Items = append(out.Items, s.summary(d))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getDeal(c echo.Context) error {
+	d, err := s.cfg.Deals.Deal(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.view(d))
+}
+
+func (s *Server) dealHistory(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.cfg.Deals.Deal(ctx, c.Param("id")); err != nil {
+		return err
+	}
+	h, err := s.cfg.Deals.StageHistory(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = []kamflow.StageTransition{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": h})
+}
+
+// command returns the handler of one deal command: decode the body into the command's input,
+// send it to the deal's workflow and answer with the deal after it.
+func (s *Server) command(kind kamflow.CommandKind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cmd := kamflow.Command{Kind: kind, Actor: s.actor(c)}
+		var err error
+		switch kind {
+		case kamflow.CmdAssessment:
+			cmd.Assessment = &kamflow.AssessmentInput{}
+			err = bind(c, cmd.Assessment)
+		case kamflow.CmdStakeholder:
+			cmd.Stakeholder = &kamflow.Stakeholder{}
+			err = bind(c, cmd.Stakeholder)
+		case kamflow.CmdCriteria:
+			var body struct {
+				Criteria []kamflow.Criterion `json:"criteria"`
+			}
+			err = bind(c, &body)
+			cmd.Criteria = body.Criteria
+		case kamflow.CmdProposal:
+			cmd.Proposal = &kamflow.ProposalInput{}
+			err = bind(c, cmd.Proposal)
+		case kamflow.CmdBid:
+			var body struct {
+				Cost      *kamflow.Money `json:"cost"`
+				Price     *kamflow.Money `json:"price"`
+				Deadline  kamflow.Date   `json:"deadline"`
+				Submitted bool           `json:"submitted"`
+			}
+			if err = bind(c, &body); err == nil {
+				if body.Cost == nil || body.Price == nil {
+					return kamflow.Errorf(kamflow.EINVALID, "cost and price are required").WithDetail("field", map[bool]string{true: "cost", false: "price"}[body.Cost == nil])
+				}
+				cmd.Bid = &kamflow.BidInput{Cost: *body.Cost, Price: *body.Price, Deadline: body.Deadline, Submitted: body.Submitted}
+			}
+		case kamflow.CmdSignContract:
+			cmd.Sign = &kamflow.SignInput{}
+			err = bind(c, cmd.Sign)
+		case kamflow.CmdAcceptance:
+			cmd.Acceptance = &kamflow.AcceptanceInput{}
+			err = bind(c, cmd.Acceptance)
+		case kamflow.CmdAdvance:
+			cmd.Advance = &kamflow.AdvanceInput{}
+			err = bind(c, cmd.Advance)
+		case kamflow.CmdClose:
+			cmd.Close = &kamflow.CloseInput{}
+			err = bind(c, cmd.Close)
+		case kamflow.CmdPause:
+			cmd.Pause = &kamflow.PauseInput{}
+			err = bind(c, cmd.Pause)
+		default: // approvals, resume, project close: no input
+			err = bind(c, &struct{}{})
+		}
+		if err != nil {
+			return err
+		}
+		return s.execute(c, cmd)
+	}
+}
+
+func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	d, err := s.cfg.Deals.Deal(ctx, id)
+	if err != nil {
+		return err
+	}
+	// A final deal's workflow has completed; answer from the record instead of asking it.
+	if !d.Active() {
+		return kamflow.Errorf(kamflow.EWRONGSTAGE, "the deal is %s; nothing more can be done on it", d.Status).WithDetail("status", string(d.Status))
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
+	defer cancel()
+	out, err := s.cfg.Service.Execute(cctx, id, cmd, c.Request().Header.Get(idempotencyHeader))
+	if err != nil {
+		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
+			return context.DeadlineExceeded
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, s.view(out))
+}
+
+// stalledEntry is one deal in the stalled report, with the gate items it still lacks: why it is
+// stuck.
+type stalledEntry struct {
+	dealSummary
+	StalledSince *time.Time `json:"stalled_since"`
+	Missing      []string   `json:"missing"`
+}
+
+func (s *Server) stalledReport(c echo.Context) error {
+	deals, err := s.cfg.Deals.StalledDeals(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]stalledEntry, 0, len(deals))
+	for _, d := range deals {
+		out = append(out, stalledEntry{dealSummary: s.summary(d), StalledSince: d.StalledSince, Missing: d.Gate().Missing()})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "total": len(out)})
+}
+
+func (s *Server) getSettings(c echo.Context) error {
+	st, err := s.cfg.Settings.Settings(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// putStageSettings sets a stage's SLA and tells every active deal's workflow, so that deals
+// already in the stage are held to the new SLA (and deals reaching it later start with it).
+func (s *Server) putStageSettings(c echo.Context) error {
+	st, err := kamflow.ParseStage(c.Param("stage"))
+	if err != nil {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "%s", err.(*kamflow.Error).Message)
+	}
+	var body struct {
+		SLA *kamflow.Duration `json:"sla"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if body.SLA == nil {
+		return kamflow.Errorf(kamflow.EINVALID, "sla is required, such as \"30d\" or \"2s\"").WithDetail("field", "sla")
+	}
+	ctx := c.Request().Context()
+	settings, err := s.cfg.Settings.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if settings.SLA == nil {
+		settings.SLA = map[kamflow.Stage]kamflow.Duration{}
+	}
+	settings.SLA[st] = *body.SLA
+	if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
+		return err
+	}
+	ids, err := s.cfg.Deals.ActiveDealIDs(ctx, "")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Service.ApplySettings(ctx, settings, ids); err != nil {
+		s.cfg.Logger.Error("settings saved but not every deal was told", "err", err)
+		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the SLA is saved, but not every open deal could be told yet: repeat the request")
+	}
+	return c.JSON(http.StatusOK, map[string]any{"stage": st, "sla": settings.SLA[st], "deals_updated": len(ids)})
+}
+
+func (s *Server) listNotifications(c echo.Context) error {
+	n, err := s.cfg.Notifications.Notifications(c.Request().Context(), s.actor(c).ID, 100)
+	if err != nil {
+		return err
+	}
+	if n == nil {
+		n = []kamflow.Notification{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": n})
+}

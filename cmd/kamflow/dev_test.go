@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/kamflow/kamflow/workflows"
+)
+
+var recordHistory = flag.Bool("record-history", false, "rewrite workflows/testdata/deal_history.json from the walked deal")
+
+// api is a tiny JSON client for the tests.
+type apiClient struct {
+	t    *testing.T
+	base string
+	user string
+}
+
+func (c apiClient) do(method, path string, body any, wantStatus int) map[string]any {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if c.user != "" {
+		req.Header.Set("X-Kamflow-User", c.user)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, wantStatus, raw)
+	}
+	out := map[string]any{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: bad JSON %s", method, path, raw)
+		}
+	}
+	return out
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func startTestDev(t *testing.T, dir string) (*devApp, apiClient, func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app, err := startDev(ctx, quietLogger(), config{dataDir: dir, namespace: "default", temporalPort: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app.api)
+	stop := func() { srv.Close(); app.Close() }
+	return app, apiClient{t: t, base: srv.URL, user: "kam1"}, stop
+}
+
+// TestDevWalksADealAndSurvivesRestart is the README's walkthrough on the real thing: the embedded
+// Temporal server persisted to disk, the worker, SQLite and the API. A deal goes through all six
+// stages; an unmet gate is refused with the missing keys; a forced advance is recorded and cuts
+// the win probability; a stage SLA passes and the deal shows as stalled; and after a restart on
+// the same data directory, nothing is lost and the deals still move.
+func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	dir := t.TempDir()
+	app, c, stop := startTestDev(t, dir)
+	defer func() { stop() }()
+
+	acct := c.do("POST", "/api/v1/accounts", map[string]any{"name": "华东石化 East China Petrochemical", "industry": "petrochemical"}, 201)
+	deal := c.do("POST", "/api/v1/deals", map[string]any{
+		"account_id": acct["id"], "title": "Boiler feed pumps, Line 3", "value": "12000000.00", "currency": "CNY", "expected_close": "2027-03-31",
+	}, 201)
+	id := deal["id"].(string)
+	p := "/api/v1/deals/" + id
+	if deal["stage"] != "development" || deal["status"] != "open" {
+		t.Fatalf("new deal: %v %v", deal["stage"], deal["status"])
+	}
+
+	refused := c.do("POST", p+"/advance", nil, 409)
+	e := refused["error"].(map[string]any)
+	if e["code"] != "gate_not_met" || fmt.Sprint(e["details"].(map[string]any)["missing"]) != "[assessment_passed graded]" {
+		t.Fatalf("advance with unmet gate: %v", refused)
+	}
+
+	scores := map[string]int{}
+	for _, f := range []string{"project_level", "funding", "technical_fit", "relationship", "credit", "product", "price", "solution", "service"} {
+		scores[f] = 4
+	}
+	a := c.do("PUT", p+"/assessment", map[string]any{"scores": scores, "expected_close": "2027-03-31", "likelihood": 75}, 200)
+	if a["assessment"].(map[string]any)["passed"] != true || a["grade"] == "" {
+		t.Fatalf("assessment: %v", a["assessment"])
+	}
+	step := func(method, path string, body any) map[string]any { return c.do(method, p+path, body, 200) }
+	step("POST", "/advance", nil)
+	step("POST", "/stakeholders", map[string]any{"name": "王工 Wang", "title": "Chief engineer", "role": "insider", "stance": "supporter", "engaged": true})
+	step("POST", "/stakeholders", map[string]any{"name": "李总 Li", "title": "Plant director", "role": "decision_maker", "stance": "neutral", "engaged": true})
+	step("POST", "/advance", nil)
+	step("PUT", "/criteria", map[string]any{"criteria": []map[string]any{{"name": "API 610 compliance", "favours": "us"}, {"name": "16-week delivery", "favours": "neutral"}}})
+	step("POST", "/proposal", map[string]any{"submitted_on": "2026-12-01", "summary": "Two duty pumps and one standby"})
+	step("POST", "/advance", nil)
+	bid := step("PUT", "/bid", map[string]any{"cost": "10500000.00", "price": "12000000.00", "deadline": "2027-01-15", "submitted": true})
+	if bid["gate"].(map[string]any)["met"] != false {
+		t.Fatal("a 12.5% margin must wait for a director's approval")
+	}
+	step("POST", "/bid/approve", nil)
+	step("POST", "/advance", nil)
+	step("POST", "/contract/approve", nil)
+	won := step("POST", "/contract/sign", map[string]any{"signed_on": "2027-02-01"})
+	if won["status"] != "won" || won["win_probability"].(float64) != 100 {
+		t.Fatalf("after signing: %v %v", won["status"], won["win_probability"])
+	}
+	step("POST", "/advance", nil)
+	step("POST", "/acceptance", map[string]any{"result": "pass", "notes": "72h run test passed"})
+	done := step("POST", "/project/close", nil)
+	if done["status"] != "delivered" || done["stage"] != "delivery" {
+		t.Fatalf("closed project: %v %v", done["status"], done["stage"])
+	}
+	c.do("POST", p+"/advance", nil, 422) // nothing more to do on a delivered deal
+	hist := c.do("GET", p+"/history", nil, 200)["items"].([]any)
+	if len(hist) != 8 {
+		t.Fatalf("history has %d rows, want 8: %v", len(hist), hist)
+	}
+
+	// A second deal is forced past an unmet gate by a director.
+	d2 := c.do("POST", "/api/v1/deals", map[string]any{"account_id": acct["id"], "title": "Control valves", "value": "800000", "currency": "CNY"}, 201)
+	p2 := "/api/v1/deals/" + d2["id"].(string)
+	c.do("PUT", p2+"/assessment", map[string]any{"scores": scores, "expected_close": "2027-06-30", "likelihood": 60}, 200)
+	c.do("POST", p2+"/advance", nil, 200)
+	before := c.do("GET", p2, nil, 200)["win_probability"].(float64)
+	director := apiClient{t: t, base: c.base, user: "director"}
+	forced := director.do("POST", p2+"/advance", map[string]any{"force": true, "reason": "tender published early"}, 200)
+	if forced["stage"] != "proposal" || forced["forced"] != true || forced["win_probability"].(float64) >= before {
+		t.Fatalf("forced: stage %v forced %v probability %v (before %v)", forced["stage"], forced["forced"], forced["win_probability"], before)
+	}
+	h2 := c.do("GET", p2+"/history", nil, 200)["items"].([]any)
+	last := h2[len(h2)-1].(map[string]any)
+	if last["forced"] != true || last["actor"] != "director" || last["reason"] != "tender published early" {
+		t.Fatalf("forced move in history: %v", last)
+	}
+
+	// A two-second SLA stalls a third deal.
+	c.do("PUT", "/api/v1/settings/stages/development", map[string]any{"sla": "2s"}, 200)
+	d3 := c.do("POST", "/api/v1/deals", map[string]any{"account_id": acct["id"], "title": "Flow meters", "value": "300000", "currency": "CNY"}, 201)
+	p3 := "/api/v1/deals/" + d3["id"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for c.do("GET", p3, nil, 200)["stalled"] != true {
+		if time.Now().After(deadline) {
+			t.Fatal("deal not stalled 30s after a 2s SLA")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	stalled := c.do("GET", "/api/v1/reports/stalled", nil, 200)["items"].([]any)
+	if len(stalled) != 1 || stalled[0].(map[string]any)["id"] != d3["id"] {
+		t.Fatalf("stalled report: %v", stalled)
+	}
+	if n := c.do("GET", "/api/v1/notifications", nil, 200)["items"].([]any); len(n) == 0 {
+		t.Fatal("the KAM got no stall notification")
+	}
+
+	if *recordHistory {
+		writeHistory(t, app, id)
+	}
+
+	// Restart on the same data directory.
+	stop()
+	_, c, stop = startTestDev(t, dir)
+	got := c.do("GET", p, nil, 200)
+	if got["status"] != "delivered" {
+		t.Fatalf("after restart the walked deal is %v", got["status"])
+	}
+	if h := c.do("GET", p+"/history", nil, 200)["items"].([]any); len(h) != 8 {
+		t.Fatalf("after restart the history has %d rows", len(h))
+	}
+	// The forced deal's workflow is still running and takes work.
+	after := c.do("POST", p2+"/stakeholders", map[string]any{"name": "Zhao", "role": "insider", "stance": "supporter"}, 200)
+	if after["stage"] != "proposal" || after["forced"] != true {
+		t.Fatalf("after restart the forced deal is %v forced=%v", after["stage"], after["forced"])
+	}
+}
+
+func writeHistory(t *testing.T, app *devApp, dealID string) {
+	ctx := context.Background()
+	it := app.client.GetWorkflowHistory(ctx, workflows.WorkflowID(dealID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "workflows", "testdata", "deal_history.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d events)", path, len(h.Events))
+}

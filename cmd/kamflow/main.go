@@ -1,0 +1,106 @@
+// Command kamflow runs kamflow: `kamflow dev` is everything in one process on an embedded
+// Temporal server and SQLite, persisted under ./data; `kamflow serve` (the HTTP API and UI) and
+// `kamflow worker` (the deal workflows and their activities) are the production processes, run
+// separately against a Temporal cluster and PostgreSQL and scaled horizontally.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `kamflow — industrial key-account sales as durable workflows
+
+Usage:
+  kamflow dev     [flags]   API, UI, worker and an embedded Temporal server in one process (data in --data)
+  kamflow serve   [flags]   the HTTP API and UI, against TEMPORAL_ADDRESS and DATABASE_URL
+  kamflow worker  [flags]   the deal workflows and activities, against TEMPORAL_ADDRESS and DATABASE_URL
+
+Run "kamflow <command> -h" for the flags. Every flag can also be set by the environment variable
+shown in its help.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "dev":
+		err = runDev(ctx, logger, args)
+	case "serve":
+		err = runServe(ctx, logger, args)
+	case "worker":
+		err = runWorker(ctx, logger, args)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "kamflow: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("kamflow stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("KAMFLOW_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// config is every setting of the three commands; each command reads the ones it uses.
+type config struct {
+	addr            string
+	dataDir         string
+	databaseURL     string
+	temporalAddress string
+	namespace       string
+	temporalPort    int
+}
+
+func parseFlags(name string, args []string, dev bool) (config, error) {
+	fs := flag.NewFlagSet("kamflow "+name, flag.ContinueOnError)
+	var c config
+	fs.StringVar(&c.addr, "addr", env("KAMFLOW_ADDR", ":8080"), "HTTP listen address (KAMFLOW_ADDR)")
+	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "postgres://… URL, or a SQLite file path (DATABASE_URL); dev defaults to <data>/kamflow.db")
+	fs.StringVar(&c.namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)")
+	if dev {
+		fs.StringVar(&c.dataDir, "data", env("KAMFLOW_DATA", "./data"), "directory for the embedded Temporal server's and kamflow's data (KAMFLOW_DATA)")
+		fs.IntVar(&c.temporalPort, "temporal-port", 7233, "port of the embedded Temporal server's frontend; 0 picks a free one")
+	} else {
+		fs.StringVar(&c.temporalAddress, "temporal-address", env("TEMPORAL_ADDRESS", "localhost:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if !dev && c.databaseURL == "" {
+		return c, errors.New("DATABASE_URL (or --database-url) is required")
+	}
+	return c, nil
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kamflow/kamflow/activities"
+	"github.com/kamflow/kamflow/api"
+	"github.com/kamflow/kamflow/cmd/kamflow/internal/devserver"
+	"github.com/kamflow/kamflow/db"
+	"github.com/kamflow/kamflow/workflows"
+)
+
+// runDev starts the embedded Temporal server, the worker and the API in one process.
+func runDev(ctx context.Context, logger *slog.Logger, args []string) error {
+	cfg, err := parseFlags("dev", args, true)
+	if err != nil {
+		return err
+	}
+	app, err := startDev(ctx, logger, cfg)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	logger.Info("kamflow dev is up", "url", "http://"+displayAddr(cfg.addr), "temporal", app.temporal.HostPort(), "database", app.databaseURL)
+	return serveHTTP(ctx, logger, cfg.addr, app.api)
+}
+
+// devApp is everything `kamflow dev` runs, less the HTTP listener.
+type devApp struct {
+	temporal    *devserver.Server
+	db          *db.DB
+	client      client.Client
+	worker      worker.Worker
+	api         *api.Server
+	databaseURL string
+	logger      *slog.Logger
+}
+
+func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, err error) {
+	app := &devApp{logger: logger, databaseURL: cfg.databaseURL}
+	defer func() {
+		if err != nil {
+			app.Close()
+		}
+	}()
+	if app.databaseURL == "" {
+		app.databaseURL = filepath.Join(cfg.dataDir, "kamflow.db")
+	}
+	logger.Info("starting the embedded Temporal server", "data", filepath.Join(cfg.dataDir, "temporal"))
+	app.temporal, err = devserver.Start(ctx, devserver.Options{
+		DataDir: filepath.Join(cfg.dataDir, "temporal"), Port: cfg.temporalPort, Namespace: cfg.namespace,
+		SearchAttributes: workflows.SearchAttributes, Logger: logger.With("component", "temporal"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.temporalAddress = app.temporal.HostPort()
+	if app.db, err = db.Open(ctx, app.databaseURL); err != nil {
+		return nil, err
+	}
+	if app.client, err = dialTemporal(ctx, logger, cfg); err != nil {
+		return nil, err
+	}
+	app.worker = newWorker(app.client, app.db)
+	if err := app.worker.Start(); err != nil {
+		app.worker = nil
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	app.api = newAPI(logger, app.db, app.client)
+	return app, nil
+}
+
+// Close stops everything in the reverse order of starting.
+func (a *devApp) Close() {
+	if a.worker != nil {
+		a.worker.Stop()
+	}
+	if a.client != nil {
+		a.client.Close()
+	}
+	if a.db != nil {
+		if err := a.db.Close(); err != nil {
+			a.logger.Warn("closing the database", "err", err)
+		}
+	}
+	if a.temporal != nil {
+		if err := a.temporal.Stop(); err != nil {
+			a.logger.Warn("stopping the Temporal server", "err", err)
+		}
+	}
+}
+
+// runServe runs the HTTP API only. It is stateless: run as many as the load needs.
+func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
+	cfg, err := parseFlags("serve", args, false)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	tc, err := dialTemporal(ctx, logger, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc))
+}
+
+// runWorker runs the deal workflows and activities only. Run several for throughput and
+// availability: Temporal spreads the work among them.
+func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
+	cfg, err := parseFlags("worker", args, false)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	tc, err := dialTemporal(ctx, logger, cfg)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := workflows.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
+		return err
+	}
+	w := newWorker(tc, d)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	logger.Info("kamflow worker is up", "temporal", cfg.temporalAddress, "task_queue", workflows.TaskQueue)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	tc, err := client.DialContext(dctx, client.Options{
+		HostPort: cfg.temporalAddress, Namespace: cfg.namespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal-client")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.temporalAddress, err)
+	}
+	return tc, nil
+}
+
+// newWorker registers the deal workflow and its activities on the deals task queue.
+func newWorker(tc client.Client, d *db.DB) worker.Worker {
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
+	w.RegisterActivity(&activities.Activities{Deals: d, Notifications: d})
+	return w
+}
+
+func newAPI(logger *slog.Logger, d *db.DB, tc client.Client) *api.Server {
+	return api.New(api.Config{
+		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d,
+		Service: &workflows.Client{Temporal: tc},
+		Health: func(ctx context.Context) error {
+			if err := d.Ping(ctx); err != nil {
+				return err
+			}
+			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		},
+		Logger: logger,
+	})
+}
+
+// serveHTTP serves h on addr until ctx ends, then drains requests for up to 15 seconds.
+func serveHTTP(ctx context.Context, logger *slog.Logger, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	logger.Info("HTTP listening", "addr", ln.Addr().String())
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		return "localhost:" + port
+	}
+	return addr
+}
