@@ -115,6 +115,9 @@ type Effects struct {
 	Transition *StageTransition
 }
 
+// MaxPause is the longest a deal may be paused.
+const MaxPause = 366 * Day
+
 // Text limits. Longer text is refused, not cut: nothing a user typed is silently lost.
 const (
 	maxName   = 200
@@ -142,7 +145,9 @@ func checkDate(field string, d Date, required bool) error {
 		}
 		return nil
 	}
-	if _, err := ParseDate(string(d)); err != nil {
+	// Only the canonical form: a date that needs trimming would be stored as given and read back
+	// as no date at all (Date.Time is zero), e.g. grading a far-off close as imminent.
+	if p, err := ParseDate(string(d)); err != nil || p != d {
 		return Errorf(EINVALID, "%s %q is not a calendar date YYYY-MM-DD", field, d).WithDetail("field", field)
 	}
 	return nil
@@ -283,7 +288,10 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		if in.Price <= 0 {
 			return Errorf(EINVALID, "price must be more than zero").WithDetail("field", "price")
 		}
-		if in.Cost < 0 || in.Cost > MaxMoney || in.Price > MaxMoney {
+		if in.Price > MaxMoney {
+			return Errorf(EINVALID, "cost and price must be from 0 to 999999999999.99").WithDetail("field", "price")
+		}
+		if in.Cost < 0 || in.Cost > MaxMoney {
 			return Errorf(EINVALID, "cost and price must be from 0 to 999999999999.99").WithDetail("field", "cost")
 		}
 		if err := checkDate("deadline", in.Deadline, false); err != nil {
@@ -299,9 +307,15 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		if !d.Bid.BelowFloor() {
 			return wrongStage("the bid's margin %.2f%% is at or above the floor %.2f%%; it needs no approval", d.Bid.MarginPct, d.Bid.Floor)
 		}
+		if d.Bid.MarginApprovedBy != "" {
+			return wrongStage("the bid's margin is already approved by %s", d.Bid.MarginApprovedBy)
+		}
 	case CmdApproveContract:
 		if err := d.requireStage(cmd.Kind, Negotiation); err != nil {
 			return err
+		}
+		if d.Contract.ApprovedBy != "" {
+			return wrongStage("the contract is already approved by %s", d.Contract.ApprovedBy)
 		}
 	case CmdSignContract:
 		if cmd.Sign == nil {
@@ -411,6 +425,11 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		}
 		if !in.ResumeOn.Time().After(now) {
 			return Errorf(EINVALID, "resume_on must be a future date").WithDetail("field", "resume_on")
+		}
+		// A pause parks a deal while the customer decides; one longer than a year hides a dead
+		// deal from the stall review, so it is closed instead.
+		if in.ResumeOn.Time().After(now.Add(MaxPause)) {
+			return Errorf(EINVALID, "resume_on must be within a year; close the deal if the customer has stopped").WithDetail("field", "resume_on")
 		}
 	case CmdResume:
 		if d.Pause == nil {

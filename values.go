@@ -156,6 +156,11 @@ func ParseDuration(s string) (Duration, error) {
 	if total <= 0 {
 		return 0, Errorf(EINVALID, "duration %q must be positive", orig)
 	}
+	// The same cap as for "Nd": String writes whole days as "Nd", so a longer span given in hours
+	// ("87624h") would be written as a string that no longer parses.
+	if total > 3650*Day {
+		return 0, Errorf(EINVALID, "duration %q is longer than 3650 days", orig)
+	}
 	return Duration(total), nil
 }
 

@@ -61,7 +61,7 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	logger.Info("starting the embedded Temporal server", "data", filepath.Join(cfg.dataDir, "temporal"))
 	app.temporal, err = devserver.Start(ctx, devserver.Options{
 		DataDir: filepath.Join(cfg.dataDir, "temporal"), Port: cfg.temporalPort, Namespace: cfg.namespace,
-		SearchAttributes: workflows.SearchAttributes, Logger: logger.With("component", "temporal"),
+		SearchAttributes: workflows.SearchAttributes, Logger: temporalLogger(logger),
 	})
 	if err != nil {
 		return nil, err
@@ -81,6 +81,24 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	app.api = newAPI(logger, app.db, app.client)
 	return app, nil
 }
+
+// temporalLogger quiets the embedded Temporal server, which logs hundreds of lines at INFO while
+// starting: it reports warnings and errors, and everything with KAMFLOW_LOG_LEVEL=debug.
+func temporalLogger(logger *slog.Logger) *slog.Logger {
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		return logger.With("component", "temporal")
+	}
+	return slog.New(warnOnly{logger.Handler()}).With("component", "temporal")
+}
+
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
+func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
 
 // Close stops everything in the reverse order of starting.
 func (a *devApp) Close() {
