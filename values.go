@@ -182,6 +182,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return Errorf(EINVALID, "duration must be a string such as \"30d\" or \"2s\", not %s", string(b))
 	}
+	if s == "0s" || s == "0" {
+		// Zero is "not set" (a deal's SLA before it has one); it is written as "0s" and must read back.
+		*d = 0
+		return nil
+	}
 	v, err := ParseDuration(s)
 	if err != nil {
 		return err

@@ -438,3 +438,16 @@ func TestAccountInput(t *testing.T) {
 	var fresh kamflow.Account
 	checkField(t, asError(t, (kamflow.AccountInput{Owner: str("kam.li")}).ApplyTo(&fresh), kamflow.EINVALID), "name")
 }
+
+func TestZeroDurationReadsBack(t *testing.T) {
+	var d struct {
+		SLA kamflow.Duration `json:"sla"`
+	}
+	b, _ := json.Marshal(d)
+	if err := json.Unmarshal(b, &d); err != nil || d.SLA != 0 {
+		t.Fatalf("an unset SLA written as %s does not read back: %v", b, err)
+	}
+	if _, err := kamflow.ParseDuration("0s"); err == nil {
+		t.Fatal("a zero SLA must still be refused as input")
+	}
+}

@@ -33,6 +33,7 @@ func runDev(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	defer app.Close()
+	go purgeIdempotencyKeys(ctx, logger, app.db)
 	logger.Info("kamflow dev is up", "url", "http://"+displayAddr(cfg.addr), "temporal", app.temporal.HostPort(), "database", app.databaseURL)
 	return serveHTTP(ctx, logger, cfg.addr, app.api)
 }
@@ -136,6 +137,7 @@ func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	defer tc.Close()
+	go purgeIdempotencyKeys(ctx, logger, d)
 	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc))
 }
 
@@ -188,6 +190,25 @@ func newWorker(tc client.Client, d *db.DB) worker.Worker {
 	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	w.RegisterActivity(&activities.Activities{Deals: d, Notifications: d})
 	return w
+}
+
+// purgeIdempotencyKeys forgets stored answers to Idempotency-Keys after a day, hourly: a client
+// retries within minutes, and the deals' workflows deduplicate their own retries anyway.
+func purgeIdempotencyKeys(ctx context.Context, logger *slog.Logger, d *db.DB) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := d.PurgeIdempotentResponses(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+			logger.Warn("purging idempotency keys", "err", err)
+		} else if n > 0 {
+			logger.Debug("purged idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func newAPI(logger *slog.Logger, d *db.DB, tc client.Client) *api.Server {
