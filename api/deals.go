@@ -299,7 +299,7 @@ type stalledEntry struct {
 }
 
 func (s *Server) stalledReport(c echo.Context) error {
-	deals, err := s.cfg.Deals.StalledDeals(c.Request().Context())
+	deals, err := s.cfg.Deals.StalledDeals(c.Request().Context(), nil)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,25 @@ func decodeJSON(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return kamflow.Errorf(kamflow.EINVALID, "the body must hold one JSON object, but more follows it")
 	}
+	if hasNUL(body) {
+		// The database cannot store one; refused here rather than failing the write.
+		return kamflow.Errorf(kamflow.EINVALID, "text must not contain the NUL character \\u0000")
+	}
 	return nil
+}
+
+// hasNUL reports whether a string of the (valid) JSON text holds an escaped NUL, \u0000.
+func hasNUL(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		if bytes.HasPrefix(body[i+1:], []byte("u0000")) {
+			return true
+		}
+		i++ // the escaped character
+	}
+	return false
 }
 
 // jsonError explains a decoding failure in words a client developer can act on.

@@ -8,7 +8,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -60,7 +62,7 @@ func New(cfg Config) *Server {
 		cfg.CommandTimeout = 30 * time.Second
 	}
 	if cfg.BodyLimit == "" {
-		cfg.BodyLimit = "1M"
+		cfg.BodyLimit = "1MiB" // binary: "1M" would be 1,000,000 bytes
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -73,6 +75,7 @@ func New(cfg Config) *Server {
 		},
 	}))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(s.checkText)
 
 	e.GET("/healthz", s.health)
 	e.GET("/api/openapi.json", s.openAPI)
@@ -125,7 +128,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 func (s *Server) Routes() [][2]string {
 	var out [][2]string
 	for _, r := range s.echo.Routes() {
-		out = append(out, [2]string{r.Method, r.Path})
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		out = append(out, [2]string{r.Method, strings.Join(parts, "/")})
 	}
 	return out
 }
@@ -148,4 +157,36 @@ func (s *Server) actor(c echo.Context) kamflow.Actor {
 		id = "anonymous"
 	}
 	return kamflow.Actor{ID: id}
+}
+
+// maxUser is the longest X-Kamflow-User accepted, as long as any other name.
+const maxUser = 200
+
+// checkText refuses, before any handler runs, request text that the database cannot store or
+// index: a NUL character or invalid UTF-8 in a path parameter, a query value, the X-Kamflow-User
+// or the Idempotency-Key header, and a user name over maxUser characters. PostgreSQL rejects
+// such text, which would otherwise surface as a 500 (or, in a deal's projection, fail for good).
+func (s *Server) checkText(next echo.HandlerFunc) echo.HandlerFunc {
+	bad := func(v string) bool { return !utf8.ValidString(v) || strings.ContainsRune(v, 0) }
+	return func(c echo.Context) error {
+		for i, v := range c.ParamValues() {
+			if i < len(c.ParamNames()) && bad(v) {
+				return kamflow.Errorf(kamflow.EINVALID, "the URL path holds a NUL character or invalid UTF-8")
+			}
+		}
+		for k, vs := range c.QueryParams() {
+			for _, v := range vs {
+				if bad(k) || bad(v) {
+					return kamflow.Errorf(kamflow.EINVALID, "query parameter %q holds a NUL character or invalid UTF-8", strings.ToValidUTF8(k, "?")).WithDetail("field", strings.ToValidUTF8(k, "?"))
+				}
+			}
+		}
+		if v := c.Request().Header.Get("X-Kamflow-User"); bad(v) || utf8.RuneCountInString(v) > maxUser {
+			return kamflow.Errorf(kamflow.EINVALID, "X-Kamflow-User must be valid UTF-8 of at most %d characters", maxUser)
+		}
+		if v := c.Request().Header.Get(idempotencyHeader); bad(v) {
+			return kamflow.Errorf(kamflow.EINVALID, "Idempotency-Key holds a NUL character or invalid UTF-8")
+		}
+		return next(c)
+	}
 }

@@ -47,6 +47,7 @@ type devApp struct {
 	api         *api.Server
 	databaseURL string
 	logger      *slog.Logger
+	unlock      func()
 }
 
 func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, err error) {
@@ -56,6 +57,9 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 			app.Close()
 		}
 	}()
+	if app.unlock, err = lockDataDir(cfg.dataDir); err != nil {
+		return nil, err
+	}
 	if app.databaseURL == "" {
 		app.databaseURL = filepath.Join(cfg.dataDir, "kamflow.db")
 	}
@@ -118,6 +122,9 @@ func (a *devApp) Close() {
 		if err := a.temporal.Stop(); err != nil {
 			a.logger.Warn("stopping the Temporal server", "err", err)
 		}
+	}
+	if a.unlock != nil {
+		a.unlock()
 	}
 }
 

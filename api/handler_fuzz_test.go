@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kamflow/kamflow/db/dbtest"
+)
+
+// fuzzRoutes are the write routes FuzzHandler sends its bodies to.
+var fuzzRoutes = []struct{ method, path string }{
+	{"POST", "/api/v1/accounts"},
+	{"PATCH", "/api/v1/accounts/{acct1}"},
+	{"POST", "/api/v1/deals"},
+	{"PUT", "/api/v1/deals/{assess}/assessment"},
+	{"POST", "/api/v1/deals/{assess}/stakeholders"},
+	{"PUT", "/api/v1/deals/{proposal}/criteria"},
+	{"PUT", "/api/v1/deals/{bid}/bid"},
+	{"POST", "/api/v1/deals/{force}/advance"},
+	{"POST", "/api/v1/deals/{pause}/pause"},
+	{"POST", "/api/v1/deals/{lose}/close"},
+	{"POST", "/api/v1/deals/{neg}/contract/sign"},
+	{"PUT", "/api/v1/settings/stages/bid"},
+}
+
+// FuzzHandler drives the whole HTTP handler, on a seeded SQLite database, with arbitrary bodies
+// on the write routes (and sometimes an Idempotency-Key): whatever comes in, the answer is never
+// a server error, and an error is always the JSON envelope.
+func FuzzHandler(f *testing.F) {
+	for i := range fuzzRoutes {
+		for _, s := range []string{
+			``, `{}`, `null`, `[]`, `{"name":"Fuzz Steel"}`, `{"name":`, `{"x":1}`, `{"name":"a\u0000"}`,
+			`{"account_id":"{acct1}","title":"t","value":"1","currency":"CNY"}`, `{"value":12}`,
+			assessPass, allScores(`,"funding":9`), insider, `{"name":"x","role":"boss","stance":"neutral"}`, criteria,
+			`{"criteria":[{"name":"a","favours":"us"},{"name":"A","favours":"us"}]}`, goodBid, lowBid, `{"cost":"1","price":"0"}`,
+			`{"force":true,"reason":"fuzz"}`, `{"force":true}`, `{"reason":"wait","resume_on":"2026-05-01"}`,
+			`{"reason":"wait","resume_on":"2026-01-01"}`, `{"outcome":"lost","reason":"price","competitor":"ABB"}`,
+			`{"outcome":"won","reason":"x"}`, sign, `{"sla":"30d"}`, `{"sla":"abc"}`, `{"sla":"1d-5h"}`,
+			strings.Repeat("[", 10001),
+		} {
+			f.Add(uint8(i), []byte(s), false)
+		}
+	}
+	f.Add(uint8(0), []byte(`{"name":"Idempotent Fuzz Steel"}`), true)
+	f.Add(uint8(7), []byte(`{"force":true,"reason":"fuzz"}`), true)
+
+	e := newEnv(f, dbtest.SQLite(f))
+	seedForFuzz(f, e)
+	f.Fuzz(func(t *testing.T, route uint8, body []byte, withKey bool) {
+		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
+		req := request{method: r.method, path: e.expand(r.path), body: string(body), headers: map[string]string{"X-Kamflow-User": "fuzz"}}
+		if withKey {
+			req.headers["Idempotency-Key"] = "fuzz-key"
+		}
+		res := e.serve(req)
+		if res.status >= 500 {
+			t.Fatalf("%s %s %q: status %d: %s", req.method, req.path, body, res.status, res.body)
+		}
+		if res.json == nil {
+			t.Fatalf("%s %s %q: status %d with a body that is not JSON: %q", req.method, req.path, body, res.status, res.body)
+		}
+		if res.status >= 400 {
+			code, _ := lookup(res.json, "error.code")
+			msg, _ := lookup(res.json, "error.message")
+			if s, ok := code.(string); !ok || !errorCodes[s] {
+				t.Fatalf("%s %s %q: status %d without a known error code: %s", req.method, req.path, body, res.status, res.body)
+			}
+			if s, ok := msg.(string); !ok || s == "" {
+				t.Fatalf("%s %s %q: status %d without a message: %s", req.method, req.path, body, res.status, res.body)
+			}
+		}
+	})
+}
+
+// seedForFuzz makes the accounts and deals fuzzRoutes name, a few stages apart.
+func seedForFuzz(f *testing.F, e *testEnv) {
+	e.clock.Set(T1)
+	e.vars["acct1"] = e.must(201, "POST", "/api/v1/accounts", "kam.li", `{"name":"Baowu Steel Zhanjiang"}`)["id"].(string)
+	deal := func(name string) string {
+		id := e.must(201, "POST", "/api/v1/deals", "kam.li", `{"account_id":"{acct1}","title":"`+name+`","value":"1000000","currency":"CNY"}`)["id"].(string)
+		e.vars[name] = id
+		return "/api/v1/deals/" + id
+	}
+	step := func(p string, steps ...string) {
+		for i := 0; i+2 < len(steps); i += 3 {
+			e.must(200, steps[i], p+steps[i+1], "kam.li", steps[i+2])
+		}
+	}
+	toEntry := []string{"PUT", "/assessment", assessPass, "POST", "/advance", ""}
+	toProposal := append(append([]string{}, toEntry...), "POST", "/stakeholders", insider, "POST", "/stakeholders", decider, "POST", "/advance", "")
+	toBid := append(append([]string{}, toProposal...), "PUT", "/criteria", criteria, "POST", "/proposal", proposal, "POST", "/advance", "")
+	toNeg := append(append([]string{}, toBid...), "PUT", "/bid", goodBid, "POST", "/advance", "")
+	deal("assess")
+	step(deal("force"), "PUT", "/assessment", assessFail)
+	step(deal("proposal"), toProposal...)
+	step(deal("bid"), toBid...)
+	p := deal("neg")
+	step(p, toNeg...)
+	e.must(200, "POST", p+"/contract/approve", "director.wang", "")
+	deal("pause")
+	deal("lose")
+}

@@ -1,0 +1,996 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/api"
+	"github.com/kamflow/kamflow/db"
+	"github.com/kamflow/kamflow/db/dbtest"
+)
+
+// scenario is one request of the API tests and what must come back. Scenarios run in order on
+// one database, after seed: a scenario may depend on what the ones before it did.
+type scenario struct {
+	name    string
+	method  string
+	path    string            // "{var}" is replaced by the seeded or captured ID
+	headers map[string]string // "{var}" expanded too
+	body    string            // raw, so that malformed JSON can be sent; "{var}" expanded
+	chunked bool              // send the body without a Content-Length
+
+	status   int
+	code     string            // the error code; "" for a success
+	want     map[string]any    // dotted JSON path → value (compared as JSON), absent or length
+	contains []string          // fragments of the raw body
+	header   map[string]string // response headers ("{var}" expanded)
+
+	capture map[string]string // variable → JSON path of the answer, for later scenarios
+	save    string            // keep the answer under this name
+	before  func(e *testEnv)
+	after   func(e *testEnv)
+	check   func(t *testing.T, e *testEnv, r *response)
+}
+
+type absentT struct{}
+
+// absent wants the JSON path missing.
+var absent = absentT{}
+
+// length wants an array or object of n elements at the JSON path.
+type length int
+
+func user(id string) map[string]string { return map[string]string{"X-Kamflow-User": id} }
+
+// Days after T0.
+var (
+	tStall = T0.Add(30*kamflow.Day + time.Hour) // the stale deal's SLA timer fires
+	T1     = T0.Add(40 * kamflow.Day)           // 2026-04-11T09:00:00Z, when the rest happens
+)
+
+const (
+	assessPass = `{"scores":{"project_level":5,"funding":5,"technical_fit":5,"relationship":4,"credit":5,"product":4,"price":3,"solution":4,"service":4},"expected_close":"2026-07-31","likelihood":80}`
+	assessFail = `{"scores":{"project_level":2,"funding":2,"technical_fit":2,"relationship":2,"credit":2,"product":2,"price":2,"solution":2,"service":2},"expected_close":"2027-06-30","likelihood":35,"grade":"C"}`
+	insider    = `{"name":"Chen Gong","title":"Deputy chief engineer","role":"insider","stance":"supporter","engaged":true,"influence":3}`
+	decider    = `{"name":"Liu Zong","title":"General manager","role":"decision_maker","stance":"neutral","engaged":true,"influence":5}`
+	criteria   = `{"criteria":[{"name":"IEC 61508 SIL2 certification","favours":"us"},{"name":"Delivery within 20 weeks","favours":"us","notes":"our stock"},{"name":"Lowest price","favours":"competitor"}]}`
+	proposal   = `{"submitted_on":"2026-04-10","summary":"Radar gauging for 24 tanks with SIL2 overfill protection"}`
+	goodBid    = `{"cost":"9000000.00","price":"11500000.00","deadline":"2026-05-15","submitted":true}`
+	lowBid     = `{"cost":"10500000.00","price":"11500000.00","deadline":"2026-05-15","submitted":true}`
+	sign       = `{"signed_on":"2026-04-11"}`
+)
+
+// allScores is a complete score set with one factor's value replaced (or a factor added).
+func allScores(extra string) string {
+	return `{"scores":{"project_level":3,"funding":3,"technical_fit":3,"relationship":3,"credit":3,"product":3,"price":3,"solution":3,"service":3` +
+		extra + `},"expected_close":"2026-07-31","likelihood":50}`
+}
+
+// seed builds the world the scenarios start from: two accounts and twelve deals spread over the
+// stages, one of them stalled (and its owner told), one abandoned.
+func seed(t *testing.T, e *testEnv) {
+	t.Helper()
+	ctx := context.Background()
+	e.vars["acct1"] = e.must(201, "POST", "/api/v1/accounts", "kam.li", `{"name":"Baowu Steel Zhanjiang","industry":"steel","region":"Guangdong"}`)["id"].(string)
+	e.vars["acct2"] = e.must(201, "POST", "/api/v1/accounts", "kam.zhao", `{"name":"Sinopec Maoming Refinery","industry":"petrochemical","region":"Guangdong"}`)["id"].(string)
+	deal := func(name, acct, owner, title, value string) string {
+		body := fmt.Sprintf(`{"account_id":"{%s}","title":%q,"value":%q,"currency":"CNY"}`, acct, title, value)
+		id := e.must(201, "POST", "/api/v1/deals", owner, body)["id"].(string)
+		e.vars[name] = id
+		return "/api/v1/deals/" + id
+	}
+	stale := deal("stale", "acct1", "kam.li", "Coke oven gas analysers", "850000.00")
+	e.clock.Set(tStall)
+	if err := e.svc.runTimers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(T1)
+	if d := e.must(200, "GET", stale, "", ""); d["stalled"] != true {
+		t.Fatalf("the stale deal is not stalled: %v", d)
+	}
+
+	toEntry := func(p, who string) {
+		e.must(200, "PUT", p+"/assessment", who, assessPass)
+		e.must(200, "POST", p+"/advance", who, "")
+	}
+	toProposal := func(p, who string) {
+		toEntry(p, who)
+		e.must(200, "POST", p+"/stakeholders", who, insider)
+		e.must(200, "POST", p+"/stakeholders", who, decider)
+		e.must(200, "POST", p+"/advance", who, "")
+	}
+	toBid := func(p, who string) {
+		toProposal(p, who)
+		e.must(200, "PUT", p+"/criteria", who, criteria)
+		e.must(200, "POST", p+"/proposal", who, proposal)
+		e.must(200, "POST", p+"/advance", who, `{}`)
+	}
+	toNegotiation := func(p, who string) {
+		toBid(p, who)
+		e.must(200, "PUT", p+"/bid", who, goodBid)
+		e.must(200, "POST", p+"/advance", who, "")
+	}
+	toDelivery := func(p, who string) {
+		toNegotiation(p, who)
+		e.must(200, "POST", p+"/contract/approve", "director.wang", "")
+		e.must(200, "POST", p+"/contract/sign", who, sign)
+		e.must(200, "POST", p+"/advance", who, "")
+	}
+
+	deal("assess", "acct1", "kam.li", "Blast furnace TRT retrofit", "12000000.00")
+	e.must(200, "PUT", deal("force", "acct1", "kam.li", "Sinter plant dedusting", "3200000.00")+"/assessment", "kam.li", assessFail)
+	toEntry(deal("entry", "acct2", "kam.zhao", "Hydrocracker DCS upgrade", "18500000.00"), "kam.zhao")
+	toProposal(deal("proposal", "acct2", "kam.zhao", "Flare gas recovery compressors", "26000000.00"), "kam.zhao")
+	toBid(deal("bid", "acct2", "kam.zhao", "Tank farm radar gauging", "4300000.00"), "kam.zhao")
+	toNegotiation(deal("neg", "acct1", "kam.li", "Converter slag detection", "2750000.00"), "kam.li")
+	toDelivery(deal("delivery", "acct1", "kam.li", "Hot strip mill drives", "41000000.00"), "kam.li")
+	e.must(200, "POST", deal("closed", "acct2", "kam.zhao", "Boiler feed pumps", "1900000.00")+"/close", "kam.zhao",
+		`{"outcome":"abandoned","reason":"Failed assessment: no funding this year"}`)
+	deal("lose", "acct2", "kam.zhao", "Sulphur recovery analysers", "1200000.00")
+	deal("pause", "acct1", "kam.li", "Cooling tower fans", "980000.00")
+	deal("idem", "acct1", "kam.li", "Ladle furnace electrodes", "6400000.00")
+}
+
+func TestAPIScenarios(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		seed(t, e)
+		for _, sc := range scenarios() {
+			t.Run(sc.name, func(t *testing.T) { e.run(t, sc) })
+		}
+	})
+}
+
+var errorCodes = map[string]bool{
+	kamflow.EINVALID: true, kamflow.ENOTFOUND: true, kamflow.EGATENOTMET: true, kamflow.EWRONGSTAGE: true,
+	kamflow.ECONFLICT: true, kamflow.EFORBIDDEN: true, kamflow.EUNAUTHORIZED: true, kamflow.EUNAVAILABLE: true,
+	kamflow.EINTERNAL: true, kamflow.ETOOLARGE: true, kamflow.ERATELIMITED: true,
+}
+
+func (e *testEnv) run(t *testing.T, sc scenario) {
+	t.Helper()
+	if sc.before != nil {
+		sc.before(e)
+	}
+	if sc.after != nil {
+		defer sc.after(e)
+	}
+	req := request{method: sc.method, path: e.expand(sc.path), body: e.expand(sc.body), chunked: sc.chunked, headers: map[string]string{}}
+	for k, v := range sc.headers {
+		req.headers[k] = e.expand(v)
+	}
+	res := e.serve(req)
+	show := res.body
+	if len(show) > 600 {
+		show = append(show[:600:600], "…"...)
+	}
+	if res.status != sc.status {
+		t.Errorf("%s %s: status %d, want %d: %s", req.method, req.path, res.status, sc.status, show)
+	}
+	if res.status >= 500 && sc.code != kamflow.EINTERNAL && sc.code != kamflow.EUNAVAILABLE {
+		t.Errorf("%s %s: a server error: %s", req.method, req.path, show)
+	}
+	if res.status >= 400 && req.method != "HEAD" {
+		// Every error is the envelope, as JSON.
+		code, _ := lookup(res.json, "error.code")
+		msg, _ := lookup(res.json, "error.message")
+		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("error answer of Content-Type %q", ct)
+		}
+		if s, ok := code.(string); !ok || !errorCodes[s] {
+			t.Errorf("error answer without a known error.code: %s", show)
+		}
+		if s, ok := msg.(string); !ok || s == "" {
+			t.Errorf("error answer without error.message: %s", show)
+		}
+		if sc.code != "" && code != sc.code {
+			t.Errorf("error code %v, want %s: %s", code, sc.code, show)
+		}
+	}
+	for k, v := range sc.capture {
+		got, ok := lookup(res.json, v)
+		if !ok {
+			t.Fatalf("cannot capture %s from %s: %s", v, k, show)
+		}
+		e.vars[k] = fmt.Sprint(got)
+	}
+	for path, want := range sc.want {
+		got, found := lookup(res.json, path)
+		switch w := want.(type) {
+		case absentT:
+			if found {
+				t.Errorf("%s = %v, want it left out", path, jsonText(got))
+			}
+		case length:
+			n := -1
+			switch g := got.(type) {
+			case []any:
+				n = len(g)
+			case map[string]any:
+				n = len(g)
+			}
+			if n != int(w) {
+				t.Errorf("%s has %d elements, want %d: %v", path, n, w, jsonText(got))
+			}
+		default:
+			if s, ok := want.(string); ok {
+				want = e.expand(s)
+			}
+			if !found {
+				t.Errorf("%s is missing, want %v: %s", path, jsonText(want), show)
+			} else if !reflect.DeepEqual(got, normalize(want)) {
+				t.Errorf("%s = %s, want %s", path, jsonText(got), jsonText(want))
+			}
+		}
+	}
+	for _, frag := range sc.contains {
+		if !bytes.Contains(res.body, []byte(e.expand(frag))) {
+			t.Errorf("the answer lacks %s: %s", frag, show)
+		}
+	}
+	for k, v := range sc.header {
+		if got := res.header.Get(k); got != e.expand(v) {
+			t.Errorf("header %s = %q, want %q", k, got, e.expand(v))
+		}
+	}
+	// The answer (and, for an accepted request, the request) is what openapi.json describes.
+	var reqBody []byte
+	if res.status < 300 && req.body != "" {
+		reqBody = []byte(req.body)
+	}
+	if err := api.CheckOpenAPI(req.method, req.path, reqBody, res.status, res.body); err != nil {
+		t.Error(err)
+	}
+	if sc.save != "" {
+		e.saved[sc.save] = res
+	}
+	if sc.check != nil {
+		sc.check(t, e, res)
+	}
+}
+
+func normalize(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Bodies around the 1 MiB limit.
+var (
+	overLimit   = `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+	atLimit     = `{"name":"` + strings.Repeat("x", 1<<20-len(`{"name":""}`)) + `"}` // exactly 1 MiB: read, then refused as too long a name
+	deepNesting = strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+)
+
+func scenarios() []scenario {
+	var all []scenario
+	for _, group := range [][]scenario{
+		metaScenarios(), accountScenarios(), listScenarios(), createScenarios(), assessmentScenarios(),
+		entryScenarios(), proposalScenarios(), bidScenarios(), negotiationScenarios(), deliveryScenarios(),
+		forceScenarios(), closeScenarios(), pauseScenarios(), bodyScenarios(), routingScenarios(),
+		idempotencyScenarios(), reportScenarios(), failureScenarios(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+func metaScenarios() []scenario {
+	return []scenario{
+		{name: "health", method: "GET", path: "/healthz", status: 200, want: map[string]any{"status": "ok"}},
+		{name: "health under v1", method: "GET", path: "/api/v1/healthz", status: 200, want: map[string]any{"status": "ok"}},
+		{name: "health with a dependency down", method: "GET", path: "/healthz", status: 503, code: "unavailable",
+			before: func(e *testEnv) { e.setHealth(errors.New("database is down")) }, after: func(e *testEnv) { e.setHealth(nil) },
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if bytes.Contains(r.body, []byte("database is down")) {
+					t.Errorf("the health answer shows the internal error: %s", r.body)
+				}
+			}},
+		{name: "openapi document", method: "GET", path: "/api/openapi.json", status: 200, want: map[string]any{"openapi": "3.0.3"}},
+	}
+}
+
+func accountScenarios() []scenario {
+	return []scenario{
+		{name: "create account", method: "POST", path: "/api/v1/accounts", headers: user("kam.wu"),
+			body:   `{"name":"  Hebei Iron & Steel Tangshan  ","industry":"steel","region":"Hebei"}`,
+			status: 201, capture: map[string]string{"acct3": "id"},
+			header: map[string]string{"Location": "/api/v1/accounts/{acct3}"},
+			want: map[string]any{"name": "Hebei Iron & Steel Tangshan", "owner": "kam.wu", "industry": "steel",
+				"created_at": "2026-04-11T09:00:00Z", "address": absent}},
+		{name: "create account for another owner", method: "POST", path: "/api/v1/accounts", headers: user("kam.wu"),
+			body: `{"name":"Guangxi Liuzhou Steel","owner":"kam.li"}`, status: 201, want: map[string]any{"owner": "kam.li"}},
+		{name: "create account without name", method: "POST", path: "/api/v1/accounts", body: `{"industry":"steel"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		{name: "create account with blank name", method: "POST", path: "/api/v1/accounts", body: `{"name":"   "}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		{name: "create account with too long a name", method: "POST", path: "/api/v1/accounts", body: `{"name":"` + strings.Repeat("x", 201) + `"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		{name: "create account with unknown field", method: "POST", path: "/api/v1/accounts", body: `{"name":"x","nmae":"y"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "nmae"}},
+		{name: "create account with a number for name", method: "POST", path: "/api/v1/accounts", body: `{"name":42}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		{name: "list accounts", method: "GET", path: "/api/v1/accounts", status: 200,
+			want: map[string]any{"total": 4, "limit": 50, "offset": 0, "items": length(4)}},
+		{name: "list accounts q", method: "GET", path: "/api/v1/accounts?q=steel", status: 200,
+			want: map[string]any{"total": 3, "items": length(3)}},
+		{name: "list accounts q is case-insensitive", method: "GET", path: "/api/v1/accounts?q=REFINERY", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{acct2}"}},
+		{name: "list accounts q without match", method: "GET", path: "/api/v1/accounts?q=zzz", status: 200,
+			want: map[string]any{"total": 0, "items": length(0)}},
+		{name: "list accounts by owner", method: "GET", path: "/api/v1/accounts?owner=kam.li", status: 200,
+			want: map[string]any{"total": 2, "items": length(2)}},
+		{name: "list accounts paged", method: "GET", path: "/api/v1/accounts?limit=2&offset=3", status: 200,
+			want: map[string]any{"total": 4, "limit": 2, "offset": 3, "items": length(1)}},
+		{name: "list accounts limit 0", method: "GET", path: "/api/v1/accounts?limit=0", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "limit"}},
+		{name: "list accounts limit 201", method: "GET", path: "/api/v1/accounts?limit=201", status: 400, code: "invalid"},
+		{name: "list accounts limit ten", method: "GET", path: "/api/v1/accounts?limit=ten", status: 400, code: "invalid"},
+		{name: "list accounts negative offset", method: "GET", path: "/api/v1/accounts?offset=-1", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "offset"}},
+		{name: "get account", method: "GET", path: "/api/v1/accounts/{acct1}", status: 200,
+			want: map[string]any{"id": "{acct1}", "name": "Baowu Steel Zhanjiang", "owner": "kam.li", "region": "Guangdong"}},
+		{name: "get unknown account", method: "GET", path: "/api/v1/accounts/nope", status: 404, code: "not_found"},
+		{name: "patch account", method: "PATCH", path: "/api/v1/accounts/{acct3}", headers: user("kam.wu"),
+			body: `{"region":"Hebei, Tangshan","notes":"Hot-rolling line 2"}`, status: 200,
+			want: map[string]any{"region": "Hebei, Tangshan", "notes": "Hot-rolling line 2", "name": "Hebei Iron & Steel Tangshan", "industry": "steel"}},
+		{name: "patch account blank name", method: "PATCH", path: "/api/v1/accounts/{acct3}", body: `{"name":""}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		{name: "patch account blank owner", method: "PATCH", path: "/api/v1/accounts/{acct3}", body: `{"owner":"  "}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "owner"}},
+		{name: "patch unknown account", method: "PATCH", path: "/api/v1/accounts/nope", body: `{"region":"x"}`, status: 404, code: "not_found"},
+		{name: "patch account as text/plain", method: "PATCH", path: "/api/v1/accounts/{acct3}", body: `{"region":"x"}`,
+			headers: map[string]string{"Content-Type": "text/plain"}, status: 400, code: "invalid", contains: []string{"Content-Type"}},
+		{name: "patch left the account as it was", method: "GET", path: "/api/v1/accounts/{acct3}", status: 200,
+			want: map[string]any{"region": "Hebei, Tangshan", "owner": "kam.wu"}},
+	}
+}
+
+// listScenarios run on the seeded deals: 12 deals, 7 in development (1 of them abandoned), one in
+// each later stage; kam.li owns the 7 of acct1, kam.zhao the 5 of acct2; five graded A, one C; one
+// stalled; one won.
+func listScenarios() []scenario {
+	l := func(name, query string, total int, more ...any) scenario {
+		sc := scenario{name: name, method: "GET", path: "/api/v1/deals" + query, status: 200, want: map[string]any{"total": total}}
+		for i := 0; i+1 < len(more); i += 2 {
+			sc.want[more[i].(string)] = more[i+1]
+		}
+		return sc
+	}
+	bad := func(name, query, field string) scenario {
+		return scenario{name: name, method: "GET", path: "/api/v1/deals" + query, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": field}}
+	}
+	return []scenario{
+		l("list deals", "", 12, "limit", 50, "offset", 0, "items", length(12)),
+		l("list deals by stage", "?stage=development", 7, "items", length(7)),
+		l("list deals by stage in capitals", "?stage=DELIVERY", 1, "items.0.id", "{delivery}"),
+		l("list deals by status won", "?status=won", 1, "items.0.id", "{delivery}", "items.0.stage", "delivery", "items.0.win_probability", 100),
+		l("list deals by status abandoned", "?status=abandoned", 1, "items.0.id", "{closed}", "items.0.win_probability", 0),
+		l("list deals by status open", "?status=open", 10),
+		l("list deals by owner", "?owner=kam.zhao", 5),
+		l("list stalled deals", "?stalled=true", 1, "items.0.id", "{stale}", "items.0.stalled", true, "items.0.days_over_sla", 10, "items.0.days_in_stage", 40),
+		l("list deals not stalled", "?stalled=false", 11),
+		l("list deals stalled=1", "?stalled=1", 1),
+		l("list deals by grade", "?grade=A", 5),
+		l("list deals by lower-case grade", "?grade=c", 1, "items.0.id", "{force}", "items.0.grade", "C"),
+		l("list deals by grade without any", "?grade=D", 0, "items", length(0)),
+		l("list deals by account", "?account_id={acct2}", 5),
+		l("list deals by unknown account", "?account_id=nope", 0),
+		l("list deals by stage and owner", "?stage=development&owner=kam.zhao", 2),
+		l("list deals by status and stage", "?status=open&stage=development", 6),
+		l("list deals last page", "?limit=5&offset=10", 12, "limit", 5, "offset", 10, "items", length(2)),
+		l("list deals past the end", "?offset=12", 12, "items", length(0)),
+		l("list deal summary", "?stage=bid", 1, "items.0.id", "{bid}", "items.0.value", "4300000.00", "items.0.currency", "CNY",
+			"items.0.grade", "A", "items.0.win_probability", 50, "items.0.paused", false, "items.0.forced", false,
+			"items.0.days_in_stage", 0, "items.0.owner", "kam.zhao", "items.0.updated_at", "2026-04-11T09:00:00Z"),
+		bad("list deals bad stage", "?stage=launch", "stage"),
+		bad("list deals bad status", "?status=pending", "status"),
+		bad("list deals bad grade", "?grade=E", "grade"),
+		bad("list deals bad stalled", "?stalled=maybe", "stalled"),
+		bad("list deals bad limit", "?limit=abc", "limit"),
+		bad("list deals limit too big", "?limit=500", "limit"),
+		bad("list deals negative offset", "?offset=-5", "offset"),
+	}
+}
+
+func createScenarios() []scenario {
+	bad := func(name, body, field string) scenario {
+		sc := scenario{name: name, method: "POST", path: "/api/v1/deals", body: body, status: 400, code: "invalid"}
+		if field != "" {
+			sc.want = map[string]any{"error.details.field": field}
+		}
+		return sc
+	}
+	body := func(value, currency, date string) string {
+		return `{"account_id":"{acct1}","title":"Blast furnace TRT retrofit","value":` + value + `,"currency":` + currency + `,"expected_close":` + date + `}`
+	}
+	return []scenario{
+		{name: "create deal", method: "POST", path: "/api/v1/deals", headers: user("kam.li"),
+			body:   body(`"12000000"`, `"CNY"`, `"2026-09-30"`),
+			status: 201, capture: map[string]string{"new": "id"},
+			header: map[string]string{"Location": "/api/v1/deals/{new}"},
+			want: map[string]any{
+				"account_id": "{acct1}", "title": "Blast furnace TRT retrofit", "value": "12000000.00", "currency": "CNY",
+				"expected_close": "2026-09-30", "owner": "kam.li", "created_by": "kam.li", "stage": "development", "status": "open",
+				"grade": "", "win_probability": 10, "probability.value": 10, "probability.factors.0.key": "base",
+				"gate.stage": "development", "gate.met": false, "gate.items": length(2),
+				"gate.items.0.key": "assessment_passed", "gate.items.0.met": false, "gate.items.0.detail": "not assessed yet",
+				"gate.items.1.key": "graded", "gate.items.1.met": false,
+				"seq": 1, "stalled": false, "forced": false, "stage_sla": "30d", "days_in_stage": 0, "days_over_sla": 0,
+				"stage_entered_at": "2026-04-11T09:00:00Z", "stall_deadline": "2026-05-11T09:00:00Z",
+				"assessment": absent, "stakeholders": absent, "forces": absent, "contract": map[string]any{},
+			}},
+		{name: "get the new deal", method: "GET", path: "/api/v1/deals/{new}", status: 200,
+			want: map[string]any{"id": "{new}", "value": "12000000.00", "seq": 1}},
+		{name: "new deal history", method: "GET", path: "/api/v1/deals/{new}/history", status: 200,
+			want: map[string]any{"items": length(1), "items.0.kind": "created", "items.0.to_stage": "development",
+				"items.0.status": "open", "items.0.actor": "kam.li", "items.0.seq": 1, "items.0.forced": false,
+				"items.0.at": "2026-04-11T09:00:00Z", "items.0.from_stage": absent}},
+		{name: "create deal for another owner", method: "POST", path: "/api/v1/deals", headers: user("kam.li"),
+			body:   `{"account_id":"{acct2}","title":"Coker unit analysers","value":"640000.5","currency":"USD","owner":"kam.zhao"}`,
+			status: 201, want: map[string]any{"owner": "kam.zhao", "created_by": "kam.li", "value": "640000.50", "currency": "USD", "expected_close": absent}},
+		{name: "create deal without value", method: "POST", path: "/api/v1/deals",
+			body: `{"account_id":"{acct2}","title":"Spare parts frame agreement","currency":"CNY"}`, status: 201,
+			want: map[string]any{"value": "0.00", "owner": "anonymous"}},
+		bad("create deal with unknown account", `{"account_id":"nope","title":"t","value":"1.00","currency":"CNY"}`, "account_id"),
+		bad("create deal with lower-case currency", body(`"1.00"`, `"cny"`, `""`), "currency"),
+		bad("create deal with a four-letter currency", body(`"1.00"`, `"EURO"`, `""`), "currency"),
+		bad("create deal without currency", `{"account_id":"{acct1}","title":"t","value":"1.00"}`, "currency"),
+		{name: "create deal with value as a number", method: "POST", path: "/api/v1/deals", body: body(`12000000`, `"CNY"`, `""`),
+			status: 400, code: "invalid", contains: []string{"decimal string"}},
+		{name: "create deal with value as a float", method: "POST", path: "/api/v1/deals", body: body(`1.5e7`, `"CNY"`, `""`),
+			status: 400, code: "invalid"},
+		bad("create deal with negative value", body(`"-5"`, `"CNY"`, `""`), ""),
+		bad("create deal with value 1e20", body(`"1e20"`, `"CNY"`, `""`), ""),
+		bad("create deal with absurd value", body(`"99999999999999999"`, `"CNY"`, `""`), ""),
+		bad("create deal with value over the maximum", body(`"1000000000000.00"`, `"CNY"`, `""`), ""),
+		bad("create deal with three decimals", body(`"12.345"`, `"CNY"`, `""`), ""),
+		bad("create deal with thousands separators", body(`"1,000"`, `"CNY"`, `""`), ""),
+		bad("create deal with empty value", body(`""`, `"CNY"`, `""`), ""),
+		bad("create deal with Feb 30", body(`"1.00"`, `"CNY"`, `"2026-02-30"`), ""),
+		bad("create deal with a day-first date", body(`"1.00"`, `"CNY"`, `"30/09/2026"`), ""),
+		bad("create deal with a number for date", body(`"1.00"`, `"CNY"`, `20260930`), ""),
+		bad("create deal without title", `{"account_id":"{acct1}","value":"1.00","currency":"CNY"}`, "title"),
+		bad("create deal with too long a title", `{"account_id":"{acct1}","title":"`+strings.Repeat("t", 201)+`","currency":"CNY"}`, "title"),
+		bad("create deal with too long an owner", `{"account_id":"{acct1}","title":"t","currency":"CNY","owner":"`+strings.Repeat("o", 201)+`"}`, "owner"),
+		bad("create deal with empty body", ``, "account_id"),
+		bad("create deal with a NUL in the title", `{"account_id":"{acct1}","title":"a\u0000b","currency":"CNY"}`, ""),
+		bad("create deal with a NUL in account_id", `{"account_id":"a\u0000","title":"t","currency":"CNY"}`, ""),
+	}
+}
+
+func assessmentScenarios() []scenario {
+	put := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{assess}/assessment", headers: user("kam.li"),
+			body: body, status: status, code: code, want: want}
+	}
+	return []scenario{
+		put("assessment missing factors", `{"scores":{"funding":5},"expected_close":"2026-07-31","likelihood":80}`, 400, "invalid",
+			map[string]any{"error.details.missing": []string{"credit", "price", "product", "project_level", "relationship", "service", "solution", "technical_fit"}}),
+		put("assessment without scores", `{"expected_close":"2026-07-31","likelihood":80}`, 400, "invalid", nil),
+		put("assessment score 6", allScores(`,"funding":6`), 400, "invalid", map[string]any{"error.details.field": "scores.funding"}),
+		put("assessment score 0", allScores(`,"credit":0`), 400, "invalid", map[string]any{"error.details.field": "scores.credit"}),
+		put("assessment unknown factor", allScores(`,"weather":3`), 400, "invalid", map[string]any{"error.details.field": "scores.weather"}),
+		put("assessment score as a string", allScores(`,"price":"3"`), 400, "invalid", nil),
+		put("assessment likelihood 101", `{"scores":{"project_level":3,"funding":3,"technical_fit":3,"relationship":3,"credit":3,"product":3,"price":3,"solution":3,"service":3},"expected_close":"2026-07-31","likelihood":101}`,
+			400, "invalid", map[string]any{"error.details.field": "likelihood"}),
+		put("assessment likelihood high", `{"scores":{},"expected_close":"2026-07-31","likelihood":"high"}`, 400, "invalid",
+			map[string]any{"error.details.field": "likelihood"}),
+		put("assessment likelihood 1e400", `{"scores":{},"expected_close":"2026-07-31","likelihood":1e400}`, 400, "invalid", nil),
+		put("assessment grade E", strings.Replace(allScores(""), `"likelihood":50`, `"likelihood":50,"grade":"E"`, 1), 400, "invalid",
+			map[string]any{"error.details.field": "grade"}),
+		put("assessment without expected_close", strings.Replace(allScores(""), `"expected_close":"2026-07-31",`, ``, 1), 400, "invalid",
+			map[string]any{"error.details.field": "expected_close"}),
+		put("assessment nothing changed", ``, 400, "invalid", nil),
+		{name: "assessment rejected left no trace", method: "GET", path: "/api/v1/deals/{assess}", status: 200,
+			want: map[string]any{"seq": 1, "assessment": absent}},
+		put("assessment passes", assessPass, 200, "", map[string]any{
+			"assessment.passed": true, "assessment.score": 85, "assessment.threshold": 60, "assessment.grade": "A",
+			"assessment.grade_computed": true, "assessment.assessed_by": "kam.li", "assessment.likelihood": 80,
+			"grade": "A", "gate.met": true, "gate.items.0.met": true, "gate.items.1.detail": "grade A",
+			"win_probability": 20, "expected_close": "2026-07-31", "seq": 2}),
+		put("assessment graded by hand", strings.Replace(assessPass, `"likelihood":80`, `"likelihood":80,"grade":"B"`, 1), 200, "",
+			map[string]any{"grade": "B", "assessment.grade_computed": false, "seq": 3}),
+		put("assessment that fails", assessFail, 200, "", map[string]any{
+			"assessment.passed": false, "assessment.score": 25, "grade": "C", "gate.met": false, "gate.items.0.met": false,
+			"gate.items.0.detail": "score 25.0 is below the threshold 60.0", "win_probability": 15}),
+		{name: "assessment in entry", method: "PUT", path: "/api/v1/deals/{entry}/assessment", body: assessPass,
+			status: 422, code: "wrong_stage", want: map[string]any{"error.details.stage": "entry"}},
+	}
+}
+
+func entryScenarios() []scenario {
+	sh := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{entry}/stakeholders", headers: user("kam.zhao"),
+			body: body, status: status, code: code, want: want}
+	}
+	return []scenario{
+		{name: "advance with unmet gate", method: "POST", path: "/api/v1/deals/{entry}/advance", headers: user("kam.zhao"),
+			status: 409, code: "gate_not_met",
+			want: map[string]any{"error.details.missing": []string{"insider_identified", "key_person_engaged"}, "error.details.stage": "entry"}},
+		{name: "rejected advance left no trace", method: "GET", path: "/api/v1/deals/{entry}", status: 200,
+			want: map[string]any{"stage": "entry", "seq": 3, "win_probability": 20}},
+		{name: "rejected advance is not in the history", method: "GET", path: "/api/v1/deals/{entry}/history", status: 200,
+			want: map[string]any{"items": length(2), "items.1.kind": "advanced", "items.1.from_stage": "development", "items.1.to_stage": "entry"}},
+		sh("stakeholder unknown role", `{"name":"Wang","role":"boss","stance":"neutral"}`, 400, "invalid", map[string]any{"error.details.field": "role"}),
+		sh("stakeholder unknown stance", `{"name":"Wang","role":"user","stance":"friendly"}`, 400, "invalid", map[string]any{"error.details.field": "stance"}),
+		sh("stakeholder without name", `{"role":"user","stance":"neutral"}`, 400, "invalid", map[string]any{"error.details.field": "name"}),
+		sh("stakeholder influence 9", `{"name":"Wang","role":"user","stance":"neutral","influence":9}`, 400, "invalid", map[string]any{"error.details.field": "influence"}),
+		sh("stakeholder engaged yes", `{"name":"Wang","role":"user","stance":"neutral","engaged":"yes"}`, 400, "invalid", map[string]any{"error.details.field": "engaged"}),
+		sh("stakeholder with an unknown field", `{"name":"Wang","role":"user","stance":"neutral","phone":"123"}`, 400, "invalid", map[string]any{"error.details.field": "phone"}),
+		sh("stakeholder insider", insider, 200, "", map[string]any{
+			"stakeholders": length(1), "stakeholders.0.name": "Chen Gong", "stakeholders.0.role": "insider",
+			"stakeholders.0.recorded_by": "kam.zhao", "stakeholders.0.recorded_at": "2026-04-11T09:00:00Z",
+			"gate.items.0.key": "insider_identified", "gate.items.0.met": true, "gate.items.1.met": false, "win_probability": 28}),
+		{name: "advance with half the gate", method: "POST", path: "/api/v1/deals/{entry}/advance", status: 409, code: "gate_not_met",
+			want: map[string]any{"error.details.missing": []string{"key_person_engaged"}}},
+		sh("stakeholder decision maker not engaged", `{"name":"Liu Zong","title":"General manager","role":"decision_maker","stance":"neutral","engaged":false,"influence":5}`,
+			200, "", map[string]any{"stakeholders": length(2), "gate.met": false, "gate.items.1.detail": "decision maker recorded but not engaged"}),
+		sh("stakeholder re-recorded by name", `{"name":"liu zong","title":"General manager","role":"decision_maker","stance":"supporter","engaged":true,"influence":5}`,
+			200, "", map[string]any{"stakeholders": length(2), "stakeholders.1.stance": "supporter", "gate.met": true, "win_probability": 35}),
+		{name: "advance to proposal", method: "POST", path: "/api/v1/deals/{entry}/advance", headers: user("kam.zhao"), status: 200,
+			want: map[string]any{"stage": "proposal", "forced": false, "stage_sla": "30d", "days_in_stage": 0, "gate.stage": "proposal", "win_probability": 35}},
+		{name: "advance to proposal is in the history", method: "GET", path: "/api/v1/deals/{entry}/history", status: 200,
+			want: map[string]any{"items": length(3), "items.2.kind": "advanced", "items.2.from_stage": "entry", "items.2.to_stage": "proposal",
+				"items.2.forced": false, "items.2.reason": absent, "items.2.actor": "kam.zhao"}},
+	}
+}
+
+func proposalScenarios() []scenario {
+	cr := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{proposal}/criteria", headers: user("kam.zhao"),
+			body: body, status: status, code: code, want: want}
+	}
+	pr := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{proposal}/proposal", headers: user("kam.zhao"),
+			body: body, status: status, code: code, want: want}
+	}
+	field := func(f string) map[string]any { return map[string]any{"error.details.field": f} }
+	return []scenario{
+		cr("criteria empty list", `{"criteria":[]}`, 400, "invalid", field("criteria")),
+		cr("criteria left out", `{}`, 400, "invalid", field("criteria")),
+		cr("criteria listed twice", `{"criteria":[{"name":"SIL2","favours":"us"},{"name":" sil2 ","favours":"neutral"}]}`, 400, "invalid", field("criteria")),
+		cr("criteria favours maybe", `{"criteria":[{"name":"SIL2","favours":"maybe"}]}`, 400, "invalid", field("criteria")),
+		cr("criteria without a name", `{"criteria":[{"favours":"us"}]}`, 400, "invalid", nil),
+		cr("criteria as a string", `{"criteria":"SIL2"}`, 400, "invalid", field("criteria")),
+		cr("criteria against us", `{"criteria":[{"name":"Lowest price","favours":"competitor"}]}`, 200, "", map[string]any{
+			"criteria": length(1), "gate.items.0.key": "criteria_favourable", "gate.items.0.met": false,
+			"gate.items.0.detail": "0 favour us, 0 neutral, 1 favour a competitor"}),
+		cr("criteria favourable", criteria, 200, "", map[string]any{
+			"criteria": length(3), "criteria.1.notes": "our stock", "gate.items.0.met": true, "gate.items.1.met": false}),
+		pr("proposal without date", `{"summary":"x"}`, 400, "invalid", field("submitted_on")),
+		pr("proposal with a bad date", `{"submitted_on":"yesterday"}`, 400, "invalid", nil),
+		pr("proposal", proposal, 200, "", map[string]any{
+			"proposal.submitted_on": "2026-04-10", "proposal.recorded_by": "kam.zhao", "gate.met": true, "win_probability": 50}),
+		{name: "proposal in development", method: "POST", path: "/api/v1/deals/{assess}/proposal", body: proposal,
+			status: 422, code: "wrong_stage", want: map[string]any{"error.details.stage": "development"}},
+		{name: "criteria in development", method: "PUT", path: "/api/v1/deals/{assess}/criteria", body: criteria,
+			status: 422, code: "wrong_stage"},
+		{name: "advance to bid", method: "POST", path: "/api/v1/deals/{proposal}/advance", body: `{}`, status: 200,
+			want: map[string]any{"stage": "bid", "stage_sla": "21d", "win_probability": 50, "gate.items.0.key": "bid_submitted"}},
+	}
+}
+
+func bidScenarios() []scenario {
+	bid := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{bid}/bid", headers: user("kam.zhao"),
+			body: body, status: status, code: code, want: want}
+	}
+	field := func(f string) map[string]any { return map[string]any{"error.details.field": f} }
+	return []scenario{
+		bid("bid without price", `{"cost":"100.00"}`, 400, "invalid", field("price")),
+		bid("bid without cost", `{"price":"100.00"}`, 400, "invalid", field("cost")),
+		bid("bid with null cost", `{"cost":null,"price":"100.00"}`, 400, "invalid", field("cost")),
+		bid("bid price zero", `{"cost":"0","price":"0"}`, 400, "invalid", field("price")),
+		bid("bid price as a number", `{"cost":"100.00","price":11500000}`, 400, "invalid", nil),
+		bid("bid with a bad deadline", `{"cost":"1.00","price":"2.00","deadline":"2026-13-01"}`, 400, "invalid", nil),
+		bid("bid submitted as a string", `{"cost":"1.00","price":"2.00","submitted":"true"}`, 400, "invalid", field("submitted")),
+		bid("bid below the margin floor", lowBid, 200, "", map[string]any{
+			"bid.cost": "10500000.00", "bid.price": "11500000.00", "bid.margin_pct": 8.7, "bid.floor": 15, "bid.submitted": true,
+			"bid.deadline": "2026-05-15", "gate.items.0.met": true, "gate.items.1.key": "margin_approved", "gate.items.1.met": false,
+			"gate.items.1.detail": "margin 8.70% is below the floor 15.00%: a director must approve", "win_probability": 60}),
+		{name: "advance without margin approval", method: "POST", path: "/api/v1/deals/{bid}/advance", status: 409, code: "gate_not_met",
+			want: map[string]any{"error.details.missing": []string{"margin_approved"}, "error.details.stage": "bid"}},
+		{name: "approve margin with a body", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", body: `{"note":"ok"}`,
+			status: 400, code: "invalid", want: field("note")},
+		{name: "approve margin", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", headers: user("director.wang"), status: 200,
+			want: map[string]any{"bid.margin_approved_by": "director.wang", "bid.margin_approved_at": "2026-04-11T09:00:00Z",
+				"gate.met": true, "win_probability": 70}},
+		bid("bid revised keeps no approval", goodBid, 200, "", map[string]any{
+			"bid.margin_pct": 21.74, "bid.margin_approved_by": absent, "gate.met": true,
+			"gate.items.1.detail": "margin 21.74% is at or above the floor 15.00%"}),
+		{name: "approve margin that needs none", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", status: 422, code: "wrong_stage"},
+		{name: "advance to negotiation", method: "POST", path: "/api/v1/deals/{bid}/advance", status: 200,
+			want: map[string]any{"stage": "negotiation", "stage_sla": "30d", "win_probability": 70}},
+		{name: "bid in development", method: "PUT", path: "/api/v1/deals/{assess}/bid", body: goodBid, status: 422, code: "wrong_stage",
+			want: map[string]any{"error.details.stage": "development"}},
+		{name: "approve margin in development", method: "POST", path: "/api/v1/deals/{assess}/bid/approve", status: 422, code: "wrong_stage"},
+	}
+}
+
+func negotiationScenarios() []scenario {
+	return []scenario{
+		{name: "force into delivery", method: "POST", path: "/api/v1/deals/{neg}/advance", headers: user("director.wang"),
+			body: `{"force":true,"reason":"The customer wants us on site"}`, status: 422, code: "wrong_stage",
+			want: map[string]any{"error.details.missing": []string{"contract_approved", "contract_signed"}}},
+		{name: "sign before approval", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", body: sign, status: 409, code: "gate_not_met",
+			want: map[string]any{"error.details.missing": []string{"contract_approved"}}},
+		{name: "sign without date", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", body: `{}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "signed_on"}},
+		{name: "approve contract in development", method: "POST", path: "/api/v1/deals/{force}/contract/approve", status: 422, code: "wrong_stage"},
+		{name: "approve contract", method: "POST", path: "/api/v1/deals/{neg}/contract/approve", headers: user("director.wang"), body: `{}`,
+			status: 200, want: map[string]any{"contract.approved_by": "director.wang", "gate.items.0.met": true, "gate.items.1.met": false, "status": "open"}},
+		{name: "sign contract", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", headers: user("kam.li"), body: sign, status: 200,
+			want: map[string]any{"status": "won", "contract.signed_on": "2026-04-11", "contract.signed_by": "kam.li",
+				"win_probability": 100, "probability.factors.0.key": "outcome", "gate.met": true}},
+		{name: "sign contract twice", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", body: sign, status: 422, code: "wrong_stage"},
+		{name: "close a won deal", method: "POST", path: "/api/v1/deals/{neg}/close", body: `{"outcome":"lost","reason":"x"}`, status: 422, code: "wrong_stage"},
+		{name: "advance to delivery", method: "POST", path: "/api/v1/deals/{neg}/advance", status: 200,
+			want: map[string]any{"stage": "delivery", "status": "won", "stage_sla": "120d", "gate.items.0.key": "accepted"}},
+		{name: "won deal history", method: "GET", path: "/api/v1/deals/{neg}/history", status: 200,
+			want: map[string]any{"items": length(7), "items.5.kind": "won", "items.5.status": "won", "items.5.to_stage": "negotiation",
+				"items.6.kind": "advanced", "items.6.to_stage": "delivery", "items.6.status": "won"}},
+	}
+}
+
+func deliveryScenarios() []scenario {
+	acc := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{delivery}/acceptance", headers: user("eng.zhou"),
+			body: body, status: status, code: code, want: want}
+	}
+	return []scenario{
+		acc("acceptance result ok", `{"result":"ok"}`, 400, "invalid", map[string]any{"error.details.field": "result"}),
+		acc("acceptance without result", `{"notes":"x"}`, 400, "invalid", map[string]any{"error.details.field": "result"}),
+		{name: "close project before acceptance", method: "POST", path: "/api/v1/deals/{delivery}/project/close", status: 409, code: "gate_not_met",
+			want: map[string]any{"error.details.missing": []string{"accepted"}}},
+		acc("acceptance failed", `{"result":"fail","notes":"Drive 3 trips under load"}`, 200, "",
+			map[string]any{"acceptance.result": "fail", "acceptance.recorded_by": "eng.zhou", "gate.met": false, "gate.items.0.detail": "acceptance failed"}),
+		acc("acceptance with punch list", `{"result":"pass_with_punch_list","notes":"Paint touch-ups"}`, 200, "",
+			map[string]any{"gate.met": true, "gate.items.0.detail": "acceptance passed with a punch list"}),
+		{name: "advance past delivery", method: "POST", path: "/api/v1/deals/{delivery}/advance", status: 422, code: "wrong_stage"},
+		{name: "close project", method: "POST", path: "/api/v1/deals/{delivery}/project/close", headers: user("kam.li"), status: 200,
+			want: map[string]any{"status": "delivered", "win_probability": 100, "stall_deadline": absent}},
+		acc("acceptance on a delivered deal", `{"result":"pass"}`, 422, "wrong_stage", map[string]any{"error.details.status": "delivered"}),
+		{name: "delivered deal history", method: "GET", path: "/api/v1/deals/{delivery}/history", status: 200,
+			want: map[string]any{"items": length(8), "items.7.kind": "delivered", "items.7.status": "delivered", "items.7.actor": "kam.li"}},
+	}
+}
+
+func forceScenarios() []scenario {
+	adv := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{force}/advance", headers: user("director.wang"),
+			body: body, status: status, code: code, want: want}
+	}
+	field := map[string]any{"error.details.field": "reason"}
+	return []scenario{
+		adv("advance a failed assessment", ``, 409, "gate_not_met", map[string]any{"error.details.missing": []string{"assessment_passed"}}),
+		adv("force without reason", `{"force":true}`, 400, "invalid", field),
+		adv("force with a blank reason", `{"force":true,"reason":"   "}`, 400, "invalid", field),
+		adv("force as a string", `{"force":"yes","reason":"x"}`, 400, "invalid", map[string]any{"error.details.field": "force"}),
+		adv("force with too long a reason", `{"force":true,"reason":"`+strings.Repeat("r", 1001)+`"}`, 400, "invalid", field),
+		{name: "before the forced advance", method: "GET", path: "/api/v1/deals/{force}", status: 200,
+			want: map[string]any{"stage": "development", "seq": 2, "win_probability": 15, "forced": false}},
+		adv("forced advance", `{"force":true,"reason":"Strategic account: the GM asked us to bid"}`, 200, "", map[string]any{
+			"stage": "entry", "forced": true, "seq": 3,
+			// Entry's base is 20; the forced advance halves it.
+			"win_probability": 10, "probability.factors.2.key": "forced", "probability.factors.2.effect": -10,
+			"forces": length(1), "forces.0.from": "development", "forces.0.to": "entry",
+			"forces.0.missing": []string{"assessment_passed"}, "forces.0.actor": "director.wang",
+			"forces.0.reason": "Strategic account: the GM asked us to bid", "forces.0.at": "2026-04-11T09:00:00Z"}),
+		{name: "forced advance history", method: "GET", path: "/api/v1/deals/{force}/history", status: 200,
+			want: map[string]any{"items": length(2), "items.1.kind": "forced", "items.1.forced": true, "items.1.actor": "director.wang",
+				"items.1.reason": "Strategic account: the GM asked us to bid", "items.1.missing": []string{"assessment_passed"},
+				"items.1.from_stage": "development", "items.1.to_stage": "entry", "items.1.seq": 3}},
+		{name: "forced deal in the list", method: "GET", path: "/api/v1/deals?stage=entry", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{force}", "items.0.forced": true, "items.0.win_probability": 10}},
+	}
+}
+
+func closeScenarios() []scenario {
+	return []scenario{
+		{name: "close lost with competitor", method: "POST", path: "/api/v1/deals/{lose}/close", headers: user("kam.zhao"),
+			body: `{"outcome":"lost","reason":" Lost on price ","competitor":"Siemens"}`, status: 200,
+			want: map[string]any{"status": "lost", "closing.outcome": "lost", "closing.reason": "Lost on price", "closing.competitor": "Siemens",
+				"closing.by": "kam.zhao", "win_probability": 0, "stall_deadline": absent}},
+		{name: "lost deal history", method: "GET", path: "/api/v1/deals/{lose}/history", status: 200,
+			want: map[string]any{"items": length(2), "items.1.kind": "closed", "items.1.status": "lost", "items.1.competitor": "Siemens",
+				"items.1.reason": "Lost on price"}},
+		{name: "advance a lost deal", method: "POST", path: "/api/v1/deals/{lose}/advance", status: 422, code: "wrong_stage",
+			want: map[string]any{"error.details.status": "lost"}},
+		{name: "stakeholder on a lost deal", method: "POST", path: "/api/v1/deals/{lose}/stakeholders", body: insider, status: 422, code: "wrong_stage"},
+		{name: "close a lost deal", method: "POST", path: "/api/v1/deals/{lose}/close", body: `{"outcome":"lost","reason":"x"}`, status: 422, code: "wrong_stage"},
+		{name: "pause an abandoned deal", method: "POST", path: "/api/v1/deals/{closed}/pause", body: `{"reason":"x","resume_on":"2026-05-01"}`,
+			status: 422, code: "wrong_stage", want: map[string]any{"error.details.status": "abandoned"}},
+		{name: "close as won", method: "POST", path: "/api/v1/deals/{pause}/close", body: `{"outcome":"won","reason":"x"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "outcome"}},
+		{name: "close without reason", method: "POST", path: "/api/v1/deals/{pause}/close", body: `{"outcome":"lost"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "reason"}},
+		{name: "close withdrawn in development", method: "POST", path: "/api/v1/deals/{pause}/close", body: `{"outcome":"withdrawn","reason":"x"}`,
+			status: 422, code: "wrong_stage"},
+		{name: "close abandoned after development", method: "POST", path: "/api/v1/deals/{entry}/close", body: `{"outcome":"abandoned","reason":"x"}`,
+			status: 422, code: "wrong_stage"},
+		{name: "close with empty body", method: "POST", path: "/api/v1/deals/{pause}/close", status: 400, code: "invalid"},
+	}
+}
+
+func pauseScenarios() []scenario {
+	p := func(name, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{pause}/pause", headers: user("kam.li"),
+			body: body, status: status, code: code, want: want}
+	}
+	return []scenario{
+		{name: "resume a deal not paused", method: "POST", path: "/api/v1/deals/{pause}/resume", status: 422, code: "wrong_stage"},
+		p("pause until a past date", `{"reason":"Budget approval","resume_on":"2026-01-01"}`, 400, "invalid", map[string]any{"error.details.field": "resume_on"}),
+		p("pause until today", `{"reason":"Budget approval","resume_on":"2026-04-11"}`, 400, "invalid", map[string]any{"error.details.field": "resume_on"}),
+		p("pause without reason", `{"resume_on":"2026-05-01"}`, 400, "invalid", map[string]any{"error.details.field": "reason"}),
+		p("pause without date", `{"reason":"Budget approval"}`, 400, "invalid", map[string]any{"error.details.field": "resume_on"}),
+		p("pause with empty body", ``, 400, "invalid", nil),
+		p("pause", `{"reason":"Waiting on the customer's budget approval","resume_on":"2026-05-01"}`, 200, "", map[string]any{
+			"pause.reason": "Waiting on the customer's budget approval", "pause.resume_on": "2026-05-01", "pause.by": "kam.li",
+			"pause.since": "2026-04-11T09:00:00Z", "stall_deadline": absent, "stalled": false}),
+		{name: "paused deal in the list", method: "GET", path: "/api/v1/deals?owner=kam.li&stage=development&limit=200", status: 200,
+			check: func(t *testing.T, e *testEnv, r *response) {
+				items, _ := lookup(r.json, "items")
+				for _, it := range items.([]any) {
+					m := it.(map[string]any)
+					if m["id"] == e.vars["pause"] && m["paused"] != true {
+						t.Errorf("the paused deal shows paused %v", m["paused"])
+					}
+				}
+			}},
+		p("pause twice", `{"reason":"x","resume_on":"2026-06-01"}`, 422, "wrong_stage", nil),
+		{name: "resume", method: "POST", path: "/api/v1/deals/{pause}/resume", headers: user("kam.li"), status: 200,
+			want: map[string]any{"pause": absent, "stall_deadline": "2026-05-11T09:00:00Z"}},
+		{name: "resume twice", method: "POST", path: "/api/v1/deals/{pause}/resume", status: 422, code: "wrong_stage"},
+		{name: "command on an unknown deal", method: "POST", path: "/api/v1/deals/nope/advance", status: 404, code: "not_found"},
+		{name: "bid on an unknown deal", method: "PUT", path: "/api/v1/deals/nope/bid", body: goodBid, status: 404, code: "not_found"},
+		{name: "get an unknown deal", method: "GET", path: "/api/v1/deals/nope", status: 404, code: "not_found"},
+		{name: "history of an unknown deal", method: "GET", path: "/api/v1/deals/nope/history", status: 404, code: "not_found"},
+	}
+}
+
+// bodyScenarios send bodies that are wrong in every way: each must be a clear 4xx.
+func bodyScenarios() []scenario {
+	acct := func(name, body string, headers map[string]string, status int, code string, contains ...string) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/accounts", body: body, headers: headers,
+			status: status, code: code, contains: contains}
+	}
+	ct := func(v string) map[string]string { return map[string]string{"Content-Type": v} }
+	return []scenario{
+		acct("malformed JSON", `{"name":`, nil, 400, "invalid", "malformed JSON"),
+		acct("malformed JSON mid-way", `{"name" "x"}`, nil, 400, "invalid", "malformed JSON"),
+		acct("trailing garbage", `{"name":"x"}}`, nil, 400, "invalid"),
+		acct("two objects", `{"name":"x"} {"name":"y"}`, nil, 400, "invalid", "more follows"),
+		acct("an array", `[{"name":"x"}]`, nil, 400, "invalid", "JSON object"),
+		acct("a string", `"hello"`, nil, 400, "invalid"),
+		acct("null", `null`, nil, 400, "invalid"),
+		acct("deep nesting", deepNesting, nil, 400, "invalid"),
+		acct("a NUL character", `{"name":"Acme\u0000Steel"}`, nil, 400, "invalid", "NUL"),
+		{name: "an escaped backslash before u0000 is not a NUL", method: "POST", path: "/api/v1/accounts", body: `{"name":"C:\\u0000"}`,
+			status: 201, want: map[string]any{"name": `C:\u0000`}},
+		{name: "invalid UTF-8 is replaced", method: "POST", path: "/api/v1/accounts", body: "{\"name\":\"Acme \xff Steel\"}",
+			status: 201, want: map[string]any{"name": "Acme \ufffd Steel"}},
+		acct("text/plain", `{"name":"x"}`, ct("text/plain"), 400, "invalid", "Content-Type"),
+		acct("a form", `name=x`, ct("application/x-www-form-urlencoded"), 400, "invalid", "Content-Type"),
+		acct("a broken Content-Type", `{"name":"x"}`, ct("application/json; charset"), 400, "invalid"),
+		{name: "application/json with charset", method: "POST", path: "/api/v1/accounts", body: `{"name":"Charset Steel"}`,
+			headers: ct("application/json; charset=utf-8"), status: 201},
+		{name: "a +json type", method: "POST", path: "/api/v1/accounts", body: `{"name":"Vendor Steel"}`,
+			headers: ct("application/vnd.kamflow+json"), status: 201},
+		{name: "no Content-Type", method: "POST", path: "/api/v1/accounts", body: `{"name":"Bare Steel"}`,
+			headers: ct("-"), status: 201},
+		{name: "wrong type for likelihood", method: "PUT", path: "/api/v1/deals/{assess}/assessment", body: `{"likelihood":"high"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "likelihood"}},
+		{name: "wrong type for scores", method: "PUT", path: "/api/v1/deals/{assess}/assessment", body: `{"scores":[1,2,3]}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "scores"}},
+		{name: "unknown field on a command", method: "POST", path: "/api/v1/deals/{idem}/advance", body: `{"forse":true}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "forse"}},
+		{name: "a body on a bodiless command", method: "POST", path: "/api/v1/deals/{idem}/resume", body: `{"now":true}`,
+			status: 400, code: "invalid"},
+		{name: "empty body where one is required", method: "POST", path: "/api/v1/deals/{idem}/stakeholders",
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		acct("body over 1 MiB", overLimit, nil, 413, "too_large"),
+		{name: "body over 1 MiB without length", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", body: overLimit, chunked: true,
+			status: 413, code: "too_large"},
+		{name: "body over 1 MiB with an Idempotency-Key", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", body: overLimit, chunked: true,
+			headers: map[string]string{"Idempotency-Key": "big-1"}, status: 413, code: "too_large"},
+		acct("body of exactly 1 MiB", atLimit, nil, 400, "invalid"),
+		{name: "oversized bodies changed nothing", method: "GET", path: "/api/v1/deals/{idem}", status: 200,
+			want: map[string]any{"seq": 1, "stakeholders": absent}},
+		{name: "X-Kamflow-User too long", method: "POST", path: "/api/v1/accounts", body: `{"name":"Long User Steel"}`,
+			headers: user(strings.Repeat("u", 201)), status: 400, code: "invalid"},
+		{name: "X-Kamflow-User of invalid UTF-8", method: "GET", path: "/api/v1/notifications", headers: user("kam\xff"), status: 400, code: "invalid"},
+		{name: "a NUL in a query parameter", method: "GET", path: "/api/v1/deals?owner=kam%00li", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "owner"}},
+		{name: "invalid UTF-8 in a query parameter", method: "GET", path: "/api/v1/deals?account_id=%ff", status: 400, code: "invalid"},
+		{name: "a NUL in the path", method: "GET", path: "/api/v1/deals/%00", status: 400, code: "invalid"},
+	}
+}
+
+func routingScenarios() []scenario {
+	return []scenario{
+		{name: "unknown API route", method: "GET", path: "/api/v1/nope", status: 404, code: "not_found"},
+		{name: "unknown route", method: "GET", path: "/nope", status: 404, code: "not_found"},
+		{name: "the bare API prefix", method: "GET", path: "/api/v1", status: 404, code: "not_found"},
+		{name: "wrong method under the API", method: "DELETE", path: "/api/v1/deals/{assess}", status: 404, code: "not_found"},
+		{name: "wrong method on a command", method: "PUT", path: "/api/v1/deals/{assess}/advance", status: 404, code: "not_found"},
+		{name: "wrong method outside the API", method: "POST", path: "/healthz", status: 400, code: "invalid",
+			header: map[string]string{"Allow": "OPTIONS, GET"}},
+	}
+}
+
+func idempotencyScenarios() []scenario {
+	key := func(k string, more ...string) map[string]string {
+		h := map[string]string{"Idempotency-Key": k, "X-Kamflow-User": "kam.li"}
+		for i := 0; i+1 < len(more); i += 2 {
+			h[more[i]] = more[i+1]
+		}
+		return h
+	}
+	return []scenario{
+		{name: "idempotent command", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", headers: key("stake-1"), body: insider,
+			status: 200, save: "stake-1", want: map[string]any{"seq": 2, "stakeholders": length(1)},
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if h := r.header.Get("Idempotent-Replayed"); h != "" {
+					t.Errorf("a first answer says Idempotent-Replayed: %s", h)
+				}
+			}},
+		{name: "idempotent command replayed", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", headers: key("stake-1"), body: insider,
+			status: 200, header: map[string]string{"Idempotent-Replayed": "true"},
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if first := e.saved["stake-1"]; !bytes.Equal(r.body, first.body) {
+					t.Errorf("the replay differs from the first answer:\n%s\n%s", r.body, first.body)
+				}
+				if n := e.svc.Applied(e.vars["idem"]); n != 1 {
+					t.Errorf("the command was applied %d times", n)
+				}
+			}},
+		{name: "idempotent command applied once", method: "GET", path: "/api/v1/deals/{idem}", status: 200,
+			want: map[string]any{"seq": 2, "stakeholders": length(1)}},
+		{name: "idempotency key reused with another body", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", headers: key("stake-1"),
+			body: decider, status: 409, code: "conflict"},
+		{name: "idempotency key reused on another path", method: "POST", path: "/api/v1/deals/{pause}/stakeholders", headers: key("stake-1"),
+			body: insider, status: 409, code: "conflict"},
+		{name: "idempotency key of a failed request", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", headers: key("stake-2"),
+			body: `{"name":"Liu Zong","role":"boss","stance":"neutral"}`, status: 400, code: "invalid"},
+		{name: "idempotency key retried after a failure", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", headers: key("stake-2"),
+			body: decider, status: 200, want: map[string]any{"seq": 3, "stakeholders": length(2)}},
+		{name: "idempotency key of a rejected move", method: "POST", path: "/api/v1/deals/{idem}/advance", headers: key("adv-1"),
+			status: 409, code: "gate_not_met"},
+		{name: "idempotency key too long", method: "POST", path: "/api/v1/deals/{idem}/advance", headers: key(strings.Repeat("k", 201)),
+			status: 400, code: "invalid"},
+		{name: "idempotent create deal", method: "POST", path: "/api/v1/deals", headers: key("deal-1"),
+			body:   `{"account_id":"{acct1}","title":"Ladle furnace electrodes, lot 2","value":"1800000.00","currency":"CNY","owner":"kam.idem"}`,
+			status: 201, capture: map[string]string{"idemDeal": "id"}, save: "deal-1",
+			header: map[string]string{"Location": "/api/v1/deals/{idemDeal}"}},
+		{name: "idempotent create deal replayed", method: "POST", path: "/api/v1/deals", headers: key("deal-1"),
+			body:   `{"account_id":"{acct1}","title":"Ladle furnace electrodes, lot 2","value":"1800000.00","currency":"CNY","owner":"kam.idem"}`,
+			status: 201, header: map[string]string{"Idempotent-Replayed": "true"}, want: map[string]any{"id": "{idemDeal}"},
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if !bytes.Equal(r.body, e.saved["deal-1"].body) {
+					t.Error("the replay differs from the first answer")
+				}
+			}},
+		{name: "idempotent create deal made one deal", method: "GET", path: "/api/v1/deals?owner=kam.idem", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{idemDeal}"}},
+		{name: "idempotent account", method: "POST", path: "/api/v1/accounts", headers: key("acct-1"), body: `{"name":"Idempotent Steel"}`,
+			status: 201, capture: map[string]string{"idemAcct": "id"}},
+		{name: "idempotent account replayed", method: "POST", path: "/api/v1/accounts", headers: key("acct-1"), body: `{"name":"Idempotent Steel"}`,
+			status: 201, header: map[string]string{"Idempotent-Replayed": "true"}, want: map[string]any{"id": "{idemAcct}"}},
+		{name: "idempotent account made one", method: "GET", path: "/api/v1/accounts?q=idempotent", status: 200, want: map[string]any{"total": 1}},
+	}
+}
+
+func reportScenarios() []scenario {
+	sla := func(name, stage, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "PUT", path: "/api/v1/settings/stages/" + stage, headers: user("admin"),
+			body: body, status: status, code: code, want: want}
+	}
+	return []scenario{
+		{name: "stalled report", method: "GET", path: "/api/v1/reports/stalled", status: 200,
+			want: map[string]any{"total": 1, "items": length(1), "items.0.id": "{stale}", "items.0.stalled": true,
+				"items.0.days_over_sla": 10, "items.0.days_in_stage": 40, "items.0.stage": "development",
+				"items.0.stalled_since": "2026-04-01T10:00:00Z", "items.0.missing": []string{"assessment_passed", "graded"},
+				"items.0.owner": "kam.li", "items.0.value": "850000.00"}},
+		{name: "stalled deal", method: "GET", path: "/api/v1/deals/{stale}", status: 200,
+			want: map[string]any{"stalled": true, "stalled_since": "2026-04-01T10:00:00Z", "days_over_sla": 10,
+				"stall_deadline": "2026-04-01T09:00:00Z"}},
+		{name: "notifications", method: "GET", path: "/api/v1/notifications", headers: user("kam.li"), status: 200,
+			want: map[string]any{"items": length(1), "items.0.kind": "stalled", "items.0.deal_id": "{stale}", "items.0.user_id": "kam.li",
+				"items.0.created_at": "2026-04-01T10:00:00Z", "items.0.read_at": absent},
+			contains: []string{"Coke oven gas analysers has made no progress in the development stage within its SLA of 30d"}},
+		{name: "notifications of someone else", method: "GET", path: "/api/v1/notifications", headers: user("kam.zhao"), status: 200,
+			want: map[string]any{"items": length(0)}},
+		{name: "notifications of anonymous", method: "GET", path: "/api/v1/notifications", status: 200, want: map[string]any{"items": length(0)}},
+		{name: "settings", method: "GET", path: "/api/v1/settings", status: 200,
+			want: map[string]any{"sla.development": "30d", "sla.delivery": "120d", "sla": length(6), "margin_floor": 15,
+				"assessment.threshold": 60, "assessment.weights.funding": 15}},
+		sla("stage SLA in seconds", "bid", `{"sla":"2s"}`, 200, "", map[string]any{"stage": "bid", "sla": "2s"}),
+		{name: "stage SLA reached the deal in the stage", method: "GET", path: "/api/v1/deals/{proposal}", status: 200,
+			want: map[string]any{"stage": "bid", "stage_sla": "2s", "stall_deadline": "2026-04-11T09:00:02Z"}},
+		{name: "stage SLA left other stages alone", method: "GET", path: "/api/v1/deals/{assess}", status: 200,
+			want: map[string]any{"stage_sla": "30d"}},
+		{name: "stage SLA saved", method: "GET", path: "/api/v1/settings", status: 200, want: map[string]any{"sla.bid": "2s"}},
+		sla("stage SLA abc", "bid", `{"sla":"abc"}`, 400, "invalid", nil),
+		sla("stage SLA zero", "bid", `{"sla":"0s"}`, 400, "invalid", nil),
+		sla("stage SLA negative", "bid", `{"sla":"-3d"}`, 400, "invalid", nil),
+		sla("stage SLA over ten years", "bid", `{"sla":"3651d"}`, 400, "invalid", nil),
+		sla("stage SLA as a number", "bid", `{"sla":30}`, 400, "invalid", nil),
+		sla("stage SLA left out", "bid", `{}`, 400, "invalid", map[string]any{"error.details.field": "sla"}),
+		sla("stage SLA unknown stage", "launch", `{"sla":"30d"}`, 404, "not_found", nil),
+		sla("stage SLA in capitals", "BID", `{"sla":"21d"}`, 200, "", map[string]any{"stage": "bid", "sla": "21d"}),
+		sla("stage SLA 1d12h", "entry", `{"sla":"1d12h"}`, 200, "", map[string]any{"stage": "entry", "sla": "36h0m0s"}),
+		sla("stage SLA longer lifts a stall", "development", `{"sla":"60d"}`, 200, "", map[string]any{"stage": "development", "sla": "60d"}),
+		{name: "deals updated by a stage SLA", method: "PUT", path: "/api/v1/settings/stages/development", body: `{"sla":"30d"}`, status: 200,
+			check: func(t *testing.T, e *testEnv, r *response) {
+				ids, err := e.db.ActiveDealIDs(context.Background(), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := lookup(r.json, "deals_updated"); got != float64(len(ids)) {
+					t.Errorf("deals_updated %v, want the %d active deals", got, len(ids))
+				}
+			},
+			after: func(e *testEnv) {
+				// Back to 60d, so that the stall stays lifted for the scenarios below.
+				e.must(200, "PUT", "/api/v1/settings/stages/development", "admin", `{"sla":"60d"}`)
+			}},
+		{name: "no stalled deal left", method: "GET", path: "/api/v1/reports/stalled", status: 200,
+			want: map[string]any{"total": 0, "items": length(0)}},
+		{name: "stall lifted", method: "GET", path: "/api/v1/deals/{stale}", status: 200,
+			want: map[string]any{"stalled": false, "days_over_sla": 0, "stage_sla": "60d", "stalled_since": absent,
+				"stall_deadline": "2026-05-01T09:00:00Z"}},
+	}
+}
+
+// failureScenarios make the deal service fail: a timeout is unavailable, anything else internal,
+// and neither shows what went wrong inside.
+func failureScenarios() []scenario {
+	fail := func(err error) func(e *testEnv) { return func(e *testEnv) { e.svc.setFail(err) } }
+	reset := func(e *testEnv) { e.svc.setFail(nil) }
+	noLeak := func(t *testing.T, e *testEnv, r *response) {
+		if bytes.Contains(r.body, []byte("temporal")) {
+			t.Errorf("the answer shows the internal error: %s", r.body)
+		}
+	}
+	timeout := fmt.Errorf("temporal: update: %w", context.DeadlineExceeded)
+	seqUnchanged := func(t *testing.T, e *testEnv, r *response) {
+		if got, _ := lookup(r.json, "seq"); fmt.Sprint(got) != e.vars["idemSeq"] {
+			t.Errorf("seq %v, want %s as before the failures", got, e.vars["idemSeq"])
+		}
+	}
+	return []scenario{
+		{name: "before the failures", method: "GET", path: "/api/v1/deals/{idem}", status: 200, capture: map[string]string{"idemSeq": "seq"}},
+		{name: "command times out", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", body: insider,
+			status: 503, code: "unavailable", before: fail(timeout), after: reset, check: noLeak},
+		{name: "command fails", method: "POST", path: "/api/v1/deals/{idem}/stakeholders", body: insider,
+			status: 500, code: "internal", before: fail(errors.New("temporal: connection refused")), after: reset, check: noLeak,
+			want: map[string]any{"error.message": "internal error"}},
+		{name: "create deal times out", method: "POST", path: "/api/v1/deals", body: `{"account_id":"{acct1}","title":"t","currency":"CNY"}`,
+			status: 503, code: "unavailable", before: fail(timeout), after: reset, check: noLeak},
+		{name: "stage SLA not told to every deal", method: "PUT", path: "/api/v1/settings/stages/proposal", body: `{"sla":"30d"}`,
+			status: 503, code: "unavailable", before: fail(errors.New("temporal: signal failed")), after: reset, check: noLeak},
+		{name: "failures changed nothing", method: "GET", path: "/api/v1/deals/{idem}", status: 200, check: seqUnchanged,
+			want: map[string]any{"stakeholders": length(2)}},
+	}
+}
