@@ -26,19 +26,22 @@ const (
 	CmdCloseProject    CommandKind = "close_project"
 	CmdPause           CommandKind = "pause"
 	CmdResume          CommandKind = "resume"
+	CmdReassign        CommandKind = "reassign"
+	CmdAssignEngineers CommandKind = "assign_engineers"
 )
 
 // CommandKinds lists every command.
 var CommandKinds = []CommandKind{
 	CmdAssessment, CmdStakeholder, CmdCriteria, CmdProposal, CmdBid, CmdApproveMargin,
 	CmdApproveContract, CmdSignContract, CmdAcceptance, CmdAdvance, CmdClose, CmdCloseProject,
-	CmdPause, CmdResume,
+	CmdPause, CmdResume, CmdReassign, CmdAssignEngineers,
 }
 
-// Actor is who issues a command.
+// Actor is who issues a command: the user's username, role and teams, as the API signed them in.
 type Actor struct {
-	ID   string `json:"id"`
-	Role string `json:"role,omitempty"`
+	ID    string   `json:"id"`
+	Role  UserRole `json:"role,omitempty"`
+	Teams []string `json:"teams,omitempty"`
 }
 
 // Command is one requested change to a deal. Kind says which; exactly the matching input is set.
@@ -55,6 +58,14 @@ type Command struct {
 	Advance     *AdvanceInput    `json:"advance,omitempty"`
 	Close       *CloseInput      `json:"close,omitempty"`
 	Pause       *PauseInput      `json:"pause,omitempty"`
+	Reassign    *ReassignInput   `json:"reassign,omitempty"`
+	Engineers   []string         `json:"engineers,omitempty"`
+}
+
+// ReassignInput hands a deal to another KAM.
+type ReassignInput struct {
+	Owner  string `json:"owner"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // AssessmentInput scores the opportunity. Grade is optional: computed when empty.
@@ -172,6 +183,9 @@ func (d *Deal) requireStage(cmd CommandKind, stages ...Stage) error {
 // Check decides whether cmd may be applied to the deal as it is now, without changing it. It is
 // the Update validator: a command it rejects leaves no trace.
 func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
+	if err := cmd.Actor.Authorize(cmd, d); err != nil {
+		return err
+	}
 	if !d.Active() {
 		return wrongStage("the deal is %s; nothing more can be done on it", d.Status).WithDetail("status", string(d.Status))
 	}
@@ -435,6 +449,34 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		if d.Pause == nil {
 			return wrongStage("the deal is not paused")
 		}
+	case CmdReassign:
+		in := cmd.Reassign
+		if in == nil {
+			return Errorf(EINVALID, "owner is required").WithDetail("field", "owner")
+		}
+		if err := checkText("owner", in.Owner, true, maxName); err != nil {
+			return err
+		}
+		if err := checkText("reason", in.Reason, false, maxReason); err != nil {
+			return err
+		}
+		if in.Owner == d.Owner {
+			return wrongStage("the deal is already owned by %s", d.Owner)
+		}
+	case CmdAssignEngineers:
+		if len(cmd.Engineers) > 50 {
+			return Errorf(EINVALID, "at most 50 engineers").WithDetail("field", "engineers")
+		}
+		seen := map[string]bool{}
+		for _, e := range cmd.Engineers {
+			if err := checkText("engineer", e, true, maxName); err != nil {
+				return err.(*Error).WithDetail("field", "engineers")
+			}
+			if seen[e] {
+				return Errorf(EINVALID, "engineer %q is listed twice", e).WithDetail("field", "engineers")
+			}
+			seen[e] = true
+		}
 	default:
 		return Errorf(EINVALID, "unknown command %q", cmd.Kind)
 	}
@@ -576,6 +618,10 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 		d.Stalled, d.StalledSince = false, nil
 	case CmdResume:
 		d.resume(now)
+	case CmdReassign:
+		d.Owner = strings.TrimSpace(cmd.Reassign.Owner)
+	case CmdAssignEngineers:
+		d.Engineers = append([]string{}, cmd.Engineers...)
 	}
 	d.Seq++
 	d.UpdatedAt = now
@@ -662,6 +708,8 @@ type NewDealInput struct {
 	Currency      string `json:"currency"`
 	ExpectedClose Date   `json:"expected_close,omitempty"`
 	Owner         string `json:"owner,omitempty"`
+	// TeamID is the account team the deal belongs to, taken from its account, never from a client.
+	TeamID string `json:"-"`
 }
 
 // Validate checks the input.
@@ -694,7 +742,7 @@ func NewDeal(id string, in NewDealInput, by Actor, now time.Time, s Settings) (*
 		owner = by.ID
 	}
 	d := &Deal{
-		ID: id, AccountID: in.AccountID, Title: strings.TrimSpace(in.Title), Value: in.Value,
+		ID: id, AccountID: in.AccountID, TeamID: in.TeamID, Title: strings.TrimSpace(in.Title), Value: in.Value,
 		Currency: in.Currency, ExpectedClose: in.ExpectedClose, Owner: owner,
 		Stage: Development, Status: StatusOpen, StageEnteredAt: now, LastProgressAt: now,
 		StageSLA: Duration(s.StageSLA(Development)), Seq: 1, CreatedBy: by.ID, CreatedAt: now, UpdatedAt: now,

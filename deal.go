@@ -15,6 +15,10 @@ type Deal struct {
 	Currency      string `json:"currency"`
 	ExpectedClose Date   `json:"expected_close,omitempty"`
 	Owner         string `json:"owner"`
+	// TeamID is the account team: its KAMs share the deal and its directors oversee it.
+	TeamID string `json:"team_id,omitempty"`
+	// Engineers are the engineers assigned to the deal's delivery; they see the deal.
+	Engineers []string `json:"engineers,omitempty"`
 
 	Stage          Stage     `json:"stage"`
 	Status         Status    `json:"status"`

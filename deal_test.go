@@ -16,7 +16,7 @@ func TestNewDeal(t *testing.T) {
 	}
 	want := kamflow.Deal{
 		ID: "deal-001", AccountID: "acct-baosteel", Title: "Cold-rolling line DCS retrofit", Value: 800000000,
-		Currency: "CNY", ExpectedClose: "2026-08-31", Owner: "kam.li",
+		Currency: "CNY", ExpectedClose: "2026-08-31", Owner: "kam.li", TeamID: "team-east",
 		Stage: kamflow.Development, Status: kamflow.StatusOpen, StageEnteredAt: t0, LastProgressAt: t0,
 		StageSLA: kamflow.Duration(30 * kamflow.Day), Seq: 1, CreatedBy: "kam.li", CreatedAt: t0, UpdatedAt: t0,
 	}
@@ -93,6 +93,7 @@ func TestWalkToDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Engineers = []string{engineer.ID}
 	history := []kamflow.StageTransition{*created}
 	now := t0
 	step := func(after time.Duration, cmd kamflow.Command, wantProb int) {

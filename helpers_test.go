@@ -15,8 +15,8 @@ import (
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 var (
-	kam      = kamflow.Actor{ID: "kam.li", Role: "kam"}
-	director = kamflow.Actor{ID: "dir.wang", Role: "director"}
+	kam      = kamflow.Actor{ID: "kam.li", Role: "kam", Teams: []string{"team-east"}}
+	director = kamflow.Actor{ID: "dir.wang", Role: "director", Teams: []string{"team-east"}}
 	engineer = kamflow.Actor{ID: "eng.zhao", Role: "engineer"}
 )
 
@@ -167,7 +167,7 @@ type walker struct {
 func newDealInput() kamflow.NewDealInput {
 	return kamflow.NewDealInput{
 		AccountID: "acct-baosteel", Title: "  Cold-rolling line DCS retrofit  ", Value: 800000000,
-		Currency: "CNY", ExpectedClose: "2026-08-31",
+		Currency: "CNY", ExpectedClose: "2026-08-31", TeamID: "team-east",
 	}
 }
 
@@ -178,6 +178,7 @@ func newWalker(t *testing.T) *walker {
 	if err != nil {
 		t.Fatalf("NewDeal: %v", err)
 	}
+	d.Engineers = []string{engineer.ID} // assigned for delivery, so that they see the deal
 	return &walker{t: t, d: d, now: t0, s: s}
 }
 

@@ -15,6 +15,7 @@ type Account struct {
 	Region    string    `json:"region,omitempty"`
 	Address   string    `json:"address,omitempty"`
 	Owner     string    `json:"owner"`
+	TeamID    string    `json:"team_id,omitempty"` // the account team: its KAMs share the account's deals
 	Notes     string    `json:"notes,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -70,7 +71,9 @@ type Page struct {
 
 // AccountFilter selects accounts.
 type AccountFilter struct {
-	Owner string
+	// Viewer limits the accounts to those the actor may see (nil: every account).
+	Viewer *Actor
+	Owner  string
 	Query string // matches the name, case-insensitively
 	Page
 }
@@ -85,6 +88,8 @@ type AccountStore interface {
 
 // DealFilter selects deals. Empty fields select everything.
 type DealFilter struct {
+	// Viewer limits the deals to those the actor may see (nil: every deal).
+	Viewer    *Actor
 	AccountID string
 	Stage     Stage
 	Status    Status
@@ -99,6 +104,8 @@ type DealFilter struct {
 type Projection struct {
 	Deal       Deal             `json:"deal"`
 	Transition *StageTransition `json:"transition,omitempty"`
+	// Audit is the audit-trail entry of the change, written with it.
+	Audit *AuditEntry `json:"audit,omitempty"`
 }
 
 // DealStore is the queryable projection of the deals. The workflows own the deals; this store
@@ -110,8 +117,8 @@ type DealStore interface {
 	Deal(ctx context.Context, id string) (*Deal, error) // not_found when missing
 	Deals(ctx context.Context, f DealFilter) ([]*Deal, int, error)
 	StageHistory(ctx context.Context, dealID string) ([]StageTransition, error)
-	// StalledDeals lists the stalled deals, oldest stall first.
-	StalledDeals(ctx context.Context) ([]*Deal, error)
+	// StalledDeals lists the stalled deals the viewer may see (nil: all), oldest stall first.
+	StalledDeals(ctx context.Context, viewer *Actor) ([]*Deal, error)
 	// ActiveDealIDs lists the active deals in a stage ("" for every stage).
 	ActiveDealIDs(ctx context.Context, st Stage) ([]string, error)
 }
@@ -123,7 +130,7 @@ type Notification struct {
 	DealID string `json:"deal_id,omitempty"`
 	Kind   string `json:"kind"` // e.g. "stalled"
 	// Key makes delivery idempotent: a notification with a key already stored is not stored again.
-	Key       string     `json:"-"`
+	Key       string     `json:"key,omitempty"`
 	Message   string     `json:"message"`
 	CreatedAt time.Time  `json:"created_at"`
 	ReadAt    *time.Time `json:"read_at,omitempty"`

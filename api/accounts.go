@@ -14,13 +14,25 @@ func (s *Server) createAccount(c echo.Context) error {
 		return err
 	}
 	now := s.cfg.Now().UTC()
-	a := &kamflow.Account{ID: s.cfg.NewID(), Owner: s.actor(c).ID, CreatedAt: now, UpdatedAt: now}
+	me := s.actor(c)
+	if len(me.Teams) == 0 {
+		return kamflow.Errorf(kamflow.EINVALID, "you belong to no sales team; ask an admin to add you to one")
+	}
+	// The account team is the creator's (first) team: its KAMs share the account's deals.
+	a := &kamflow.Account{ID: s.cfg.NewID(), Owner: me.ID, TeamID: me.Teams[0], CreatedAt: now, UpdatedAt: now}
 	if err := in.ApplyTo(a); err != nil {
 		return err
+	}
+	if a.Owner != me.ID {
+		var err error
+		if a.Owner, err = s.checkKAM(c.Request().Context(), a.Owner, a.TeamID, "owner"); err != nil {
+			return err
+		}
 	}
 	if err := s.cfg.Accounts.CreateAccount(c.Request().Context(), a); err != nil {
 		return err
 	}
+	s.audit(c, &kamflow.AuditEntry{Action: "account.create", EntityType: "account", EntityID: a.ID, Summary: "account " + a.Name + " created", After: a})
 	c.Response().Header().Set("Location", "/api/v1/accounts/"+a.ID)
 	return c.JSON(http.StatusCreated, a)
 }
@@ -30,8 +42,9 @@ func (s *Server) listAccounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	me := s.actor(c)
 	items, total, err := s.cfg.Accounts.Accounts(c.Request().Context(), kamflow.AccountFilter{
-		Owner: c.QueryParam("owner"), Query: c.QueryParam("q"), Page: p,
+		Viewer: &me, Owner: c.QueryParam("owner"), Query: c.QueryParam("q"), Page: p,
 	})
 	if err != nil {
 		return err
@@ -42,8 +55,32 @@ func (s *Server) listAccounts(c echo.Context) error {
 	return c.JSON(http.StatusOK, list[*kamflow.Account]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset})
 }
 
+// visibleAccount loads the account named in the path, or answers not_found when the signed-in
+// user may not see it. An engineer sees the accounts of the deals assigned to them.
+func (s *Server) visibleAccount(c echo.Context) (*kamflow.Account, error) {
+	ctx := c.Request().Context()
+	a, err := s.cfg.Accounts.Account(ctx, c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	me := s.actor(c)
+	if me.CanSeeAccount(a) {
+		return a, nil
+	}
+	if me.Role == kamflow.UserEngineer {
+		_, n, err := s.cfg.Deals.Deals(ctx, kamflow.DealFilter{Viewer: &me, AccountID: a.ID, Page: kamflow.Page{Limit: 1}})
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return a, nil
+		}
+	}
+	return nil, kamflow.Errorf(kamflow.ENOTFOUND, "account %s not found", c.Param("id"))
+}
+
 func (s *Server) getAccount(c echo.Context) error {
-	a, err := s.cfg.Accounts.Account(c.Request().Context(), c.Param("id"))
+	a, err := s.visibleAccount(c)
 	if err != nil {
 		return err
 	}
@@ -56,16 +93,24 @@ func (s *Server) patchAccount(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	a, err := s.cfg.Accounts.Account(ctx, c.Param("id"))
+	a, err := s.visibleAccount(c)
 	if err != nil {
 		return err
 	}
+	before := *a
 	if err := in.ApplyTo(a); err != nil {
 		return err
+	}
+	if a.Owner != before.Owner {
+		if a.Owner, err = s.checkKAM(ctx, a.Owner, a.TeamID, "owner"); err != nil {
+			return err
+		}
 	}
 	a.UpdatedAt = s.cfg.Now().UTC()
 	if err := s.cfg.Accounts.UpdateAccount(ctx, a); err != nil {
 		return err
 	}
+	s.audit(c, &kamflow.AuditEntry{Action: "account.update", EntityType: "account", EntityID: a.ID,
+		Summary: "account " + a.Name + " updated", Before: &before, After: a})
 	return c.JSON(http.StatusOK, a)
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,11 +111,18 @@ func (s *Server) createDeal(c echo.Context) error {
 	if err := in.Validate(); err != nil {
 		return err
 	}
-	if _, err := s.cfg.Accounts.Account(ctx, in.AccountID); err != nil {
-		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
-			return kamflow.Errorf(kamflow.EINVALID, "account %q does not exist", in.AccountID).WithDetail("field", "account_id")
-		}
+	me := s.actor(c)
+	acc, err := s.cfg.Accounts.Account(ctx, in.AccountID)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && !me.CanSeeAccount(acc)) {
+		return kamflow.Errorf(kamflow.EINVALID, "account %q does not exist", in.AccountID).WithDetail("field", "account_id")
+	} else if err != nil {
 		return err
+	}
+	in.TeamID = acc.TeamID
+	if in.Owner != "" && in.Owner != me.ID {
+		if in.Owner, err = s.checkKAM(ctx, in.Owner, acc.TeamID, "owner"); err != nil {
+			return err
+		}
 	}
 	settings, err := s.cfg.Settings.Settings(ctx)
 	if err != nil {
@@ -125,7 +134,7 @@ func (s *Server) createDeal(c echo.Context) error {
 	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
 		id = uuid.NewSHA1(dealIDSpace, []byte(key)).String()
 	}
-	d, created, err := kamflow.NewDeal(id, in, s.actor(c), s.cfg.Now().UTC(), settings)
+	d, created, err := kamflow.NewDeal(id, in, me, s.cfg.Now().UTC(), settings)
 	if err != nil {
 		return err
 	}
@@ -150,7 +159,8 @@ func (s *Server) listDeals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := kamflow.DealFilter{Page: p, Owner: c.QueryParam("owner"), AccountID: c.QueryParam("account_id")}
+	me := s.actor(c)
+	f := kamflow.DealFilter{Viewer: &me, Page: p, Owner: c.QueryParam("owner"), AccountID: c.QueryParam("account_id")}
 	if v := c.QueryParam("stage"); v != "" {
 		if f.Stage, err = kamflow.ParseStage(v); err != nil {
 			return err.(*kamflow.Error).WithDetail("field", "stage")
@@ -184,17 +194,62 @@ func (s *Server) listDeals(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) getDeal(c echo.Context) error {
+// visibleDeal loads the deal named in the path, or answers not_found — also when it exists but
+// the signed-in user may not see it, so that its existence does not leak.
+func (s *Server) visibleDeal(c echo.Context) (*kamflow.Deal, error) {
 	d, err := s.cfg.Deals.Deal(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return nil, err
+	}
+	if !s.actor(c).CanSeeDeal(d) {
+		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %s not found", c.Param("id"))
+	}
+	return d, nil
+}
+
+func (s *Server) getDeal(c echo.Context) error {
+	d, err := s.visibleDeal(c)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, s.view(d))
 }
 
+// dealTimeline is the deal's audit trail, newest first: every change with who, when and what.
+func (s *Server) dealTimeline(c echo.Context) error {
+	d, err := s.visibleDeal(c)
+	if err != nil {
+		return err
+	}
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.cfg.Audit.Audit(c.Request().Context(), kamflow.AuditFilter{DealID: d.ID, Page: p})
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []kamflow.AuditEntry{}
+	}
+	return c.JSON(http.StatusOK, list[kamflow.AuditEntry]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset})
+}
+
+// checkKAM checks that username names an enabled KAM of the team and returns the username as
+// stored (usernames match whatever their case; the rules compare them exactly).
+func (s *Server) checkKAM(ctx context.Context, username, team, field string) (string, error) {
+	u, err := s.cfg.Users.UserByUsername(ctx, username)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && (u.Role != kamflow.UserKAM || u.Disabled || !slices.Contains(u.Teams, team))) {
+		return "", kamflow.Errorf(kamflow.EINVALID, "%s %q is not a KAM of the deal's account team", field, username).WithDetail("field", field)
+	} else if err != nil {
+		return "", err
+	}
+	return u.Username, nil
+}
+
 func (s *Server) dealHistory(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := s.cfg.Deals.Deal(ctx, c.Param("id")); err != nil {
+	if _, err := s.visibleDeal(c); err != nil {
 		return err
 	}
 	h, err := s.cfg.Deals.StageHistory(ctx, c.Param("id"))
@@ -257,6 +312,18 @@ func (s *Server) command(kind kamflow.CommandKind) echo.HandlerFunc {
 		case kamflow.CmdPause:
 			cmd.Pause = &kamflow.PauseInput{}
 			err = bind(c, cmd.Pause)
+		case kamflow.CmdReassign:
+			cmd.Reassign = &kamflow.ReassignInput{}
+			err = bind(c, cmd.Reassign)
+		case kamflow.CmdAssignEngineers:
+			var body struct {
+				Engineers []string `json:"engineers"`
+			}
+			err = bind(c, &body)
+			cmd.Engineers = body.Engineers
+			if cmd.Engineers == nil {
+				cmd.Engineers = []string{}
+			}
 		default: // approvals, resume, project close: no input
 			err = bind(c, &struct{}{})
 		}
@@ -270,9 +337,26 @@ func (s *Server) command(kind kamflow.CommandKind) echo.HandlerFunc {
 func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	d, err := s.cfg.Deals.Deal(ctx, id)
+	d, err := s.visibleDeal(c)
 	if err != nil {
 		return err
+	}
+	// The workflow cannot look users up: the people a command names are checked here.
+	switch {
+	case cmd.Kind == kamflow.CmdReassign && cmd.Reassign.Owner != "":
+		if cmd.Reassign.Owner, err = s.checkKAM(ctx, cmd.Reassign.Owner, d.TeamID, "owner"); err != nil {
+			return err
+		}
+	case cmd.Kind == kamflow.CmdAssignEngineers:
+		for i, name := range cmd.Engineers {
+			u, err := s.cfg.Users.UserByUsername(ctx, name)
+			if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && (u.Role != kamflow.UserEngineer || u.Disabled)) {
+				return kamflow.Errorf(kamflow.EINVALID, "%q is not an engineer", name).WithDetail("field", "engineers")
+			} else if err != nil {
+				return err
+			}
+			cmd.Engineers[i] = u.Username
+		}
 	}
 	// A final deal's workflow has completed; answer from the record instead of asking it.
 	if !d.Active() {
@@ -299,7 +383,8 @@ type stalledEntry struct {
 }
 
 func (s *Server) stalledReport(c echo.Context) error {
-	deals, err := s.cfg.Deals.StalledDeals(c.Request().Context(), nil)
+	me := s.actor(c)
+	deals, err := s.cfg.Deals.StalledDeals(c.Request().Context(), &me)
 	if err != nil {
 		return err
 	}
@@ -342,10 +427,14 @@ func (s *Server) putStageSettings(c echo.Context) error {
 	if settings.SLA == nil {
 		settings.SLA = map[kamflow.Stage]kamflow.Duration{}
 	}
+	before := settings.SLA[st]
 	settings.SLA[st] = *body.SLA
 	if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
 		return err
 	}
+	s.audit(c, &kamflow.AuditEntry{Action: "settings.sla", EntityType: "settings", EntityID: string(st),
+		Summary: fmt.Sprintf("SLA of the %s stage set from %s to %s", st, before, *body.SLA),
+		Before:  map[string]any{"sla": before}, After: map[string]any{"sla": *body.SLA}})
 	ids, err := s.cfg.Deals.ActiveDealIDs(ctx, "")
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ type accountRow struct {
 	Region    string
 	Address   string
 	Owner     string
+	TeamID    string
 	Notes     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -25,11 +26,11 @@ type accountRow struct {
 func (r accountRow) account() *kamflow.Account {
 	return &kamflow.Account{
 		ID: r.ID, Name: r.Name, Industry: r.Industry, Region: r.Region, Address: r.Address,
-		Owner: r.Owner, Notes: r.Notes, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		Owner: r.Owner, TeamID: r.TeamID, Notes: r.Notes, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
 	}
 }
 
-const accountColumns = "id, name, industry, region, address, owner, notes, created_at, updated_at"
+const accountColumns = "id, name, industry, region, address, owner, team_id, notes, created_at, updated_at"
 
 // fold is the case-insensitive form of a name, stored in name_fold and compared to queries.
 func fold(s string) string { return strings.ToLower(s) }
@@ -43,9 +44,9 @@ func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account) error {
 	// DO NOTHING rather than catching the unique violation: a failed statement would abort a
 	// surrounding PostgreSQL transaction, and the drivers report the violation differently.
 	res := d.w.WithContext(ctx).Exec(`INSERT INTO accounts (id, name, name_fold, industry, region,
-		address, owner, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		address, owner, team_id, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		a.ID, a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.Notes,
+		a.ID, a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.TeamID, a.Notes,
 		ts(a.CreatedAt), ts(a.UpdatedAt))
 	if res.Error != nil {
 		return fmt.Errorf("db: create account %s: %w", a.ID, res.Error)
@@ -69,9 +70,12 @@ func (d *DB) Account(ctx context.Context, id string) (*kamflow.Account, error) {
 	return rows[0].account(), nil
 }
 
-// Accounts lists the accounts f selects in name order, and counts all of them.
+// Accounts lists the accounts f selects in name order, and counts all of them. With a Viewer,
+// only the accounts the viewer may see are listed and counted: a KAM's (owned or of their teams),
+// a director's (of their teams), an engineer's (of the deals they are assigned to).
 func (d *DB) Accounts(ctx context.Context, f kamflow.AccountFilter) ([]*kamflow.Account, int, error) {
 	var w where
+	accountVisibleTo(&w, f.Viewer)
 	if f.Owner != "" {
 		w.add("owner = ?", f.Owner)
 	}
@@ -100,8 +104,8 @@ func (d *DB) Accounts(ctx context.Context, f kamflow.AccountFilter) ([]*kamflow.
 // UpdateAccount overwrites the stored account with a (all fields but ID and CreatedAt).
 func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account) error {
 	res := d.w.WithContext(ctx).Exec(`UPDATE accounts SET name = ?, name_fold = ?, industry = ?,
-		region = ?, address = ?, owner = ?, notes = ?, updated_at = ? WHERE id = ?`,
-		a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.Notes, ts(a.UpdatedAt), a.ID)
+		region = ?, address = ?, owner = ?, team_id = ?, notes = ?, updated_at = ? WHERE id = ?`,
+		a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.TeamID, a.Notes, ts(a.UpdatedAt), a.ID)
 	if res.Error != nil {
 		return fmt.Errorf("db: update account %s: %w", a.ID, res.Error)
 	}

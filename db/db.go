@@ -1,8 +1,12 @@
 // Package db is kamflow's relational store: the accounts, the queryable projection of the deals
-// (the deals' workflows own the deals; this package only follows them), their stage history,
-// notifications, settings and stored answers to idempotent requests. It implements the store
-// interfaces of the domain package on PostgreSQL (production) and SQLite (single-node setups and
-// tests) through GORM, with SQL written by hand so that both dialects run the same statements.
+// (the deals' workflows own the deals; this package only follows them), their stage history, the
+// audit trail, users, teams and sessions, notifications, settings and stored answers to idempotent
+// requests. It implements the store interfaces of the domain package on PostgreSQL (production)
+// and SQLite (single-node setups and tests) through GORM, with SQL written by hand so that both
+// dialects run the same statements.
+//
+// The lists of deals and accounts filter by what their viewer may see (visibility.go), in SQL,
+// so that their pages and totals hold exactly what kamflow.Actor.CanSeeDeal would let through.
 //
 // The schema is versioned: the migrations under migrations/<dialect> run on Open, each once and in
 // its own transaction (see migrate.go).
@@ -54,6 +58,9 @@ var (
 	_ kamflow.NotificationStore = (*DB)(nil)
 	_ kamflow.SettingsStore     = (*DB)(nil)
 	_ kamflow.IdempotencyStore  = (*DB)(nil)
+	_ kamflow.UserStore         = (*DB)(nil)
+	_ kamflow.SessionStore      = (*DB)(nil)
+	_ kamflow.AuditStore        = (*DB)(nil)
 )
 
 // Open connects to the database at url and brings its schema up to date. url is one of
@@ -66,16 +73,7 @@ var (
 // A SQLite path may carry extra driver parameters after "?" (modernc syntax, e.g.
 // "?_pragma=cache_size(-20000)"); they are added to the ones Open sets.
 func Open(ctx context.Context, url string) (*DB, error) {
-	var (
-		d   *DB
-		err error
-	)
-	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		d, err = openPostgres(ctx, url)
-	default:
-		d, err = openSQLite(url)
-	}
+	d, err := connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +82,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// connect opens the database at url without migrating it.
+func connect(ctx context.Context, url string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return openPostgres(ctx, url)
+	default:
+		return openSQLite(url)
+	}
 }
 
 func gormConfig() *gorm.Config {

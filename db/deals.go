@@ -15,14 +15,14 @@ import (
 // upsertDeal writes a deal row unless the stored row is as new or newer (by seq): retried and
 // reordered projections then never roll a deal back. ON CONFLICT ... DO UPDATE ... WHERE is the
 // same in PostgreSQL and SQLite (3.24+).
-const upsertDeal = `INSERT INTO deals (id, account_id, title, value, currency, owner, stage, status,
-	grade, stalled, forced, win_probability, expected_close, stage_entered_at, last_progress_at,
-	stalled_since, seq, created_at, updated_at, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const upsertDeal = `INSERT INTO deals (id, account_id, title, value, currency, owner, team_id, stage,
+	status, grade, stalled, forced, win_probability, expected_close, stage_entered_at,
+	last_progress_at, stalled_since, seq, created_at, updated_at, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	account_id = excluded.account_id, title = excluded.title, value = excluded.value,
-	currency = excluded.currency, owner = excluded.owner, stage = excluded.stage,
-	status = excluded.status, grade = excluded.grade, stalled = excluded.stalled,
+	currency = excluded.currency, owner = excluded.owner, team_id = excluded.team_id,
+	stage = excluded.stage, status = excluded.status, grade = excluded.grade, stalled = excluded.stalled,
 	forced = excluded.forced, win_probability = excluded.win_probability,
 	expected_close = excluded.expected_close, stage_entered_at = excluded.stage_entered_at,
 	last_progress_at = excluded.last_progress_at, stalled_since = excluded.stalled_since,
@@ -36,8 +36,16 @@ const insertTransition = `INSERT INTO stage_transitions (deal_id, seq, kind, fro
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (deal_id, seq) DO NOTHING`
 
-// Project writes p idempotently, in one transaction: the deal row only if it is newer than the
-// stored one, the transition (if any) only if not written yet.
+// Project writes p idempotently, in one transaction: the deal row (and with it the deal's
+// engineers) only if it is newer than the stored one, the transition (if any) only if not written
+// yet, and the audit entry (if any) only if no entry with its key is stored yet. The audit entry
+// is written even when the deal row is not (a retry after a later change was projected), so that
+// no accepted change lacks its entry.
+//
+// An audit entry without a key gets the key the domain gives a deal's changes, "deal:<id>:<seq>"
+// of p.Deal: AuditEntry.Key is not part of the entry's JSON, so a projection that travelled as
+// JSON (as an activity's input does) arrives without it. An entry without a DealID, an entity or
+// an action is taken to be about p.Deal; one about another deal is invalid.
 func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 	deal := p.Deal
 	if deal.ID == "" {
@@ -57,27 +65,91 @@ func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 			return fmt.Errorf("db: encode transition of deal %s: %w", deal.ID, err)
 		}
 	}
+	var audit *auditRow
+	if p.Audit != nil {
+		e := *p.Audit // the caller's entry stays as it is
+		if e.DealID == "" {
+			e.DealID = deal.ID
+		}
+		if e.DealID != deal.ID {
+			return kamflow.Errorf(kamflow.EINVALID, "audit entry of deal %q projected with deal %q", e.DealID, deal.ID)
+		}
+		if e.Key == "" {
+			e.Key = fmt.Sprintf("deal:%s:%d", deal.ID, deal.Seq)
+		}
+		// A projection must not fail for good (its workflow would retry it forever): an entry
+		// that does not say what it is about is about the deal.
+		if e.EntityType == "" {
+			e.EntityType, e.EntityID = "deal", deal.ID
+		}
+		if e.Action == "" {
+			e.Action = "deal.change"
+		}
+		if audit, err = newAuditRow(&e, time.Now()); err != nil {
+			return err
+		}
+	}
 	return d.inTx(ctx, "project deal "+deal.ID, func(tx *gorm.DB) error {
-		err := tx.Exec(upsertDeal,
+		// The upsert comes first: it locks the deal's row (on PostgreSQL even when the seq guard
+		// skips the update), so projections of one deal run one after the other from here on.
+		res := tx.Exec(upsertDeal,
 			deal.ID, deal.AccountID, deal.Title, int64(deal.Value), deal.Currency, deal.Owner,
-			string(deal.Stage), string(deal.Status), string(deal.Grade()), deal.Stalled, deal.Forced,
-			deal.WinProbability().Value, string(deal.ExpectedClose), ts(deal.StageEnteredAt),
+			deal.TeamID, string(deal.Stage), string(deal.Status), string(deal.Grade()), deal.Stalled,
+			deal.Forced, deal.WinProbability().Value, string(deal.ExpectedClose), ts(deal.StageEnteredAt),
 			ts(deal.LastProgressAt), nullTS(deal.StalledSince), deal.Seq, ts(deal.CreatedAt),
-			ts(deal.UpdatedAt), string(data)).Error
-		if err != nil {
-			return fmt.Errorf("db: project deal %s: %w", deal.ID, err)
+			ts(deal.UpdatedAt), string(data))
+		if res.Error != nil {
+			return fmt.Errorf("db: project deal %s: %w", deal.ID, res.Error)
 		}
-		if t == nil {
-			return nil
+		// Both dialects count a row the seq guard left alone as unaffected.
+		if res.RowsAffected > 0 {
+			if err := replaceEngineers(tx, deal.ID, deal.Engineers); err != nil {
+				return err
+			}
 		}
-		err = tx.Exec(insertTransition,
-			deal.ID, t.Seq, t.Kind, string(t.FromStage), string(t.ToStage), string(t.Status), t.Forced,
-			t.Reason, t.Competitor, string(missing), t.Actor, ts(t.At)).Error
-		if err != nil {
-			return fmt.Errorf("db: project transition %d of deal %s: %w", t.Seq, deal.ID, err)
+		if t != nil {
+			err := tx.Exec(insertTransition,
+				deal.ID, t.Seq, t.Kind, string(t.FromStage), string(t.ToStage), string(t.Status), t.Forced,
+				t.Reason, t.Competitor, string(missing), t.Actor, ts(t.At)).Error
+			if err != nil {
+				return fmt.Errorf("db: project transition %d of deal %s: %w", t.Seq, deal.ID, err)
+			}
+		}
+		if audit != nil {
+			if _, err := audit.insert(tx); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// replaceEngineers makes the deal's deal_engineers rows the given engineers.
+func replaceEngineers(tx *gorm.DB, dealID string, engineers []string) error {
+	if err := tx.Exec("DELETE FROM deal_engineers WHERE deal_id = ?", dealID).Error; err != nil {
+		return fmt.Errorf("db: project engineers of deal %s: %w", dealID, err)
+	}
+	var (
+		rows []string
+		args []any
+		seen = map[string]bool{}
+	)
+	for _, e := range engineers {
+		if e == "" || seen[e] {
+			continue
+		}
+		seen[e] = true
+		rows = append(rows, "(?, ?)")
+		args = append(args, dealID, e)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	err := tx.Exec("INSERT INTO deal_engineers (deal_id, username) VALUES "+strings.Join(rows, ", "), args...).Error
+	if err != nil {
+		return fmt.Errorf("db: project engineers of deal %s: %w", dealID, err)
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {
@@ -139,11 +211,16 @@ func (w *where) String() string {
 
 // activeStatuses is the SQL condition for the deals on which work can still be done. It lists
 // the statuses (rather than excluding the final ones) so that an index on status can serve it.
-var activeStatuses = fmt.Sprintf("status IN ('%s', '%s')", kamflow.StatusOpen, kamflow.StatusWon)
+var activeStatuses = "status " + activeIn
 
-// Deals lists the deals f selects, most recently updated first, and counts all of them.
+// activeIn is the test of activeStatuses.
+var activeIn = fmt.Sprintf("IN ('%s', '%s')", kamflow.StatusOpen, kamflow.StatusWon)
+
+// Deals lists the deals f selects, most recently updated first, and counts all of them. With a
+// Viewer, only the deals the viewer may see are listed and counted.
 func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, int, error) {
 	var w where
+	dealVisibleTo(&w, f.Viewer)
 	if f.AccountID != "" {
 		w.add("account_id = ?", f.AccountID)
 	}
@@ -173,8 +250,12 @@ func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, 
 	if err := db.Raw("SELECT count(*) FROM deals"+w.String(), w.args...).Scan(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("db: count deals: %w", err)
 	}
+	// The page's ids first, then their rows: a filter whose rows are not in the order of one index
+	// (a KAM's owner OR team, a director's several teams) is sorted, and SQLite's sorter would
+	// carry every candidate's JSON (thousands of them) where it now carries (updated_at, id).
 	var data []string
-	err := db.Raw("SELECT data FROM deals"+w.String()+" ORDER BY updated_at DESC, id LIMIT ? OFFSET ?",
+	err := db.Raw("SELECT data FROM deals WHERE id IN (SELECT id FROM deals"+w.String()+
+		" ORDER BY updated_at DESC, id LIMIT ? OFFSET ?) ORDER BY updated_at DESC, id",
 		append(w.args, limit, offset)...).Scan(&data).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("db: list deals: %w", err)
@@ -229,11 +310,18 @@ func (d *DB) StageHistory(ctx context.Context, dealID string) ([]kamflow.StageTr
 	return out, nil
 }
 
-// StalledDeals lists the active stalled deals, the longest stalled first.
-func (d *DB) StalledDeals(ctx context.Context) ([]*kamflow.Deal, error) {
+// StalledDeals lists the active stalled deals that viewer may see (every one for nil), the longest
+// stalled first.
+func (d *DB) StalledDeals(ctx context.Context, viewer *kamflow.Actor) ([]*kamflow.Deal, error) {
+	// Literal stalled: SQLite uses the partial index only for a WHERE it can match. "status || ''"
+	// (the status, but no column an index has) keeps SQLite from reading the thousands of active
+	// deals through deals_status_updated rather than the few stalled ones through the partial
+	// deals_stalled_since, which also has them in order; PostgreSQL picks the latter anyway.
+	w := where{conds: []string{"stalled", "status || '' " + activeIn}}
+	dealVisibleTo(&w, viewer)
 	var data []string
-	err := d.r.WithContext(ctx).Raw("SELECT data FROM deals WHERE stalled AND " + activeStatuses +
-		" ORDER BY stalled_since, id").Scan(&data).Error
+	err := d.r.WithContext(ctx).Raw("SELECT data FROM deals"+w.String()+" ORDER BY stalled_since, id", w.args...).
+		Scan(&data).Error
 	if err != nil {
 		return nil, fmt.Errorf("db: list stalled deals: %w", err)
 	}

@@ -77,7 +77,11 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		return r.deal, err
 	}
 	if r.projected < r.deal.Seq {
-		if err := r.locked(ctx, func() error { return r.project(ctx, in.Created) }); err != nil {
+		var audit *kamflow.AuditEntry
+		if in.Created != nil {
+			audit = kamflow.CreatedAudit(&r.deal)
+		}
+		if err := r.locked(ctx, func() error { return r.project(ctx, in.Created, audit) }); err != nil {
 			return r.deal, err
 		}
 	}
@@ -150,11 +154,12 @@ func (r *dealRun) register(ctx workflow.Context) error {
 			settings.Receive(ctx, &s)
 			_ = r.locked(ctx, func() error {
 				r.settings = s
-				if !r.deal.Active() || !r.deal.SetStageSLA(s, workflow.Now(ctx)) {
+				now := workflow.Now(ctx)
+				if !r.deal.Active() || !r.deal.SetStageSLA(s, now) {
 					return nil
 				}
 				r.changes++
-				return r.project(ctx, nil)
+				return r.project(ctx, nil, kamflow.SystemAudit("sla", fmt.Sprintf("SLA of the %s stage set to %s", r.deal.Stage, r.deal.StageSLA), &r.deal, now))
 			})
 		}
 	})
@@ -166,12 +171,14 @@ func (r *dealRun) register(ctx workflow.Context) error {
 func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kamflow.Command) (kamflow.Deal, error) {
 	var out kamflow.Deal
 	err := r.locked(ctx, func() error {
-		fx, err := r.deal.Apply(cmd, workflow.Now(ctx), r.settings)
+		now := workflow.Now(ctx)
+		before := r.deal.Clone()
+		fx, err := r.deal.Apply(cmd, now, r.settings)
 		if err != nil {
 			return toAppError(err)
 		}
 		r.changes++
-		if err := r.project(ctx, fx.Transition); err != nil {
+		if err := r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now)); err != nil {
 			return err
 		}
 		out = r.deal
@@ -185,13 +192,14 @@ func (r *dealRun) onTimer(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
 	if r.deal.ResumeDue(now) {
 		r.changes++
-		if err := r.project(ctx, nil); err != nil {
+		if err := r.project(ctx, nil, kamflow.SystemAudit("resume", "resumed on the pause's resume date", &r.deal, now)); err != nil {
 			return err
 		}
 	}
 	if r.deal.MarkStalled(now) {
 		r.changes++
-		if err := r.project(ctx, nil); err != nil {
+		summary := fmt.Sprintf("stalled: no progress in the %s stage within its SLA of %s", r.deal.Stage, r.deal.StageSLA)
+		if err := r.project(ctx, nil, kamflow.SystemAudit("stalled", summary, &r.deal, now)); err != nil {
 			return err
 		}
 		return r.notifyStalled(ctx)
@@ -242,9 +250,9 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 }
 
 // project writes the deal as it now stands to the database and updates the search attributes.
-func (r *dealRun) project(ctx workflow.Context, t *kamflow.StageTransition) error {
+func (r *dealRun) project(ctx workflow.Context, t *kamflow.StageTransition, audit *kamflow.AuditEntry) error {
 	var a *activities.Activities
-	p := kamflow.Projection{Deal: r.deal, Transition: t}
+	p := kamflow.Projection{Deal: r.deal, Transition: t, Audit: audit}
 	if err := workflow.ExecuteActivity(activityCtx(ctx), a.ProjectDeal, p).Get(ctx, nil); err != nil {
 		return fmt.Errorf("project deal %s seq %d: %w", r.deal.ID, r.deal.Seq, err)
 	}

@@ -65,7 +65,7 @@ func newHarness(t *testing.T, s kamflow.Settings) *harness {
 	env.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	env.RegisterActivity(&activities.Activities{Deals: rec, Notifications: rec})
 	d, created, err := kamflow.NewDeal("d1", kamflow.NewDealInput{
-		AccountID: "a1", Title: "Boiler feed pumps for Line 3", Value: 120000000, Currency: "CNY",
+		AccountID: "a1", Title: "Boiler feed pumps for Line 3", Value: 120000000, Currency: "CNY", TeamID: "east",
 	}, kamflow.Actor{ID: "kam1"}, start, s)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func (h *harness) finish() kamflow.Deal {
 }
 
 var kam = kamflow.Actor{ID: "kam1", Role: "kam"}
-var director = kamflow.Actor{ID: "director", Role: "director"}
+var director = kamflow.Actor{ID: "director", Role: "director", Teams: []string{"east"}}
 
 func allScores(v int) map[kamflow.Factor]int {
 	m := map[kamflow.Factor]int{}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func (l latencies) report(b *testing.B, prefix string) {
 func BenchmarkStageAdvance(b *testing.B) {
 	const n = 200
 	ctx := context.Background()
-	app, err := startDev(ctx, quietLogger(), config{dataDir: b.TempDir(), namespace: "default", temporalPort: 0})
+	app, err := startDev(ctx, quietLogger(), config{dataDir: b.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +56,12 @@ func BenchmarkStageAdvance(b *testing.B) {
 	defer srv.Close()
 
 	// 2n deals with a passed assessment, ready to advance.
-	acct := &kamflow.Account{ID: "bench-account", Name: "Bench Steel", Owner: "kam1", CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	kam1, err := app.db.UserByUsername(ctx, "kam1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := benchLogin(b, srv.URL, "kam1", "demo")
+	acct := &kamflow.Account{ID: "bench-account", Name: "Bench Steel", Owner: "kam1", TeamID: kam1.Teams[0], CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := app.db.CreateAccount(ctx, acct); err != nil {
 		b.Fatal(err)
 	}
@@ -66,21 +73,21 @@ func BenchmarkStageAdvance(b *testing.B) {
 	}
 	ids := make([]string, 2*n)
 	for i := range ids {
-		d, created, err := kamflow.NewDeal(fmt.Sprintf("bench-%d", i), kamflow.NewDealInput{AccountID: acct.ID, Title: "Pump", Value: 100, Currency: "CNY"}, kamflow.Actor{ID: "kam1"}, time.Now(), settings)
+		d, created, err := kamflow.NewDeal(fmt.Sprintf("bench-%d", i), kamflow.NewDealInput{AccountID: acct.ID, Title: "Pump", Value: 100, Currency: "CNY", TeamID: acct.TeamID}, kam1.Actor(), time.Now(), settings)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if _, err := svc.CreateDeal(ctx, d, created, settings); err != nil {
 			b.Fatal(err)
 		}
-		_, err = svc.Execute(ctx, d.ID, kamflow.Command{Kind: kamflow.CmdAssessment, Actor: kamflow.Actor{ID: "kam1"},
+		_, err = svc.Execute(ctx, d.ID, kamflow.Command{Kind: kamflow.CmdAssessment, Actor: kam1.Actor(),
 			Assessment: &kamflow.AssessmentInput{Scores: scores, ExpectedClose: "2027-03-31", Likelihood: 80}}, "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		ids[i] = d.ID
 	}
-	advance := kamflow.Command{Kind: kamflow.CmdAdvance, Actor: kamflow.Actor{ID: "kam1"}, Advance: &kamflow.AdvanceInput{}}
+	advance := kamflow.Command{Kind: kamflow.CmdAdvance, Actor: kam1.Actor(), Advance: &kamflow.AdvanceInput{}}
 
 	var raw, viaAPI latencies
 	b.ResetTimer()
@@ -101,7 +108,7 @@ func BenchmarkStageAdvance(b *testing.B) {
 
 		t0 = time.Now()
 		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/deals/"+ids[2*i+1]+"/advance", nil)
-		req.Header.Set("X-Kamflow-User", "kam1")
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			b.Fatalf("advance through the API: %v %v", err, resp.Status)
@@ -127,7 +134,21 @@ func BenchmarkDealList(b *testing.B) {
 				d = dbtest.Postgres(b)
 			}
 			seedDeals(b, d, 10000)
-			h := api.New(api.Config{Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Logger: quietLogger()})
+			h := api.New(api.Config{Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d,
+				Users: d, Sessions: d, Audit: d, Logger: quietLogger()})
+			// A director of all five teams sees every deal: the widest list.
+			if _, err := addUser(context.Background(), d, "bench-director", "", kamflow.UserDirector, []string{"t0", "t1", "t2", "t3", "t4"}, "bench-password"); err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			token := benchLogin(b, srv.URL, "bench-director", "bench-password")
+			teams, _ := d.Teams(context.Background())
+			teamIDs := map[string]string{}
+			for _, t := range teams {
+				teamIDs[t.Name] = t.ID
+			}
+			retagTeams(b, d, teamIDs)
 			queries := []string{
 				"", "?stage=proposal", "?owner=kam7", "?stalled=true", "?grade=A&stage=bid",
 				"?status=open&limit=200", "?offset=5000", "?account_id=acct-3",
@@ -138,7 +159,9 @@ func BenchmarkDealList(b *testing.B) {
 				for _, q := range queries {
 					t0 := time.Now()
 					rec := httptest.NewRecorder()
-					h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/deals"+q, nil))
+					req := httptest.NewRequest("GET", "/api/v1/deals"+q, nil)
+					req.Header.Set("Authorization", "Bearer "+token)
+					h.ServeHTTP(rec, req)
 					if rec.Code != 200 {
 						b.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
 					}
@@ -148,6 +171,31 @@ func BenchmarkDealList(b *testing.B) {
 			b.StopTimer()
 			lat.report(b, "list-")
 		})
+	}
+}
+
+func benchLogin(b *testing.B, base, user, password string) string {
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, user, password)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		b.Fatalf("login as %s: %s %v", user, resp.Status, err)
+	}
+	return out.Token
+}
+
+// retagTeams puts the seeded deals into the real teams' IDs (seeded as team names t0–t4).
+func retagTeams(b *testing.B, d *db.DB, ids map[string]string) {
+	for name, id := range ids {
+		if err := d.Gorm().Exec("UPDATE deals SET team_id = ? WHERE team_id = ?", id, name).Error; err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -163,6 +211,7 @@ func seedDeals(b *testing.B, d *db.DB, n int) {
 		dl, created, err := kamflow.NewDeal(fmt.Sprintf("deal-%05d", i), kamflow.NewDealInput{
 			AccountID: fmt.Sprintf("acct-%d", rng.IntN(500)), Title: fmt.Sprintf("Project %d", i),
 			Value: kamflow.Money(rng.Int64N(1e10)), Currency: "CNY", Owner: fmt.Sprintf("kam%d", rng.IntN(20)),
+			TeamID: fmt.Sprintf("t%d", rng.IntN(5)),
 		}, kamflow.Actor{ID: "kam1"}, now, s)
 		if err != nil {
 			b.Fatal(err)

@@ -26,9 +26,16 @@ var recordHistory = flag.Bool("record-history", false, "rewrite workflows/testda
 
 // api is a tiny JSON client for the tests.
 type apiClient struct {
-	t    *testing.T
-	base string
-	user string
+	t     *testing.T
+	base  string
+	token string
+}
+
+// login signs in as a demo user and returns a client that acts as them.
+func login(t *testing.T, base, username string) apiClient {
+	t.Helper()
+	out := apiClient{t: t, base: base}.do("POST", "/api/v1/auth/login", map[string]any{"username": username, "password": "demo"}, 200)
+	return apiClient{t: t, base: base, token: out["token"].(string)}
 }
 
 func (c apiClient) do(method, path string, body any, wantStatus int) map[string]any {
@@ -43,8 +50,8 @@ func (c apiClient) do(method, path string, body any, wantStatus int) map[string]
 	}
 	req, _ := http.NewRequest(method, c.base+path, r)
 	req.Header.Set("Content-Type", "application/json")
-	if c.user != "" {
-		req.Header.Set("X-Kamflow-User", c.user)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -72,13 +79,13 @@ func startTestDev(t *testing.T, dir string) (*devApp, apiClient, func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	app, err := startDev(ctx, quietLogger(), config{dataDir: dir, namespace: "default", temporalPort: 0})
+	app, err := startDev(ctx, quietLogger(), config{dataDir: dir, namespace: "default", temporalPort: 0, demoPassword: "demo"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(app.api)
 	stop := func() { srv.Close(); app.Close() }
-	return app, apiClient{t: t, base: srv.URL, user: "kam1"}, stop
+	return app, login(t, srv.URL, "kam1"), stop
 }
 
 // TestDevWalksADealAndSurvivesRestart is the README's walkthrough on the real thing: the embedded
@@ -130,9 +137,11 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	if bid["gate"].(map[string]any)["met"] != false {
 		t.Fatal("a 12.5% margin must wait for a director's approval")
 	}
-	step("POST", "/bid/approve", nil)
+	director := login(t, c.base, "director")
+	c.do("POST", p+"/bid/approve", nil, 403) // a KAM may not approve a margin below the floor
+	director.do("POST", p+"/bid/approve", nil, 200)
 	step("POST", "/advance", nil)
-	step("POST", "/contract/approve", nil)
+	director.do("POST", p+"/contract/approve", nil, 200)
 	won := step("POST", "/contract/sign", map[string]any{"signed_on": "2027-02-01"})
 	if won["status"] != "won" || won["win_probability"].(float64) != 100 {
 		t.Fatalf("after signing: %v %v", won["status"], won["win_probability"])
@@ -155,7 +164,11 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	c.do("PUT", p2+"/assessment", map[string]any{"scores": scores, "expected_close": "2027-06-30", "likelihood": 60}, 200)
 	c.do("POST", p2+"/advance", nil, 200)
 	before := c.do("GET", p2, nil, 200)["win_probability"].(float64)
-	director := apiClient{t: t, base: c.base, user: "director"}
+	// A KAM may not force; the refusal leaves no trace in the deal's history.
+	c.do("POST", p2+"/advance", map[string]any{"force": true, "reason": "tender published early"}, 403)
+	if h := c.do("GET", p2+"/history", nil, 200)["items"].([]any); len(h) != 2 {
+		t.Fatalf("a refused force left %d history rows, want 2", len(h))
+	}
 	forced := director.do("POST", p2+"/advance", map[string]any{"force": true, "reason": "tender published early"}, 200)
 	if forced["stage"] != "proposal" || forced["forced"] != true || forced["win_probability"].(float64) >= before {
 		t.Fatalf("forced: stage %v forced %v probability %v (before %v)", forced["stage"], forced["forced"], forced["win_probability"], before)
@@ -166,8 +179,8 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 		t.Fatalf("forced move in history: %v", last)
 	}
 
-	// A two-second SLA stalls a third deal.
-	c.do("PUT", "/api/v1/settings/stages/development", map[string]any{"sla": "2s"}, 200)
+	// A two-second SLA (set by the admin) stalls a third deal.
+	login(t, c.base, "admin").do("PUT", "/api/v1/settings/stages/development", map[string]any{"sla": "2s"}, 200)
 	d3 := c.do("POST", "/api/v1/deals", map[string]any{"account_id": acct["id"], "title": "Flow meters", "value": "300000", "currency": "CNY"}, 201)
 	p3 := "/api/v1/deals/" + d3["id"].(string)
 	deadline := time.Now().Add(30 * time.Second)

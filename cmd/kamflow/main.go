@@ -21,6 +21,8 @@ Usage:
   kamflow dev     [flags]   API, UI, worker and an embedded Temporal server in one process (data in --data)
   kamflow serve   [flags]   the HTTP API and UI, against TEMPORAL_ADDRESS and DATABASE_URL
   kamflow worker  [flags]   the deal workflows and activities, against TEMPORAL_ADDRESS and DATABASE_URL
+  kamflow user add --username NAME --role ROLE [--teams "A,B"]
+                            create a user (the first admin); the password is read from standard input
 
 Run "kamflow <command> -h" for the flags. Every flag can also be set by the environment variable
 shown in its help.
@@ -43,6 +45,8 @@ func main() {
 		err = runServe(ctx, logger, args)
 	case "worker":
 		err = runWorker(ctx, logger, args)
+	case "user":
+		err = runUser(ctx, logger, args)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
@@ -72,6 +76,9 @@ type config struct {
 	temporalAddress string
 	namespace       string
 	temporalPort    int
+	secureCookies   bool
+	trustProxy      bool
+	demoPassword    string
 }
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
@@ -80,9 +87,12 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	fs.StringVar(&c.addr, "addr", env("KAMFLOW_ADDR", ":8080"), "HTTP listen address (KAMFLOW_ADDR)")
 	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "postgres://… URL, or a SQLite file path (DATABASE_URL); dev defaults to <data>/kamflow.db")
 	fs.StringVar(&c.namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", os.Getenv("KAMFLOW_SECURE_COOKIES") == "true", "mark session cookies Secure behind a TLS-terminating proxy (KAMFLOW_SECURE_COOKIES=true)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy", os.Getenv("KAMFLOW_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For, for login throttling (KAMFLOW_TRUST_PROXY=true)")
 	if dev {
 		fs.StringVar(&c.dataDir, "data", env("KAMFLOW_DATA", "./data"), "directory for the embedded Temporal server's and kamflow's data (KAMFLOW_DATA)")
 		fs.IntVar(&c.temporalPort, "temporal-port", 7233, "port of the embedded Temporal server's frontend; 0 picks a free one")
+		c.demoPassword = env("KAMFLOW_DEMO_PASSWORD", "demo")
 	} else {
 		fs.StringVar(&c.temporalAddress, "temporal-address", env("TEMPORAL_ADDRESS", "localhost:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
 	}

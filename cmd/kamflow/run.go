@@ -33,7 +33,7 @@ func runDev(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	defer app.Close()
-	go purgeIdempotencyKeys(ctx, logger, app.db)
+	go purgeExpired(ctx, logger, app.db)
 	logger.Info("kamflow dev is up", "url", "http://"+displayAddr(cfg.addr), "temporal", app.temporal.HostPort(), "database", app.databaseURL)
 	return serveHTTP(ctx, logger, cfg.addr, app.api)
 }
@@ -83,7 +83,10 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 		app.worker = nil
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
-	app.api = newAPI(logger, app.db, app.client)
+	if err := ensureDemoUsers(ctx, logger, app.db, cfg.demoPassword); err != nil {
+		return nil, err
+	}
+	app.api = newAPI(logger, app.db, app.client, cfg)
 	return app, nil
 }
 
@@ -144,8 +147,8 @@ func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	defer tc.Close()
-	go purgeIdempotencyKeys(ctx, logger, d)
-	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc))
+	go purgeExpired(ctx, logger, d)
+	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc, cfg))
 }
 
 // runWorker runs the deal workflows and activities only. Run several for throughput and
@@ -199,16 +202,30 @@ func newWorker(tc client.Client, d *db.DB) worker.Worker {
 	return w
 }
 
-// purgeIdempotencyKeys forgets stored answers to Idempotency-Keys after a day, hourly: a client
-// retries within minutes, and the deals' workflows deduplicate their own retries anyway.
-func purgeIdempotencyKeys(ctx context.Context, logger *slog.Logger, d *db.DB) {
+// purgeExpired deletes, hourly, what only matters for a while: stored answers to
+// Idempotency-Keys after a day (a client retries within minutes, and the deals' workflows
+// deduplicate their own retries anyway), sessions a week after they ended, and failed sign-ins
+// once they no longer count against anyone. Every API process runs it; the deletes are harmless
+// to repeat.
+func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := d.PurgeIdempotentResponses(ctx, time.Now().Add(-24*time.Hour)); err != nil {
-			logger.Warn("purging idempotency keys", "err", err)
-		} else if n > 0 {
-			logger.Debug("purged idempotency keys", "count", n)
+		now := time.Now()
+		for _, p := range []struct {
+			what  string
+			purge func(context.Context, time.Time) (int64, error)
+			keep  time.Duration
+		}{
+			{"idempotency keys", d.PurgeIdempotentResponses, 24 * time.Hour},
+			{"sessions", d.PurgeSessions, 7 * 24 * time.Hour},
+			{"login failures", d.PurgeLoginFailures, 24 * time.Hour},
+		} {
+			if n, err := p.purge(ctx, now.Add(-p.keep)); err != nil {
+				logger.Warn("purging "+p.what, "err", err)
+			} else if n > 0 {
+				logger.Debug("purged "+p.what, "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -218,9 +235,9 @@ func purgeIdempotencyKeys(ctx context.Context, logger *slog.Logger, d *db.DB) {
 	}
 }
 
-func newAPI(logger *slog.Logger, d *db.DB, tc client.Client) *api.Server {
+func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Server {
 	return api.New(api.Config{
-		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d,
+		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
 		Service: &workflows.Client{Temporal: tc},
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
@@ -229,7 +246,7 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client) *api.Server {
 			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 			return err
 		},
-		Logger: logger,
+		Logger: logger, SecureCookies: cfg.secureCookies, TrustProxy: cfg.trustProxy,
 	})
 }
 

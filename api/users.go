@@ -1,0 +1,201 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kamflow/kamflow"
+)
+
+type userInput struct {
+	Username *string           `json:"username"`
+	Name     *string           `json:"name"`
+	Role     *kamflow.UserRole `json:"role"`
+	Teams    *[]string         `json:"teams"`
+	Disabled *bool             `json:"disabled"`
+	Password *string           `json:"password"`
+}
+
+// applyUser checks in and copies it onto u; it reports whether the change must end the user's
+// sessions (a new password, a disabled account, a new role or teams).
+func (s *Server) applyUser(ctx context.Context, in userInput, u *kamflow.User) (revoke bool, err error) {
+	if in.Username != nil {
+		if err := kamflow.ValidateUsername(*in.Username); err != nil {
+			return false, err
+		}
+		u.Username = *in.Username
+	}
+	if in.Name != nil {
+		if len([]rune(*in.Name)) > 200 {
+			return false, kamflow.Errorf(kamflow.EINVALID, "name is longer than 200 characters").WithDetail("field", "name")
+		}
+		u.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Role != nil {
+		r, err := kamflow.ParseUserRole(string(*in.Role))
+		if err != nil {
+			return false, err
+		}
+		revoke = revoke || r != u.Role
+		u.Role = r
+	}
+	if in.Teams != nil {
+		teams, err := s.cfg.Users.Teams(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, id := range *in.Teams {
+			if !slices.ContainsFunc(teams, func(t *kamflow.Team) bool { return t.ID == id }) {
+				return false, kamflow.Errorf(kamflow.EINVALID, "team %q does not exist", id).WithDetail("field", "teams")
+			}
+		}
+		revoke = revoke || !slices.Equal(u.Teams, *in.Teams)
+		u.Teams = slices.Clone(*in.Teams)
+	}
+	if in.Disabled != nil {
+		revoke = revoke || (*in.Disabled && !u.Disabled)
+		u.Disabled = *in.Disabled
+	}
+	if in.Password != nil {
+		if err := kamflow.ValidatePassword(*in.Password); err != nil {
+			return false, err
+		}
+		if u.PasswordHash, err = HashPassword(*in.Password); err != nil {
+			return false, err
+		}
+		revoke = true
+	}
+	if u.Username == "" || u.Role == "" {
+		return false, kamflow.Errorf(kamflow.EINVALID, "username and role are required")
+	}
+	if u.PasswordHash == "" {
+		return false, kamflow.Errorf(kamflow.EINVALID, "password is required").WithDetail("field", "password")
+	}
+	if u.Teams == nil {
+		u.Teams = []string{}
+	}
+	return revoke, nil
+}
+
+func (s *Server) createUser(c echo.Context) error {
+	var in userInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	now := s.cfg.Now().UTC()
+	u := &kamflow.User{ID: s.cfg.NewID(), CreatedAt: now, UpdatedAt: now}
+	if _, err := s.applyUser(ctx, in, u); err != nil {
+		return err
+	}
+	if err := s.cfg.Users.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	s.audit(c, &kamflow.AuditEntry{Action: "user.create", EntityType: "user", EntityID: u.ID,
+		Summary: "user " + u.Username + " created as " + string(u.Role), After: u})
+	c.Response().Header().Set("Location", "/api/v1/users/"+u.ID)
+	return c.JSON(http.StatusCreated, u)
+}
+
+func (s *Server) listUsers(c echo.Context) error {
+	users, err := s.cfg.Users.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if users == nil {
+		users = []*kamflow.User{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": users})
+}
+
+func (s *Server) getUser(c echo.Context) error {
+	u, err := s.cfg.Users.User(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) patchUser(c echo.Context) error {
+	var in userInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u, err := s.cfg.Users.User(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	before := *u
+	revoke, err := s.applyUser(ctx, in, u)
+	if err != nil {
+		return err
+	}
+	if u.ID == current(c).user.ID && (u.Disabled || u.Role != kamflow.UserAdmin) {
+		return kamflow.Errorf(kamflow.EINVALID, "an admin cannot disable or demote themselves; ask another admin")
+	}
+	u.UpdatedAt = s.cfg.Now().UTC()
+	if err := s.cfg.Users.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if revoke {
+		if err := s.cfg.Sessions.RevokeUserSessions(ctx, u.ID, u.UpdatedAt); err != nil {
+			return err
+		}
+	}
+	s.audit(c, &kamflow.AuditEntry{Action: "user.update", EntityType: "user", EntityID: u.ID,
+		Summary: "user " + u.Username + " updated", Before: &before, After: u})
+	return c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) listTeams(c echo.Context) error {
+	teams, err := s.cfg.Users.Teams(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if teams == nil {
+		teams = []*kamflow.Team{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": teams})
+}
+
+func (s *Server) createTeam(c echo.Context) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len([]rune(in.Name)) > 200 {
+		return kamflow.Errorf(kamflow.EINVALID, "name is required, at most 200 characters").WithDetail("field", "name")
+	}
+	t := &kamflow.Team{ID: s.cfg.NewID(), Name: in.Name, CreatedAt: s.cfg.Now().UTC()}
+	if err := s.cfg.Users.CreateTeam(c.Request().Context(), t); err != nil {
+		return err
+	}
+	s.audit(c, &kamflow.AuditEntry{Action: "team.create", EntityType: "team", EntityID: t.ID, Summary: "team " + t.Name + " created", After: t})
+	return c.JSON(http.StatusCreated, t)
+}
+
+func (s *Server) listAudit(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.cfg.Audit.Audit(c.Request().Context(), kamflow.AuditFilter{
+		DealID: c.QueryParam("deal_id"), EntityType: c.QueryParam("entity_type"), EntityID: c.QueryParam("entity_id"),
+		Actor: c.QueryParam("actor"), Page: p,
+	})
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []kamflow.AuditEntry{}
+	}
+	return c.JSON(http.StatusOK, list[kamflow.AuditEntry]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset})
+}

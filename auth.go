@@ -1,0 +1,231 @@
+package kamflow
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// UserRole is what a user of kamflow does. (Role, by contrast, is a customer stakeholder's part
+// in the buying decision.)
+type UserRole string
+
+// The four user roles.
+const (
+	UserKAM      UserRole = "kam"      // key-account manager: owns accounts and deals
+	UserDirector UserRole = "director" // sales director: leads teams, approves, forces, reassigns
+	UserEngineer UserRole = "engineer" // works the delivery of the deals assigned to them
+	UserAdmin    UserRole = "admin"    // manages users and settings; not a salesperson
+)
+
+// UserRoles lists the roles.
+var UserRoles = []UserRole{UserKAM, UserDirector, UserEngineer, UserAdmin}
+
+// ParseUserRole parses a role name.
+func ParseUserRole(s string) (UserRole, error) {
+	r := UserRole(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(UserRoles, r) {
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "role %q must be one of kam, director, engineer, admin", s).WithDetail("field", "role")
+}
+
+// User is a person who signs in to kamflow.
+type User struct {
+	ID       string   `json:"id"`
+	Username string   `json:"username"`
+	Name     string   `json:"name"`
+	Role     UserRole `json:"role"`
+	// Teams are the sales teams a KAM or engineer belongs to, or a director leads.
+	Teams        []string  `json:"teams"`
+	Disabled     bool      `json:"disabled"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Actor is the user as recorded on a change and checked by the rules.
+func (u *User) Actor() Actor {
+	return Actor{ID: u.Username, Role: u.Role, Teams: slices.Clone(u.Teams)}
+}
+
+// Team is a sales team: KAMs and engineers, led by one or more directors.
+type Team struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ValidateUsername checks a username: 2–64 letters, digits, '.', '_' or '-'.
+func ValidateUsername(s string) error {
+	if len(s) < 2 || len(s) > 64 {
+		return Errorf(EINVALID, "username must be 2 to 64 characters").WithDetail("field", "username")
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
+			return Errorf(EINVALID, "username may hold letters, digits, '.', '_' and '-' only").WithDetail("field", "username")
+		}
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password's strength: at least 10 characters, not all alike.
+// Length beats composition rules; the demo password of dev mode is set apart from this check.
+func ValidatePassword(p string) error {
+	if len([]rune(p)) < 10 {
+		return Errorf(EINVALID, "password must be at least 10 characters").WithDetail("field", "password")
+	}
+	if len(p) > 72 {
+		// bcrypt reads 72 bytes; a longer password would be silently cut.
+		return Errorf(EINVALID, "password must be at most 72 bytes").WithDetail("field", "password")
+	}
+	if strings.Count(p, p[:1]) == len(p) {
+		return Errorf(EINVALID, "password must not be one character repeated").WithDetail("field", "password")
+	}
+	return nil
+}
+
+func (a Actor) inTeam(team string) bool { return team != "" && slices.Contains(a.Teams, team) }
+
+// CanSeeDeal reports whether the actor may see the deal at all. Who may not see a deal is told
+// it does not exist (404), so that its existence does not leak.
+func (a Actor) CanSeeDeal(d *Deal) bool {
+	switch a.Role {
+	case UserKAM:
+		return d.Owner == a.ID || a.inTeam(d.TeamID)
+	case UserDirector:
+		return a.inTeam(d.TeamID)
+	case UserEngineer:
+		return slices.Contains(d.Engineers, a.ID)
+	case UserSystem:
+		return true
+	}
+	return false
+}
+
+// CanSeeAccount reports whether the actor may see the account: its owner, its account team's
+// KAMs and their directors.
+func (a Actor) CanSeeAccount(acc *Account) bool {
+	switch a.Role {
+	case UserKAM:
+		return acc.Owner == a.ID || a.inTeam(acc.TeamID)
+	case UserDirector:
+		return a.inTeam(acc.TeamID)
+	case UserSystem:
+		return true
+	}
+	return false
+}
+
+// UserSystem is the role of kamflow itself (timers, imports); it is never a user's.
+const UserSystem UserRole = "system"
+
+// directorOnly are the commands only a sales director may give.
+var directorOnly = map[CommandKind]string{
+	CmdApproveMargin:   "approves a bid below the margin floor",
+	CmdApproveContract: "approves a contract",
+	CmdReassign:        "reassigns a deal to another KAM",
+}
+
+// Authorize decides whether the actor may give cmd on the deal. It is part of Check, so the
+// workflow's Update validator enforces it even for a caller that bypasses the API. Visibility is
+// checked too: an actor who may not see the deal gets not_found.
+func (a Actor) Authorize(cmd Command, d *Deal) error {
+	if a.Role == "" {
+		// Commands built before roles existed (and tests of the rules alone) carry no role; the
+		// API always sets one.
+		return nil
+	}
+	if !a.CanSeeDeal(d) {
+		return Errorf(ENOTFOUND, "deal %s not found", d.ID)
+	}
+	if a.Role == UserSystem || a.Role == UserDirector {
+		return nil
+	}
+	if why, ok := directorOnly[cmd.Kind]; ok {
+		return Errorf(EFORBIDDEN, "only a sales director %s", why)
+	}
+	if cmd.Kind == CmdAdvance && cmd.Advance != nil && cmd.Advance.Force && !d.Gate().Met {
+		return Errorf(EFORBIDDEN, "only a sales director can force a deal past an unmet key node")
+	}
+	switch a.Role {
+	case UserKAM:
+		return nil
+	case UserEngineer:
+		if cmd.Kind == CmdAcceptance || cmd.Kind == CmdCloseProject {
+			return nil
+		}
+		return Errorf(EFORBIDDEN, "an engineer works on delivery only")
+	}
+	return Errorf(EFORBIDDEN, "a %s does not work on deals", a.Role)
+}
+
+// Session is a signed-in user's session. Only the token's hash is stored.
+type Session struct {
+	ID        string     `json:"id"`
+	TokenHash string     `json:"-"`
+	CSRFToken string     `json:"-"`
+	UserID    string     `json:"user_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Address   string     `json:"address,omitempty"`
+}
+
+// UserStore keeps users and teams.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User) error                      // conflict when the username is taken
+	User(ctx context.Context, id string) (*User, error)                 // not_found
+	UserByUsername(ctx context.Context, username string) (*User, error) // not_found
+	Users(ctx context.Context) ([]*User, error)
+	UpdateUser(ctx context.Context, u *User) error
+	CreateTeam(ctx context.Context, t *Team) error
+	Teams(ctx context.Context) ([]*Team, error)
+	CountUsers(ctx context.Context) (int, error)
+}
+
+// SessionStore keeps sessions and login attempts.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByTokenHash(ctx context.Context, hash string) (*Session, error) // not_found
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	RevokeUserSessions(ctx context.Context, userID string, at time.Time) error
+	// RecordLoginFailure and LoginFailures count failed sign-ins by username and by address, for
+	// throttling across every API process.
+	RecordLoginFailure(ctx context.Context, username, address string, at time.Time) error
+	LoginFailures(ctx context.Context, username, address string, since time.Time) (byUser, byAddress int, err error)
+}
+
+// AuditEntry is one change, as the audit trail shows it: who, when, what, and for field edits the
+// values before and after. Entries are only ever appended.
+type AuditEntry struct {
+	ID         int64     `json:"id"`
+	At         time.Time `json:"at"`
+	Actor      string    `json:"actor"`
+	Action     string    `json:"action"`      // e.g. deal.advance, account.update, user.create
+	EntityType string    `json:"entity_type"` // deal, account, user, team, settings
+	EntityID   string    `json:"entity_id"`
+	DealID     string    `json:"deal_id,omitempty"`
+	Summary    string    `json:"summary"`
+	Before     any       `json:"before,omitempty"`
+	After      any       `json:"after,omitempty"`
+	// Key makes appending idempotent (a retried projection writes its entry once).
+	Key string `json:"key,omitempty"`
+}
+
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	DealID     string
+	EntityType string
+	EntityID   string
+	Actor      string
+	Page
+}
+
+// AuditStore keeps the audit trail. There is no update and no delete.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, int, error)
+}
