@@ -308,6 +308,44 @@ func TestForcedAdvanceIsRecordedAndCutsProbability(t *testing.T) {
 	}
 }
 
+// TestValidatorEnforcesRoles sends Updates straight to the workflow, as a caller bypassing the
+// API would: a KAM's forced advance and an engineer's bid are refused by the validator, and leave
+// nothing behind.
+func TestValidatorEnforcesRoles(t *testing.T) {
+	h := newHarness(t, kamflow.DefaultSettings())
+	kamEast := kamflow.Actor{ID: "kam1", Role: kamflow.UserKAM, Teams: []string{"east"}}
+	engineer := kamflow.Actor{ID: "e1", Role: kamflow.UserEngineer, Teams: []string{"east"}}
+	outsider := kamflow.Actor{ID: "kam3", Role: kamflow.UserKAM, Teams: []string{"west"}}
+	var before int
+	h.then(func() { before = len(h.rec.projections) })
+	h.send(kamflow.Command{Kind: kamflow.CmdAdvance, Actor: kamEast, Advance: &kamflow.AdvanceInput{Force: true, Reason: "because"}}, func(_ kamflow.Deal, err error) {
+		if codeOf(err) != kamflow.EFORBIDDEN {
+			t.Errorf("KAM forcing: %v, want forbidden", err)
+		}
+	})
+	h.send(kamflow.Command{Kind: kamflow.CmdStakeholder, Actor: engineer, Stakeholder: &kamflow.Stakeholder{Name: "X", Role: kamflow.RoleUser, Stance: kamflow.StanceNeutral}}, func(_ kamflow.Deal, err error) {
+		if codeOf(err) != kamflow.ENOTFOUND {
+			t.Errorf("unassigned engineer: %v, want not_found", err)
+		}
+	})
+	h.send(as(stakeholder("Wang", kamflow.RoleInsider, true), outsider), func(_ kamflow.Deal, err error) {
+		if codeOf(err) != kamflow.ENOTFOUND {
+			t.Errorf("KAM of another team: %v, want not_found", err)
+		}
+	})
+	h.then(func() {
+		if got := len(h.rec.projections) - before; got != 0 {
+			t.Errorf("refused Updates wrote %d projections", got)
+		}
+		if d := h.query(); d.Seq != 1 || d.Forced {
+			t.Errorf("deal after refusals: seq %d forced %v", d.Seq, d.Forced)
+		}
+	})
+	h.ok(closeLost())
+	h.run()
+	h.finish()
+}
+
 func TestStalledAfterSLAAndOwnerNotified(t *testing.T) {
 	s := kamflow.DefaultSettings()
 	s.SLA[kamflow.Development] = kamflow.Duration(48 * time.Hour)
@@ -424,4 +462,9 @@ func TestContinueAsNewCarriesTheDeal(t *testing.T) {
 	if len(next.Deal.Stakeholders) != 1 || next.Deal.Assessment == nil {
 		t.Fatal("the deal's evidence was not carried over")
 	}
+}
+
+func as(cmd kamflow.Command, a kamflow.Actor) kamflow.Command {
+	cmd.Actor = a
+	return cmd
 }
