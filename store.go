@@ -119,8 +119,27 @@ type DealStore interface {
 	StageHistory(ctx context.Context, dealID string) ([]StageTransition, error)
 	// StalledDeals lists the stalled deals the viewer may see (nil: all), oldest stall first.
 	StalledDeals(ctx context.Context, viewer *Actor) ([]*Deal, error)
+	// Pipeline sums the active (open or won) deals matching f by stage: the board's column heads.
+	// Every stage is present, in order, even when empty. Page and Status are ignored.
+	Pipeline(ctx context.Context, f DealFilter) ([]StageSummary, error)
 	// ActiveDealIDs lists the active deals in a stage ("" for every stage).
 	ActiveDealIDs(ctx context.Context, st Stage) ([]string, error)
+}
+
+// StageSummary is one column of the pipeline: how many active deals a stage holds, how many of
+// them are stalled, and their value per currency (amounts in different currencies are never
+// added together).
+type StageSummary struct {
+	Stage   Stage           `json:"stage"`
+	Count   int             `json:"count"`
+	Stalled int             `json:"stalled"`
+	Value   []CurrencyTotal `json:"value"`
+}
+
+// CurrencyTotal is a sum of money in one currency.
+type CurrencyTotal struct {
+	Currency string `json:"currency"`
+	Total    Money  `json:"total"`
 }
 
 // Notification is an in-app message to a user.

@@ -159,30 +159,11 @@ func (s *Server) listDeals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	me := s.actor(c)
-	f := kamflow.DealFilter{Viewer: &me, Page: p, Owner: c.QueryParam("owner"), AccountID: c.QueryParam("account_id")}
-	if v := c.QueryParam("stage"); v != "" {
-		if f.Stage, err = kamflow.ParseStage(v); err != nil {
-			return err.(*kamflow.Error).WithDetail("field", "stage")
-		}
+	f, err := s.dealFilter(c)
+	if err != nil {
+		return err
 	}
-	if v := c.QueryParam("status"); v != "" {
-		if f.Status, err = kamflow.ParseStatus(v); err != nil {
-			return err.(*kamflow.Error).WithDetail("field", "status")
-		}
-	}
-	if v := c.QueryParam("grade"); v != "" {
-		if f.Grade, err = kamflow.ParseGrade(strings.ToUpper(v)); err != nil {
-			return err.(*kamflow.Error).WithDetail("field", "grade")
-		}
-	}
-	if v := c.QueryParam("stalled"); v != "" {
-		b, perr := strconv.ParseBool(v)
-		if perr != nil {
-			return kamflow.Errorf(kamflow.EINVALID, "stalled must be true or false").WithDetail("field", "stalled")
-		}
-		f.Stalled = &b
-	}
+	f.Page = p
 	deals, total, err := s.cfg.Deals.Deals(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -192,6 +173,89 @@ func (s *Server) listDeals(c echo.Context) error {
 		out.Items = append(out.Items, s.summary(d))
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// pipelineReport is the board's column heads: active deals per stage with their count, stalled
+// count and value per currency, under the same filters as the deal list.
+func (s *Server) pipelineReport(c echo.Context) error {
+	f, err := s.dealFilter(c)
+	if err != nil {
+		return err
+	}
+	stages, err := s.cfg.Deals.Pipeline(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"stages": stages})
+}
+
+// approvalEntry is a deal waiting for a director: a bid below the margin floor, or a contract.
+type approvalEntry struct {
+	dealSummary
+	Approval  string   `json:"approval"` // margin or contract
+	MarginPct *float64 `json:"margin_pct,omitempty"`
+	Floor     *float64 `json:"floor,omitempty"`
+}
+
+// approvalsReport lists what waits for the signed-in director's approval in their teams, oldest
+// first.
+func (s *Server) approvalsReport(c echo.Context) error {
+	me := s.actor(c)
+	ctx := c.Request().Context()
+	out := []approvalEntry{}
+	for _, st := range []kamflow.Stage{kamflow.Bid, kamflow.Negotiation} {
+		for offset := 0; ; offset += 200 {
+			deals, total, err := s.cfg.Deals.Deals(ctx, kamflow.DealFilter{Viewer: &me, Stage: st, Status: kamflow.StatusOpen,
+				Page: kamflow.Page{Limit: 200, Offset: offset}})
+			if err != nil {
+				return err
+			}
+			for _, d := range deals {
+				switch {
+				case st == kamflow.Bid && d.Bid != nil && d.Bid.BelowFloor() && d.Bid.MarginApprovedBy == "":
+					m, f := d.Bid.MarginPct, d.Bid.Floor
+					out = append(out, approvalEntry{dealSummary: s.summary(d), Approval: "margin", MarginPct: &m, Floor: &f})
+				case st == kamflow.Negotiation && d.Contract.ApprovedBy == "":
+					out = append(out, approvalEntry{dealSummary: s.summary(d), Approval: "contract"})
+				}
+			}
+			if offset+200 >= total {
+				break
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b approvalEntry) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	return c.JSON(http.StatusOK, map[string]any{"items": out, "total": len(out)})
+}
+
+// dealFilter reads the deal-list filters of the query, limited to what the user may see.
+func (s *Server) dealFilter(c echo.Context) (kamflow.DealFilter, error) {
+	var err error
+	me := s.actor(c)
+	f := kamflow.DealFilter{Viewer: &me, Owner: c.QueryParam("owner"), AccountID: c.QueryParam("account_id")}
+	if v := c.QueryParam("stage"); v != "" {
+		if f.Stage, err = kamflow.ParseStage(v); err != nil {
+			return f, err.(*kamflow.Error).WithDetail("field", "stage")
+		}
+	}
+	if v := c.QueryParam("status"); v != "" {
+		if f.Status, err = kamflow.ParseStatus(v); err != nil {
+			return f, err.(*kamflow.Error).WithDetail("field", "status")
+		}
+	}
+	if v := c.QueryParam("grade"); v != "" {
+		if f.Grade, err = kamflow.ParseGrade(strings.ToUpper(v)); err != nil {
+			return f, err.(*kamflow.Error).WithDetail("field", "grade")
+		}
+	}
+	if v := c.QueryParam("stalled"); v != "" {
+		b, perr := strconv.ParseBool(v)
+		if perr != nil {
+			return f, kamflow.Errorf(kamflow.EINVALID, "stalled must be true or false").WithDetail("field", "stalled")
+		}
+		f.Stalled = &b
+	}
+	return f, nil
 }
 
 // visibleDeal loads the deal named in the path, or answers not_found — also when it exists but

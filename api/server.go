@@ -143,6 +143,8 @@ func New(cfg Config) *Server {
 	v1.PUT("/deals/:id/engineers", s.command(kamflow.CmdAssignEngineers), sales)
 
 	v1.GET("/reports/stalled", s.stalledReport, sales)
+	v1.GET("/reports/pipeline", s.pipelineReport, sales)
+	v1.GET("/reports/approvals", s.approvalsReport, director)
 	v1.GET("/settings", s.getSettings)
 	v1.PUT("/settings/stages/:stage", s.putStageSettings, admin)
 	v1.GET("/notifications", s.listNotifications)

@@ -493,9 +493,9 @@ func TestProjectWritesAudit(t *testing.T) {
 		if err := json.Unmarshal(b, &travelled); err != nil {
 			t.Fatal(err)
 		}
-		if travelled.Audit.Key != "" {
-			t.Fatal("the key survived JSON; this test no longer tests the default key")
-		}
+		// An entry that arrives without its key (an older worker's, say) gets the store's default
+		// deal:<id>:<seq>, which is the one the domain gives: it is still written once.
+		travelled.Audit.Key = ""
 		for range 2 {
 			if err := d.Project(ctx, travelled); err != nil {
 				t.Fatal(err)

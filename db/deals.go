@@ -219,30 +219,9 @@ var activeIn = fmt.Sprintf("IN ('%s', '%s')", kamflow.StatusOpen, kamflow.Status
 // Deals lists the deals f selects, most recently updated first, and counts all of them. With a
 // Viewer, only the deals the viewer may see are listed and counted.
 func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, int, error) {
-	var w where
-	dealVisibleTo(&w, f.Viewer)
-	if f.AccountID != "" {
-		w.add("account_id = ?", f.AccountID)
-	}
-	if f.Stage != "" {
-		w.add("stage = ?", string(f.Stage))
-	}
+	w := dealWhere(f)
 	if f.Status != "" {
 		w.add("status = ?", string(f.Status))
-	}
-	if f.Owner != "" {
-		w.add("owner = ?", f.Owner)
-	}
-	if f.Grade != "" {
-		w.add("grade = ?", string(f.Grade))
-	}
-	if f.Stalled != nil {
-		// Literal, not a parameter: SQLite uses the partial index only for a WHERE it can match.
-		if *f.Stalled {
-			w.add("stalled")
-		} else {
-			w.add("NOT stalled")
-		}
 	}
 	limit, offset := limits(f.Page)
 	db := d.r.WithContext(ctx)
@@ -265,6 +244,66 @@ func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, 
 		return nil, 0, err
 	}
 	return deals, int(total), nil
+}
+
+// Pipeline sums the active deals matching f by stage and currency.
+func (d *DB) Pipeline(ctx context.Context, f kamflow.DealFilter) ([]kamflow.StageSummary, error) {
+	w := dealWhere(f)
+	w.add("status IN (?, ?)", string(kamflow.StatusOpen), string(kamflow.StatusWon))
+	var rows []struct {
+		Stage    string
+		Currency string
+		N        int
+		Stalled  int
+		Total    int64
+	}
+	err := d.r.WithContext(ctx).Raw("SELECT stage, currency, count(*) AS n, "+
+		"sum(CASE WHEN stalled THEN 1 ELSE 0 END) AS stalled, sum(value) AS total FROM deals"+w.String()+
+		" GROUP BY stage, currency ORDER BY stage, currency", w.args...).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("db: pipeline: %w", err)
+	}
+	out := make([]kamflow.StageSummary, len(kamflow.Stages))
+	for i, st := range kamflow.Stages {
+		out[i] = kamflow.StageSummary{Stage: st, Value: []kamflow.CurrencyTotal{}}
+	}
+	for _, r := range rows {
+		i := kamflow.Stage(r.Stage).Index()
+		if i < 0 {
+			continue
+		}
+		out[i].Count += r.N
+		out[i].Stalled += r.Stalled
+		out[i].Value = append(out[i].Value, kamflow.CurrencyTotal{Currency: r.Currency, Total: kamflow.Money(r.Total)})
+	}
+	return out, nil
+}
+
+// dealWhere is the WHERE of a deal filter, less its status and paging.
+func dealWhere(f kamflow.DealFilter) where {
+	var w where
+	dealVisibleTo(&w, f.Viewer)
+	if f.AccountID != "" {
+		w.add("account_id = ?", f.AccountID)
+	}
+	if f.Stage != "" {
+		w.add("stage = ?", string(f.Stage))
+	}
+	if f.Owner != "" {
+		w.add("owner = ?", f.Owner)
+	}
+	if f.Grade != "" {
+		w.add("grade = ?", string(f.Grade))
+	}
+	if f.Stalled != nil {
+		// Literal, not a parameter: SQLite uses the partial index only for a WHERE it can match.
+		if *f.Stalled {
+			w.add("stalled")
+		} else {
+			w.add("NOT stalled")
+		}
+	}
+	return w
 }
 
 // transitionRow is a stage_transitions row.
