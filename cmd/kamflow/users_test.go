@@ -40,7 +40,7 @@ func TestUserAdd(t *testing.T) {
 		t.Fatalf("created user: role %s, hash %q", u.Role, u.PasswordHash)
 	}
 	// A weak password and an unknown role are refused before anything is written.
-	os.Stdin, w = pipeWith(t, "short\n")
+	os.Stdin, _ = pipeWith(t, "short\n")
 	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x1", "--role", "kam", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
 		t.Errorf("weak password: %v", err)
 	}
