@@ -133,19 +133,11 @@ func (a *devApp) Close() {
 
 // runServe runs the HTTP API only. It is stateless: run as many as the load needs.
 func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
-	cfg, err := parseFlags("serve", args, false)
-	if err != nil {
-		return err
-	}
-	d, err := db.Open(ctx, cfg.databaseURL)
+	cfg, d, tc, err := connect(ctx, logger, "serve", args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	tc, err := dialTemporal(ctx, logger, cfg)
-	if err != nil {
-		return err
-	}
 	defer tc.Close()
 	go purgeExpired(ctx, logger, d)
 	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc, cfg))
@@ -154,19 +146,11 @@ func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
 // runWorker runs the deal workflows and activities only. Run several for throughput and
 // availability: Temporal spreads the work among them.
 func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
-	cfg, err := parseFlags("worker", args, false)
-	if err != nil {
-		return err
-	}
-	d, err := db.Open(ctx, cfg.databaseURL)
+	cfg, d, tc, err := connect(ctx, logger, "worker", args)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	tc, err := dialTemporal(ctx, logger, cfg)
-	if err != nil {
-		return err
-	}
 	defer tc.Close()
 	if err := workflows.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
 		return err
@@ -179,6 +163,24 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	<-ctx.Done()
 	w.Stop()
 	return nil
+}
+
+// connect reads the production commands' flags and opens the database and the Temporal client.
+func connect(ctx context.Context, logger *slog.Logger, name string, args []string) (config, *db.DB, client.Client, error) {
+	cfg, err := parseFlags(name, args, false)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	d, err := db.Open(ctx, cfg.databaseURL)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	tc, err := dialTemporal(ctx, logger, cfg)
+	if err != nil {
+		d.Close()
+		return cfg, nil, nil, err
+	}
+	return cfg, d, tc, nil
 }
 
 func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.Client, error) {
