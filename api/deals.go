@@ -131,7 +131,7 @@ func (s *Server) createDeal(c echo.Context) error {
 	// With an Idempotency-Key the deal's ID follows from the key, so that a retry which races the
 	// first attempt finds the same workflow instead of opening a second deal.
 	id := s.cfg.NewID()
-	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
+	if key := scopedKey(c); key != "" {
 		id = uuid.NewSHA1(dealIDSpace, []byte(key)).String()
 	}
 	d, created, err := kamflow.NewDeal(id, in, me, s.cfg.Now().UTC(), settings)
@@ -428,7 +428,7 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
 	defer cancel()
-	out, err := s.cfg.Service.Execute(cctx, id, cmd, c.Request().Header.Get(idempotencyHeader))
+	out, err := s.cfg.Service.Execute(cctx, id, cmd, scopedKey(c))
 	if err != nil {
 		if errors.Is(cctx.Err(), context.DeadlineExceeded) {
 			return context.DeadlineExceeded

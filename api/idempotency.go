@@ -29,6 +29,7 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(key) > 200 {
 			return kamflow.Errorf(kamflow.EINVALID, "Idempotency-Key is longer than 200 characters")
 		}
+		raw, key := key, scopedKey(c)
 		body, err := io.ReadAll(req.Body)
 		if err != nil {
 			var he *echo.HTTPError
@@ -48,7 +49,7 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if prev != nil {
 			if prev.Fingerprint != fp {
-				return kamflow.Errorf(kamflow.ECONFLICT, "Idempotency-Key %q was used for a different request", key)
+				return kamflow.Errorf(kamflow.ECONFLICT, "Idempotency-Key %q was used for a different request", raw)
 			}
 			c.Response().Header().Set("Idempotent-Replayed", "true")
 			return c.JSONBlob(prev.Status, prev.Body)
@@ -74,6 +75,19 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return nil
 	}
+}
+
+// scopedKey is the request's Idempotency-Key in the signed-in user's scope: two users who happen
+// to pick the same key never see each other's answers. "" when the request has no key.
+func scopedKey(c echo.Context) string {
+	key := c.Request().Header.Get(idempotencyHeader)
+	if key == "" {
+		return ""
+	}
+	if p := current(c); p != nil {
+		return p.user.ID + ":" + key
+	}
+	return key
 }
 
 // recorder copies what a handler writes.
