@@ -36,6 +36,11 @@ const insertTransition = `INSERT INTO stage_transitions (deal_id, seq, kind, fro
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (deal_id, seq) DO NOTHING`
 
+const insertVersion = `INSERT INTO deal_versions (deal_id, seq, at, account_id, owner, team_id,
+	stage, status, grade, value, currency, win_probability, expected_close, paused, stalled, forced)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (deal_id, seq) DO NOTHING`
+
 // Project writes p idempotently, in one transaction: the deal row (and with it the deal's
 // engineers) only if it is newer than the stored one, the transition (if any) only if not written
 // yet, and the audit entry (if any) only if no entry with its key is stored yet. The audit entry
@@ -106,6 +111,15 @@ func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 			if err := replaceEngineers(tx, deal.ID, deal.Engineers); err != nil {
 				return err
 			}
+		}
+		// The version is written whether or not the seq guard took the row: a late projection
+		// still fills in its place in the deal's past.
+		err := tx.Exec(insertVersion,
+			deal.ID, deal.Seq, ts(deal.UpdatedAt), deal.AccountID, deal.Owner, deal.TeamID,
+			string(deal.Stage), string(deal.Status), string(deal.Grade()), int64(deal.Value), deal.Currency,
+			deal.WinProbability().Value, string(deal.ExpectedClose), deal.Pause != nil, deal.Stalled, deal.Forced).Error
+		if err != nil {
+			return fmt.Errorf("db: project version %d of deal %s: %w", deal.Seq, deal.ID, err)
 		}
 		if t != nil {
 			err := tx.Exec(insertTransition,

@@ -52,3 +52,26 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 }
+
+// TestDealVersions: every accepted change leaves the deal as it then stood, once, even when
+// projections come late or twice; the past is what reports read.
+func TestDealVersions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		at := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+		deal := newDeal(t, d, "v-1", "acct-1", "kam1", at)
+		first := *deal
+		apply(t, d, deal, kamflow.Command{Kind: kamflow.CmdPause, Actor: kam, Pause: &kamflow.PauseInput{Reason: "budget", ResumeOn: "2026-06-01"}}, at.Add(time.Hour))
+		project(t, d, &first, nil) // a late duplicate of seq 1
+		var rows []struct {
+			Seq    int64
+			Stage  string
+			Paused bool
+		}
+		if err := d.Gorm().Raw("SELECT seq, stage, paused FROM deal_versions WHERE deal_id = ? ORDER BY seq", "v-1").Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 || rows[0].Paused || !rows[1].Paused || rows[1].Stage != "development" {
+			t.Fatalf("versions %+v", rows)
+		}
+	})
+}
