@@ -139,7 +139,7 @@ func (a Actor) Authorize(cmd Command, d *Deal) error {
 		return nil
 	}
 	if !a.CanSeeDeal(d) {
-		return Errorf(ENOTFOUND, "deal %s not found", d.ID)
+		return Errorf(ENOTFOUND, "deal %q not found", d.ID)
 	}
 	if a.Role == UserSystem || a.Role == UserDirector {
 		return nil
@@ -217,6 +217,10 @@ type AuditEntry struct {
 
 // AuditFilter selects audit entries, newest first.
 type AuditFilter struct {
+	// Viewer limits the entries to those the actor may read (nil: every entry). An admin reads
+	// every entry; a director those about the deals and accounts of the teams they lead, and the
+	// settings; any other role none (a deal's timeline is read by deal, once the deal is visible).
+	Viewer     *Actor
 	DealID     string
 	EntityType string
 	EntityID   string

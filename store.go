@@ -74,7 +74,7 @@ type AccountFilter struct {
 	// Viewer limits the accounts to those the actor may see (nil: every account).
 	Viewer *Actor
 	Owner  string
-	Query string // matches the name, case-insensitively
+	Query  string // matches the name, case-insensitively
 	Page
 }
 

@@ -76,7 +76,7 @@ func (s *Server) visibleAccount(c echo.Context) (*kamflow.Account, error) {
 			return a, nil
 		}
 	}
-	return nil, kamflow.Errorf(kamflow.ENOTFOUND, "account %s not found", c.Param("id"))
+	return nil, kamflow.Errorf(kamflow.ENOTFOUND, "account %q not found", c.Param("id"))
 }
 
 func (s *Server) getAccount(c echo.Context) error {

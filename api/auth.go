@@ -200,7 +200,7 @@ func (s *Server) login(c echo.Context) error {
 		Name: sessionCookie, Value: token, Path: "/", Expires: sess.ExpiresAt, HttpOnly: true,
 		Secure: c.IsTLS() || s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
-	return c.JSON(http.StatusOK, loginResponse{Token: token, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, User: u})
+	return c.JSON(http.StatusOK, loginResponse{Token: token, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt, User: shown(u)})
 }
 
 func (s *Server) logout(c echo.Context) error {
@@ -215,7 +215,7 @@ func (s *Server) logout(c echo.Context) error {
 
 func (s *Server) me(c echo.Context) error {
 	p := current(c)
-	return c.JSON(http.StatusOK, map[string]any{"user": p.user, "csrf_token": p.session.CSRFToken, "expires_at": p.session.ExpiresAt})
+	return c.JSON(http.StatusOK, map[string]any{"user": shown(p.user), "csrf_token": p.session.CSRFToken, "expires_at": p.session.ExpiresAt})
 }
 
 // securityHeaders are sent with every response: no inline script, no framing, no sniffing.

@@ -266,7 +266,7 @@ func (s *Server) visibleDeal(c echo.Context) (*kamflow.Deal, error) {
 		return nil, err
 	}
 	if !s.actor(c).CanSeeDeal(d) {
-		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %s not found", c.Param("id"))
+		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %q not found", c.Param("id"))
 	}
 	return d, nil
 }

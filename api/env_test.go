@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -95,12 +96,16 @@ func (s *fakeService) CreateDeal(ctx context.Context, d *kamflow.Deal, created *
 	} else if kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
 		return nil, err
 	}
-	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Transition: created}); err != nil {
+	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Transition: created, Audit: kamflow.CreatedAudit(d)}); err != nil {
 		return nil, err
 	}
 	return s.deals.Deal(ctx, d.ID)
 }
 
+// Execute is the deal workflow's Update: the validator (Deal.Check, which calls
+// Actor.Authorize) decides on the deal as it stands, so a command the actor has no right to is
+// refused even when it comes past the API; the handler applies it (Apply checks again) and
+// projects the deal with the change's audit entry, as the workflow does.
 func (s *fakeService) Execute(ctx context.Context, dealID string, cmd kamflow.Command, requestID string) (*kamflow.Deal, error) {
 	if err := s.failure(); err != nil {
 		return nil, err
@@ -125,11 +130,20 @@ func (s *fakeService) Execute(ctx context.Context, dealID string, cmd kamflow.Co
 	if err != nil {
 		return nil, err
 	}
-	fx, err := d.Apply(cmd, s.now().UTC(), settings)
+	now := s.now().UTC()
+	if !slices.Contains(kamflow.CommandKinds, cmd.Kind) {
+		return nil, kamflow.Errorf(kamflow.EINVALID, "no update %q", cmd.Kind)
+	}
+	if err := d.Check(cmd, now, settings); err != nil { // the validator
+		return nil, err
+	}
+	before := d.Clone()
+	fx, err := d.Apply(cmd, now, settings)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Transition: fx.Transition}); err != nil {
+	p := kamflow.Projection{Deal: *d, Transition: fx.Transition, Audit: kamflow.DealAudit(cmd, before, d, now)}
+	if err := s.deals.Project(ctx, p); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -161,10 +175,12 @@ func (s *fakeService) applySettings(ctx context.Context, settings kamflow.Settin
 	} else if err != nil {
 		return err
 	}
-	if !d.Active() || !d.SetStageSLA(settings, s.now().UTC()) {
+	now := s.now().UTC()
+	if !d.Active() || !d.SetStageSLA(settings, now) {
 		return nil
 	}
-	return s.deals.Project(ctx, kamflow.Projection{Deal: *d})
+	return s.deals.Project(ctx, kamflow.Projection{Deal: *d,
+		Audit: kamflow.SystemAudit("sla", fmt.Sprintf("SLA of the %s stage set to %s", d.Stage, d.StageSLA), d, now)})
 }
 
 // runTimers does what the deal workflows' timers do at the current time: resume the deals whose
@@ -190,14 +206,15 @@ func (s *fakeService) timer(ctx context.Context, id string) error {
 	}
 	now := s.now().UTC()
 	if d.ResumeDue(now) {
-		if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d}); err != nil {
+		if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Audit: kamflow.SystemAudit("resume", "resumed on the pause's resume date", d, now)}); err != nil {
 			return err
 		}
 	}
 	if !d.MarkStalled(now) {
 		return nil
 	}
-	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d}); err != nil {
+	summary := fmt.Sprintf("stalled: no progress in the %s stage within its SLA of %s", d.Stage, d.StageSLA)
+	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Audit: kamflow.SystemAudit("stalled", summary, d, now)}); err != nil {
 		return err
 	}
 	return s.notes.Notify(ctx, []kamflow.Notification{{
@@ -241,7 +258,51 @@ func (s *sequence) Next() string {
 // T0 is when the tests' world begins.
 var T0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// testEnv is an API server on a real database with the fake deal service.
+// The test org: two sales teams, a director leading each, KAMs and engineers.
+//
+//	east  d1 (director), kam1, kam2 (KAMs), e1, e2 (engineers)
+//	west  d2 (director), kam3 (KAM)
+//	      admin
+//
+// e1 is the engineer the scenarios and the permission matrix assign to deals; e2 is never
+// assigned to anything.
+var org = []struct {
+	username string
+	role     kamflow.UserRole
+	teams    []string
+}{
+	{"admin", kamflow.UserAdmin, nil},
+	{"d1", kamflow.UserDirector, []string{"east"}},
+	{"d2", kamflow.UserDirector, []string{"west"}},
+	{"kam1", kamflow.UserKAM, []string{"east"}},
+	{"kam2", kamflow.UserKAM, []string{"east"}},
+	{"kam3", kamflow.UserKAM, []string{"west"}},
+	{"e1", kamflow.UserEngineer, []string{"east"}},
+	{"e2", kamflow.UserEngineer, []string{"east"}},
+}
+
+// testPassword is every test user's password.
+const testPassword = "correct horse battery staple"
+
+// passwordHash is testPassword hashed as the API hashes passwords. bcrypt at the API's cost takes
+// about 100 ms, so it is computed once per test binary and shared by every user of every test.
+var passwordHash = sync.OnceValue(func() string {
+	h, err := api.HashPassword(testPassword)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// session is a signed-in user's credentials as POST /api/v1/auth/login answered them.
+type session struct {
+	token   string // the bearer token, also the session cookie's value
+	csrf    string // the X-CSRF-Token of cookie-authenticated writes
+	expires time.Time
+}
+
+// testEnv is an API server on a real database with the fake deal service, and the test org in
+// it.
 type testEnv struct {
 	t       testing.TB
 	db      *db.DB
@@ -250,6 +311,12 @@ type testEnv struct {
 	srv     *api.Server
 	healthy error // what the health check answers
 	mu      sync.Mutex
+	// users are the org's users by username.
+	users map[string]*kamflow.User
+	// sessions are the signed-in users' credentials by username: each user signs in (through
+	// the API) the first time a request is sent as them, and again once the test's clock has
+	// moved past the session's end.
+	sessions map[string]session
 	// vars are the IDs created by the setup and captured by scenarios, by name; "{name}" in a
 	// scenario's path, headers or body is replaced by the value.
 	vars map[string]string
@@ -257,12 +324,18 @@ type testEnv struct {
 	saved map[string]*response
 }
 
-func newEnv(t testing.TB, d *db.DB) *testEnv {
-	e := &testEnv{t: t, db: d, clock: &clock{t: T0}, vars: map[string]string{}, saved: map[string]*response{}}
+// envOption changes the API's configuration of a test environment.
+type envOption func(*api.Config)
+
+func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, db: d, clock: &clock{t: T0}, users: map[string]*kamflow.User{}, sessions: map[string]session{},
+		vars: map[string]string{}, saved: map[string]*response{}}
 	e.svc = newFakeService(d, e.clock.Now)
 	ids := &sequence{}
-	e.srv = api.New(api.Config{
-		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Service: e.svc,
+	cfg := api.Config{
+		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
+		Service: e.svc,
 		Health: func(context.Context) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -272,8 +345,82 @@ func newEnv(t testing.TB, d *db.DB) *testEnv {
 		Now:            e.clock.Now,
 		NewID:          ids.Next,
 		CommandTimeout: 30 * time.Second,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.srv = api.New(cfg)
+	e.createOrg()
 	return e
+}
+
+// createOrg stores the teams and users of the org, with real password hashes.
+func (e *testEnv) createOrg() {
+	e.t.Helper()
+	ctx := context.Background()
+	for _, id := range []string{"east", "west"} {
+		if err := e.db.CreateTeam(ctx, &kamflow.Team{ID: id, Name: strings.ToUpper(id[:1]) + id[1:], CreatedAt: T0}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	for _, o := range org {
+		teams := o.teams
+		if teams == nil {
+			teams = []string{}
+		}
+		u := &kamflow.User{ID: "user-" + o.username, Username: o.username, Name: o.username, Role: o.role, Teams: teams,
+			PasswordHash: passwordHash(), CreatedAt: T0, UpdatedAt: T0}
+		if err := e.db.CreateUser(ctx, u); err != nil {
+			e.t.Fatal(err)
+		}
+		e.users[o.username] = u
+	}
+}
+
+// login signs the user in through POST /api/v1/auth/login and returns the new session.
+func (e *testEnv) login(username string) session {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]string{"username": username, "password": testPassword})
+	res := e.serve(request{method: "POST", path: "/api/v1/auth/login", body: string(body)})
+	if res.status != http.StatusOK {
+		e.t.Fatalf("login as %s: status %d: %s", username, res.status, res.body)
+	}
+	tok, _ := lookup(res.json, "token")
+	csrf, _ := lookup(res.json, "csrf_token")
+	exp, _ := lookup(res.json, "expires_at")
+	s := session{token: fmt.Sprint(tok), csrf: fmt.Sprint(csrf)}
+	s.expires, _ = time.Parse(time.RFC3339Nano, fmt.Sprint(exp))
+	if s.token == "" || s.csrf == "" || s.expires.IsZero() {
+		e.t.Fatalf("login as %s: no token: %s", username, res.body)
+	}
+	return s
+}
+
+// forget drops the user's cached session, so that the next request as them signs in again.
+func (e *testEnv) forget(username string) {
+	e.mu.Lock()
+	delete(e.sessions, username)
+	e.mu.Unlock()
+}
+
+// session returns the user's session, signing them in when they have none that is still valid
+// by the test's clock.
+func (e *testEnv) session(username string) session {
+	e.mu.Lock()
+	s, ok := e.sessions[username]
+	e.mu.Unlock()
+	if ok && e.clock.Now().Before(s.expires) {
+		return s
+	}
+	e.t.Helper()
+	if _, known := e.users[username]; !known {
+		e.t.Fatalf("no test user %q", username)
+	}
+	s = e.login(username)
+	e.mu.Lock()
+	e.sessions[username] = s
+	e.mu.Unlock()
+	return s
 }
 
 func (e *testEnv) setHealth(err error) {
@@ -306,12 +453,16 @@ type response struct {
 type request struct {
 	method string
 	path   string
+	// as is the user the request is sent as, with their bearer token; "" sends no credentials.
+	as string
 	// headers are added to the request; Content-Type defaults to application/json when there is
 	// a body, and a header with the value "-" is left out.
 	headers map[string]string
 	body    string
 	// chunked sends the body without a Content-Length.
 	chunked bool
+	// remote is the client's address (host:port); httptest's 192.0.2.1:1234 when "".
+	remote string
 }
 
 func (e *testEnv) serve(r request) *response {
@@ -326,8 +477,14 @@ func (e *testEnv) serve(r request) *response {
 	if r.chunked {
 		req.ContentLength = -1
 	}
+	if r.remote != "" {
+		req.RemoteAddr = r.remote
+	}
 	if r.body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.as != "" {
+		req.Header.Set("Authorization", "Bearer "+e.session(r.as).token)
 	}
 	for k, v := range r.headers {
 		if v == "-" {
@@ -346,16 +503,14 @@ func (e *testEnv) serve(r request) *response {
 	return res
 }
 
-// must sends a request that has to succeed with the given status and returns the decoded body.
-func (e *testEnv) must(want int, method, path, user, body string) map[string]any {
+// must sends a request as the user ("" for none) that has to succeed with the given status and
+// returns the decoded body.
+func (e *testEnv) must(want int, method, path, as, body string) map[string]any {
 	e.t.Helper()
-	r := request{method: method, path: e.expand(path), body: e.expand(body), headers: map[string]string{}}
-	if user != "" {
-		r.headers["X-Kamflow-User"] = user
-	}
+	r := request{method: method, path: e.expand(path), body: e.expand(body), as: as}
 	res := e.serve(r)
 	if res.status != want {
-		e.t.Fatalf("%s %s: status %d, want %d: %s", method, r.path, res.status, want, res.body)
+		e.t.Fatalf("%s %s as %q: status %d, want %d: %s", method, r.path, as, res.status, want, res.body)
 	}
 	m, _ := res.json.(map[string]any)
 	return m

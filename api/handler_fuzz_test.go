@@ -7,20 +7,25 @@ import (
 	"github.com/kamflow/kamflow/db/dbtest"
 )
 
-// fuzzRoutes are the write routes FuzzHandler sends its bodies to.
-var fuzzRoutes = []struct{ method, path string }{
-	{"POST", "/api/v1/accounts"},
-	{"PATCH", "/api/v1/accounts/{acct1}"},
-	{"POST", "/api/v1/deals"},
-	{"PUT", "/api/v1/deals/{assess}/assessment"},
-	{"POST", "/api/v1/deals/{assess}/stakeholders"},
-	{"PUT", "/api/v1/deals/{proposal}/criteria"},
-	{"PUT", "/api/v1/deals/{bid}/bid"},
-	{"POST", "/api/v1/deals/{force}/advance"},
-	{"POST", "/api/v1/deals/{pause}/pause"},
-	{"POST", "/api/v1/deals/{lose}/close"},
-	{"POST", "/api/v1/deals/{neg}/contract/sign"},
-	{"PUT", "/api/v1/settings/stages/bid"},
+// fuzzRoutes are the write routes FuzzHandler sends its bodies to, and who sends them: the KAM
+// who owns the deals, the director for a forced advance, the admin for settings and users.
+var fuzzRoutes = []struct{ method, path, as string }{
+	{"POST", "/api/v1/accounts", "kam1"},
+	{"PATCH", "/api/v1/accounts/{acct1}", "kam1"},
+	{"POST", "/api/v1/deals", "kam1"},
+	{"PUT", "/api/v1/deals/{assess}/assessment", "kam1"},
+	{"POST", "/api/v1/deals/{assess}/stakeholders", "kam1"},
+	{"PUT", "/api/v1/deals/{proposal}/criteria", "kam1"},
+	{"PUT", "/api/v1/deals/{bid}/bid", "kam1"},
+	{"POST", "/api/v1/deals/{force}/advance", "d1"},
+	{"POST", "/api/v1/deals/{pause}/pause", "kam1"},
+	{"POST", "/api/v1/deals/{lose}/close", "kam1"},
+	{"POST", "/api/v1/deals/{neg}/contract/sign", "kam1"},
+	{"PUT", "/api/v1/settings/stages/bid", "admin"},
+	{"POST", "/api/v1/deals/{pause}/reassign", "d1"},
+	{"PUT", "/api/v1/deals/{pause}/engineers", "kam1"},
+	{"PATCH", "/api/v1/users/user-e2", "admin"},
+	{"POST", "/api/v1/auth/login", ""},
 }
 
 // FuzzHandler drives the whole HTTP handler, on a seeded SQLite database, with arbitrary bodies
@@ -36,6 +41,9 @@ func FuzzHandler(f *testing.F) {
 			`{"force":true,"reason":"fuzz"}`, `{"force":true}`, `{"reason":"wait","resume_on":"2026-05-01"}`,
 			`{"reason":"wait","resume_on":"2026-01-01"}`, `{"outcome":"lost","reason":"price","competitor":"ABB"}`,
 			`{"outcome":"won","reason":"x"}`, sign, `{"sla":"30d"}`, `{"sla":"abc"}`, `{"sla":"1d-5h"}`,
+			`{"owner":"kam2","reason":"holiday"}`, `{"owner":"kam3"}`, `{"engineers":["e1","e2"]}`, `{"engineers":["kam1"]}`,
+			`{"name":"Engineer Two","teams":["west"]}`, `{"role":"root"}`, `{"password":"short"}`, `{"teams":["nowhere"]}`,
+			`{"username":"kam1","password":"wrong password"}`, `{"username":"","password":""}`,
 			strings.Repeat("[", 10001),
 		} {
 			f.Add(uint8(i), []byte(s), false)
@@ -46,9 +54,14 @@ func FuzzHandler(f *testing.F) {
 
 	e := newEnv(f, dbtest.SQLite(f))
 	seedForFuzz(f, e)
+	for _, r := range fuzzRoutes {
+		if r.as != "" {
+			e.session(r.as) // signed in now: the fuzz target must not sign in (or fail) on e's testing.F
+		}
+	}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte, withKey bool) {
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
-		req := request{method: r.method, path: e.expand(r.path), body: string(body), headers: map[string]string{"X-Kamflow-User": "fuzz"}}
+		req := request{method: r.method, path: e.expand(r.path), body: string(body), as: r.as, headers: map[string]string{}}
 		if withKey {
 			req.headers["Idempotency-Key"] = "fuzz-key"
 		}
@@ -75,15 +88,15 @@ func FuzzHandler(f *testing.F) {
 // seedForFuzz makes the accounts and deals fuzzRoutes name, a few stages apart.
 func seedForFuzz(f *testing.F, e *testEnv) {
 	e.clock.Set(T1)
-	e.vars["acct1"] = e.must(201, "POST", "/api/v1/accounts", "kam.li", `{"name":"Baowu Steel Zhanjiang"}`)["id"].(string)
+	e.vars["acct1"] = e.must(201, "POST", "/api/v1/accounts", "kam1", `{"name":"Baowu Steel Zhanjiang"}`)["id"].(string)
 	deal := func(name string) string {
-		id := e.must(201, "POST", "/api/v1/deals", "kam.li", `{"account_id":"{acct1}","title":"`+name+`","value":"1000000","currency":"CNY"}`)["id"].(string)
+		id := e.must(201, "POST", "/api/v1/deals", "kam1", `{"account_id":"{acct1}","title":"`+name+`","value":"1000000","currency":"CNY"}`)["id"].(string)
 		e.vars[name] = id
 		return "/api/v1/deals/" + id
 	}
 	step := func(p string, steps ...string) {
 		for i := 0; i+2 < len(steps); i += 3 {
-			e.must(200, steps[i], p+steps[i+1], "kam.li", steps[i+2])
+			e.must(200, steps[i], p+steps[i+1], "kam1", steps[i+2])
 		}
 	}
 	toEntry := []string{"PUT", "/assessment", assessPass, "POST", "/advance", ""}
@@ -96,7 +109,7 @@ func seedForFuzz(f *testing.F, e *testEnv) {
 	step(deal("bid"), toBid...)
 	p := deal("neg")
 	step(p, toNeg...)
-	e.must(200, "POST", p+"/contract/approve", "director.wang", "")
+	e.must(200, "POST", p+"/contract/approve", "d1", "")
 	deal("pause")
 	deal("lose")
 }

@@ -23,7 +23,10 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		key := req.Header.Get(idempotencyHeader)
-		if key == "" || req.Method == http.MethodGet || req.Method == http.MethodHead {
+		// Sign-in is never stored nor replayed: its answer holds a session token, which would lie
+		// in the database in the clear (sessions keep only a hash of it) and go to whoever repeats
+		// the request.
+		if key == "" || req.Method == http.MethodGet || req.Method == http.MethodHead || c.Path() == "/api/v1/auth/login" {
 			return next(c)
 		}
 		if len(key) > 200 {

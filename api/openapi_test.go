@@ -33,10 +33,13 @@ type oaDoc struct {
 }
 
 type oaOperation struct {
-	OperationID string    `json:"operationId"`
-	Summary     string    `json:"summary"`
-	Description string    `json:"description"`
-	Parameters  []oaParam `json:"parameters"`
+	// Security is nil when the operation uses the document's security, and points at an empty
+	// list when it needs no credentials.
+	Security    *[]map[string][]string `json:"security"`
+	OperationID string                 `json:"operationId"`
+	Summary     string                 `json:"summary"`
+	Description string                 `json:"description"`
+	Parameters  []oaParam              `json:"parameters"`
 	RequestBody *struct {
 		Required bool                     `json:"required"`
 		Content  map[string]oaMediaSchema `json:"content"`
@@ -162,6 +165,19 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	})
 
+	// Sign-in: a bearer token or the session cookie, required by default.
+	if strings.Contains(string(openAPIDoc), "X-Kamflow-User") {
+		t.Error("openapi.json still mentions X-Kamflow-User: the actor is the signed-in user")
+	}
+	top := raw.(map[string]any)
+	if got := jsonText(top["security"]); got != `[{"bearerAuth":[]},{"cookieAuth":[]}]` {
+		t.Errorf("security = %s, want the bearer token or the session cookie", got)
+	}
+	schemes, _ := lookupPointer(raw, "#/components/securitySchemes")
+	if got := jsonText(schemes); !strings.Contains(got, `"scheme":"bearer"`) || !strings.Contains(got, `"name":"kamflow_session"`) {
+		t.Errorf("securitySchemes = %s, want bearerAuth and cookieAuth (kamflow_session)", got)
+	}
+
 	ops := d.operations(t)
 	ids := map[string]string{}
 	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
@@ -204,11 +220,45 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("%s: path parameters %v, template has %v", key, declared, inTemplate)
 		}
 		if write := method != "GET" && method != "HEAD"; write && strings.HasPrefix(path, "/api/v1/") {
-			if !headers["Idempotency-Key"] || !headers["X-Kamflow-User"] {
-				t.Errorf("%s: a write must document the Idempotency-Key and X-Kamflow-User headers", key)
+			// Sign-in needs no credentials (so no CSRF token) and ignores Idempotency-Key: its
+			// answer holds a session token, which is never stored.
+			if signIn := key == "POST /api/v1/auth/login"; !signIn && (!headers["Idempotency-Key"] || !headers["X-CSRF-Token"]) {
+				t.Errorf("%s: a write must document the Idempotency-Key and X-CSRF-Token headers", key)
+			} else if signIn && (headers["Idempotency-Key"] || headers["X-CSRF-Token"]) {
+				t.Errorf("%s: sign-in takes neither Idempotency-Key nor X-CSRF-Token", key)
 			}
 			if op.RequestBody == nil || op.RequestBody.Content["application/json"].Schema == nil {
 				t.Errorf("%s: a write must document its JSON body", key)
+			}
+		}
+		if headers["X-Kamflow-User"] {
+			t.Errorf("%s: X-Kamflow-User is gone: the actor is the signed-in user", key)
+		}
+
+		// Credentials: every /api/v1 route but sign-in and health needs them (the document's
+		// global security) and says it answers 401 without; the others opt out with security [].
+		public := !strings.HasPrefix(path, "/api/v1/") || path == "/api/v1/healthz" || path == "/api/v1/auth/login"
+		if public {
+			if op.Security == nil || len(*op.Security) != 0 {
+				t.Errorf("%s: needs no credentials, so it must say security: []", key)
+			}
+			if _, ok := op.Responses["401"]; ok && path != "/api/v1/auth/login" {
+				t.Errorf("%s: needs no credentials but documents 401", key)
+			}
+		} else {
+			if op.Security != nil {
+				t.Errorf("%s: must use the document's security (bearer or cookie), not its own", key)
+			}
+			if r := op.Responses["401"]; r.Ref != "#/components/responses/Unauthorized" {
+				t.Errorf("%s: must document 401 as the Unauthorized response", key)
+			}
+			// Any write can be refused for a missing CSRF token, and every read but these
+			// three for the user's role.
+			open := key == "GET /api/v1/settings" || key == "GET /api/v1/notifications" || key == "GET /api/v1/auth/me"
+			if r, ok := op.Responses["403"]; !open && r.Ref != "#/components/responses/Forbidden" {
+				t.Errorf("%s: must document 403 as the Forbidden response", key)
+			} else if open && ok {
+				t.Errorf("%s: is open to every signed-in user, yet documents 403", key)
 			}
 		}
 
@@ -227,6 +277,13 @@ func TestOpenAPIDocument(t *testing.T) {
 				t.Errorf("%s %s: no description", key, status)
 			}
 			schema := r.Content["application/json"].Schema
+			if status == "204" {
+				if len(r.Content) != 0 {
+					t.Errorf("%s %s: a 204 has no content", key, status)
+				}
+				success++
+				continue
+			}
 			if schema == nil {
 				t.Errorf("%s %s: no application/json schema", key, status)
 				continue
@@ -269,12 +326,13 @@ func TestOpenAPIDocument(t *testing.T) {
 		codes = append(codes, c)
 	}
 	for name, want := range map[string][]string{
-		"Stage":  strs(kamflow.Stages),
-		"Status": strs(kamflow.Statuses),
-		"Role":   strs(kamflow.Roles),
-		"Factor": strs(kamflow.Factors),
-		"Grade":  {"A", "B", "C", "D"},
-		"Stance": {string(kamflow.StanceSupporter), string(kamflow.StanceNeutral), string(kamflow.StanceOpponent)},
+		"Stage":    strs(kamflow.Stages),
+		"Status":   strs(kamflow.Statuses),
+		"Role":     strs(kamflow.Roles),
+		"Factor":   strs(kamflow.Factors),
+		"Grade":    {"A", "B", "C", "D"},
+		"UserRole": strs(kamflow.UserRoles),
+		"Stance":   {string(kamflow.StanceSupporter), string(kamflow.StanceNeutral), string(kamflow.StanceOpponent)},
 		"Favours": {string(kamflow.FavoursUs), string(kamflow.FavoursNeutral),
 			string(kamflow.FavoursCompetitor)},
 		"AcceptanceResult": {string(kamflow.AcceptancePass), string(kamflow.AcceptancePassPunchList), string(kamflow.AcceptanceFail)},
@@ -294,8 +352,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("ErrorCode enum %v, want every code the API maps: %v", got, codes)
 	}
 	// Each error response component is documented with the status its codes map to.
-	for name, status := range map[string]int{"BadRequest": 400, "NotFound": 404, "Conflict": 409, "TooLarge": 413,
-		"WrongStage": 422, "Unavailable": 503, "Internal": 500} {
+	for name, status := range map[string]int{"BadRequest": 400, "Unauthorized": 401, "Forbidden": 403, "NotFound": 404,
+		"Conflict": 409, "TooLarge": 413, "WrongStage": 422, "TooManyRequests": 429, "Unavailable": 503, "Internal": 500} {
 		for key, op := range ops {
 			for st, r := range op.Responses {
 				if r.Ref == "#/components/responses/"+name && st != fmt.Sprint(status) {
@@ -334,6 +392,19 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"PauseInput":      kamflow.PauseInput{},
 		"EmptyBody":       struct{}{},
 		"StageSLAInput":   slaBody,
+		"ReassignInput":   kamflow.ReassignInput{},
+		"EngineersInput": struct {
+			Engineers []string `json:"engineers"`
+		}{},
+		"UserInput": userInput{},
+		"UserPatch": userInput{},
+		"TeamInput": struct {
+			Name string `json:"name"`
+		}{},
+		"LoginInput": struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}{},
 	}
 	outputs := map[string]any{
 		"Account":           kamflow.Account{},
@@ -359,6 +430,14 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"Settings":          kamflow.Settings{},
 		"Notification":      kamflow.Notification{},
 		"Error":             errorBody{},
+		"User":              kamflow.User{},
+		"Team":              kamflow.Team{},
+		"LoginResult":       loginResponse{},
+		"AuditEntry":        kamflow.AuditEntry{},
+		"AuditList":         list[kamflow.AuditEntry]{},
+		"StageSummary":      kamflow.StageSummary{},
+		"CurrencyTotal":     kamflow.CurrencyTotal{},
+		"ApprovalEntry":     approvalEntry{},
 	}
 	check := func(name string, v any, output bool) {
 		s, ok := d.Components.Schemas[name]
@@ -385,7 +464,8 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if got, wantType := d.schema(p)["type"], jsonType(fi.typ); got != wantType {
+			if got, _ := d.schema(p)["type"].(string); got != jsonType(fi.typ) {
+				wantType := jsonType(fi.typ)
 				t.Errorf("schema %s.%s is of type %v; the Go field (%s) is %s in JSON", name, f, got, fi.typ, wantType)
 			}
 		}
@@ -481,6 +561,9 @@ func jsonType(t reflect.Type) string {
 	if t == reflect.TypeFor[time.Time]() || t.Implements(marshalerType) {
 		return "string" // time, Money, Duration
 	}
+	if t.Kind() == reflect.Interface {
+		return "" // any JSON value: the schema names no type
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "string"
@@ -532,6 +615,11 @@ func TestOpenAPIRoutes(t *testing.T) {
 			t.Errorf("openapi.json documents %s, which the router does not have", key)
 		}
 	}
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func walkRefs(v any, fn func(string)) {

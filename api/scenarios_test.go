@@ -23,6 +23,7 @@ type scenario struct {
 	name    string
 	method  string
 	path    string            // "{var}" is replaced by the seeded or captured ID
+	as      string            // the user of the test org the request is sent as: "" is kam1, anonymous none
 	headers map[string]string // "{var}" expanded too
 	body    string            // raw, so that malformed JSON can be sent; "{var}" expanded
 	chunked bool              // send the body without a Content-Length
@@ -40,6 +41,9 @@ type scenario struct {
 	check   func(t *testing.T, e *testEnv, r *response)
 }
 
+// anonymous, as a scenario's user, sends no credentials.
+const anonymous = "anonymous"
+
 type absentT struct{}
 
 // absent wants the JSON path missing.
@@ -47,8 +51,6 @@ var absent = absentT{}
 
 // length wants an array or object of n elements at the JSON path.
 type length int
-
-func user(id string) map[string]string { return map[string]string{"X-Kamflow-User": id} }
 
 // Days after T0.
 var (
@@ -74,26 +76,28 @@ func allScores(extra string) string {
 		extra + `},"expected_close":"2026-07-31","likelihood":50}`
 }
 
-// seed builds the world the scenarios start from: two accounts and twelve deals spread over the
-// stages, one of them stalled (and its owner told), one abandoned.
+// seed builds the world the scenarios start from: two accounts of team east (kam1's and kam2's)
+// and twelve deals spread over the stages, one of them stalled (and its owner told), one
+// abandoned, and engineer e1 assigned to the one in delivery. The scenarios act as kam1 unless
+// they say otherwise.
 func seed(t *testing.T, e *testEnv) {
 	t.Helper()
 	ctx := context.Background()
-	e.vars["acct1"] = e.must(201, "POST", "/api/v1/accounts", "kam.li", `{"name":"Baowu Steel Zhanjiang","industry":"steel","region":"Guangdong"}`)["id"].(string)
-	e.vars["acct2"] = e.must(201, "POST", "/api/v1/accounts", "kam.zhao", `{"name":"Sinopec Maoming Refinery","industry":"petrochemical","region":"Guangdong"}`)["id"].(string)
+	e.vars["acct1"] = e.must(201, "POST", "/api/v1/accounts", "kam1", `{"name":"Baowu Steel Zhanjiang","industry":"steel","region":"Guangdong"}`)["id"].(string)
+	e.vars["acct2"] = e.must(201, "POST", "/api/v1/accounts", "kam2", `{"name":"Sinopec Maoming Refinery","industry":"petrochemical","region":"Guangdong"}`)["id"].(string)
 	deal := func(name, acct, owner, title, value string) string {
 		body := fmt.Sprintf(`{"account_id":"{%s}","title":%q,"value":%q,"currency":"CNY"}`, acct, title, value)
 		id := e.must(201, "POST", "/api/v1/deals", owner, body)["id"].(string)
 		e.vars[name] = id
 		return "/api/v1/deals/" + id
 	}
-	stale := deal("stale", "acct1", "kam.li", "Coke oven gas analysers", "850000.00")
+	stale := deal("stale", "acct1", "kam1", "Coke oven gas analysers", "850000.00")
 	e.clock.Set(tStall)
 	if err := e.svc.runTimers(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Set(T1)
-	if d := e.must(200, "GET", stale, "", ""); d["stalled"] != true {
+	if d := e.must(200, "GET", stale, "kam1", ""); d["stalled"] != true {
 		t.Fatalf("the stale deal is not stalled: %v", d)
 	}
 
@@ -120,23 +124,24 @@ func seed(t *testing.T, e *testEnv) {
 	}
 	toDelivery := func(p, who string) {
 		toNegotiation(p, who)
-		e.must(200, "POST", p+"/contract/approve", "director.wang", "")
+		e.must(200, "POST", p+"/contract/approve", "d1", "")
 		e.must(200, "POST", p+"/contract/sign", who, sign)
 		e.must(200, "POST", p+"/advance", who, "")
 	}
 
-	deal("assess", "acct1", "kam.li", "Blast furnace TRT retrofit", "12000000.00")
-	e.must(200, "PUT", deal("force", "acct1", "kam.li", "Sinter plant dedusting", "3200000.00")+"/assessment", "kam.li", assessFail)
-	toEntry(deal("entry", "acct2", "kam.zhao", "Hydrocracker DCS upgrade", "18500000.00"), "kam.zhao")
-	toProposal(deal("proposal", "acct2", "kam.zhao", "Flare gas recovery compressors", "26000000.00"), "kam.zhao")
-	toBid(deal("bid", "acct2", "kam.zhao", "Tank farm radar gauging", "4300000.00"), "kam.zhao")
-	toNegotiation(deal("neg", "acct1", "kam.li", "Converter slag detection", "2750000.00"), "kam.li")
-	toDelivery(deal("delivery", "acct1", "kam.li", "Hot strip mill drives", "41000000.00"), "kam.li")
-	e.must(200, "POST", deal("closed", "acct2", "kam.zhao", "Boiler feed pumps", "1900000.00")+"/close", "kam.zhao",
+	deal("assess", "acct1", "kam1", "Blast furnace TRT retrofit", "12000000.00")
+	e.must(200, "PUT", deal("force", "acct1", "kam1", "Sinter plant dedusting", "3200000.00")+"/assessment", "kam1", assessFail)
+	toEntry(deal("entry", "acct2", "kam2", "Hydrocracker DCS upgrade", "18500000.00"), "kam2")
+	toProposal(deal("proposal", "acct2", "kam2", "Flare gas recovery compressors", "26000000.00"), "kam2")
+	toBid(deal("bid", "acct2", "kam2", "Tank farm radar gauging", "4300000.00"), "kam2")
+	toNegotiation(deal("neg", "acct1", "kam1", "Converter slag detection", "2750000.00"), "kam1")
+	toDelivery(deal("delivery", "acct1", "kam1", "Hot strip mill drives", "41000000.00"), "kam1")
+	e.must(200, "PUT", "/api/v1/deals/{delivery}/engineers", "kam1", `{"engineers":["e1"]}`)
+	e.must(200, "POST", deal("closed", "acct2", "kam2", "Boiler feed pumps", "1900000.00")+"/close", "kam2",
 		`{"outcome":"abandoned","reason":"Failed assessment: no funding this year"}`)
-	deal("lose", "acct2", "kam.zhao", "Sulphur recovery analysers", "1200000.00")
-	deal("pause", "acct1", "kam.li", "Cooling tower fans", "980000.00")
-	deal("idem", "acct1", "kam.li", "Ladle furnace electrodes", "6400000.00")
+	deal("lose", "acct2", "kam2", "Sulphur recovery analysers", "1200000.00")
+	deal("pause", "acct1", "kam1", "Cooling tower fans", "980000.00")
+	deal("idem", "acct1", "kam1", "Ladle furnace electrodes", "6400000.00")
 }
 
 func TestAPIScenarios(t *testing.T) {
@@ -163,7 +168,13 @@ func (e *testEnv) run(t *testing.T, sc scenario) {
 	if sc.after != nil {
 		defer sc.after(e)
 	}
-	req := request{method: sc.method, path: e.expand(sc.path), body: e.expand(sc.body), chunked: sc.chunked, headers: map[string]string{}}
+	req := request{method: sc.method, path: e.expand(sc.path), body: e.expand(sc.body), chunked: sc.chunked, headers: map[string]string{}, as: sc.as}
+	switch sc.as {
+	case "":
+		req.as = "kam1"
+	case anonymous:
+		req.as = ""
+	}
 	for k, v := range sc.headers {
 		req.headers[k] = e.expand(v)
 	}
@@ -296,29 +307,29 @@ func scenarios() []scenario {
 
 func metaScenarios() []scenario {
 	return []scenario{
-		{name: "health", method: "GET", path: "/healthz", status: 200, want: map[string]any{"status": "ok"}},
-		{name: "health under v1", method: "GET", path: "/api/v1/healthz", status: 200, want: map[string]any{"status": "ok"}},
-		{name: "health with a dependency down", method: "GET", path: "/healthz", status: 503, code: "unavailable",
+		{name: "health", method: "GET", path: "/healthz", as: anonymous, status: 200, want: map[string]any{"status": "ok"}},
+		{name: "health under v1", method: "GET", path: "/api/v1/healthz", as: anonymous, status: 200, want: map[string]any{"status": "ok"}},
+		{name: "health with a dependency down", method: "GET", path: "/healthz", as: anonymous, status: 503, code: "unavailable",
 			before: func(e *testEnv) { e.setHealth(errors.New("database is down")) }, after: func(e *testEnv) { e.setHealth(nil) },
 			check: func(t *testing.T, e *testEnv, r *response) {
 				if bytes.Contains(r.body, []byte("database is down")) {
 					t.Errorf("the health answer shows the internal error: %s", r.body)
 				}
 			}},
-		{name: "openapi document", method: "GET", path: "/api/openapi.json", status: 200, want: map[string]any{"openapi": "3.0.3"}},
+		{name: "openapi document", method: "GET", path: "/api/openapi.json", as: anonymous, status: 200, want: map[string]any{"openapi": "3.0.3"}},
 	}
 }
 
 func accountScenarios() []scenario {
 	return []scenario{
-		{name: "create account", method: "POST", path: "/api/v1/accounts", headers: user("kam.wu"),
+		{name: "create account", method: "POST", path: "/api/v1/accounts", as: "kam2",
 			body:   `{"name":"  Hebei Iron & Steel Tangshan  ","industry":"steel","region":"Hebei"}`,
 			status: 201, capture: map[string]string{"acct3": "id"},
 			header: map[string]string{"Location": "/api/v1/accounts/{acct3}"},
-			want: map[string]any{"name": "Hebei Iron & Steel Tangshan", "owner": "kam.wu", "industry": "steel",
+			want: map[string]any{"name": "Hebei Iron & Steel Tangshan", "owner": "kam2", "industry": "steel",
 				"created_at": "2026-04-11T09:00:00Z", "address": absent}},
-		{name: "create account for another owner", method: "POST", path: "/api/v1/accounts", headers: user("kam.wu"),
-			body: `{"name":"Guangxi Liuzhou Steel","owner":"kam.li"}`, status: 201, want: map[string]any{"owner": "kam.li"}},
+		{name: "create account for another owner", method: "POST", path: "/api/v1/accounts", as: "kam2",
+			body: `{"name":"Guangxi Liuzhou Steel","owner":"kam1"}`, status: 201, want: map[string]any{"owner": "kam1"}},
 		{name: "create account without name", method: "POST", path: "/api/v1/accounts", body: `{"industry":"steel"}`,
 			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
 		{name: "create account with blank name", method: "POST", path: "/api/v1/accounts", body: `{"name":"   "}`,
@@ -337,7 +348,7 @@ func accountScenarios() []scenario {
 			want: map[string]any{"total": 1, "items.0.id": "{acct2}"}},
 		{name: "list accounts q without match", method: "GET", path: "/api/v1/accounts?q=zzz", status: 200,
 			want: map[string]any{"total": 0, "items": length(0)}},
-		{name: "list accounts by owner", method: "GET", path: "/api/v1/accounts?owner=kam.li", status: 200,
+		{name: "list accounts by owner", method: "GET", path: "/api/v1/accounts?owner=kam1", status: 200,
 			want: map[string]any{"total": 2, "items": length(2)}},
 		{name: "list accounts paged", method: "GET", path: "/api/v1/accounts?limit=2&offset=3", status: 200,
 			want: map[string]any{"total": 4, "limit": 2, "offset": 3, "items": length(1)}},
@@ -348,9 +359,9 @@ func accountScenarios() []scenario {
 		{name: "list accounts negative offset", method: "GET", path: "/api/v1/accounts?offset=-1", status: 400, code: "invalid",
 			want: map[string]any{"error.details.field": "offset"}},
 		{name: "get account", method: "GET", path: "/api/v1/accounts/{acct1}", status: 200,
-			want: map[string]any{"id": "{acct1}", "name": "Baowu Steel Zhanjiang", "owner": "kam.li", "region": "Guangdong"}},
+			want: map[string]any{"id": "{acct1}", "name": "Baowu Steel Zhanjiang", "owner": "kam1", "region": "Guangdong"}},
 		{name: "get unknown account", method: "GET", path: "/api/v1/accounts/nope", status: 404, code: "not_found"},
-		{name: "patch account", method: "PATCH", path: "/api/v1/accounts/{acct3}", headers: user("kam.wu"),
+		{name: "patch account", method: "PATCH", path: "/api/v1/accounts/{acct3}", as: "kam2",
 			body: `{"region":"Hebei, Tangshan","notes":"Hot-rolling line 2"}`, status: 200,
 			want: map[string]any{"region": "Hebei, Tangshan", "notes": "Hot-rolling line 2", "name": "Hebei Iron & Steel Tangshan", "industry": "steel"}},
 		{name: "patch account blank name", method: "PATCH", path: "/api/v1/accounts/{acct3}", body: `{"name":""}`,
@@ -361,12 +372,20 @@ func accountScenarios() []scenario {
 		{name: "patch account as text/plain", method: "PATCH", path: "/api/v1/accounts/{acct3}", body: `{"region":"x"}`,
 			headers: map[string]string{"Content-Type": "text/plain"}, status: 400, code: "invalid", contains: []string{"Content-Type"}},
 		{name: "patch left the account as it was", method: "GET", path: "/api/v1/accounts/{acct3}", status: 200,
-			want: map[string]any{"region": "Hebei, Tangshan", "owner": "kam.wu"}},
+			want: map[string]any{"region": "Hebei, Tangshan", "owner": "kam2"}},
+		{name: "get account as the team's director", method: "GET", path: "/api/v1/accounts/{acct1}", as: "d1", status: 200,
+			want: map[string]any{"id": "{acct1}", "team_id": "east"}},
+		{name: "list accounts of another team", method: "GET", path: "/api/v1/accounts", as: "kam3", status: 200,
+			want: map[string]any{"total": 0, "items": length(0)}},
+		{name: "get account of another team", method: "GET", path: "/api/v1/accounts/{acct1}", as: "kam3", status: 404, code: "not_found"},
+		{name: "patch account of another team", method: "PATCH", path: "/api/v1/accounts/{acct1}", as: "d2", body: `{"region":"x"}`,
+			status: 404, code: "not_found"},
 	}
 }
 
 // listScenarios run on the seeded deals: 12 deals, 7 in development (1 of them abandoned), one in
-// each later stage; kam.li owns the 7 of acct1, kam.zhao the 5 of acct2; five graded A, one C; one
+// each later stage; kam1 owns the 7 of acct1, kam2 the 5 of acct2 (both of team east, so either
+// sees all 12); five graded A, one C; one
 // stalled; one won.
 func listScenarios() []scenario {
 	l := func(name, query string, total int, more ...any) scenario {
@@ -387,7 +406,7 @@ func listScenarios() []scenario {
 		l("list deals by status won", "?status=won", 1, "items.0.id", "{delivery}", "items.0.stage", "delivery", "items.0.win_probability", 100),
 		l("list deals by status abandoned", "?status=abandoned", 1, "items.0.id", "{closed}", "items.0.win_probability", 0),
 		l("list deals by status open", "?status=open", 10),
-		l("list deals by owner", "?owner=kam.zhao", 5),
+		l("list deals by owner", "?owner=kam2", 5),
 		l("list stalled deals", "?stalled=true", 1, "items.0.id", "{stale}", "items.0.stalled", true, "items.0.days_over_sla", 10, "items.0.days_in_stage", 40),
 		l("list deals not stalled", "?stalled=false", 11),
 		l("list deals stalled=1", "?stalled=1", 1),
@@ -396,13 +415,13 @@ func listScenarios() []scenario {
 		l("list deals by grade without any", "?grade=D", 0, "items", length(0)),
 		l("list deals by account", "?account_id={acct2}", 5),
 		l("list deals by unknown account", "?account_id=nope", 0),
-		l("list deals by stage and owner", "?stage=development&owner=kam.zhao", 2),
+		l("list deals by stage and owner", "?stage=development&owner=kam2", 2),
 		l("list deals by status and stage", "?status=open&stage=development", 6),
 		l("list deals last page", "?limit=5&offset=10", 12, "limit", 5, "offset", 10, "items", length(2)),
 		l("list deals past the end", "?offset=12", 12, "items", length(0)),
 		l("list deal summary", "?stage=bid", 1, "items.0.id", "{bid}", "items.0.value", "4300000.00", "items.0.currency", "CNY",
 			"items.0.grade", "A", "items.0.win_probability", 50, "items.0.paused", false, "items.0.forced", false,
-			"items.0.days_in_stage", 0, "items.0.owner", "kam.zhao", "items.0.updated_at", "2026-04-11T09:00:00Z"),
+			"items.0.days_in_stage", 0, "items.0.owner", "kam2", "items.0.updated_at", "2026-04-11T09:00:00Z"),
 		bad("list deals bad stage", "?stage=launch", "stage"),
 		bad("list deals bad status", "?status=pending", "status"),
 		bad("list deals bad grade", "?grade=E", "grade"),
@@ -425,13 +444,13 @@ func createScenarios() []scenario {
 		return `{"account_id":"{acct1}","title":"Blast furnace TRT retrofit","value":` + value + `,"currency":` + currency + `,"expected_close":` + date + `}`
 	}
 	return []scenario{
-		{name: "create deal", method: "POST", path: "/api/v1/deals", headers: user("kam.li"),
+		{name: "create deal", method: "POST", path: "/api/v1/deals", as: "kam1",
 			body:   body(`"12000000"`, `"CNY"`, `"2026-09-30"`),
 			status: 201, capture: map[string]string{"new": "id"},
 			header: map[string]string{"Location": "/api/v1/deals/{new}"},
 			want: map[string]any{
 				"account_id": "{acct1}", "title": "Blast furnace TRT retrofit", "value": "12000000.00", "currency": "CNY",
-				"expected_close": "2026-09-30", "owner": "kam.li", "created_by": "kam.li", "stage": "development", "status": "open",
+				"expected_close": "2026-09-30", "owner": "kam1", "created_by": "kam1", "stage": "development", "status": "open",
 				"grade": "", "win_probability": 10, "probability.value": 10, "probability.factors.0.key": "base",
 				"gate.stage": "development", "gate.met": false, "gate.items": length(2),
 				"gate.items.0.key": "assessment_passed", "gate.items.0.met": false, "gate.items.0.detail": "not assessed yet",
@@ -444,14 +463,14 @@ func createScenarios() []scenario {
 			want: map[string]any{"id": "{new}", "value": "12000000.00", "seq": 1}},
 		{name: "new deal history", method: "GET", path: "/api/v1/deals/{new}/history", status: 200,
 			want: map[string]any{"items": length(1), "items.0.kind": "created", "items.0.to_stage": "development",
-				"items.0.status": "open", "items.0.actor": "kam.li", "items.0.seq": 1, "items.0.forced": false,
+				"items.0.status": "open", "items.0.actor": "kam1", "items.0.seq": 1, "items.0.forced": false,
 				"items.0.at": "2026-04-11T09:00:00Z", "items.0.from_stage": absent}},
-		{name: "create deal for another owner", method: "POST", path: "/api/v1/deals", headers: user("kam.li"),
-			body:   `{"account_id":"{acct2}","title":"Coker unit analysers","value":"640000.5","currency":"USD","owner":"kam.zhao"}`,
-			status: 201, want: map[string]any{"owner": "kam.zhao", "created_by": "kam.li", "value": "640000.50", "currency": "USD", "expected_close": absent}},
+		{name: "create deal for another owner", method: "POST", path: "/api/v1/deals", as: "kam1",
+			body:   `{"account_id":"{acct2}","title":"Coker unit analysers","value":"640000.5","currency":"USD","owner":"kam2"}`,
+			status: 201, want: map[string]any{"owner": "kam2", "created_by": "kam1", "value": "640000.50", "currency": "USD", "expected_close": absent}},
 		{name: "create deal without value", method: "POST", path: "/api/v1/deals",
 			body: `{"account_id":"{acct2}","title":"Spare parts frame agreement","currency":"CNY"}`, status: 201,
-			want: map[string]any{"value": "0.00", "owner": "anonymous"}},
+			want: map[string]any{"value": "0.00", "owner": "kam1", "created_by": "kam1"}},
 		bad("create deal with unknown account", `{"account_id":"nope","title":"t","value":"1.00","currency":"CNY"}`, "account_id"),
 		bad("create deal with lower-case currency", body(`"1.00"`, `"cny"`, `""`), "currency"),
 		bad("create deal with a four-letter currency", body(`"1.00"`, `"EURO"`, `""`), "currency"),
@@ -481,7 +500,7 @@ func createScenarios() []scenario {
 
 func assessmentScenarios() []scenario {
 	put := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{assess}/assessment", headers: user("kam.li"),
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{assess}/assessment", as: "kam1",
 			body: body, status: status, code: code, want: want}
 	}
 	return []scenario{
@@ -506,7 +525,7 @@ func assessmentScenarios() []scenario {
 			want: map[string]any{"seq": 1, "assessment": absent}},
 		put("assessment passes", assessPass, 200, "", map[string]any{
 			"assessment.passed": true, "assessment.score": 85, "assessment.threshold": 60, "assessment.grade": "A",
-			"assessment.grade_computed": true, "assessment.assessed_by": "kam.li", "assessment.likelihood": 80,
+			"assessment.grade_computed": true, "assessment.assessed_by": "kam1", "assessment.likelihood": 80,
 			"grade": "A", "gate.met": true, "gate.items.0.met": true, "gate.items.1.detail": "grade A",
 			"win_probability": 20, "expected_close": "2026-07-31", "seq": 2}),
 		put("assessment graded by hand", strings.Replace(assessPass, `"likelihood":80`, `"likelihood":80,"grade":"B"`, 1), 200, "",
@@ -521,11 +540,11 @@ func assessmentScenarios() []scenario {
 
 func entryScenarios() []scenario {
 	sh := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "POST", path: "/api/v1/deals/{entry}/stakeholders", headers: user("kam.zhao"),
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{entry}/stakeholders", as: "kam2",
 			body: body, status: status, code: code, want: want}
 	}
 	return []scenario{
-		{name: "advance with unmet gate", method: "POST", path: "/api/v1/deals/{entry}/advance", headers: user("kam.zhao"),
+		{name: "advance with unmet gate", method: "POST", path: "/api/v1/deals/{entry}/advance", as: "kam2",
 			status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.missing": []string{"insider_identified", "key_person_engaged"}, "error.details.stage": "entry"}},
 		{name: "rejected advance left no trace", method: "GET", path: "/api/v1/deals/{entry}", status: 200,
@@ -540,7 +559,7 @@ func entryScenarios() []scenario {
 		sh("stakeholder with an unknown field", `{"name":"Wang","role":"user","stance":"neutral","phone":"123"}`, 400, "invalid", map[string]any{"error.details.field": "phone"}),
 		sh("stakeholder insider", insider, 200, "", map[string]any{
 			"stakeholders": length(1), "stakeholders.0.name": "Chen Gong", "stakeholders.0.role": "insider",
-			"stakeholders.0.recorded_by": "kam.zhao", "stakeholders.0.recorded_at": "2026-04-11T09:00:00Z",
+			"stakeholders.0.recorded_by": "kam2", "stakeholders.0.recorded_at": "2026-04-11T09:00:00Z",
 			"gate.items.0.key": "insider_identified", "gate.items.0.met": true, "gate.items.1.met": false, "win_probability": 28}),
 		{name: "advance with half the gate", method: "POST", path: "/api/v1/deals/{entry}/advance", status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.missing": []string{"key_person_engaged"}}},
@@ -548,21 +567,21 @@ func entryScenarios() []scenario {
 			200, "", map[string]any{"stakeholders": length(2), "gate.met": false, "gate.items.1.detail": "decision maker recorded but not engaged"}),
 		sh("stakeholder re-recorded by name", `{"name":"liu zong","title":"General manager","role":"decision_maker","stance":"supporter","engaged":true,"influence":5}`,
 			200, "", map[string]any{"stakeholders": length(2), "stakeholders.1.stance": "supporter", "gate.met": true, "win_probability": 35}),
-		{name: "advance to proposal", method: "POST", path: "/api/v1/deals/{entry}/advance", headers: user("kam.zhao"), status: 200,
+		{name: "advance to proposal", method: "POST", path: "/api/v1/deals/{entry}/advance", as: "kam2", status: 200,
 			want: map[string]any{"stage": "proposal", "forced": false, "stage_sla": "30d", "days_in_stage": 0, "gate.stage": "proposal", "win_probability": 35}},
 		{name: "advance to proposal is in the history", method: "GET", path: "/api/v1/deals/{entry}/history", status: 200,
 			want: map[string]any{"items": length(3), "items.2.kind": "advanced", "items.2.from_stage": "entry", "items.2.to_stage": "proposal",
-				"items.2.forced": false, "items.2.reason": absent, "items.2.actor": "kam.zhao"}},
+				"items.2.forced": false, "items.2.reason": absent, "items.2.actor": "kam2"}},
 	}
 }
 
 func proposalScenarios() []scenario {
 	cr := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{proposal}/criteria", headers: user("kam.zhao"),
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{proposal}/criteria", as: "kam2",
 			body: body, status: status, code: code, want: want}
 	}
 	pr := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "POST", path: "/api/v1/deals/{proposal}/proposal", headers: user("kam.zhao"),
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{proposal}/proposal", as: "kam2",
 			body: body, status: status, code: code, want: want}
 	}
 	field := func(f string) map[string]any { return map[string]any{"error.details.field": f} }
@@ -581,7 +600,7 @@ func proposalScenarios() []scenario {
 		pr("proposal without date", `{"summary":"x"}`, 400, "invalid", field("submitted_on")),
 		pr("proposal with a bad date", `{"submitted_on":"yesterday"}`, 400, "invalid", nil),
 		pr("proposal", proposal, 200, "", map[string]any{
-			"proposal.submitted_on": "2026-04-10", "proposal.recorded_by": "kam.zhao", "gate.met": true, "win_probability": 50}),
+			"proposal.submitted_on": "2026-04-10", "proposal.recorded_by": "kam2", "gate.met": true, "win_probability": 50}),
 		{name: "proposal in development", method: "POST", path: "/api/v1/deals/{assess}/proposal", body: proposal,
 			status: 422, code: "wrong_stage", want: map[string]any{"error.details.stage": "development"}},
 		{name: "criteria in development", method: "PUT", path: "/api/v1/deals/{assess}/criteria", body: criteria,
@@ -593,7 +612,7 @@ func proposalScenarios() []scenario {
 
 func bidScenarios() []scenario {
 	bid := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{bid}/bid", headers: user("kam.zhao"),
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{bid}/bid", as: "kam2",
 			body: body, status: status, code: code, want: want}
 	}
 	field := func(f string) map[string]any { return map[string]any{"error.details.field": f} }
@@ -611,37 +630,37 @@ func bidScenarios() []scenario {
 			"gate.items.1.detail": "margin 8.70% is below the floor 15.00%: a director must approve", "win_probability": 60}),
 		{name: "advance without margin approval", method: "POST", path: "/api/v1/deals/{bid}/advance", status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.missing": []string{"margin_approved"}, "error.details.stage": "bid"}},
-		{name: "approve margin with a body", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", body: `{"note":"ok"}`,
+		{name: "approve margin with a body", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", as: "d1", body: `{"note":"ok"}`,
 			status: 400, code: "invalid", want: field("note")},
-		{name: "approve margin", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", headers: user("director.wang"), status: 200,
-			want: map[string]any{"bid.margin_approved_by": "director.wang", "bid.margin_approved_at": "2026-04-11T09:00:00Z",
+		{name: "approve margin", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", as: "d1", status: 200,
+			want: map[string]any{"bid.margin_approved_by": "d1", "bid.margin_approved_at": "2026-04-11T09:00:00Z",
 				"gate.met": true, "win_probability": 70}},
 		bid("bid revised keeps no approval", goodBid, 200, "", map[string]any{
 			"bid.margin_pct": 21.74, "bid.margin_approved_by": absent, "gate.met": true,
 			"gate.items.1.detail": "margin 21.74% is at or above the floor 15.00%"}),
-		{name: "approve margin that needs none", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", status: 422, code: "wrong_stage"},
+		{name: "approve margin that needs none", method: "POST", path: "/api/v1/deals/{bid}/bid/approve", as: "d1", status: 422, code: "wrong_stage"},
 		{name: "advance to negotiation", method: "POST", path: "/api/v1/deals/{bid}/advance", status: 200,
 			want: map[string]any{"stage": "negotiation", "stage_sla": "30d", "win_probability": 70}},
 		{name: "bid in development", method: "PUT", path: "/api/v1/deals/{assess}/bid", body: goodBid, status: 422, code: "wrong_stage",
 			want: map[string]any{"error.details.stage": "development"}},
-		{name: "approve margin in development", method: "POST", path: "/api/v1/deals/{assess}/bid/approve", status: 422, code: "wrong_stage"},
+		{name: "approve margin in development", method: "POST", path: "/api/v1/deals/{assess}/bid/approve", as: "d1", status: 422, code: "wrong_stage"},
 	}
 }
 
 func negotiationScenarios() []scenario {
 	return []scenario{
-		{name: "force into delivery", method: "POST", path: "/api/v1/deals/{neg}/advance", headers: user("director.wang"),
+		{name: "force into delivery", method: "POST", path: "/api/v1/deals/{neg}/advance", as: "d1",
 			body: `{"force":true,"reason":"The customer wants us on site"}`, status: 422, code: "wrong_stage",
 			want: map[string]any{"error.details.missing": []string{"contract_approved", "contract_signed"}}},
 		{name: "sign before approval", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", body: sign, status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.missing": []string{"contract_approved"}}},
 		{name: "sign without date", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", body: `{}`, status: 400, code: "invalid",
 			want: map[string]any{"error.details.field": "signed_on"}},
-		{name: "approve contract in development", method: "POST", path: "/api/v1/deals/{force}/contract/approve", status: 422, code: "wrong_stage"},
-		{name: "approve contract", method: "POST", path: "/api/v1/deals/{neg}/contract/approve", headers: user("director.wang"), body: `{}`,
-			status: 200, want: map[string]any{"contract.approved_by": "director.wang", "gate.items.0.met": true, "gate.items.1.met": false, "status": "open"}},
-		{name: "sign contract", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", headers: user("kam.li"), body: sign, status: 200,
-			want: map[string]any{"status": "won", "contract.signed_on": "2026-04-11", "contract.signed_by": "kam.li",
+		{name: "approve contract in development", method: "POST", path: "/api/v1/deals/{force}/contract/approve", as: "d1", status: 422, code: "wrong_stage"},
+		{name: "approve contract", method: "POST", path: "/api/v1/deals/{neg}/contract/approve", as: "d1", body: `{}`,
+			status: 200, want: map[string]any{"contract.approved_by": "d1", "gate.items.0.met": true, "gate.items.1.met": false, "status": "open"}},
+		{name: "sign contract", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", as: "kam1", body: sign, status: 200,
+			want: map[string]any{"status": "won", "contract.signed_on": "2026-04-11", "contract.signed_by": "kam1",
 				"win_probability": 100, "probability.factors.0.key": "outcome", "gate.met": true}},
 		{name: "sign contract twice", method: "POST", path: "/api/v1/deals/{neg}/contract/sign", body: sign, status: 422, code: "wrong_stage"},
 		{name: "close a won deal", method: "POST", path: "/api/v1/deals/{neg}/close", body: `{"outcome":"lost","reason":"x"}`, status: 422, code: "wrong_stage"},
@@ -655,7 +674,7 @@ func negotiationScenarios() []scenario {
 
 func deliveryScenarios() []scenario {
 	acc := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "POST", path: "/api/v1/deals/{delivery}/acceptance", headers: user("eng.zhou"),
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{delivery}/acceptance", as: "e1",
 			body: body, status: status, code: code, want: want}
 	}
 	return []scenario{
@@ -664,21 +683,21 @@ func deliveryScenarios() []scenario {
 		{name: "close project before acceptance", method: "POST", path: "/api/v1/deals/{delivery}/project/close", status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.missing": []string{"accepted"}}},
 		acc("acceptance failed", `{"result":"fail","notes":"Drive 3 trips under load"}`, 200, "",
-			map[string]any{"acceptance.result": "fail", "acceptance.recorded_by": "eng.zhou", "gate.met": false, "gate.items.0.detail": "acceptance failed"}),
+			map[string]any{"acceptance.result": "fail", "acceptance.recorded_by": "e1", "gate.met": false, "gate.items.0.detail": "acceptance failed"}),
 		acc("acceptance with punch list", `{"result":"pass_with_punch_list","notes":"Paint touch-ups"}`, 200, "",
 			map[string]any{"gate.met": true, "gate.items.0.detail": "acceptance passed with a punch list"}),
 		{name: "advance past delivery", method: "POST", path: "/api/v1/deals/{delivery}/advance", status: 422, code: "wrong_stage"},
-		{name: "close project", method: "POST", path: "/api/v1/deals/{delivery}/project/close", headers: user("kam.li"), status: 200,
+		{name: "close project", method: "POST", path: "/api/v1/deals/{delivery}/project/close", as: "kam1", status: 200,
 			want: map[string]any{"status": "delivered", "win_probability": 100, "stall_deadline": absent}},
 		acc("acceptance on a delivered deal", `{"result":"pass"}`, 422, "wrong_stage", map[string]any{"error.details.status": "delivered"}),
 		{name: "delivered deal history", method: "GET", path: "/api/v1/deals/{delivery}/history", status: 200,
-			want: map[string]any{"items": length(8), "items.7.kind": "delivered", "items.7.status": "delivered", "items.7.actor": "kam.li"}},
+			want: map[string]any{"items": length(8), "items.7.kind": "delivered", "items.7.status": "delivered", "items.7.actor": "kam1"}},
 	}
 }
 
 func forceScenarios() []scenario {
 	adv := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "POST", path: "/api/v1/deals/{force}/advance", headers: user("director.wang"),
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{force}/advance", as: "d1",
 			body: body, status: status, code: code, want: want}
 	}
 	field := map[string]any{"error.details.field": "reason"}
@@ -688,6 +707,8 @@ func forceScenarios() []scenario {
 		adv("force with a blank reason", `{"force":true,"reason":"   "}`, 400, "invalid", field),
 		adv("force as a string", `{"force":"yes","reason":"x"}`, 400, "invalid", map[string]any{"error.details.field": "force"}),
 		adv("force with too long a reason", `{"force":true,"reason":"`+strings.Repeat("r", 1001)+`"}`, 400, "invalid", field),
+		{name: "force by a KAM", method: "POST", path: "/api/v1/deals/{force}/advance", as: "kam1",
+			body: `{"force":true,"reason":"Strategic account: the GM asked us to bid"}`, status: 403, code: "forbidden"},
 		{name: "before the forced advance", method: "GET", path: "/api/v1/deals/{force}", status: 200,
 			want: map[string]any{"stage": "development", "seq": 2, "win_probability": 15, "forced": false}},
 		adv("forced advance", `{"force":true,"reason":"Strategic account: the GM asked us to bid"}`, 200, "", map[string]any{
@@ -695,10 +716,10 @@ func forceScenarios() []scenario {
 			// Entry's base is 20; the forced advance halves it.
 			"win_probability": 10, "probability.factors.2.key": "forced", "probability.factors.2.effect": -10,
 			"forces": length(1), "forces.0.from": "development", "forces.0.to": "entry",
-			"forces.0.missing": []string{"assessment_passed"}, "forces.0.actor": "director.wang",
+			"forces.0.missing": []string{"assessment_passed"}, "forces.0.actor": "d1",
 			"forces.0.reason": "Strategic account: the GM asked us to bid", "forces.0.at": "2026-04-11T09:00:00Z"}),
 		{name: "forced advance history", method: "GET", path: "/api/v1/deals/{force}/history", status: 200,
-			want: map[string]any{"items": length(2), "items.1.kind": "forced", "items.1.forced": true, "items.1.actor": "director.wang",
+			want: map[string]any{"items": length(2), "items.1.kind": "forced", "items.1.forced": true, "items.1.actor": "d1",
 				"items.1.reason": "Strategic account: the GM asked us to bid", "items.1.missing": []string{"assessment_passed"},
 				"items.1.from_stage": "development", "items.1.to_stage": "entry", "items.1.seq": 3}},
 		{name: "forced deal in the list", method: "GET", path: "/api/v1/deals?stage=entry", status: 200,
@@ -708,10 +729,10 @@ func forceScenarios() []scenario {
 
 func closeScenarios() []scenario {
 	return []scenario{
-		{name: "close lost with competitor", method: "POST", path: "/api/v1/deals/{lose}/close", headers: user("kam.zhao"),
+		{name: "close lost with competitor", method: "POST", path: "/api/v1/deals/{lose}/close", as: "kam2",
 			body: `{"outcome":"lost","reason":" Lost on price ","competitor":"Siemens"}`, status: 200,
 			want: map[string]any{"status": "lost", "closing.outcome": "lost", "closing.reason": "Lost on price", "closing.competitor": "Siemens",
-				"closing.by": "kam.zhao", "win_probability": 0, "stall_deadline": absent}},
+				"closing.by": "kam2", "win_probability": 0, "stall_deadline": absent}},
 		{name: "lost deal history", method: "GET", path: "/api/v1/deals/{lose}/history", status: 200,
 			want: map[string]any{"items": length(2), "items.1.kind": "closed", "items.1.status": "lost", "items.1.competitor": "Siemens",
 				"items.1.reason": "Lost on price"}},
@@ -735,7 +756,7 @@ func closeScenarios() []scenario {
 
 func pauseScenarios() []scenario {
 	p := func(name, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "POST", path: "/api/v1/deals/{pause}/pause", headers: user("kam.li"),
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{pause}/pause", as: "kam1",
 			body: body, status: status, code: code, want: want}
 	}
 	return []scenario{
@@ -746,9 +767,9 @@ func pauseScenarios() []scenario {
 		p("pause without date", `{"reason":"Budget approval"}`, 400, "invalid", map[string]any{"error.details.field": "resume_on"}),
 		p("pause with empty body", ``, 400, "invalid", nil),
 		p("pause", `{"reason":"Waiting on the customer's budget approval","resume_on":"2026-05-01"}`, 200, "", map[string]any{
-			"pause.reason": "Waiting on the customer's budget approval", "pause.resume_on": "2026-05-01", "pause.by": "kam.li",
+			"pause.reason": "Waiting on the customer's budget approval", "pause.resume_on": "2026-05-01", "pause.by": "kam1",
 			"pause.since": "2026-04-11T09:00:00Z", "stall_deadline": absent, "stalled": false}),
-		{name: "paused deal in the list", method: "GET", path: "/api/v1/deals?owner=kam.li&stage=development&limit=200", status: 200,
+		{name: "paused deal in the list", method: "GET", path: "/api/v1/deals?owner=kam1&stage=development&limit=200", status: 200,
 			check: func(t *testing.T, e *testEnv, r *response) {
 				items, _ := lookup(r.json, "items")
 				for _, it := range items.([]any) {
@@ -759,7 +780,7 @@ func pauseScenarios() []scenario {
 				}
 			}},
 		p("pause twice", `{"reason":"x","resume_on":"2026-06-01"}`, 422, "wrong_stage", nil),
-		{name: "resume", method: "POST", path: "/api/v1/deals/{pause}/resume", headers: user("kam.li"), status: 200,
+		{name: "resume", method: "POST", path: "/api/v1/deals/{pause}/resume", as: "kam1", status: 200,
 			want: map[string]any{"pause": absent, "stall_deadline": "2026-05-11T09:00:00Z"}},
 		{name: "resume twice", method: "POST", path: "/api/v1/deals/{pause}/resume", status: 422, code: "wrong_stage"},
 		{name: "command on an unknown deal", method: "POST", path: "/api/v1/deals/nope/advance", status: 404, code: "not_found"},
@@ -817,9 +838,24 @@ func bodyScenarios() []scenario {
 		acct("body of exactly 1 MiB", atLimit, nil, 400, "invalid"),
 		{name: "oversized bodies changed nothing", method: "GET", path: "/api/v1/deals/{idem}", status: 200,
 			want: map[string]any{"seq": 1, "stakeholders": absent}},
-		{name: "X-Kamflow-User too long", method: "POST", path: "/api/v1/accounts", body: `{"name":"Long User Steel"}`,
-			headers: user(strings.Repeat("u", 201)), status: 400, code: "invalid"},
-		{name: "X-Kamflow-User of invalid UTF-8", method: "GET", path: "/api/v1/notifications", headers: user("kam\xff"), status: 400, code: "invalid"},
+		{name: "a write without credentials", method: "POST", path: "/api/v1/accounts", as: anonymous, body: `{"name":"Anonymous Steel"}`,
+			status: 401, code: "unauthorized"},
+		{name: "an Authorization that is not Bearer", method: "POST", path: "/api/v1/accounts", as: anonymous, body: `{"name":"Basic Steel"}`,
+			headers: map[string]string{"Authorization": "Basic a2FtMTpwYXNzd29yZA=="}, status: 401, code: "unauthorized"},
+		{name: "a bearer token of invalid UTF-8", method: "GET", path: "/api/v1/notifications", as: anonymous,
+			headers: map[string]string{"Authorization": "Bearer kam\xff"}, status: 401, code: "unauthorized"},
+		{name: "a bearer token over 1,000 characters", method: "GET", path: "/api/v1/notifications", as: anonymous,
+			headers: map[string]string{"Authorization": "Bearer " + strings.Repeat("t", 1200)}, status: 401, code: "unauthorized"},
+		{name: "an empty bearer token", method: "GET", path: "/api/v1/notifications", as: anonymous,
+			headers: map[string]string{"Authorization": "Bearer "}, status: 401, code: "unauthorized"},
+		{name: "the X-Kamflow-User header signs nobody in", method: "GET", path: "/api/v1/notifications", as: anonymous,
+			headers: map[string]string{"X-Kamflow-User": "kam1"}, status: 401, code: "unauthorized"},
+		{name: "requests refused for want of credentials made nothing", method: "GET", path: "/api/v1/accounts?q=steel", status: 200,
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if bytes.Contains(r.body, []byte("Anonymous Steel")) || bytes.Contains(r.body, []byte("Basic Steel")) {
+					t.Errorf("an account was created without credentials: %s", r.body)
+				}
+			}},
 		{name: "a NUL in a query parameter", method: "GET", path: "/api/v1/deals?owner=kam%00li", status: 400, code: "invalid",
 			want: map[string]any{"error.details.field": "owner"}},
 		{name: "invalid UTF-8 in a query parameter", method: "GET", path: "/api/v1/deals?account_id=%ff", status: 400, code: "invalid"},
@@ -841,7 +877,7 @@ func routingScenarios() []scenario {
 
 func idempotencyScenarios() []scenario {
 	key := func(k string, more ...string) map[string]string {
-		h := map[string]string{"Idempotency-Key": k, "X-Kamflow-User": "kam.li"}
+		h := map[string]string{"Idempotency-Key": k}
 		for i := 0; i+1 < len(more); i += 2 {
 			h[more[i]] = more[i+1]
 		}
@@ -880,30 +916,37 @@ func idempotencyScenarios() []scenario {
 		{name: "idempotency key too long", method: "POST", path: "/api/v1/deals/{idem}/advance", headers: key(strings.Repeat("k", 201)),
 			status: 400, code: "invalid"},
 		{name: "idempotent create deal", method: "POST", path: "/api/v1/deals", headers: key("deal-1"),
-			body:   `{"account_id":"{acct1}","title":"Ladle furnace electrodes, lot 2","value":"1800000.00","currency":"CNY","owner":"kam.idem"}`,
+			body:   `{"account_id":"{acct1}","title":"Ladle furnace electrodes, lot 2","value":"1800000.00","currency":"CNY","owner":"kam2"}`,
 			status: 201, capture: map[string]string{"idemDeal": "id"}, save: "deal-1",
 			header: map[string]string{"Location": "/api/v1/deals/{idemDeal}"}},
 		{name: "idempotent create deal replayed", method: "POST", path: "/api/v1/deals", headers: key("deal-1"),
-			body:   `{"account_id":"{acct1}","title":"Ladle furnace electrodes, lot 2","value":"1800000.00","currency":"CNY","owner":"kam.idem"}`,
+			body:   `{"account_id":"{acct1}","title":"Ladle furnace electrodes, lot 2","value":"1800000.00","currency":"CNY","owner":"kam2"}`,
 			status: 201, header: map[string]string{"Idempotent-Replayed": "true"}, want: map[string]any{"id": "{idemDeal}"},
 			check: func(t *testing.T, e *testEnv, r *response) {
 				if !bytes.Equal(r.body, e.saved["deal-1"].body) {
 					t.Error("the replay differs from the first answer")
 				}
 			}},
-		{name: "idempotent create deal made one deal", method: "GET", path: "/api/v1/deals?owner=kam.idem", status: 200,
+		{name: "idempotent create deal made one deal", method: "GET", path: "/api/v1/deals?owner=kam2&account_id={acct1}", status: 200,
 			want: map[string]any{"total": 1, "items.0.id": "{idemDeal}"}},
 		{name: "idempotent account", method: "POST", path: "/api/v1/accounts", headers: key("acct-1"), body: `{"name":"Idempotent Steel"}`,
 			status: 201, capture: map[string]string{"idemAcct": "id"}},
 		{name: "idempotent account replayed", method: "POST", path: "/api/v1/accounts", headers: key("acct-1"), body: `{"name":"Idempotent Steel"}`,
 			status: 201, header: map[string]string{"Idempotent-Replayed": "true"}, want: map[string]any{"id": "{idemAcct}"}},
 		{name: "idempotent account made one", method: "GET", path: "/api/v1/accounts?q=idempotent", status: 200, want: map[string]any{"total": 1}},
+		{name: "another user's Idempotency-Key is their own", method: "POST", path: "/api/v1/accounts", as: "kam2", headers: key("acct-1"),
+			body: `{"name":"Idempotent Steel"}`, status: 201, want: map[string]any{"owner": "kam2"},
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if id, _ := lookup(r.json, "id"); id == e.vars["idemAcct"] || r.header.Get("Idempotent-Replayed") != "" {
+					t.Errorf("kam2 got kam1's answer for the same key: %s", r.body)
+				}
+			}},
 	}
 }
 
 func reportScenarios() []scenario {
 	sla := func(name, stage, body string, status int, code string, want map[string]any) scenario {
-		return scenario{name: name, method: "PUT", path: "/api/v1/settings/stages/" + stage, headers: user("admin"),
+		return scenario{name: name, method: "PUT", path: "/api/v1/settings/stages/" + stage, as: "admin",
 			body: body, status: status, code: code, want: want}
 	}
 	return []scenario{
@@ -911,17 +954,17 @@ func reportScenarios() []scenario {
 			want: map[string]any{"total": 1, "items": length(1), "items.0.id": "{stale}", "items.0.stalled": true,
 				"items.0.days_over_sla": 10, "items.0.days_in_stage": 40, "items.0.stage": "development",
 				"items.0.stalled_since": "2026-04-01T10:00:00Z", "items.0.missing": []string{"assessment_passed", "graded"},
-				"items.0.owner": "kam.li", "items.0.value": "850000.00"}},
+				"items.0.owner": "kam1", "items.0.value": "850000.00"}},
 		{name: "stalled deal", method: "GET", path: "/api/v1/deals/{stale}", status: 200,
 			want: map[string]any{"stalled": true, "stalled_since": "2026-04-01T10:00:00Z", "days_over_sla": 10,
 				"stall_deadline": "2026-04-01T09:00:00Z"}},
-		{name: "notifications", method: "GET", path: "/api/v1/notifications", headers: user("kam.li"), status: 200,
-			want: map[string]any{"items": length(1), "items.0.kind": "stalled", "items.0.deal_id": "{stale}", "items.0.user_id": "kam.li",
+		{name: "notifications", method: "GET", path: "/api/v1/notifications", as: "kam1", status: 200,
+			want: map[string]any{"items": length(1), "items.0.kind": "stalled", "items.0.deal_id": "{stale}", "items.0.user_id": "kam1",
 				"items.0.created_at": "2026-04-01T10:00:00Z", "items.0.read_at": absent},
 			contains: []string{"Coke oven gas analysers has made no progress in the development stage within its SLA of 30d"}},
-		{name: "notifications of someone else", method: "GET", path: "/api/v1/notifications", headers: user("kam.zhao"), status: 200,
+		{name: "notifications of someone else", method: "GET", path: "/api/v1/notifications", as: "kam2", status: 200,
 			want: map[string]any{"items": length(0)}},
-		{name: "notifications of anonymous", method: "GET", path: "/api/v1/notifications", status: 200, want: map[string]any{"items": length(0)}},
+		{name: "notifications of anonymous", method: "GET", path: "/api/v1/notifications", as: anonymous, status: 401, code: "unauthorized"},
 		{name: "settings", method: "GET", path: "/api/v1/settings", status: 200,
 			want: map[string]any{"sla.development": "30d", "sla.delivery": "120d", "sla": length(6), "margin_floor": 15,
 				"assessment.threshold": 60, "assessment.weights.funding": 15}},
@@ -941,7 +984,7 @@ func reportScenarios() []scenario {
 		sla("stage SLA in capitals", "BID", `{"sla":"21d"}`, 200, "", map[string]any{"stage": "bid", "sla": "21d"}),
 		sla("stage SLA 1d12h", "entry", `{"sla":"1d12h"}`, 200, "", map[string]any{"stage": "entry", "sla": "36h0m0s"}),
 		sla("stage SLA longer lifts a stall", "development", `{"sla":"60d"}`, 200, "", map[string]any{"stage": "development", "sla": "60d"}),
-		{name: "deals updated by a stage SLA", method: "PUT", path: "/api/v1/settings/stages/development", body: `{"sla":"30d"}`, status: 200,
+		{name: "deals updated by a stage SLA", method: "PUT", path: "/api/v1/settings/stages/development", as: "admin", body: `{"sla":"30d"}`, status: 200,
 			check: func(t *testing.T, e *testEnv, r *response) {
 				ids, err := e.db.ActiveDealIDs(context.Background(), "")
 				if err != nil {
@@ -988,7 +1031,7 @@ func failureScenarios() []scenario {
 			want: map[string]any{"error.message": "internal error"}},
 		{name: "create deal times out", method: "POST", path: "/api/v1/deals", body: `{"account_id":"{acct1}","title":"t","currency":"CNY"}`,
 			status: 503, code: "unavailable", before: fail(timeout), after: reset, check: noLeak},
-		{name: "stage SLA not told to every deal", method: "PUT", path: "/api/v1/settings/stages/proposal", body: `{"sla":"30d"}`,
+		{name: "stage SLA not told to every deal", method: "PUT", path: "/api/v1/settings/stages/proposal", as: "admin", body: `{"sla":"30d"}`,
 			status: 503, code: "unavailable", before: fail(errors.New("temporal: signal failed")), after: reset, check: noLeak},
 		{name: "failures changed nothing", method: "GET", path: "/api/v1/deals/{idem}", status: 200, check: seqUnchanged,
 			want: map[string]any{"stakeholders": length(2)}},

@@ -101,15 +101,27 @@ func (s *Server) createUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, u)
 }
 
+// shown is the user as the API answers: teams is a list even when empty (the store reads a
+// user of no team with nil teams, which would be written as null).
+func shown(u *kamflow.User) *kamflow.User {
+	if u.Teams != nil {
+		return u
+	}
+	c := *u
+	c.Teams = []string{}
+	return &c
+}
+
 func (s *Server) listUsers(c echo.Context) error {
 	users, err := s.cfg.Users.Users(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	if users == nil {
-		users = []*kamflow.User{}
+	out := make([]*kamflow.User, len(users))
+	for i, u := range users {
+		out[i] = shown(u)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": users})
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
 
 func (s *Server) getUser(c echo.Context) error {
@@ -117,7 +129,7 @@ func (s *Server) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, shown(u))
 }
 
 func (s *Server) patchUser(c echo.Context) error {
@@ -187,8 +199,9 @@ func (s *Server) listAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	me := s.actor(c)
 	items, total, err := s.cfg.Audit.Audit(c.Request().Context(), kamflow.AuditFilter{
-		DealID: c.QueryParam("deal_id"), EntityType: c.QueryParam("entity_type"), EntityID: c.QueryParam("entity_id"),
+		Viewer: &me, DealID: c.QueryParam("deal_id"), EntityType: c.QueryParam("entity_type"), EntityID: c.QueryParam("entity_id"),
 		Actor: c.QueryParam("actor"), Page: p,
 	})
 	if err != nil {

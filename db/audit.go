@@ -129,6 +129,7 @@ type auditReadRow struct {
 // bool), whatever type they were appended as.
 func (d *DB) Audit(ctx context.Context, f kamflow.AuditFilter) ([]kamflow.AuditEntry, int, error) {
 	var w where
+	auditVisibleTo(&w, f.Viewer)
 	if f.DealID != "" {
 		w.add("deal_id = ?", f.DealID)
 	}

@@ -98,3 +98,25 @@ func accountVisibleTo(w *where, v *kamflow.Actor) {
 		w.add(nothing)
 	}
 }
+
+// auditVisibleTo adds to w the condition that keeps the audit entries v may read (see
+// kamflow.AuditFilter.Viewer); nil v reads every entry. The audit_log table must not be aliased.
+func auditVisibleTo(w *where, v *kamflow.Actor) {
+	if v == nil {
+		return
+	}
+	switch v.Role {
+	case kamflow.UserAdmin, kamflow.UserSystem:
+	case kamflow.UserDirector:
+		teams := viewerTeams(v)
+		if len(teams) == 0 {
+			w.add("entity_type = 'settings'")
+			return
+		}
+		w.add("(deal_id IN (SELECT id FROM deals WHERE "+inList("team_id", len(teams))+")"+
+			" OR (entity_type = 'account' AND entity_id IN (SELECT id FROM accounts WHERE "+inList("team_id", len(teams))+"))"+
+			" OR entity_type = 'settings')", append(slices.Clone(teams), teams...)...)
+	default:
+		w.add(nothing)
+	}
+}
