@@ -19,6 +19,7 @@ import (
 	"github.com/kamflow/kamflow/api"
 	"github.com/kamflow/kamflow/cmd/kamflow/internal/devserver"
 	"github.com/kamflow/kamflow/db"
+	"github.com/kamflow/kamflow/ui"
 	"github.com/kamflow/kamflow/workflows"
 )
 
@@ -249,6 +250,7 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Se
 			return err
 		},
 		Logger: logger, SecureCookies: cfg.secureCookies, TrustProxy: cfg.trustProxy,
+		UI: ui.Handler(),
 	})
 }
 

@@ -1,0 +1,167 @@
+// The domain as the UI needs it: the stages, the assessment factors and the buying-center
+// vocabulary, and the few computations the UI shows live before the server has the last word
+// (assessment score and grade, bid margin). They mirror the Go domain (assessment.go, command.go);
+// the server recomputes everything it stores.
+
+import { t, formatNumber, formatPercent, formatDate, formatList, formatMoney } from './i18n.js';
+
+export const STAGES = ['development', 'entry', 'proposal', 'bid', 'negotiation', 'delivery'];
+export const PROJECT_FACTORS = ['project_level', 'funding', 'technical_fit', 'relationship', 'credit'];
+export const COMPETITION_FACTORS = ['product', 'price', 'solution', 'service'];
+export const FACTORS = [...PROJECT_FACTORS, ...COMPETITION_FACTORS];
+export const ROLES = ['decision_maker', 'influencer', 'user', 'technical_evaluator', 'purchaser', 'executor', 'insider'];
+export const STANCES = ['supporter', 'neutral', 'opponent'];
+export const FAVOURS = ['us', 'neutral', 'competitor'];
+export const GRADES = ['A', 'B', 'C', 'D'];
+export const ACCEPTANCE = ['pass', 'pass_with_punch_list', 'fail'];
+export const CURRENCIES = ['CNY', 'USD', 'EUR', 'JPY', 'HKD', 'GBP'];
+export const FINAL = ['lost', 'withdrawn', 'abandoned', 'delivered'];
+
+export function nextStage(s) {
+  const i = STAGES.indexOf(s);
+  return i >= 0 && i < STAGES.length - 1 ? STAGES[i + 1] : null;
+}
+
+export function isActive(deal) {
+  return !FINAL.includes(deal.status);
+}
+
+/** score weighs 1–5 scores into 0–100, one decimal, as AssessmentModel.Score does. */
+export function score(weights, scores) {
+  let sum = 0;
+  let total = 0;
+  for (const f of FACTORS) {
+    const w = Number(weights?.[f] ?? 0);
+    total += w;
+    sum += (w * (Number(scores[f] ?? 1) - 1)) / 4;
+  }
+  if (total === 0) return 0;
+  return Math.round((sum / total) * 1000) / 10;
+}
+
+/** computeGrade grades by expected close and likelihood, as ComputeGrade does. */
+export function computeGrade(expectedClose, likelihood, today = new Date()) {
+  const close = Date.parse(`${expectedClose}T00:00:00Z`);
+  if (Number.isNaN(close)) return null;
+  const day = 24 * 3600 * 1000;
+  const start = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+  const days = Math.trunc((close - start) / day);
+  if (likelihood >= 70 && days <= 183) return 'A';
+  if (likelihood >= 50 && days <= 366) return 'B';
+  if (likelihood >= 30) return 'C';
+  return 'D';
+}
+
+/** parseMoney reads a decimal string into minor units, or null when it is not one. */
+export function parseMoney(s) {
+  const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(String(s ?? '').trim());
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
+}
+
+/** marginPct is (price − cost) / price in percent, two decimals, as MarginPct does. */
+export function marginPct(cost, price) {
+  if (!(price > 0)) return 0;
+  return Math.round(((price - cost) / price) * 10000) / 100;
+}
+
+export function today() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+export function addDays(date, n) {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+export const stageLabel = (s) => t(`stage.${s}`);
+export const statusLabel = (s) => t(`status.${s}`);
+export const roleLabel = (r) => t(`role.${r}`);
+export const stanceLabel = (s) => t(`stance.${s}`);
+export const favoursLabel = (f) => t(`favours.${f}`);
+export const factorLabel = (f) => t(`factor.${f}`);
+export const acceptanceLabel = (r) => t(`acceptance.${r}`);
+export const userRoleLabel = (r) => t(`userrole.${r}`);
+
+function dec1(n) {
+  return formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
+
+/**
+ * gateDetail describes a key-node item in the user's language from the deal's evidence, as the
+ * server's English detail (gate.go) does; it falls back to the server's text.
+ */
+export function gateDetail(deal, item) {
+  const a = deal.assessment;
+  const names = (pred) => (deal.stakeholders || []).filter(pred).map((s) => s.name);
+  switch (item.key) {
+    case 'assessment_passed':
+      if (!a) return t('gatedetail.not_assessed');
+      return t(a.passed ? 'gatedetail.score_passes' : 'gatedetail.score_below', { score: dec1(a.score), threshold: dec1(a.threshold) });
+    case 'graded':
+      return a && a.grade ? t('gatedetail.grade', { grade: a.grade }) : t('gatedetail.no_grade');
+    case 'insider_identified': {
+      const n = names((s) => s.role === 'insider');
+      return n.length ? t('gatedetail.insider', { names: formatList(n) }) : t('gatedetail.no_insider');
+    }
+    case 'key_person_engaged': {
+      const n = names((s) => s.role === 'decision_maker' && s.engaged);
+      if (n.length) return t('gatedetail.engaged', { names: formatList(n) });
+      return names((s) => s.role === 'decision_maker').length ? t('gatedetail.dm_not_engaged') : t('gatedetail.no_dm');
+    }
+    case 'criteria_favourable': {
+      const c = deal.criteria || [];
+      if (!c.length) return t('gatedetail.no_criteria');
+      const us = c.filter((x) => x.favours === 'us').length;
+      const them = c.filter((x) => x.favours === 'competitor').length;
+      return t('gatedetail.criteria', { us, neutral: c.length - us - them, them });
+    }
+    case 'proposal_submitted':
+      return deal.proposal ? t('gatedetail.proposal', { date: formatDate(deal.proposal.submitted_on) }) : t('gatedetail.no_proposal');
+    case 'bid_submitted':
+      if (!deal.bid) return t('gatedetail.no_bid');
+      return deal.bid.submitted ? t('gatedetail.bid_submitted', { price: formatMoney(deal.bid.price, deal.currency) }) : t('gatedetail.bid_not_submitted');
+    case 'margin_approved': {
+      const b = deal.bid;
+      if (!b) return t('gatedetail.no_bid');
+      const p = { margin: formatPercent(b.margin_pct, 2), floor: formatPercent(b.floor, 2) };
+      if (b.margin_pct >= b.floor) return t('gatedetail.margin_ok', p);
+      if (b.margin_approved_by) return t('gatedetail.margin_approved', { ...p, who: b.margin_approved_by });
+      return t('gatedetail.margin_below', p);
+    }
+    case 'contract_approved':
+      return deal.contract?.approved_by ? t('gatedetail.contract_approved', { who: deal.contract.approved_by }) : t('gatedetail.contract_not_approved');
+    case 'contract_signed':
+      return deal.contract?.signed_on ? t('gatedetail.contract_signed', { date: formatDate(deal.contract.signed_on) }) : t('gatedetail.contract_not_signed');
+    case 'accepted': {
+      const acc = deal.acceptance;
+      if (!acc) return t('gatedetail.no_acceptance');
+      return t(`gatedetail.acceptance_${acc.result}`);
+    }
+    default:
+      return item.detail || '';
+  }
+}
+
+/** probabilityFactor describes one step of the win probability (gate.go ProbFactor). */
+export function probabilityFactor(deal, f) {
+  switch (f.key) {
+    case 'base':
+      return t('prob.base', { stage: stageLabel(deal.stage) });
+    case 'evidence': {
+      const items = deal.gate?.items || [];
+      return t('prob.evidence', { met: items.filter((i) => i.met).length, total: items.length });
+    }
+    case 'forced': {
+      const m = /forced from (\w+) to (\w+)/.exec(f.detail || '');
+      return m ? t('prob.forced', { from: stageLabel(m[1]), to: stageLabel(m[2]) }) : t('prob.forced_short');
+    }
+    case 'outcome':
+      return t('prob.outcome', { status: statusLabel(deal.status) });
+    default:
+      return f.detail || f.key;
+  }
+}

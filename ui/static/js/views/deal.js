@@ -1,0 +1,867 @@
+// The deal page: where the deal stands (stage, key node as a checklist, win probability), the
+// current stage's work as forms, the advance and force controls, pause/resume/close, and the
+// deal's stage history and timeline.
+
+import { api, ApiError, gateLabel, errorText } from '../api.js';
+import { t, tp, locale, formatMoney, formatPercent, formatDate, formatDateTime, formatNumber, formatList } from '../i18n.js';
+import { h, replace, field, checkbox, select, validate, busy, openDialog, newId } from '../dom.js';
+import {
+  STAGES, PROJECT_FACTORS, COMPETITION_FACTORS, FACTORS, ROLES, STANCES, FAVOURS, GRADES, ACCEPTANCE,
+  nextStage, isActive, score, computeGrade, parseMoney, marginPct, today, addDays,
+  stageLabel, statusLabel, roleLabel, stanceLabel, favoursLabel, factorLabel, acceptanceLabel,
+  gateDetail, probabilityFactor,
+} from '../domain.js';
+import { badges, gradeBadge, formError, table, empty } from './common.js';
+
+export async function dealView(root, ctx) {
+  const id = ctx.params[0];
+  const path = `/deals/${encodeURIComponent(id)}`;
+  const [deal, settings, history, timeline] = await Promise.all([
+    api('GET', path), api('GET', '/settings'), api('GET', `${path}/history`), api('GET', `${path}/timeline?limit=100`),
+  ]);
+  let account = null;
+  try {
+    account = await api('GET', `/accounts/${encodeURIComponent(deal.account_id)}`);
+  } catch {
+    account = null; // not visible to this user
+  }
+  if (!ctx.alive()) return;
+
+  const role = ctx.user.role;
+  const page = {
+    deal, settings, path, ctx,
+    sales: role === 'kam' || role === 'director',
+    director: role === 'director',
+    engineer: role === 'engineer',
+    active: isActive(deal),
+    // run sends a command and renders the page again with a message, or returns the error.
+    async run(method, sub, body, okText) {
+      const out = await api(method, `${path}${sub}`, body);
+      let flash = typeof okText === 'function' ? okText(out) : okText;
+      if (typeof flash === 'string') flash = { text: flash };
+      await ctx.refresh(flash);
+      return out;
+    },
+  };
+
+  const work = stageWork(page);
+  replace(root,
+    header(page, account),
+    h('div', { class: 'deal-grid' },
+      h('div', { class: 'deal-main' },
+        keyNode(page),
+        work,
+        deal.stage !== 'entry' ? buyingCenter(page, false) : null,
+        deal.stage !== 'proposal' && (deal.criteria?.length || ['entry', 'bid'].includes(deal.stage)) ? criteriaSection(page, false) : null,
+        historySection(page, history.items),
+        timelineSection(timeline.items, deal)),
+      h('aside', { class: 'deal-side', 'aria-label': t('deal.side_label') },
+        probabilityPanel(deal),
+        lifecyclePanel(page),
+        engineersPanel(page))));
+}
+
+function header(page, account) {
+  const d = page.deal;
+  const back = page.engineer ? ['/delivery', t('nav.delivery')] : ['/board', t('nav.board')];
+  const idx = STAGES.indexOf(d.stage);
+  return h('div', { class: 'deal-head' },
+    h('nav', { class: 'breadcrumb', 'aria-label': t('deal.breadcrumb') },
+      h('a', { href: back[0], 'data-link': true, text: back[1] }),
+      account ? [h('span', { 'aria-hidden': 'true', text: ' / ' }), h('a', { href: `/accounts/${account.id}`, 'data-link': true, text: account.name })] : null),
+    h('h1', { id: 'deal-title', text: d.title }),
+    h('div', { class: 'badges', id: 'deal-badges' }, badges(d)),
+    h('ol', { class: 'stepper', 'aria-label': t('deal.stages'), id: 'stepper', data: { stageCurrent: d.stage } },
+      STAGES.map((s, i) => {
+        const state = i < idx ? 'done' : i === idx ? 'current' : 'todo';
+        return h('li', { class: `step step-${state}`, 'aria-current': state === 'current' ? 'step' : null, data: { stage: s } },
+          h('span', { class: 'step-num', 'aria-hidden': 'true', text: state === 'done' ? '✓' : formatNumber(i + 1) }),
+          h('span', { class: 'step-label', text: stageLabel(s) }),
+          h('span', { class: 'visually-hidden', text: ` (${t(`deal.step_${state}`)})` }));
+      })),
+    h('dl', { class: 'facts' },
+      fact(t('field.account_id'), account ? account.name : t('deal.unknown_account')),
+      fact(t('deal.owner'), d.owner),
+      fact(t('field.value'), h('span', { class: 'money' }, formatMoney(d.value, d.currency))),
+      fact(t('field.expected_close'), d.expected_close ? formatDate(d.expected_close) : t('common.none')),
+      fact(t('deal.grade'), gradeBadge(d.grade)),
+      fact(t('deal.status'), statusLabel(d.status)),
+      fact(t('deal.days_in_stage'), tp('unit.days', d.days_in_stage)),
+      fact(t('deal.stage_sla'), durationText(d.stage_sla)),
+      d.stall_deadline ? fact(d.stalled ? t('deal.stalled_since') : t('deal.stall_deadline'), formatDateTime(d.stalled ? d.stalled_since : d.stall_deadline)) : null));
+}
+
+function fact(label, value) {
+  return h('div', { class: 'fact' }, h('dt', { text: label }), h('dd', null, value));
+}
+
+function durationText(s) {
+  const m = /^(\d+)d$/.exec(s || '');
+  return m ? tp('unit.days', Number(m[1])) : s || t('common.none');
+}
+
+// ---- the key node and the advance / force controls
+
+function keyNode(page) {
+  const d = page.deal;
+  const next = nextStage(d.stage);
+  const hid = newId('kn');
+  const result = h('div', { id: 'advance-result', class: 'advance-result', role: 'alert', 'aria-live': 'assertive' });
+  const actions = [];
+  if (page.sales && page.active && next) {
+    const adv = h('button', { type: 'button', class: 'btn btn-primary', id: 'advance', text: t('deal.advance_to', { stage: stageLabel(next) }) });
+    adv.addEventListener('click', busy(adv, async () => {
+      replace(result);
+      try {
+        await page.run('POST', '/advance', {}, { text: t('deal.advanced', { stage: stageLabel(next) }) });
+      } catch (err) {
+        showRefusal(result, err, d, next);
+      }
+    }));
+    actions.push(adv);
+    if (page.director && !d.gate.met && next !== 'delivery') {
+      const force = h('button', { type: 'button', class: 'btn btn-warn', id: 'force', text: t('deal.force_to', { stage: stageLabel(next) }) });
+      force.addEventListener('click', () => forceDialog(page, next));
+      actions.push(force);
+    }
+  }
+  return h('section', { class: 'panel keynode', id: 'keynode', 'aria-labelledby': hid, data: { met: String(d.gate.met) } },
+    h('h2', { id: hid, text: t('deal.keynode_title', { stage: stageLabel(d.stage) }) }),
+    h('ul', { class: 'checklist' },
+      d.gate.items.map((it) => h('li', { class: ['check', it.met ? 'is-met' : 'is-unmet'], data: { key: it.key, met: String(it.met) } },
+        h('span', { class: 'check-icon', 'aria-hidden': 'true', text: it.met ? '✓' : '✗' }),
+        h('span', { class: 'check-body' },
+          h('span', { class: 'check-label', text: gateLabel(it.key) }), ' ',
+          h('span', { class: ['check-state', it.met ? 'state-met' : 'state-unmet'], text: it.met ? t('gate.state_met') : t('gate.state_unmet') }),
+          h('span', { class: 'check-detail', text: gateDetail(d, it) }))))),
+    h('p', { class: 'keynode-status' },
+      d.gate.met ? (next ? t('deal.gate_met_next', { stage: stageLabel(next) }) : t('deal.gate_met_last')) : t('deal.gate_unmet')),
+    actions.length ? h('div', { class: 'actions' }, actions) : null,
+    result);
+}
+
+/** showRefusal explains a refused move: for an unmet key node, exactly which items are missing. */
+function showRefusal(box, err, deal, next) {
+  if (err instanceof ApiError && err.code === 'gate_not_met' && Array.isArray(err.details.missing)) {
+    replace(box, h('div', { class: 'alert alert-error', id: 'gate-missing' },
+      h('p', { class: 'alert-title', text: t('deal.cannot_advance', { stage: stageLabel(next), current: stageLabel(deal.stage) }) }),
+      h('p', { text: t('deal.missing_items') }),
+      h('ul', { class: 'missing-list' }, err.details.missing.map((k) => h('li', { data: { missing: k } }, gateLabel(k))))));
+  } else {
+    replace(box, h('p', { class: 'alert alert-error', text: errorText(err) }));
+  }
+}
+
+function forceDialog(page, next) {
+  const d = page.deal;
+  openDialog(t('deal.force_title', { stage: stageLabel(next) }), (close) => {
+    const reason = h('textarea', { name: 'reason', required: true, maxlength: '1000', rows: '3' });
+    const msg = h('div', { class: 'form-msg', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-warn', id: 'force-confirm', text: t('deal.force_confirm') });
+    const form = h('form', { novalidate: true, id: 'force-form' },
+      h('p', { text: t('deal.force_explain') }),
+      h('p', null, t('deal.missing_items'), ' ', h('strong', { text: formatList(d.gate.items.filter((i) => !i.met).map((i) => gateLabel(i.key))) })),
+      h('p', { class: 'prob-now', id: 'force-before' }, t('deal.force_before', { p: formatPercent(d.win_probability) })),
+      field(t('field.reason'), reason, { hint: t('deal.force_reason_hint') }),
+      msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      const before = d.win_probability;
+      try {
+        const out = await api('POST', `${page.path}/advance`, { force: true, reason: reason.value.trim() });
+        close();
+        await page.ctx.refresh({ node: forcedNote(out, before, reason.value.trim()) });
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    return form;
+  });
+}
+
+function forcedNote(out, before, reason) {
+  return h('div', { id: 'force-result' },
+    h('p', { class: 'alert-title', text: t('deal.forced_to', { stage: stageLabel(out.stage) }) }),
+    h('p', { text: t('deal.forced_reason', { reason }) }),
+    h('p', { class: 'prob-change' },
+      t('deal.prob_change', { before: formatPercent(before), after: formatPercent(out.win_probability) })),
+    h('ul', { class: 'factors' }, out.probability.factors.map((f) => factorItem(out, f))));
+}
+
+function factorItem(deal, f) {
+  const eff = f.key === 'base' || f.key === 'outcome' ? formatPercent(f.effect) : t('prob.points', { n: formatNumber(f.effect, { signDisplay: 'exceptZero' }) });
+  return h('li', { class: ['factor', `factor-${f.key}`], data: { factor: f.key } },
+    h('span', { class: 'factor-label', text: probabilityFactor(deal, f) }), ' ', h('span', { class: 'factor-effect', text: eff }));
+}
+
+function probabilityPanel(deal) {
+  const hid = newId('pp');
+  return h('section', { class: 'panel', id: 'probability', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('deal.win_probability') }),
+    h('p', { class: 'big-number', id: 'win-probability', text: formatPercent(deal.win_probability) }),
+    h('ul', { class: 'factors' }, deal.probability.factors.map((f) => factorItem(deal, f))));
+}
+
+// ---- the stage's work
+
+function stageWork(page) {
+  const d = page.deal;
+  const hid = newId('sw');
+  let body;
+  if (!page.active) {
+    body = closedNote(d);
+  } else if (page.engineer && d.stage !== 'delivery') {
+    body = empty(t('deal.engineer_delivery_only'));
+  } else {
+    switch (d.stage) {
+      case 'development': body = assessmentForm(page); break;
+      case 'entry': body = buyingCenter(page, true); break;
+      case 'proposal': body = [criteriaSection(page, true), proposalForm(page)]; break;
+      case 'bid': body = bidForm(page); break;
+      case 'negotiation': body = contractPanel(page); break;
+      case 'delivery': body = acceptancePanel(d, page.ctx, (text) => page.ctx.refresh({ text })); break;
+      default: body = null;
+    }
+  }
+  return h('section', { class: 'panel stage-work', id: 'stage-work', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('deal.work_title', { stage: stageLabel(d.stage) }) }),
+    h('p', { class: 'lead', text: t(`stage.${d.stage}.work`) }),
+    body);
+}
+
+function closedNote(d) {
+  const c = d.closing;
+  return h('div', { class: 'closed-note' },
+    h('p', { text: t('deal.closed_note', { status: statusLabel(d.status) }) }),
+    c ? h('p', { text: t('deal.closing_reason', { reason: c.reason, who: c.by, date: formatDateTime(c.at) }) }) : null,
+    c && c.competitor ? h('p', { text: t('deal.closing_competitor', { competitor: c.competitor }) }) : null);
+}
+
+function msgBox() {
+  return h('div', { class: 'form-msg', role: 'alert' });
+}
+
+function scoreOptions() {
+  return [1, 2, 3, 4, 5].map((n) => ({ value: n, label: t(`assess.score_${n}`, { n: formatNumber(n) }) }));
+}
+
+function assessmentForm(page) {
+  const d = page.deal;
+  const model = page.settings.assessment;
+  const prev = d.assessment;
+  const scoreField = (f) => field(factorLabel(f),
+    select(`scores.${f}`, scoreOptions(), prev?.scores?.[f] ?? 3, { id: `score-${f}`, required: true }),
+    { hint: t(`factor.${f}.hint`) });
+  const expected = h('input', { type: 'date', name: 'expected_close', id: 'assess-close', required: true, value: prev?.expected_close || d.expected_close || '' });
+  const likelihood = h('input', { type: 'number', name: 'likelihood', id: 'assess-likelihood', required: true, min: '0', max: '100', step: '1', inputmode: 'numeric', value: prev ? String(prev.likelihood) : '' });
+  const grade = select('grade', [{ value: '', label: t('assess.grade_computed') }, ...GRADES.map((g) => ({ value: g, label: `${t('deal.grade_short', { grade: g })} — ${t(`grade.${g}.meaning`)}` }))],
+    prev && !prev.grade_computed ? prev.grade : '', { id: 'assess-grade' });
+  const live = h('output', { class: 'live-score', id: 'assessment-live', 'aria-live': 'polite' });
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-assessment', text: t('assess.save') });
+  const form = h('form', { id: 'assessment-form', novalidate: true },
+    h('fieldset', { class: 'factors-grid' }, h('legend', { text: t('assess.project_factors') }), PROJECT_FACTORS.map(scoreField)),
+    h('fieldset', { class: 'factors-grid' }, h('legend', { text: t('assess.competition_factors') }), COMPETITION_FACTORS.map(scoreField)),
+    h('div', { class: 'field-row' },
+      field(t('field.expected_close'), expected),
+      field(t('field.likelihood'), likelihood, { hint: t('assess.likelihood_hint') }),
+      field(t('field.grade'), grade, { hint: t('assess.grade_hint') })),
+    live,
+    prev ? h('p', { class: 'recorded', id: 'assessment-result' },
+      t('assess.recorded', {
+        score: formatNumber(prev.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+        verdict: prev.passed ? t('assess.passed') : t('assess.failed'),
+        grade: prev.grade, who: prev.assessed_by, date: formatDateTime(prev.assessed_at),
+      })) : null,
+    msg,
+    page.sales ? h('div', { class: 'actions' }, submit) : null);
+  const update = () => {
+    const scores = {};
+    for (const f of FACTORS) scores[f] = Number(form.elements[`scores.${f}`].value);
+    const s = score(model.weights, scores);
+    const pass = s >= model.threshold;
+    const lk = likelihood.value === '' ? null : Number(likelihood.value);
+    const g = grade.value || (expected.value && lk !== null ? computeGrade(expected.value, lk) : null);
+    replace(live,
+      h('span', { class: ['live-score-value', pass ? 'is-pass' : 'is-fail'], id: 'live-score', data: { score: String(s), pass: String(pass) } },
+        t('assess.live_score', {
+          score: formatNumber(s, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+          threshold: formatNumber(model.threshold, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+        }), ' ',
+        h('strong', { text: pass ? t('assess.passes') : t('assess.fails') })),
+      h('span', { class: 'live-grade', id: 'live-grade' },
+        g ? t(grade.value ? 'assess.live_grade_set' : 'assess.live_grade', { grade: g, meaning: t(`grade.${g}.meaning`) }) : t('assess.live_grade_unknown')));
+  };
+  form.addEventListener('input', update);
+  form.addEventListener('change', update);
+  update();
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const scores = {};
+    for (const f of FACTORS) scores[f] = Number(form.elements[`scores.${f}`].value);
+    const body = { scores, expected_close: expected.value, likelihood: Number(likelihood.value) };
+    if (grade.value) body.grade = grade.value;
+    try {
+      await page.run('PUT', '/assessment', body, (out) => ({
+        text: t('assess.saved', {
+          score: formatNumber(out.assessment.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+          verdict: out.assessment.passed ? t('assess.passed') : t('assess.failed'),
+          grade: out.grade,
+        }),
+      }));
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return form;
+}
+
+function buyingCenter(page, asWork) {
+  const d = page.deal;
+  const people = d.stakeholders || [];
+  const hid = newId('bc');
+  const rows = people.map((p) => h('tr', { data: { person: p.name } },
+    h('th', { scope: 'row', text: p.name }),
+    h('td', { text: p.title || '' }),
+    h('td', null, h('span', { class: ['role', `role-${p.role}`], text: roleLabel(p.role) })),
+    h('td', null, stanceTag(p.stance)),
+    h('td', { text: p.engaged ? t('common.yes') : t('common.no') }),
+    h('td', { text: p.influence ? formatNumber(p.influence) : '' }),
+    h('td', { text: p.notes || '' })));
+  const content = [
+    people.length
+      ? table(null, [t('field.name'), t('field.person_title'), t('field.role'), t('field.stance'), t('field.engaged'), t('field.influence'), t('field.notes')], rows, { className: 'stakeholders' })
+      : empty(t('bc.empty')),
+    page.sales && page.active ? stakeholderForm(page) : null,
+  ];
+  if (asWork) return h('div', { id: 'buying-center' }, content);
+  return h('section', { class: 'panel', id: 'buying-center', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('bc.title') }),
+    people.length || !(page.sales && page.active) ? content : h('details', null, h('summary', { text: t('bc.add_person') }), content));
+}
+
+export function stanceTag(s) {
+  const icon = { supporter: '+', neutral: '=', opponent: '−' }[s] || '';
+  return h('span', { class: ['stance', `stance-${s}`] }, h('span', { 'aria-hidden': 'true', class: 'stance-icon', text: icon }), ' ', stanceLabel(s));
+}
+
+function stakeholderForm(page) {
+  const name = h('input', { name: 'name', id: 'person-name', required: true, maxlength: '200' });
+  const title = h('input', { name: 'title', id: 'person-title', maxlength: '200' });
+  const role = select('role', ROLES.map((r) => ({ value: r, label: roleLabel(r) })), 'decision_maker', { id: 'person-role', required: true });
+  const stance = select('stance', STANCES.map((s) => ({ value: s, label: stanceLabel(s) })), 'neutral', { id: 'person-stance', required: true });
+  const influence = select('influence', [{ value: '', label: t('common.none') }, ...[1, 2, 3, 4, 5].map((n) => ({ value: n, label: formatNumber(n) }))], '', { id: 'person-influence' });
+  const engaged = h('input', { type: 'checkbox', name: 'engaged', id: 'person-engaged' });
+  const notes = h('textarea', { name: 'notes', id: 'person-notes', rows: '2', maxlength: '4000' });
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-person', text: t('bc.save') });
+  const form = h('form', { id: 'stakeholder-form', class: 'subform', novalidate: true },
+    h('h3', { text: t('bc.add_person') }),
+    h('p', { class: 'hint', text: t('bc.hint') }),
+    h('div', { class: 'field-row' }, field(t('field.name'), name), field(t('field.person_title'), title)),
+    h('div', { class: 'field-row' }, field(t('field.role'), role), field(t('field.stance'), stance), field(t('field.influence'), influence, { hint: t('bc.influence_hint') })),
+    checkbox(t('bc.engaged_label'), engaged),
+    field(t('field.notes'), notes),
+    msg,
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const body = { name: name.value.trim(), role: role.value, stance: stance.value, engaged: engaged.checked };
+    if (title.value.trim()) body.title = title.value.trim();
+    if (influence.value) body.influence = Number(influence.value);
+    if (notes.value.trim()) body.notes = notes.value.trim();
+    try {
+      await page.run('POST', '/stakeholders', body, { text: t('bc.saved', { name: body.name }) });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return form;
+}
+
+function criteriaSection(page, asWork) {
+  const d = page.deal;
+  const editable = page.sales && page.active && ['entry', 'proposal', 'bid'].includes(d.stage);
+  const hid = newId('cr');
+  let content;
+  if (editable) {
+    content = criteriaEditor(page);
+  } else {
+    const list = d.criteria || [];
+    content = list.length
+      ? table(null, [t('field.criterion'), t('field.favours'), t('field.notes')],
+        list.map((c) => h('tr', null, h('th', { scope: 'row', text: c.name }), h('td', null, favoursTag(c.favours)), h('td', { text: c.notes || '' }))))
+      : empty(t('criteria.empty'));
+  }
+  if (asWork) return h('div', { class: 'subsection' }, h('h3', { id: hid, text: t('criteria.title') }), content);
+  return h('section', { class: 'panel', id: 'criteria', 'aria-labelledby': hid }, h('h2', { id: hid, text: t('criteria.title') }), content);
+}
+
+function favoursTag(f) {
+  const icon = { us: '+', neutral: '=', competitor: '−' }[f] || '';
+  return h('span', { class: ['stance', `favours-${f}`] }, h('span', { 'aria-hidden': 'true', class: 'stance-icon', text: icon }), ' ', favoursLabel(f));
+}
+
+function criteriaEditor(page) {
+  const rowsEl = h('ol', { class: 'criteria-rows' });
+  const balance = h('output', { class: 'live-score', id: 'criteria-balance', 'aria-live': 'polite' });
+  const addRow = (c = { name: '', favours: 'neutral', notes: '' }) => {
+    const n = rowsEl.children.length + 1;
+    const name = h('input', { name: 'criterion', required: true, maxlength: '200', value: c.name });
+    const fav = select('favours', FAVOURS.map((f) => ({ value: f, label: favoursLabel(f) })), c.favours);
+    const notes = h('input', { name: 'criterion_notes', maxlength: '4000', value: c.notes || '' });
+    const remove = h('button', { type: 'button', class: 'btn btn-small btn-quiet', text: t('criteria.remove'), 'aria-label': t('criteria.remove_n', { n }) });
+    const li = h('li', { class: 'criteria-row' },
+      field(t('criteria.name_n', { n }), name, { className: 'grow' }),
+      field(t('criteria.favours_n', { n }), fav),
+      field(t('criteria.notes_n', { n }), notes, { className: 'grow' }),
+      h('div', { class: 'field-aside' }, remove));
+    remove.addEventListener('click', () => {
+      li.remove();
+      update();
+      addBtn.focus();
+    });
+    rowsEl.append(li);
+    return name;
+  };
+  const update = () => {
+    const favs = [...rowsEl.querySelectorAll('select[name=favours]')].map((s) => s.value);
+    const us = favs.filter((f) => f === 'us').length;
+    const them = favs.filter((f) => f === 'competitor').length;
+    replace(balance, t('gatedetail.criteria', { us, neutral: favs.length - us - them, them }), ' — ',
+      h('strong', { text: us > them ? t('criteria.favourable') : t('criteria.not_favourable') }));
+  };
+  const addBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'add-criterion', text: t('criteria.add') });
+  addBtn.addEventListener('click', () => {
+    addRow().focus();
+    update();
+  });
+  const list = page.deal.criteria?.length ? page.deal.criteria : [{ name: '', favours: 'neutral' }];
+  for (const c of list) addRow(c);
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-criteria', text: t('criteria.save') });
+  const form = h('form', { id: 'criteria-form', novalidate: true },
+    h('p', { class: 'hint', text: t('criteria.hint') }), rowsEl, h('div', { class: 'actions' }, addBtn), balance, msg, h('div', { class: 'actions' }, submit));
+  form.addEventListener('input', update);
+  form.addEventListener('change', update);
+  update();
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const criteria = [...rowsEl.children].map((li) => {
+      const c = { name: li.querySelector('[name=criterion]').value.trim(), favours: li.querySelector('[name=favours]').value };
+      const notes = li.querySelector('[name=criterion_notes]').value.trim();
+      if (notes) c.notes = notes;
+      return c;
+    });
+    if (!criteria.length) {
+      replace(msg, h('p', { class: 'alert alert-error', text: t('criteria.none') }));
+      return;
+    }
+    try {
+      await page.run('PUT', '/criteria', { criteria }, { text: t('criteria.saved') });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return form;
+}
+
+function proposalForm(page) {
+  const p = page.deal.proposal;
+  const on = h('input', { type: 'date', name: 'submitted_on', id: 'proposal-date', required: true, value: p?.submitted_on || today() });
+  const summary = h('textarea', { name: 'summary', id: 'proposal-summary', rows: '3', maxlength: '4000', value: p?.summary || '' });
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-proposal', text: t('proposal.save') });
+  const form = h('form', { id: 'proposal-form', class: 'subform', novalidate: true },
+    h('h3', { text: t('proposal.title') }),
+    p ? h('p', { class: 'recorded', text: t('proposal.recorded', { date: formatDate(p.submitted_on), who: p.recorded_by }) }) : null,
+    field(t('field.submitted_on'), on), field(t('field.summary'), summary), msg, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const body = { submitted_on: on.value };
+    if (summary.value.trim()) body.summary = summary.value.trim();
+    try {
+      await page.run('POST', '/proposal', body, { text: t('proposal.saved') });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return form;
+}
+
+function bidForm(page) {
+  const d = page.deal;
+  const b = d.bid;
+  const floor = b ? b.floor : page.settings.margin_floor;
+  const cost = h('input', { name: 'cost', id: 'bid-cost', required: true, inputmode: 'decimal', autocomplete: 'off', data: { check: 'money' }, value: b?.cost || '' });
+  const price = h('input', { name: 'price', id: 'bid-price', required: true, inputmode: 'decimal', autocomplete: 'off', data: { check: 'money' }, value: b?.price || d.value || '' });
+  const deadline = h('input', { type: 'date', name: 'deadline', id: 'bid-deadline', value: b?.deadline || '' });
+  const submitted = h('input', { type: 'checkbox', name: 'submitted', id: 'bid-submitted', checked: b?.submitted });
+  const live = h('output', { class: 'live-score', id: 'margin-live', 'aria-live': 'polite' });
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-bid', text: t('bid.save') });
+  const update = () => {
+    const c = parseMoney(cost.value);
+    const p = parseMoney(price.value);
+    if (c === null || p === null || p <= 0) {
+      replace(live, t('bid.live_unknown'));
+      return;
+    }
+    const m = marginPct(c, p);
+    const below = m < floor;
+    replace(live, h('span', { class: ['live-score-value', below ? 'is-fail' : 'is-pass'], id: 'live-margin', data: { margin: String(m) } },
+      t('bid.live_margin', { margin: formatPercent(m, 2), floor: formatPercent(floor, 2) }), ' ',
+      h('strong', { text: below ? t('bid.below_floor') : t('bid.above_floor') })));
+  };
+  const form = h('form', { id: 'bid-form', novalidate: true },
+    h('div', { class: 'field-row' },
+      field(t('field.cost'), cost, { hint: t('bid.money_hint', { currency: d.currency }) }),
+      field(t('field.price'), price, { hint: t('bid.money_hint', { currency: d.currency }) }),
+      field(t('field.deadline'), deadline)),
+    checkbox(t('bid.submitted_label'), submitted),
+    live, msg,
+    page.sales ? h('div', { class: 'actions' }, submit) : null);
+  form.addEventListener('input', update);
+  update();
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const body = { cost: cost.value.trim(), price: price.value.trim(), submitted: submitted.checked };
+    if (deadline.value) body.deadline = deadline.value;
+    try {
+      await page.run('PUT', '/bid', body, (out) => ({ text: t('bid.saved', { margin: formatPercent(out.bid.margin_pct, 2) }) }));
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  const parts = [form];
+  if (b && b.margin_pct < b.floor) {
+    if (b.margin_approved_by) {
+      parts.push(h('p', { class: 'recorded', text: t('bid.approved_by', { who: b.margin_approved_by, date: formatDateTime(b.margin_approved_at) }) }));
+    } else if (page.director) {
+      parts.push(approveButton(page, 'approve-margin', t('bid.approve'), '/bid/approve', t('bid.approved')));
+    } else {
+      parts.push(h('p', { class: 'notice', text: t('bid.needs_approval') }));
+    }
+  }
+  return parts;
+}
+
+function approveButton(page, id, label, sub, okText) {
+  const msg = msgBox();
+  const btn = h('button', { type: 'button', class: 'btn btn-primary', id, text: label });
+  btn.addEventListener('click', busy(btn, async () => {
+    replace(msg);
+    try {
+      await page.run('POST', sub, {}, { text: okText });
+    } catch (err) {
+      formError(null, msg, err);
+    }
+  }));
+  return h('div', { class: 'approve' }, h('div', { class: 'actions' }, btn), msg);
+}
+
+function contractPanel(page) {
+  const d = page.deal;
+  const c = d.contract || {};
+  const parts = [];
+  parts.push(h('p', { class: 'recorded', id: 'contract-approval' },
+    c.approved_by ? t('contract.approved_by', { who: c.approved_by, date: formatDateTime(c.approved_at) }) : t('contract.not_approved')));
+  if (!c.approved_by && page.director) parts.push(approveButton(page, 'approve-contract', t('contract.approve'), '/contract/approve', t('contract.approved')));
+  if (c.signed_on) {
+    parts.push(h('p', { class: 'recorded', text: t('contract.signed', { date: formatDate(c.signed_on), who: c.signed_by }) }));
+  } else if (page.sales) {
+    const on = h('input', { type: 'date', name: 'signed_on', id: 'sign-date', required: true, value: today() });
+    const msg = msgBox();
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'sign-contract', text: t('contract.sign') });
+    const form = h('form', { id: 'sign-form', class: 'subform', novalidate: true },
+      h('h3', { text: t('contract.sign_title') }),
+      c.approved_by ? null : h('p', { class: 'notice', text: t('contract.sign_needs_approval') }),
+      field(t('field.signed_on'), on), msg, h('div', { class: 'actions' }, submit));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      try {
+        await page.run('POST', '/contract/sign', { signed_on: on.value }, { text: t('contract.signed_ok') });
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    parts.push(form);
+  }
+  return parts;
+}
+
+/**
+ * acceptancePanel is the delivery work: the engineering acceptance result and the project close.
+ * The engineer view shows it too. done(text) is called after a change.
+ */
+export function acceptancePanel(deal, ctx, done) {
+  const path = `/deals/${encodeURIComponent(deal.id)}`;
+  const acc = deal.acceptance;
+  const state = h('dl', { class: 'facts delivery-state', data: { dealId: deal.id } },
+    h('div', { class: 'fact' }, h('dt', { text: t('delivery.acceptance') }),
+      h('dd', { class: 'acceptance-state', data: { state: acc ? acc.result : 'none' } },
+        acc ? t('delivery.acceptance_recorded', { result: acceptanceLabel(acc.result), who: acc.recorded_by, date: formatDateTime(acc.recorded_at) }) : t('delivery.acceptance_none'))),
+    acc && acc.notes ? h('div', { class: 'fact' }, h('dt', { text: t('field.notes') }), h('dd', { text: acc.notes })) : null,
+    h('div', { class: 'fact' }, h('dt', { text: t('delivery.project') }),
+      h('dd', { class: 'project-state', data: { state: deal.status } }, deal.status === 'delivered' ? t('delivery.project_closed') : t('delivery.project_open'))));
+  if (!isActive(deal)) return state;
+  const result = select('result', [{ value: '', label: t('delivery.choose_result') }, ...ACCEPTANCE.map((r) => ({ value: r, label: acceptanceLabel(r) }))], '',
+    { required: true, id: `acceptance-result-${deal.id}` });
+  const notes = h('textarea', { name: 'notes', rows: '2', maxlength: '4000', id: `acceptance-notes-${deal.id}` });
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary record-acceptance', text: t('delivery.record') });
+  const form = h('form', { class: 'subform acceptance-form', novalidate: true, data: { dealId: deal.id } },
+    h('h3', { text: t(acc ? 'delivery.record_again' : 'delivery.record_title') }),
+    field(t('field.result'), result), field(t('field.notes'), notes), msg, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const body = { result: result.value };
+    if (notes.value.trim()) body.notes = notes.value.trim();
+    try {
+      await api('POST', `${path}/acceptance`, body);
+      await done(t('delivery.recorded', { result: acceptanceLabel(body.result), title: deal.title }));
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  const closeMsg = msgBox();
+  const closeBtn = h('button', { type: 'button', class: 'btn close-project', text: t('delivery.close_project') });
+  closeBtn.addEventListener('click', busy(closeBtn, async () => {
+    replace(closeMsg);
+    try {
+      await api('POST', `${path}/project/close`, {});
+      await done(t('delivery.closed', { title: deal.title }));
+    } catch (err) {
+      formError(null, closeMsg, err);
+    }
+  }));
+  const closeBox = deal.gate.met
+    ? h('div', { class: 'subform' }, h('h3', { text: t('delivery.close_title') }), h('p', { class: 'hint', text: t('delivery.close_hint') }), h('div', { class: 'actions' }, closeBtn), closeMsg)
+    : h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
+  return h('div', { class: 'delivery-work' }, state, form, closeBox);
+}
+
+// ---- pause, resume, close; engineers
+
+function lifecyclePanel(page) {
+  const d = page.deal;
+  if (!page.sales || !page.active) return null;
+  const hid = newId('lc');
+  const msg = msgBox();
+  const parts = [];
+  if (d.pause) {
+    parts.push(h('p', { class: 'notice', id: 'pause-state', text: t('life.paused', { date: formatDate(d.pause.resume_on), reason: d.pause.reason }) }));
+    const resume = h('button', { type: 'button', class: 'btn', id: 'resume', text: t('life.resume') });
+    resume.addEventListener('click', busy(resume, async () => {
+      replace(msg);
+      try {
+        await page.run('POST', '/resume', {}, { text: t('life.resumed') });
+      } catch (err) {
+        formError(null, msg, err);
+      }
+    }));
+    parts.push(resume);
+  } else {
+    const pause = h('button', { type: 'button', class: 'btn', id: 'pause', text: t('life.pause') });
+    pause.addEventListener('click', () => pauseDialog(page));
+    parts.push(pause);
+  }
+  if (d.status === 'open') {
+    const close = h('button', { type: 'button', class: 'btn btn-danger', id: 'close-deal', text: t('life.close') });
+    close.addEventListener('click', () => closeDialog(page));
+    parts.push(close);
+  }
+  return h('section', { class: 'panel', id: 'lifecycle', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('life.title') }), h('div', { class: 'actions actions-stack' }, parts), msg);
+}
+
+function pauseDialog(page) {
+  openDialog(t('life.pause_title'), (close) => {
+    const reason = h('textarea', { name: 'reason', required: true, maxlength: '1000', rows: '2' });
+    const resumeOn = h('input', { type: 'date', name: 'resume_on', required: true, min: addDays(today(), 1), max: addDays(today(), 365), value: addDays(today(), 30) });
+    const msg = msgBox();
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: t('life.pause') });
+    const form = h('form', { novalidate: true, id: 'pause-form' },
+      h('p', { class: 'hint', text: t('life.pause_hint') }),
+      field(t('field.reason'), reason), field(t('field.resume_on'), resumeOn), msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      try {
+        await api('POST', `${page.path}/pause`, { reason: reason.value.trim(), resume_on: resumeOn.value });
+        close();
+        await page.ctx.refresh({ text: t('life.paused_ok', { date: formatDate(resumeOn.value) }) });
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    return form;
+  });
+}
+
+function closeDialog(page) {
+  const d = page.deal;
+  openDialog(t('life.close_title'), (close) => {
+    const outcomes = d.stage === 'development' ? ['abandoned', 'lost'] : ['lost', 'withdrawn'];
+    const outcome = select('outcome', outcomes.map((o) => ({ value: o, label: t(`life.outcome_${o}`) })), outcomes[0], { required: true });
+    const reason = h('textarea', { name: 'reason', required: true, maxlength: '1000', rows: '2' });
+    const competitor = h('input', { name: 'competitor', maxlength: '200' });
+    const msg = msgBox();
+    const submit = h('button', { type: 'submit', class: 'btn btn-danger', text: t('life.close_confirm') });
+    const form = h('form', { novalidate: true, id: 'close-form' },
+      field(t('field.outcome'), outcome), field(t('field.reason'), reason),
+      field(t('field.competitor'), competitor, { hint: t('life.competitor_hint') }), msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      const body = { outcome: outcome.value, reason: reason.value.trim() };
+      if (competitor.value.trim()) body.competitor = competitor.value.trim();
+      try {
+        await api('POST', `${page.path}/close`, body);
+        close();
+        await page.ctx.refresh({ text: t('life.closed', { status: statusLabel(body.outcome) }) });
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    return form;
+  });
+}
+
+function engineersPanel(page) {
+  const d = page.deal;
+  const engineers = d.engineers || [];
+  const hid = newId('en');
+  const parts = [engineers.length ? h('p', { id: 'engineers-list', text: formatList(engineers) }) : empty(t('eng.none'))];
+  if (page.sales && page.active) {
+    const input = h('input', { name: 'engineers', id: 'engineers-input', maxlength: '2000', value: engineers.join(', '), autocapitalize: 'none', spellcheck: 'false' });
+    const msg = msgBox();
+    const submit = h('button', { type: 'submit', class: 'btn btn-small', text: t('eng.save') });
+    const form = h('form', { id: 'engineers-form', novalidate: true },
+      field(t('field.engineers'), input, { hint: t('eng.hint') }), msg, h('div', { class: 'actions' }, submit));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      const list = input.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean);
+      try {
+        await page.run('PUT', '/engineers', { engineers: [...new Set(list)] }, { text: t('eng.saved') });
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    parts.push(form);
+  }
+  return h('section', { class: 'panel', id: 'engineers', 'aria-labelledby': hid }, h('h2', { id: hid, text: t('eng.title') }), parts);
+}
+
+// ---- history and timeline
+
+function historySection(page, items) {
+  const hid = newId('hs');
+  const rows = items.map((x) => h('tr', { class: x.forced ? 'is-forced' : null, data: { kind: x.kind } },
+    h('td', { text: formatDateTime(x.at) }),
+    h('td', null, x.forced ? h('span', { class: 'badge badge-forced' }, h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '⤼' }), t('history.forced')) : t(`history.${x.kind}`)),
+    h('td', { text: x.from_stage && x.from_stage !== x.to_stage ? `${stageLabel(x.from_stage)} → ${stageLabel(x.to_stage)}` : stageLabel(x.to_stage) }),
+    h('td', { text: x.actor }),
+    h('td', { class: 'history-note' },
+      x.reason ? t('history.reason', { reason: x.reason }) : '',
+      x.competitor ? ` ${t('history.competitor', { competitor: x.competitor })}` : '',
+      x.missing?.length ? ` ${t('history.missing', { items: formatList(x.missing.map(gateLabel)) })}` : '')));
+  return h('section', { class: 'panel', id: 'history', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('history.title') }),
+    items.length ? table(null, [t('history.when'), t('history.event'), t('history.stage'), t('history.by'), t('history.note')], rows) : empty(t('history.empty')));
+}
+
+function timelineSection(items, deal) {
+  const hid = newId('tl');
+  return h('section', { class: 'panel', id: 'timeline', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('timeline.title') }),
+    items.length
+      ? h('ol', { class: 'timeline' }, items.map((e) => h('li', { class: 'timeline-item', data: { action: e.action } },
+        h('p', { class: 'timeline-head' },
+          h('time', { datetime: e.at, text: formatDateTime(e.at) }), ' · ',
+          h('strong', { text: actionLabel(e.action) }), ' · ', h('span', { text: t('timeline.by', { who: e.actor }) })),
+        summaryLine(e, deal))))
+      : empty(t('timeline.empty')));
+}
+
+// summaryLine says what a timeline entry changed. The server's summary is English; in another
+// language the line is built from the entry's recorded values where they say enough, and the
+// English summary (marked as such) stands in otherwise.
+function summaryLine(e, deal) {
+  const text = locale() === 'en' ? null : localSummary(e, deal);
+  if (text) return h('p', { class: 'timeline-summary', text });
+  return e.summary ? h('p', { class: 'timeline-summary', lang: 'en', text: e.summary }) : null;
+}
+
+function localSummary(e, deal) {
+  const a = e.after && typeof e.after === 'object' ? e.after : {};
+  const b = e.before && typeof e.before === 'object' ? e.before : {};
+  const dec1 = (n) => formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  switch (e.action) {
+    case 'deal.create':
+      return a.title ? t('tl.create', { title: a.title, value: formatMoney(a.value, a.currency), owner: a.owner }) : null;
+    case 'deal.assessment':
+      return a.score === undefined ? null : t('tl.assessment', {
+        score: dec1(a.score), threshold: dec1(a.threshold), grade: a.grade, verdict: a.passed ? t('assess.passed') : t('assess.failed'),
+      });
+    case 'deal.stakeholder':
+      return a.name ? t('tl.stakeholder', { name: a.name, role: roleLabel(a.role), stance: stanceLabel(a.stance) }) : null;
+    case 'deal.criteria': {
+      if (!Array.isArray(e.after)) return null;
+      const us = e.after.filter((c) => c.favours === 'us').length;
+      const them = e.after.filter((c) => c.favours === 'competitor').length;
+      return t('gatedetail.criteria', { us, neutral: e.after.length - us - them, them });
+    }
+    case 'deal.proposal':
+      return a.submitted_on ? t('gatedetail.proposal', { date: formatDate(a.submitted_on) }) : null;
+    case 'deal.bid':
+      return a.price ? t('tl.bid', {
+        price: formatMoney(a.price, deal.currency), cost: formatMoney(a.cost, deal.currency),
+        margin: formatPercent(a.margin_pct, 2), floor: formatPercent(a.floor, 2),
+        submitted: a.submitted ? t('tl.submitted') : t('tl.not_submitted'),
+      }) : null;
+    case 'deal.approve_margin':
+      return a.margin_pct === undefined ? null : t('tl.approve_margin', { margin: formatPercent(a.margin_pct, 2) });
+    case 'deal.approve_contract':
+      return t('contract.approved');
+    case 'deal.sign_contract':
+      return a.contract?.signed_on ? t('tl.sign', { date: formatDate(a.contract.signed_on) }) : null;
+    case 'deal.acceptance':
+      return a.result ? t('tl.acceptance', { result: acceptanceLabel(a.result) }) : null;
+    case 'deal.close_project':
+      return t('delivery.project_closed');
+    case 'deal.advance':
+      if (!a.stage || !b.stage) return null;
+      return t(/^forced/.test(e.summary || '') ? 'prob.forced' : 'tl.advanced', { from: stageLabel(b.stage), to: stageLabel(a.stage) });
+    case 'deal.close':
+      return a.closing ? t('tl.closed', { status: statusLabel(a.status), reason: a.closing.reason }) : null;
+    case 'deal.pause':
+      return a.resume_on ? t('life.paused', { date: formatDate(a.resume_on), reason: a.reason }) : null;
+    case 'deal.resume':
+      return t('life.resumed');
+    case 'deal.reassign':
+      return a.owner ? t('tl.reassign', { from: b.owner || '', to: a.owner }) : null;
+    case 'deal.assign_engineers':
+      return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { names: formatList(a.engineers) }) : t('eng.none')) : null;
+    default:
+      return null;
+  }
+}
+
+function actionLabel(action) {
+  const key = `action.${action}`;
+  const s = t(key);
+  return s === key ? action : s;
+}
+
