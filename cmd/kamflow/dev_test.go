@@ -194,8 +194,12 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	if len(stalled) != 1 || stalled[0].(map[string]any)["id"] != d3["id"] {
 		t.Fatalf("stalled report: %v", stalled)
 	}
-	if n := c.do("GET", "/api/v1/notifications", nil, 200)["items"].([]any); len(n) == 0 {
-		t.Fatal("the KAM got no stall notification")
+	// The notice is delivered by an activity just after the stall is recorded: wait for it.
+	for len(c.do("GET", "/api/v1/notifications", nil, 200)["items"].([]any)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the KAM got no stall notification")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 
 	if *recordHistory {
