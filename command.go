@@ -121,9 +121,13 @@ type PauseInput struct {
 }
 
 // Effects are what an applied command did besides changing the deal: the stage-history row to
-// record, if any.
+// record, if any, and whether the command was progress.
 type Effects struct {
 	Transition *StageTransition
+	// Progress is set when the command recorded stage work (or moved the deal): it restarted the
+	// stall clock, so the escalation ladder starts again from its first rung. A pause, a resume,
+	// a reassignment, an engineers' assignment or a close is not progress.
+	Progress bool
 }
 
 // MaxPause is the longest a deal may be paused.
@@ -494,7 +498,8 @@ func validRole(r Role) bool {
 
 // progress restarts the stall clock: recorded stage work is progress, and work during a pause
 // ends the pause (the customer is back).
-func (d *Deal) progress(now time.Time) {
+func (d *Deal) progress(now time.Time, fx *Effects) {
+	fx.Progress = true
 	d.LastProgressAt = now
 	d.Stalled = false
 	d.StalledSince = nil
@@ -526,7 +531,7 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 		}
 		d.Assessment = a
 		d.ExpectedClose = in.ExpectedClose
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdStakeholder:
 		p := *cmd.Stakeholder
 		p.Name = strings.TrimSpace(p.Name)
@@ -540,16 +545,16 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 		if !replaced {
 			d.Stakeholders = append(d.Stakeholders, p)
 		}
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdCriteria:
 		d.Criteria = append([]Criterion(nil), cmd.Criteria...)
 		for i := range d.Criteria {
 			d.Criteria[i].Name = strings.TrimSpace(d.Criteria[i].Name)
 		}
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdProposal:
 		d.Proposal = &ProposalWork{SubmittedOn: cmd.Proposal.SubmittedOn, Summary: cmd.Proposal.Summary, RecordedBy: who, RecordedAt: now}
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdBid:
 		in := cmd.Bid
 		b := &BidWork{
@@ -561,27 +566,27 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 			b.MarginApprovedBy, b.MarginApprovedAt = old.MarginApprovedBy, old.MarginApprovedAt
 		}
 		d.Bid = b
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdApproveMargin:
 		t := now
 		d.Bid.MarginApprovedBy, d.Bid.MarginApprovedAt = who, &t
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdApproveContract:
 		t := now
 		d.Contract.ApprovedBy, d.Contract.ApprovedAt = who, &t
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdSignContract:
 		d.Contract.SignedOn, d.Contract.SignedBy = cmd.Sign.SignedOn, who
 		d.Status = StatusWon
-		d.progress(now)
+		d.progress(now, &fx)
 		fx.Transition = d.transition(TransitionWon, d.Stage, "", "", who, now)
 	case CmdAcceptance:
 		d.Acceptance = &Acceptance{Result: cmd.Acceptance.Result, Notes: cmd.Acceptance.Notes, RecordedBy: who, RecordedAt: now}
-		d.progress(now)
+		d.progress(now, &fx)
 	case CmdCloseProject:
 		from := d.Stage
 		d.Status = StatusDelivered
-		d.progress(now)
+		d.progress(now, &fx)
 		fx.Transition = d.transition(TransitionDelivered, from, "", "", who, now)
 	case CmdAdvance:
 		in := cmd.Advance
@@ -600,7 +605,7 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 		d.Stage = next
 		d.StageEnteredAt = now
 		d.StageSLA = Duration(s.StageSLA(next))
-		d.progress(now)
+		d.progress(now, &fx)
 		fx.Transition = d.transition(kind, from, strings.TrimSpace(in.Reason), "", who, now)
 		if kind == TransitionForced {
 			fx.Transition.Missing = g.Missing()

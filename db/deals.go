@@ -3,8 +3,11 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,6 +38,29 @@ const insertTransition = `INSERT INTO stage_transitions (deal_id, seq, kind, fro
 	status, forced, reason, competitor, missing, actor, at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (deal_id, seq) DO NOTHING`
+
+// exitStay records on the transition into a stage how the deal's stay there ended: the
+// transition out of it (a move on, a close, the delivery). Both are written by Project, so the
+// funnel and time in stage need no join of the stage history with itself.
+const exitStay = `UPDATE stage_transitions SET exit_kind = ?, exit_at = ?
+	WHERE deal_id = ? AND to_stage = ? AND kind IN ('created', 'advanced', 'forced')`
+
+// enterStay is exitStay for a transition into a stage projected after the transition out of it (a
+// late retry): it takes how the stay ended from the transition out, if there is one.
+const enterStay = `UPDATE stage_transitions SET
+	exit_kind = (SELECT x.kind FROM stage_transitions x WHERE x.deal_id = ? AND x.from_stage = ?
+		AND x.kind IN ('advanced', 'forced', 'delivered', 'closed')),
+	exit_at = (SELECT x.at FROM stage_transitions x WHERE x.deal_id = ? AND x.from_stage = ?
+		AND x.kind IN ('advanced', 'forced', 'delivered', 'closed'))
+	WHERE deal_id = ? AND seq = ? AND EXISTS (SELECT 1 FROM stage_transitions x WHERE x.deal_id = ?
+		AND x.from_stage = ? AND x.kind IN ('advanced', 'forced', 'delivered', 'closed'))`
+
+// Which transitions begin a stay, and which end one.
+var (
+	entryKind = map[string]bool{kamflow.TransitionCreated: true, kamflow.TransitionAdvanced: true, kamflow.TransitionForced: true}
+	exitKind  = map[string]bool{kamflow.TransitionAdvanced: true, kamflow.TransitionForced: true,
+		kamflow.TransitionDelivered: true, kamflow.TransitionClosed: true}
+)
 
 const insertVersion = `INSERT INTO deal_versions (deal_id, seq, at, account_id, owner, team_id,
 	stage, status, grade, value, currency, win_probability, expected_close, paused, stalled, forced)
@@ -128,6 +154,17 @@ func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 			if err != nil {
 				return fmt.Errorf("db: project transition %d of deal %s: %w", t.Seq, deal.ID, err)
 			}
+			if exitKind[t.Kind] {
+				if err := tx.Exec(exitStay, t.Kind, ts(t.At), deal.ID, string(t.FromStage)).Error; err != nil {
+					return fmt.Errorf("db: project transition %d of deal %s: end of the stay in %s: %w", t.Seq, deal.ID, t.FromStage, err)
+				}
+			}
+			if entryKind[t.Kind] {
+				st := string(t.ToStage)
+				if err := tx.Exec(enterStay, deal.ID, st, deal.ID, st, deal.ID, t.Seq, deal.ID, st).Error; err != nil {
+					return fmt.Errorf("db: project transition %d of deal %s: stay in %s: %w", t.Seq, deal.ID, st, err)
+				}
+			}
 		}
 		if audit != nil {
 			if _, err := audit.insert(tx); err != nil {
@@ -193,14 +230,44 @@ func decodeDeal(data string) (*kamflow.Deal, error) {
 	return &deal, nil
 }
 
+// parallelDecode is the number of deals from which decodeDeals spreads the work over the CPUs:
+// decoding is most of the time of a long list (the stalled review of a large installation: some
+// 20 µs a deal), and a few hundred deals are worth a goroutine each CPU.
+const parallelDecode = 256
+
 func decodeDeals(data []string) ([]*kamflow.Deal, error) {
-	deals := make([]*kamflow.Deal, 0, len(data))
-	for _, s := range data {
-		deal, err := decodeDeal(s)
-		if err != nil {
-			return nil, err
+	deals := make([]*kamflow.Deal, len(data))
+	workers := min(runtime.GOMAXPROCS(0), len(data)/parallelDecode+1)
+	if workers <= 1 {
+		for i, s := range data {
+			deal, err := decodeDeal(s)
+			if err != nil {
+				return nil, err
+			}
+			deals[i] = deal
 		}
-		deals = append(deals, deal)
+		return deals, nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Worker w decodes every workers-th deal, so that each gets a fair share of the list.
+			for i := w; i < len(data); i += workers {
+				deal, err := decodeDeal(data[i])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				deals[i] = deal
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return deals, nil
 }

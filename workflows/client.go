@@ -13,13 +13,20 @@ import (
 	"github.com/kamflow/kamflow"
 )
 
-// Client implements kamflow.DealService on a Temporal client.
+// Client implements kamflow.DealService and kamflow.EscalationService on a Temporal client.
 type Client struct {
 	Temporal  client.Client
 	TaskQueue string // TaskQueue when empty
+	// Escalations, when set, is read by CreateDeal, so that a new deal starts under the escalation
+	// ladder in force (its team's SLA, its director's rung). Without it a new deal has the default
+	// ladder until the next ApplyEscalation.
+	Escalations kamflow.EscalationStore
 }
 
-var _ kamflow.DealService = (*Client)(nil)
+var (
+	_ kamflow.DealService       = (*Client)(nil)
+	_ kamflow.EscalationService = (*Client)(nil)
+)
 
 func (c *Client) taskQueue() string {
 	if c.TaskQueue != "" {
@@ -31,12 +38,20 @@ func (c *Client) taskQueue() string {
 // CreateDeal starts the deal's workflow with an Update-With-Start of the snapshot update, which
 // completes once the workflow has projected the deal: the caller can read it right away.
 func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, s kamflow.Settings) (*kamflow.Deal, error) {
+	in := DealInput{Deal: *d, Settings: s, Created: created}
+	if c.Escalations != nil {
+		e, err := c.Escalations.Escalation(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in.Escalation = &e
+	}
 	start := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       WorkflowID(d.ID),
 		TaskQueue:                c.taskQueue(),
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, DealWorkflowName, DealInput{Deal: *d, Settings: s, Created: created})
+	}, DealWorkflowName, in)
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -81,6 +96,22 @@ func (c *Client) ApplySettings(ctx context.Context, s kamflow.Settings, dealIDs 
 	var errs []error
 	for _, id := range dealIDs {
 		err := c.Temporal.SignalWorkflow(ctx, WorkflowID(id), "", SettingsSignal, s)
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			errs = append(errs, fmt.Errorf("deal %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ApplyEscalation signals the settings and the escalation ladder to each deal's workflow, so that
+// deals already in a stage are held to its new SLA and director's rung. A deal that ended meanwhile
+// is skipped; any other failure is returned after trying the rest.
+func (c *Client) ApplyEscalation(ctx context.Context, s kamflow.Settings, e kamflow.Escalation, dealIDs []string) error {
+	var errs []error
+	u := SettingsUpdate{Settings: s, Escalation: e}
+	for _, id := range dealIDs {
+		err := c.Temporal.SignalWorkflow(ctx, WorkflowID(id), "", EscalationSignal, u)
 		var nf *serviceerror.NotFound
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("deal %s: %w", id, err))

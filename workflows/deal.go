@@ -3,6 +3,13 @@
 // rules to the workflow's state, so a move that misses its key node is rejected synchronously and
 // leaves no event in the history. A timer per stage marks the deal stalled when its SLA passes.
 //
+// The escalation ladder (kamflow.Escalation): when the SLA passes without progress the deal is
+// stalled and its KAM told; when DirectorAfter × the SLA passes, the directors of its team are
+// told. Progress resets the ladder, a pause stops its clock, a change of SLA or ladder reaches
+// deals in flight through a signal. Each notice is stored in-app and delivered by webhook and
+// e-mail by activities retried until they succeed; undelivered notices are carried across
+// continue-as-new and a deal's workflow ends only once they are delivered.
+//
 // The package must stay deterministic: no I/O, no wall clock, no goroutines. Side effects live in
 // the activities package.
 package workflows
@@ -10,6 +17,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -32,6 +40,16 @@ const (
 	projectionAttempts = 0 // unlimited: a projection is retried until the database takes it
 )
 
+// EscalationSignal carries a SettingsUpdate: the settings and the escalation ladder together.
+const EscalationSignal = "escalation"
+
+// ladderChange is the workflow.GetVersion change of the escalation ladder. A run that reached
+// a stall before it (DefaultVersion) keeps the behaviour it had: no director's rung and no
+// webhook or e-mail, until it continues as new. It is asked for only where the ladder changes
+// what the workflow does (a stalled deal's timer, a stall's notices), so a run that never stalls
+// has no marker at all.
+const ladderChange = "escalation-ladder"
+
 // WorkflowID is the workflow ID of a deal.
 func WorkflowID(dealID string) string { return workflowIDPrefix + dealID }
 
@@ -52,6 +70,30 @@ type DealInput struct {
 	// MaxUpdatesPerRun continues as new after this many accepted changes even if the server has
 	// not suggested it yet; 0 waits for the server's suggestion. Tests use it.
 	MaxUpdatesPerRun int `json:"max_updates_per_run,omitempty"`
+	// Escalation is the escalation ladder in force; nil is the default ladder (directors told at
+	// kamflow.DefaultDirectorAfter × the SLA, no team overrides). A deal's first run applies its
+	// team's SLA override for development before the deal is first projected.
+	Escalation *kamflow.Escalation `json:"escalation,omitempty"`
+	// Ladder is where the deal's escalation ladder stands, carried across continue-as-new.
+	Ladder *LadderState `json:"ladder,omitempty"`
+	// Outbound are the notices not yet delivered by webhook or e-mail, carried across
+	// continue-as-new; the new run delivers them (a receiver may see one twice, with the same id).
+	Outbound []activities.Delivery `json:"outbound,omitempty"`
+}
+
+// SettingsUpdate is the payload of EscalationSignal: the settings and the escalation ladder, so
+// that a deal applies a change of either (its team's SLA, its director's rung) at once.
+type SettingsUpdate struct {
+	Settings   kamflow.Settings   `json:"settings"`
+	Escalation kamflow.Escalation `json:"escalation"`
+}
+
+// LadderState is where a deal's escalation ladder stands beyond what the deal itself says (its
+// stall).
+type LadderState struct {
+	// DirectorsToldAt is when the directors were told of the present stall; nil until they are,
+	// and again after progress.
+	DirectorsToldAt *time.Time `json:"directors_told_at,omitempty"`
 }
 
 // dealRun is the state of one run of a deal workflow.
@@ -59,6 +101,16 @@ type dealRun struct {
 	in       DealInput
 	deal     kamflow.Deal
 	settings kamflow.Settings
+	esc      kamflow.Escalation
+	ladder   LadderState
+	// ladderVersion is the ladderChange version of this run, asked for once (ladderAsked).
+	ladderVersion workflow.Version
+	ladderAsked   bool
+	// outbound are the deliveries under way.
+	outbound []activities.Delivery
+	// rearm moves when the time to wake may have moved without an accepted change (a new
+	// director's rung), so that the main loop sets its timer again.
+	rearm int
 	// projected is the Seq last written to the database.
 	projected int64
 	// changes counts accepted changes in this run; the main loop re-arms its timer when it moves.
@@ -73,8 +125,21 @@ type dealRun struct {
 // (won deals go on through delivery until the project is closed).
 func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 	r := &dealRun{in: in, deal: in.Deal, settings: in.Settings, projected: in.ProjectedSeq, mu: workflow.NewMutex(ctx)}
+	if in.Escalation != nil {
+		r.esc = *in.Escalation
+		if in.Created != nil && r.projected < r.deal.Seq {
+			// Not projected yet: the deal starts with its team's SLA, as if it had been opened with it.
+			r.deal.StageSLA = kamflow.Duration(r.effective().StageSLA(r.deal.Stage))
+		}
+	}
+	if in.Ladder != nil {
+		r.ladder = *in.Ladder
+	}
 	if err := r.register(ctx); err != nil {
 		return r.deal, err
+	}
+	for _, d := range in.Outbound {
+		r.send(ctx, d)
 	}
 	if r.projected < r.deal.Seq {
 		var audit *kamflow.AuditEntry
@@ -86,9 +151,11 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		}
 	}
 	for {
-		seen := r.changes
-		wake := r.nextWake()
-		changed := func() bool { return r.changes != seen || r.canSuggested(ctx) || !r.deal.Active() }
+		seen, rearm := r.changes, r.rearm
+		wake := r.nextWake(ctx)
+		changed := func() bool {
+			return r.changes != seen || r.rearm != rearm || r.canSuggested(ctx) || !r.deal.Active()
+		}
 		var err error
 		fired := false
 		if wake.IsZero() {
@@ -114,9 +181,15 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 				return r.deal, err
 			}
 			if !r.deal.Active() {
+				// The deal is over, but its notices are still delivered: none is ever dropped.
+				if err := workflow.Await(ctx, func() bool { return len(r.outbound) == 0 }); err != nil {
+					return r.deal, err
+				}
 				return r.deal, nil
 			}
-			next := DealInput{Deal: r.deal, Settings: r.settings, ProjectedSeq: r.projected, MaxUpdatesPerRun: in.MaxUpdatesPerRun}
+			esc, ladder := r.esc, r.ladder
+			next := DealInput{Deal: r.deal, Settings: r.settings, ProjectedSeq: r.projected, MaxUpdatesPerRun: in.MaxUpdatesPerRun,
+				Escalation: &esc, Ladder: &ladder, Outbound: slices.Clone(r.outbound)}
 			return r.deal, workflow.NewContinueAsNewError(ctx, DealWorkflowName, next)
 		}
 	}
@@ -131,7 +204,7 @@ func (r *dealRun) register(ctx workflow.Context) error {
 				if cmd.Kind != kind {
 					return toAppError(kamflow.Errorf(kamflow.EINVALID, "update %s carries a %q command", kind, cmd.Kind))
 				}
-				return toAppError(r.deal.Check(cmd, workflow.Now(ctx), r.settings))
+				return toAppError(r.deal.Check(cmd, workflow.Now(ctx), r.effective()))
 			}})
 		if err != nil {
 			return err
@@ -152,18 +225,59 @@ func (r *dealRun) register(ctx workflow.Context) error {
 		for {
 			var s kamflow.Settings
 			settings.Receive(ctx, &s)
+			_ = r.locked(ctx, func() error { return r.applySettings(ctx, s) })
+		}
+	})
+	escalation := workflow.GetSignalChannel(ctx, EscalationSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var u SettingsUpdate
+			escalation.Receive(ctx, &u)
 			_ = r.locked(ctx, func() error {
-				r.settings = s
-				now := workflow.Now(ctx)
-				if !r.deal.Active() || !r.deal.SetStageSLA(s, now) {
-					return nil
-				}
-				r.changes++
-				return r.project(ctx, nil, kamflow.SystemAudit("sla", fmt.Sprintf("SLA of the %s stage set to %s", r.deal.Stage, r.deal.StageSLA), &r.deal, now))
+				r.esc = u.Escalation
+				r.rearm++ // the director's rung may have moved
+				return r.applySettings(ctx, u.Settings)
 			})
 		}
 	})
 	return nil
+}
+
+// effective is the settings as they apply to the deal: its team's SLA overrides in place.
+func (r *dealRun) effective() kamflow.Settings { return r.esc.SettingsFor(r.settings, r.deal.TeamID) }
+
+// directorAfter is the deal's director's rung, as a multiple of its SLA.
+func (r *dealRun) directorAfter() float64 { return r.esc.DirectorAfter(r.deal.TeamID, r.deal.Stage) }
+
+// applySettings takes new settings: the deal is held to its stage's new SLA at once (which may
+// stall it, or lift its stall), and a ladder whose director's rung now lies ahead starts again.
+func (r *dealRun) applySettings(ctx workflow.Context, s kamflow.Settings) error {
+	r.settings = s
+	now := workflow.Now(ctx)
+	if !r.deal.Active() {
+		return nil
+	}
+	changed := r.deal.SetStageSLA(r.effective(), now)
+	if r.ladder.DirectorsToldAt != nil {
+		if dl := r.deal.DirectorDeadline(r.directorAfter()); !dl.IsZero() && now.Before(dl) {
+			r.ladder.DirectorsToldAt = nil
+			r.rearm++
+		}
+	}
+	if !changed {
+		return nil
+	}
+	r.changes++
+	return r.project(ctx, nil, kamflow.SystemAudit("sla", fmt.Sprintf("SLA of the %s stage set to %s", r.deal.Stage, r.deal.StageSLA), &r.deal, now))
+}
+
+// ladderOn reports whether this run has the escalation ladder (see ladderChange).
+func (r *dealRun) ladderOn(ctx workflow.Context) bool {
+	if !r.ladderAsked {
+		r.ladderVersion = workflow.GetVersion(ctx, ladderChange, workflow.DefaultVersion, 1)
+		r.ladderAsked = true
+	}
+	return r.ladderVersion >= 1
 }
 
 // handle applies an accepted command. The validator already checked it, but another handler may
@@ -173,9 +287,12 @@ func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kam
 	err := r.locked(ctx, func() error {
 		now := workflow.Now(ctx)
 		before := r.deal.Clone()
-		fx, err := r.deal.Apply(cmd, now, r.settings)
+		fx, err := r.deal.Apply(cmd, now, r.effective())
 		if err != nil {
 			return toAppError(err)
+		}
+		if fx.Progress {
+			r.ladder.DirectorsToldAt = nil // stage work: the ladder starts again from the bottom
 		}
 		r.changes++
 		if err := r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now)); err != nil {
@@ -202,14 +319,21 @@ func (r *dealRun) onTimer(ctx workflow.Context) error {
 		if err := r.project(ctx, nil, kamflow.SystemAudit("stalled", summary, &r.deal, now)); err != nil {
 			return err
 		}
-		return r.notifyStalled(ctx)
+		if err := r.notifyStalled(ctx); err != nil {
+			return err
+		}
+	}
+	if r.deal.Stalled && r.ladderOn(ctx) && r.ladder.DirectorsToldAt == nil {
+		if dl := r.deal.DirectorDeadline(r.directorAfter()); !dl.IsZero() && !now.Before(dl) {
+			return r.notifyDirectors(ctx)
+		}
 	}
 	return nil
 }
 
-// nextWake is when the workflow must next look at the deal by itself: the stall deadline, or the
-// pause's resume date. Zero when nothing is due.
-func (r *dealRun) nextWake() time.Time {
+// nextWake is when the workflow must next look at the deal by itself: the stall deadline, the
+// director's rung once stalled, or the pause's resume date. Zero when nothing is due.
+func (r *dealRun) nextWake(ctx workflow.Context) time.Time {
 	if !r.deal.Active() {
 		return time.Time{}
 	}
@@ -217,6 +341,9 @@ func (r *dealRun) nextWake() time.Time {
 		return r.deal.Pause.ResumeOn.Time()
 	}
 	if r.deal.Stalled {
+		if r.ladder.DirectorsToldAt == nil && r.ladderOn(ctx) {
+			return r.deal.DirectorDeadline(r.directorAfter())
+		}
 		return time.Time{}
 	}
 	return r.deal.StallDeadline()
@@ -270,7 +397,83 @@ func (r *dealRun) notifyStalled(ctx workflow.Context) error {
 		Message:   fmt.Sprintf("%s has made no progress in the %s stage within its SLA of %s", d.Title, d.Stage, d.StageSLA),
 		CreatedAt: workflow.Now(ctx),
 	}}
-	return workflow.ExecuteActivity(activityCtx(ctx), a.Notify, n).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(activityCtx(ctx), a.Notify, n).Get(ctx, nil); err != nil {
+		return err
+	}
+	if r.ladderOn(ctx) {
+		r.deliver(ctx, r.notice(ctx, n[0].Key, activities.EventStalled, "kam", []string{d.Owner}, n[0].Message))
+	}
+	return nil
+}
+
+// notifyDirectors climbs the ladder's second rung: the directors of the deal's team are told, in
+// the app and outside it.
+func (r *dealRun) notifyDirectors(ctx workflow.Context) error {
+	var a *activities.Activities
+	d := r.deal
+	now := workflow.Now(ctx)
+	after := r.directorAfter()
+	// The time makes the key unique: the same stall may reach the rung twice (raised past now, then
+	// passed again) without a change of the deal.
+	key := fmt.Sprintf("escalated:%s:%d:%d", d.ID, d.Seq, now.Unix())
+	msg := fmt.Sprintf("%s (owner %s) has made no progress in the %s stage for %s, %g× its SLA of %s",
+		d.Title, d.Owner, d.Stage, kamflow.Duration(kamflow.DirectorDelay(time.Duration(d.StageSLA), after)), after, d.StageSLA)
+	var told []string
+	err := workflow.ExecuteActivity(activityCtx(ctx), a.NotifyDirectors,
+		activities.DirectorNotice{DealID: d.ID, TeamID: d.TeamID, Key: key, Message: msg, At: now}).Get(ctx, &told)
+	if err != nil {
+		return err
+	}
+	r.ladder.DirectorsToldAt = &now
+	r.deliver(ctx, r.notice(ctx, key, activities.EventEscalated, "director", told, msg))
+	return nil
+}
+
+func (r *dealRun) notice(ctx workflow.Context, id, event, level string, to []string, msg string) activities.Notice {
+	d := r.deal
+	return activities.Notice{
+		ID: id, Event: event, Level: level, Recipients: append([]string{}, to...), DealID: d.ID, Title: d.Title,
+		AccountID: d.AccountID, Stage: d.Stage, TeamID: d.TeamID, Owner: d.Owner, SLA: d.StageSLA,
+		DirectorAfter: r.directorAfter(), StalledSince: d.StalledSince, Message: msg, At: workflow.Now(ctx),
+	}
+}
+
+// deliver sends the notice by webhook and by e-mail, each on its own, without holding up the deal.
+func (r *dealRun) deliver(ctx workflow.Context, n activities.Notice) {
+	r.send(ctx, activities.Delivery{Channel: activities.ChannelWebhook, Notice: n})
+	r.send(ctx, activities.Delivery{Channel: activities.ChannelEmail, Notice: n})
+}
+
+// send runs the delivery's activity in a coroutine of its own, retried until it succeeds: the
+// deal's changes go on meanwhile. It stays in r.outbound until delivered.
+func (r *dealRun) send(ctx workflow.Context, d activities.Delivery) {
+	r.outbound = append(r.outbound, d)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var a *activities.Activities
+		fn := a.SendWebhook
+		if d.Channel == activities.ChannelEmail {
+			fn = a.SendEmail
+		}
+		if err := workflow.ExecuteActivity(outboundCtx(ctx), fn, d.Notice).Get(ctx, nil); err != nil {
+			// Only a non-retryable failure (or a cancellation) ends up here: nothing more to do.
+			workflow.GetLogger(ctx).Error("notice not delivered", "delivery", d.Key(), "err", err)
+		}
+		r.outbound = slices.DeleteFunc(r.outbound, func(x activities.Delivery) bool { return x.Key() == d.Key() })
+	})
+}
+
+// outboundCtx retries a webhook or e-mail until it is delivered: a receiver or mail server down
+// for a day is retried every ten minutes, and the notice still arrives.
+func outboundCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Minute,
+			MaximumAttempts:    0, // unlimited
+		},
+	})
 }
 
 // toAppError carries a domain error across Temporal as a non-retryable ApplicationError whose

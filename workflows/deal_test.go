@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -34,10 +35,16 @@ func (r *recorder) Project(_ context.Context, p kamflow.Projection) error {
 	return nil
 }
 
+// Notify keeps each notification once by its key, as the database does.
 func (r *recorder) Notify(_ context.Context, n []kamflow.Notification) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.notes = append(r.notes, n...)
+	for _, x := range n {
+		if x.Key != "" && slices.ContainsFunc(r.notes, func(y kamflow.Notification) bool { return y.Key == x.Key }) {
+			continue
+		}
+		r.notes = append(r.notes, x)
+	}
 	return nil
 }
 
