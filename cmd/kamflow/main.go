@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -79,6 +80,10 @@ type config struct {
 	secureCookies   bool
 	trustProxy      bool
 	demoPassword    string
+	// The escalation ladder's outgoing notices (worker and dev): a webhook, e-mail over SMTP.
+	webhookURL, webhookSecret  string
+	smtpAddr, smtpFrom         string
+	smtpUsername, smtpPassword string
 }
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
@@ -96,11 +101,30 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	} else {
 		fs.StringVar(&c.temporalAddress, "temporal-address", env("TEMPORAL_ADDRESS", "localhost:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
 	}
+	if dev || name == "worker" {
+		fs.StringVar(&c.webhookURL, "webhook-url", os.Getenv("KAMFLOW_WEBHOOK_URL"), "POST each stall and escalation notice here as signed JSON (KAMFLOW_WEBHOOK_URL)")
+		c.webhookSecret = os.Getenv("KAMFLOW_WEBHOOK_SECRET") // a secret: environment only, never a flag in ps
+		fs.StringVar(&c.smtpAddr, "smtp-addr", os.Getenv("KAMFLOW_SMTP_ADDR"), "SMTP server host:port for e-mailed notices (KAMFLOW_SMTP_ADDR)")
+		fs.StringVar(&c.smtpFrom, "smtp-from", os.Getenv("KAMFLOW_SMTP_FROM"), "sender address of e-mailed notices (KAMFLOW_SMTP_FROM)")
+		fs.StringVar(&c.smtpUsername, "smtp-username", os.Getenv("KAMFLOW_SMTP_USERNAME"), "SMTP user, with KAMFLOW_SMTP_PASSWORD in the environment (KAMFLOW_SMTP_USERNAME)")
+		c.smtpPassword = os.Getenv("KAMFLOW_SMTP_PASSWORD")
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.webhookURL != "" && c.webhookSecret == "" {
+		return c, errors.New("KAMFLOW_WEBHOOK_SECRET is required with a webhook URL: receivers check the signature")
+	}
+	if c.smtpAddr != "" {
+		if _, _, err := net.SplitHostPort(c.smtpAddr); err != nil {
+			return c, fmt.Errorf("--smtp-addr %q is not host:port", c.smtpAddr)
+		}
+		if c.smtpFrom == "" {
+			return c, errors.New("--smtp-from (KAMFLOW_SMTP_FROM) is required with an SMTP server")
+		}
 	}
 	if !dev && c.databaseURL == "" {
 		return c, errors.New("DATABASE_URL (or --database-url) is required")

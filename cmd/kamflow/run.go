@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/smtp"
 	"path/filepath"
 	"time"
 
@@ -79,7 +80,7 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	if app.client, err = dialTemporal(ctx, logger, cfg); err != nil {
 		return nil, err
 	}
-	app.worker = newWorker(app.client, app.db)
+	app.worker = newWorker(app.client, app.db, cfg)
 	if err := app.worker.Start(); err != nil {
 		app.worker = nil
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -156,7 +157,7 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := workflows.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
 		return err
 	}
-	w := newWorker(tc, d)
+	w := newWorker(tc, d, cfg)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -198,11 +199,27 @@ func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.
 }
 
 // newWorker registers the deal workflow and its activities on the deals task queue.
-func newWorker(tc client.Client, d *db.DB) worker.Worker {
+func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
-	w.RegisterActivity(&activities.Activities{Deals: d, Notifications: d})
+	w.RegisterActivity(newActivities(d, cfg))
 	return w
+}
+
+// newActivities wires the activities to the database and to the configured notice channels.
+func newActivities(d *db.DB, cfg config) *activities.Activities {
+	a := &activities.Activities{Deals: d, Notifications: d, Directory: d}
+	if cfg.webhookURL != "" {
+		a.Webhook = &activities.Webhook{URL: cfg.webhookURL, Secret: cfg.webhookSecret}
+	}
+	if cfg.smtpAddr != "" {
+		a.Mail = &activities.Mailer{Addr: cfg.smtpAddr, From: cfg.smtpFrom}
+		if cfg.smtpUsername != "" {
+			host, _, _ := net.SplitHostPort(cfg.smtpAddr)
+			a.Mail.Auth = smtp.PlainAuth("", cfg.smtpUsername, cfg.smtpPassword, host)
+		}
+	}
+	return a
 }
 
 // purgeExpired deletes, hourly, what only matters for a while: stored answers to
@@ -241,7 +258,7 @@ func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Server {
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: &workflows.Client{Temporal: tc},
+		Service: &workflows.Client{Temporal: tc, Escalations: d},
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
 				return err
