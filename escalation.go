@@ -195,6 +195,14 @@ type Directory interface {
 	SetUserEmail(ctx context.Context, userID, email string) error
 }
 
+// UserEmailStore keeps the users' e-mail addresses, for the admin's user pages.
+type UserEmailStore interface {
+	// EmailsByUserID returns the e-mail addresses of those of the users (by id, enabled or not)
+	// that have one, by id.
+	EmailsByUserID(ctx context.Context, userIDs []string) (map[string]string, error)
+	SetUserEmail(ctx context.Context, userID, email string) error
+}
+
 // EscalationService tells running deals that the settings or the escalation ladder changed, so
 // that deals already in a stage are held to the new SLA and thresholds.
 type EscalationService interface {

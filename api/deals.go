@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -436,78 +435,6 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, s.view(out))
-}
-
-// stalledEntry is one deal in the stalled report, with the gate items it still lacks: why it is
-// stuck.
-type stalledEntry struct {
-	dealSummary
-	StalledSince *time.Time `json:"stalled_since"`
-	Missing      []string   `json:"missing"`
-}
-
-func (s *Server) stalledReport(c echo.Context) error {
-	me := s.actor(c)
-	deals, err := s.cfg.Deals.StalledDeals(c.Request().Context(), &me)
-	if err != nil {
-		return err
-	}
-	out := make([]stalledEntry, 0, len(deals))
-	for _, d := range deals {
-		out = append(out, stalledEntry{dealSummary: s.summary(d), StalledSince: d.StalledSince, Missing: d.Gate().Missing()})
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": out, "total": len(out)})
-}
-
-func (s *Server) getSettings(c echo.Context) error {
-	st, err := s.cfg.Settings.Settings(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
-}
-
-// putStageSettings sets a stage's SLA and tells every active deal's workflow, so that deals
-// already in the stage are held to the new SLA (and deals reaching it later start with it).
-func (s *Server) putStageSettings(c echo.Context) error {
-	st, err := kamflow.ParseStage(c.Param("stage"))
-	if err != nil {
-		return kamflow.Errorf(kamflow.ENOTFOUND, "%s", err.(*kamflow.Error).Message)
-	}
-	var body struct {
-		SLA *kamflow.Duration `json:"sla"`
-	}
-	if err := bind(c, &body); err != nil {
-		return err
-	}
-	if body.SLA == nil {
-		return kamflow.Errorf(kamflow.EINVALID, "sla is required, such as \"30d\" or \"2s\"").WithDetail("field", "sla")
-	}
-	ctx := c.Request().Context()
-	settings, err := s.cfg.Settings.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	if settings.SLA == nil {
-		settings.SLA = map[kamflow.Stage]kamflow.Duration{}
-	}
-	before := settings.SLA[st]
-	settings.SLA[st] = *body.SLA
-	if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
-		return err
-	}
-	s.audit(c, &kamflow.AuditEntry{Action: "settings.sla", EntityType: "settings", EntityID: string(st),
-		Summary: fmt.Sprintf("SLA of the %s stage set from %s to %s", st, before, *body.SLA),
-		Before:  map[string]any{"sla": before}, After: map[string]any{"sla": *body.SLA}})
-	ids, err := s.cfg.Deals.ActiveDealIDs(ctx, "")
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Service.ApplySettings(ctx, settings, ids); err != nil {
-		s.cfg.Logger.Error("settings saved but not every deal was told", "err", err)
-		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the SLA is saved, but not every open deal could be told yet: repeat the request")
-	}
-	return c.JSON(http.StatusOK, map[string]any{"stage": st, "sla": settings.SLA[st], "deals_updated": len(ids)})
 }
 
 func (s *Server) listNotifications(c echo.Context) error {

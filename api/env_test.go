@@ -167,6 +167,26 @@ func (s *fakeService) ApplySettings(ctx context.Context, settings kamflow.Settin
 	return nil
 }
 
+// ApplyEscalation is ApplySettings with each deal held to its team's SLA overrides, as the
+// workflow does on the escalation signal.
+func (s *fakeService) ApplyEscalation(ctx context.Context, settings kamflow.Settings, esc kamflow.Escalation, dealIDs []string) error {
+	if err := s.failure(); err != nil {
+		return err
+	}
+	for _, id := range dealIDs {
+		d, err := s.deals.Deal(ctx, id)
+		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := s.applySettings(ctx, esc.SettingsFor(settings, d.TeamID), id); err != nil {
+			return fmt.Errorf("deal %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 func (s *fakeService) applySettings(ctx context.Context, settings kamflow.Settings, id string) error {
 	defer s.lock(id)()
 	d, err := s.deals.Deal(ctx, id)
@@ -335,7 +355,7 @@ func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
 	ids := &sequence{}
 	cfg := api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: e.svc,
+		Service: e.svc, Reports: d, Escalations: d, Escalator: e.svc, Emails: d,
 		Health: func(context.Context) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()

@@ -40,6 +40,10 @@ func CheckOpenAPI(method, path string, reqBody []byte, status int, respBody []by
 		errs = append(errs, fmt.Errorf("status %d is not documented for %s %s", status, method, tmpl))
 	} else if r, err := d.response(r); err != nil {
 		errs = append(errs, err)
+	} else if strings.HasPrefix(string(respBody), "\ufeff") { // a CSV report
+		if _, ok := r.Content["text/csv"]; !ok {
+			errs = append(errs, fmt.Errorf("%s %s %d: the answer is CSV, which is not documented", method, tmpl, status))
+		}
 	} else if mt, ok := r.Content["application/json"]; ok {
 		var v any
 		if err := json.Unmarshal(respBody, &v); err != nil {

@@ -372,9 +372,6 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 	criteriaBody := struct {
 		Criteria []kamflow.Criterion `json:"criteria"`
 	}{}
-	slaBody := struct {
-		SLA *kamflow.Duration `json:"sla"`
-	}{}
 	inputs := map[string]any{
 		"AccountInput":    kamflow.AccountInput{},
 		"AccountPatch":    kamflow.AccountInput{},
@@ -391,7 +388,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"CloseInput":      kamflow.CloseInput{},
 		"PauseInput":      kamflow.PauseInput{},
 		"EmptyBody":       struct{}{},
-		"StageSLAInput":   slaBody,
+		"StageSLAInput":   stageSettingsInput{},
 		"ReassignInput":   kamflow.ReassignInput{},
 		"EngineersInput": struct {
 			Engineers []string `json:"engineers"`
@@ -427,10 +424,23 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"GateItem":          kamflow.GateItem{},
 		"Probability":       kamflow.Probability{},
 		"ProbFactor":        kamflow.ProbFactor{},
-		"Settings":          kamflow.Settings{},
+		"Settings":          settingsView{},
+		"Escalation":        kamflow.Escalation{},
+		"TeamEscalation":    kamflow.TeamEscalation{},
+		"StageSLAResult":    stageSettingsResult{},
+		"StalledCount":      kamflow.StalledCount{},
+		"FunnelStage":       kamflow.FunnelStage{},
+		"FunnelPeriod":      funnelPeriod{},
+		"StageTime":         kamflow.StageTime{},
+		"Outcome":           kamflow.Outcome{},
+		"StageForcing":      kamflow.StageForcing{},
+		"ForcingReport":     kamflow.ForcingReport{},
+		"ReportCount":       kamflow.Count{},
+		"StageLosses":       kamflow.StageLosses{},
+		"ForecastRow":       kamflow.ForecastRow{},
 		"Notification":      kamflow.Notification{},
 		"Error":             errorBody{},
-		"User":              kamflow.User{},
+		"User":              userView{User: &kamflow.User{}},
 		"Team":              kamflow.Team{},
 		"LoginResult":       loginResponse{},
 		"AuditEntry":        kamflow.AuditEntry{},

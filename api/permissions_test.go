@@ -74,8 +74,13 @@ PUT    /api/v1/deals/{id}/engineers             401   403  200  404  200  200  4
 GET    /api/v1/reports/stalled                  401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/pipeline                 401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/approvals                401   403  200  200  403  403  403  403  403
+GET    /api/v1/reports/funnel                   401   403  200  200  200  200  200  403  403
+GET    /api/v1/reports/stage-times              401   403  200  200  200  200  200  403  403
+GET    /api/v1/reports/forecast                 401   403  200  200  200  200  200  403  403
+GET    /api/v1/reports/forecast csv             401   403  200  200  200  200  200  403  403
 GET    /api/v1/settings                         401   200  200  200  200  200  200  200  200
 PUT    /api/v1/settings/stages/{stage}          401   200  403  403  403  403  403  403  403
+PUT    /api/v1/settings/stages/{stage} team     401   200  403  403  403  403  403  403  403
 GET    /api/v1/notifications                    401   200  200  200  200  200  200  200  200
 
 GET    /api/v1/users                            401   200  403  403  403  403  403  403  403
@@ -154,6 +159,8 @@ type matrixCase struct {
 	user bool
 	// account makes {id} the fresh account's id rather than the deal's.
 	account bool
+	// query is added to the path.
+	query string
 }
 
 const matrixForce = `{"force":true,"reason":"The customer's board asked us to bid anyway"}`
@@ -195,8 +202,13 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/reports/stalled":              {},
 	"GET /api/v1/reports/pipeline":             {},
 	"GET /api/v1/reports/approvals":            {},
+	"GET /api/v1/reports/funnel":               {},
+	"GET /api/v1/reports/stage-times":          {},
+	"GET /api/v1/reports/forecast":             {},
+	"GET /api/v1/reports/forecast csv":         {query: "?format=csv"},
 	"GET /api/v1/settings":                     {},
-	"PUT /api/v1/settings/stages/{stage}":      {body: `{"sla":"30d"}`},
+	"PUT /api/v1/settings/stages/{stage}":      {body: `{"sla":"30d","director_after":3}`},
+	"PUT /api/v1/settings/stages/{stage} team": {body: `{"team":"east","sla":"20d"}`},
 	"GET /api/v1/notifications":                {},
 	"GET /api/v1/users":                        {},
 	"POST /api/v1/users":                       {body: `{"username":"{username}","name":"New KAM","role":"kam","teams":["east"],"password":"` + testPassword + `"}`},
@@ -369,7 +381,7 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}
-	path = strings.ReplaceAll(path, "{stage}", "development")
+	path = strings.ReplaceAll(path, "{stage}", "development") + c.query
 	m.n++
 	body := strings.NewReplacer("{account}", account, "{username}", fmt.Sprintf("newkam%d", m.n),
 		"{team}", fmt.Sprintf("Matrix team %d", m.n)).Replace(c.body)

@@ -30,6 +30,12 @@ type Config struct {
 	Sessions      kamflow.SessionStore
 	Audit         kamflow.AuditStore
 	Service       kamflow.DealService
+	// Reports computes the director's reports; Escalations keeps the escalation ladder, which
+	// Escalator tells the running deals; Emails keeps the users' e-mail addresses.
+	Reports     kamflow.ReportStore
+	Escalations kamflow.EscalationStore
+	Escalator   kamflow.EscalationService
+	Emails      kamflow.UserEmailStore
 	// SessionTTL is how long a sign-in lasts. Default 12 hours: a working day on the road.
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure even when the request did not come over TLS
@@ -145,6 +151,9 @@ func New(cfg Config) *Server {
 	v1.GET("/reports/stalled", s.stalledReport, sales)
 	v1.GET("/reports/pipeline", s.pipelineReport, sales)
 	v1.GET("/reports/approvals", s.approvalsReport, director)
+	v1.GET("/reports/funnel", s.funnelReport, sales)
+	v1.GET("/reports/stage-times", s.stageTimesReport, sales)
+	v1.GET("/reports/forecast", s.forecastReport, sales)
 	v1.GET("/settings", s.getSettings)
 	v1.PUT("/settings/stages/:stage", s.putStageSettings, admin)
 	v1.GET("/notifications", s.listNotifications)

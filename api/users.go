@@ -18,6 +18,46 @@ type userInput struct {
 	Teams    *[]string         `json:"teams"`
 	Disabled *bool             `json:"disabled"`
 	Password *string           `json:"password"`
+	// Email is where the escalation ladder's and the digest's e-mails go; "" removes it.
+	Email *string `json:"email"`
+}
+
+// userView is a user as the admin sees them: with their e-mail address, if any.
+type userView struct {
+	*kamflow.User
+	Email string `json:"email,omitempty"`
+}
+
+// views adds the users' e-mail addresses.
+func (s *Server) views(ctx context.Context, users ...*kamflow.User) ([]userView, error) {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	emails, err := s.cfg.Emails.EmailsByUserID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]userView, len(users))
+	for i, u := range users {
+		out[i] = userView{User: shown(u), Email: emails[u.ID]}
+	}
+	return out, nil
+}
+
+// setEmail stores the e-mail address of in, if it names one, once the user exists.
+func (s *Server) setEmail(ctx context.Context, in userInput, u *kamflow.User) error {
+	if in.Email == nil {
+		return nil
+	}
+	return s.cfg.Emails.SetUserEmail(ctx, u.ID, strings.TrimSpace(*in.Email))
+}
+
+func checkEmail(in userInput) error {
+	if in.Email == nil || strings.TrimSpace(*in.Email) == "" {
+		return nil
+	}
+	return kamflow.ValidateEmail(strings.TrimSpace(*in.Email))
 }
 
 // applyUser checks in and copies it onto u; it reports whether the change must end the user's
@@ -92,13 +132,23 @@ func (s *Server) createUser(c echo.Context) error {
 	if _, err := s.applyUser(ctx, in, u); err != nil {
 		return err
 	}
+	if err := checkEmail(in); err != nil {
+		return err
+	}
 	if err := s.cfg.Users.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	if err := s.setEmail(ctx, in, u); err != nil {
 		return err
 	}
 	s.audit(c, &kamflow.AuditEntry{Action: "user.create", EntityType: "user", EntityID: u.ID,
 		Summary: "user " + u.Username + " created as " + string(u.Role), After: u})
 	c.Response().Header().Set("Location", "/api/v1/users/"+u.ID)
-	return c.JSON(http.StatusCreated, u)
+	v, err := s.views(ctx, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, v[0])
 }
 
 // shown is the user as the API answers: teams is a list even when empty (the store reads a
@@ -117,9 +167,9 @@ func (s *Server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]*kamflow.User, len(users))
-	for i, u := range users {
-		out[i] = shown(u)
+	out, err := s.views(c.Request().Context(), users...)
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
@@ -129,7 +179,11 @@ func (s *Server) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, shown(u))
+	v, err := s.views(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v[0])
 }
 
 func (s *Server) patchUser(c echo.Context) error {
@@ -150,6 +204,13 @@ func (s *Server) patchUser(c echo.Context) error {
 	if u.ID == current(c).user.ID && (u.Disabled || u.Role != kamflow.UserAdmin) {
 		return kamflow.Errorf(kamflow.EINVALID, "an admin cannot disable or demote themselves; ask another admin")
 	}
+	if err := checkEmail(in); err != nil {
+		return err
+	}
+	beforeView, err := s.views(ctx, &before)
+	if err != nil {
+		return err
+	}
 	u.UpdatedAt = s.cfg.Now().UTC()
 	if err := s.cfg.Users.UpdateUser(ctx, u); err != nil {
 		return err
@@ -159,9 +220,16 @@ func (s *Server) patchUser(c echo.Context) error {
 			return err
 		}
 	}
+	if err := s.setEmail(ctx, in, u); err != nil {
+		return err
+	}
+	afterView, err := s.views(ctx, u)
+	if err != nil {
+		return err
+	}
 	s.audit(c, &kamflow.AuditEntry{Action: "user.update", EntityType: "user", EntityID: u.ID,
-		Summary: "user " + u.Username + " updated", Before: &before, After: u})
-	return c.JSON(http.StatusOK, u)
+		Summary: "user " + u.Username + " updated", Before: beforeView[0], After: afterView[0]})
+	return c.JSON(http.StatusOK, afterView[0])
 }
 
 func (s *Server) listTeams(c echo.Context) error {

@@ -112,6 +112,29 @@ func (d *DB) UserEmails(ctx context.Context, usernames []string) (map[string]str
 	return out, nil
 }
 
+// EmailsByUserID returns the e-mail addresses of those of the users that have one, by user id.
+func (d *DB) EmailsByUserID(ctx context.Context, userIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(userIDs))
+	for i, id := range userIDs {
+		args[i] = id
+	}
+	var rows []struct {
+		UserID string
+		Email  string
+	}
+	if err := d.r.WithContext(ctx).Raw("SELECT user_id, email FROM user_emails WHERE "+inList("user_id", len(args)), args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("db: read e-mail addresses: %w", err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = r.Email
+	}
+	return out, nil
+}
+
 // SetUserEmail sets the user's e-mail address, or removes it for "". not_found for no such user.
 func (d *DB) SetUserEmail(ctx context.Context, userID, email string) error {
 	if email != "" {

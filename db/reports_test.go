@@ -501,6 +501,11 @@ func TestEscalationAndDirectory(t *testing.T) {
 		if len(got) != 2 || got["dir-zhao"] != "zhao.wei@example.com" || got["kam-li"] != "u4@example.com" {
 			t.Errorf("e-mail addresses %v", got)
 		}
+		// By id, disabled users too (u2 is dir-qian): the admin sees every address.
+		if byID, err := d.EmailsByUserID(ctx, []string{"u1", "u2", "u3", "nobody"}); err != nil || len(byID) != 2 ||
+			byID["u1"] != "zhao.wei@example.com" || byID["u2"] != "u2@example.com" {
+			t.Errorf("e-mail addresses by id %v, %v", byID, err)
+		}
 		if err := d.SetUserEmail(ctx, "u4", ""); err != nil {
 			t.Fatal(err)
 		}

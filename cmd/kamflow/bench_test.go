@@ -135,7 +135,7 @@ func BenchmarkDealList(b *testing.B) {
 			}
 			seedDeals(b, d, 10000)
 			h := api.New(api.Config{Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d,
-				Users: d, Sessions: d, Audit: d, Logger: quietLogger()})
+				Users: d, Sessions: d, Audit: d, Reports: d, Escalations: d, Emails: d, Logger: quietLogger()})
 			// A director of all five teams sees every deal: the widest list.
 			if _, err := addUser(context.Background(), d, "bench-director", "", kamflow.UserDirector, []string{"t0", "t1", "t2", "t3", "t4"}, "bench-password"); err != nil {
 				b.Fatal(err)

@@ -25,13 +25,14 @@ import (
 // input, never from a flag, so it stays out of shell history and process listings.
 func runUser(ctx context.Context, logger *slog.Logger, args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: kamflow user add --username NAME --role admin|director|kam|engineer [--name "Full Name"] [--teams "Team A,Team B"]`)
+		return errors.New(`usage: kamflow user add --username NAME --role admin|director|kam|engineer [--name "Full Name"] [--teams "Team A,Team B"] [--email li.ming@example.com]`)
 	}
 	fs := flag.NewFlagSet("kamflow user add", flag.ContinueOnError)
 	username := fs.String("username", "", "login name (required)")
 	role := fs.String("role", "", "admin, director, kam or engineer (required)")
 	name := fs.String("name", "", "full name")
 	teams := fs.String("teams", "", "comma-separated team names; created when missing")
+	email := fs.String("email", "", "e-mail address for stall and escalation notices and the daily digest")
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "postgres://… URL or SQLite file path (DATABASE_URL); default ./data/kamflow.db")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -45,6 +46,11 @@ func runUser(ctx context.Context, logger *slog.Logger, args []string) error {
 	}
 	if err := kamflow.ValidateUsername(*username); err != nil {
 		return err
+	}
+	if *email != "" {
+		if err := kamflow.ValidateEmail(*email); err != nil {
+			return err
+		}
 	}
 	password, err := readPassword(os.Stdin, os.Stderr)
 	if err != nil {
@@ -67,6 +73,11 @@ func runUser(ctx context.Context, logger *slog.Logger, args []string) error {
 	u, err := addUser(ctx, d, *username, *name, r, teamNames, password)
 	if err != nil {
 		return err
+	}
+	if *email != "" {
+		if err := d.SetUserEmail(ctx, u.ID, *email); err != nil {
+			return err
+		}
 	}
 	logger.Info("user created", "username", u.Username, "role", u.Role, "teams", teamNames)
 	return nil

@@ -23,7 +23,8 @@ func TestUserAdd(t *testing.T) {
 	defer func() { os.Stdin = stdin }()
 	w.WriteString("correct horse battery\n")
 	w.Close()
-	err = runUser(context.Background(), quietLogger(), []string{"add", "--username", "chief", "--role", "admin", "--name", "Chief Admin", "--database-url", dbPath})
+	err = runUser(context.Background(), quietLogger(), []string{"add", "--username", "chief", "--role", "admin", "--name", "Chief Admin",
+		"--email", "chief@example.com", "--database-url", dbPath})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +40,9 @@ func TestUserAdd(t *testing.T) {
 	if u.Role != kamflow.UserAdmin || u.PasswordHash == "" || u.PasswordHash == "correct horse battery" {
 		t.Fatalf("created user: role %s, hash %q", u.Role, u.PasswordHash)
 	}
+	if got, err := d.EmailsByUserID(context.Background(), []string{u.ID}); err != nil || got[u.ID] != "chief@example.com" {
+		t.Errorf("e-mail %v, %v", got, err)
+	}
 	// A weak password and an unknown role are refused before anything is written.
 	os.Stdin, _ = pipeWith(t, "short\n")
 	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x1", "--role", "kam", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
@@ -46,6 +50,10 @@ func TestUserAdd(t *testing.T) {
 	}
 	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x2", "--role", "boss", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
 		t.Errorf("unknown role: %v", err)
+	}
+	os.Stdin, _ = pipeWith(t, "correct horse battery\n")
+	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x3", "--role", "kam", "--email", "X3 <x3@example.com>", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
+		t.Errorf("bad e-mail: %v", err)
 	}
 }
 
