@@ -256,9 +256,10 @@ func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 }
 
 func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Server {
+	svc := &workflows.Client{Temporal: tc, Escalations: d}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: &workflows.Client{Temporal: tc, Escalations: d},
+		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d,
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
 				return err
