@@ -99,6 +99,9 @@ type SignInput struct {
 type AcceptanceInput struct {
 	Result AcceptanceResult `json:"result"`
 	Notes  string           `json:"notes,omitempty"`
+	// OpenPunchItems is set by the deal's delivery plan (never by the API): the punch items of a
+	// pass with a punch list still open. The project closes only when there are none.
+	OpenPunchItems int `json:"-"`
 }
 
 // AdvanceInput moves the deal to the next stage; Force with a Reason overrides an unmet gate.
@@ -375,6 +378,10 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		if g := d.Gate(); !g.Met {
 			return Errorf(EGATENOTMET, "the project can be closed only after engineering acceptance").WithDetail("missing", g.Missing())
 		}
+		if n := d.Acceptance.OpenPunchItems; n > 0 {
+			return Errorf(EGATENOTMET, "the project can be closed once the acceptance's punch list is cleared: %d item(s) open", n).
+				WithDetail("open_punch_items", n)
+		}
 	case CmdAdvance:
 		in := cmd.Advance
 		if in == nil {
@@ -581,7 +588,8 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 		d.progress(now, &fx)
 		fx.Transition = d.transition(TransitionWon, d.Stage, "", "", who, now)
 	case CmdAcceptance:
-		d.Acceptance = &Acceptance{Result: cmd.Acceptance.Result, Notes: cmd.Acceptance.Notes, RecordedBy: who, RecordedAt: now}
+		d.Acceptance = &Acceptance{Result: cmd.Acceptance.Result, Notes: cmd.Acceptance.Notes, RecordedBy: who, RecordedAt: now,
+			OpenPunchItems: max(cmd.Acceptance.OpenPunchItems, 0)}
 		d.progress(now, &fx)
 	case CmdCloseProject:
 		from := d.Stage

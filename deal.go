@@ -192,6 +192,9 @@ type Acceptance struct {
 	Notes      string           `json:"notes,omitempty"`
 	RecordedBy string           `json:"recorded_by"`
 	RecordedAt time.Time        `json:"recorded_at"`
+	// OpenPunchItems counts the punch list's open items (from the delivery plan): the project
+	// closes only when it is zero.
+	OpenPunchItems int `json:"open_punch_items,omitempty"`
 }
 
 // Force records a forced advance: who pushed the deal past which unmet gate, and why.

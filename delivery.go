@@ -1,0 +1,990 @@
+package kamflow
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Delivery and proactive service (stage 6 and after, see DOMAIN.md).
+//
+// When a deal enters delivery, its DeliveryPlan holds the delivery tasks: by default site survey,
+// installation, commissioning, training and the acceptance test, in that order of dependency. A
+// KAM or director adjusts the plan (adds tasks, reorders, assigns engineers and due dates); a task
+// may start only once the tasks it depends on are done.
+//
+// An engineer starts a task: its steps (DeliverySteps: the work order in the field-service
+// system, the spare parts reserved, the customer's contact told) run one after the other as
+// activities. When a step fails for good, the steps already done are undone in reverse order
+// (compensation: the work order cancelled, the parts released) and the task is failed; it can be
+// retried. A cancelled task is compensated the same way. Once its steps are done the task is
+// active (the work happens on site) until the engineer completes it with notes and attachments.
+//
+// The acceptance test's result decides the deal's accepted gate item; with a punch list, the
+// project can be closed only once every item is resolved.
+//
+// After the project is closed, the plan schedules service visits at the follow-up cadence (by
+// default 30, 90, 180 and 365 days after the close): each visit records the faults found, the
+// faults left unresolved and the customer's satisfaction. The account's ServiceReport sums them up
+// per installed site, the way the seeds' proactive-service example reports to a customer's head
+// office (100 sites visited, 27 with faults, 11 unresolved, 85% satisfied).
+
+// Task keys of the default plan.
+const (
+	TaskSiteSurvey     = "site_survey"
+	TaskInstallation   = "installation"
+	TaskCommissioning  = "commissioning"
+	TaskTraining       = "training"
+	TaskAcceptanceTest = "acceptance_test"
+)
+
+// Step keys: what starting a task does, in order. Each step but the notice has an undo.
+const (
+	StepWorkOrder      = "work_order"      // create the work order in the ERP / field-service system
+	StepReserveParts   = "reserve_parts"   // reserve the spare parts and materials
+	StepNotifyCustomer = "notify_customer" // tell the customer's contact when the engineers come
+)
+
+// TaskStatus is where a delivery task stands.
+type TaskStatus string
+
+// Task statuses.
+const (
+	TaskPending   TaskStatus = "pending"   // not started
+	TaskRunning   TaskStatus = "running"   // its steps are running
+	TaskActive    TaskStatus = "active"    // its steps are done: the work is under way on site
+	TaskDone      TaskStatus = "done"      // completed
+	TaskFailed    TaskStatus = "failed"    // a step failed; the done steps were undone; can be retried
+	TaskCancelled TaskStatus = "cancelled" // cancelled; the done steps were undone; can be started again
+	// TaskUndoing: a failure or a cancellation is undoing the done steps.
+	TaskUndoing TaskStatus = "undoing"
+)
+
+// StepStatus is where a step of a task stands.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPending     StepStatus = "pending"
+	StepRunning     StepStatus = "running"
+	StepDone        StepStatus = "done"
+	StepFailed      StepStatus = "failed"
+	StepCompensated StepStatus = "compensated" // done, then undone
+)
+
+// DeliveryStep is one step of a task's current run.
+type DeliveryStep struct {
+	Key      string     `json:"key"`
+	Status   StepStatus `json:"status"`
+	Attempts int        `json:"attempts"`
+	// Ref is what the outside system answered (a work-order number, a reservation id).
+	Ref   string `json:"ref,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Progress is what the step last reported while running (0–100).
+	Progress int        `json:"progress"`
+	Started  *time.Time `json:"started_at,omitempty"`
+	Ended    *time.Time `json:"ended_at,omitempty"`
+}
+
+// Attachment is a reference to a file kept elsewhere (a document system, a shared drive): kamflow
+// stores the reference, not the file.
+type Attachment struct {
+	Name string `json:"name"`
+	Ref  string `json:"ref"`
+}
+
+// PunchItem is an open point of a passed-with-punch-list acceptance.
+type PunchItem struct {
+	ID         string     `json:"id"`
+	Text       string     `json:"text"`
+	Done       bool       `json:"done"`
+	ResolvedBy string     `json:"resolved_by,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+}
+
+// DeliveryTask is one task of the delivery plan.
+type DeliveryTask struct {
+	Key       string     `json:"key"`
+	Title     string     `json:"title,omitempty"`
+	Assignee  string     `json:"assignee,omitempty"`
+	Due       Date       `json:"due,omitempty"`
+	DependsOn []string   `json:"depends_on"`
+	Status    TaskStatus `json:"status"`
+	// Steps are the current run's steps; Runs counts the runs started.
+	Steps []DeliveryStep `json:"steps"`
+	Runs  int            `json:"runs"`
+	// Progress is the share of the current run's steps done, 0–100 (100 once active or done).
+	Progress  int        `json:"progress"`
+	Error     string     `json:"error,omitempty"`
+	StartedBy string     `json:"started_by,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// Completion.
+	CompletedBy string       `json:"completed_by,omitempty"`
+	CompletedAt *time.Time   `json:"completed_at,omitempty"`
+	Notes       string       `json:"notes,omitempty"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// The acceptance test's outcome: Result, and its punch list or issues.
+	Result    AcceptanceResult `json:"result,omitempty"`
+	PunchList []PunchItem      `json:"punch_list,omitempty"`
+	Issues    []string         `json:"issues,omitempty"`
+	// OverdueNotified is the due date the assignee and KAM were told the task is overdue for.
+	OverdueNotified Date `json:"overdue_notified,omitempty"`
+	// UndoTo is how an undoing task ends once its steps are undone: failed or cancelled.
+	UndoTo TaskStatus `json:"undo_to,omitempty"`
+}
+
+// Open reports whether the task is still to be done.
+func (t *DeliveryTask) Open() bool { return t.Status != TaskDone && t.Status != TaskCancelled }
+
+// Overdue reports whether the task is past its due date at now (in UTC days) and not done.
+func (t *DeliveryTask) Overdue(now time.Time) bool {
+	return t.Due != "" && t.Open() && string(t.Due) < string(DateOf(now.UTC()))
+}
+
+// Satisfaction is the customer's feedback at a service visit.
+type Satisfaction string
+
+// Satisfaction levels; satisfied counts as good feedback.
+const (
+	Satisfied    Satisfaction = "satisfied"
+	Neutral      Satisfaction = "neutral"
+	Dissatisfied Satisfaction = "dissatisfied"
+)
+
+// VisitStatus is where a service visit stands.
+type VisitStatus string
+
+// Visit statuses.
+const (
+	VisitDue      VisitStatus = "due"      // its date has come: the engineer is to visit
+	VisitReported VisitStatus = "reported" // done and reported
+)
+
+// VisitReport is what an engineer found at a service visit.
+type VisitReport struct {
+	VisitedOn        Date         `json:"visited_on"`
+	FaultsFound      int          `json:"faults_found"`
+	FaultsUnresolved int          `json:"faults_unresolved"`
+	Satisfaction     Satisfaction `json:"satisfaction"`
+	Notes            string       `json:"notes,omitempty"`
+	ReportedBy       string       `json:"reported_by,omitempty"`
+	ReportedAt       *time.Time   `json:"reported_at,omitempty"`
+}
+
+// Validate checks a report as an engineer sends it.
+func (r *VisitReport) Validate() error {
+	switch {
+	case r.VisitedOn == "":
+		return Errorf(EINVALID, "visited_on is required").WithDetail("field", "visited_on")
+	case r.FaultsFound < 0 || r.FaultsFound > 10000:
+		return Errorf(EINVALID, "faults_found must be from 0 to 10000").WithDetail("field", "faults_found")
+	case r.FaultsUnresolved < 0 || r.FaultsUnresolved > r.FaultsFound:
+		return Errorf(EINVALID, "faults_unresolved must be from 0 to faults_found (%d)", r.FaultsFound).WithDetail("field", "faults_unresolved")
+	}
+	switch r.Satisfaction {
+	case Satisfied, Neutral, Dissatisfied:
+	default:
+		return Errorf(EINVALID, "satisfaction must be satisfied, neutral or dissatisfied").WithDetail("field", "satisfaction")
+	}
+	return checkText("notes", r.Notes, false, 4000)
+}
+
+// ServiceVisit is a proactive service visit to an installed site, created when its date comes.
+type ServiceVisit struct {
+	ID        string       `json:"id"` // <deal id>-v<round>
+	DealID    string       `json:"deal_id"`
+	AccountID string       `json:"account_id"`
+	Site      string       `json:"site"` // the installation: the deal's title
+	Round     int          `json:"round"`
+	Due       Date         `json:"due"`
+	Assignee  string       `json:"assignee"`
+	Status    VisitStatus  `json:"status"`
+	Report    *VisitReport `json:"report,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// DefaultServiceCadence is when the service visits come after a project closes.
+var DefaultServiceCadence = []Duration{Duration(30 * Day), Duration(90 * Day), Duration(180 * Day), Duration(365 * Day)}
+
+// DeliveryPlan is a deal's delivery and after-sales service, as its delivery workflow holds it.
+type DeliveryPlan struct {
+	DealID    string         `json:"deal_id"`
+	AccountID string         `json:"account_id"`
+	Site      string         `json:"site"`
+	Tasks     []DeliveryTask `json:"tasks"`
+	// ClosedAt is when the project was closed: the service visits count from it.
+	ClosedAt *time.Time      `json:"closed_at,omitempty"`
+	Cadence  []Duration      `json:"cadence"`
+	Visits   []*ServiceVisit `json:"visits"`
+	// Seq counts the plan's accepted changes; its projection only moves forward in it.
+	Seq       int64     `json:"seq"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// NewDeliveryPlan is the default plan of a deal entering delivery: the five tasks in order, each
+// depending on the one before (training and the acceptance test both on commissioning, the
+// acceptance test on training too), assigned to the deal's first engineer.
+func NewDeliveryPlan(d *Deal, now time.Time) *DeliveryPlan {
+	assignee := ""
+	if len(d.Engineers) > 0 {
+		assignee = d.Engineers[0]
+	}
+	p := &DeliveryPlan{DealID: d.ID, AccountID: d.AccountID, Site: d.Title, Cadence: slices.Clone(DefaultServiceCadence),
+		Visits: []*ServiceVisit{}, UpdatedAt: now}
+	for _, t := range []struct {
+		key  string
+		deps []string
+	}{
+		{TaskSiteSurvey, nil},
+		{TaskInstallation, []string{TaskSiteSurvey}},
+		{TaskCommissioning, []string{TaskInstallation}},
+		{TaskTraining, []string{TaskCommissioning}},
+		{TaskAcceptanceTest, []string{TaskCommissioning, TaskTraining}},
+	} {
+		deps := t.deps
+		if deps == nil {
+			deps = []string{}
+		}
+		p.Tasks = append(p.Tasks, DeliveryTask{Key: t.key, Assignee: assignee, DependsOn: deps, Status: TaskPending, Steps: []DeliveryStep{}})
+	}
+	return p
+}
+
+// StepsOf are the steps a task runs: parts are reserved for installation and commissioning only.
+func StepsOf(task string) []string {
+	if task == TaskInstallation || task == TaskCommissioning {
+		return []string{StepWorkOrder, StepReserveParts, StepNotifyCustomer}
+	}
+	return []string{StepWorkOrder, StepNotifyCustomer}
+}
+
+// Compensable reports whether a done step has an undo.
+func Compensable(step string) bool { return step != StepNotifyCustomer }
+
+// Task returns the task with key, or nil.
+func (p *DeliveryPlan) Task(key string) *DeliveryTask {
+	for i := range p.Tasks {
+		if p.Tasks[i].Key == key {
+			return &p.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// Visit returns the visit with id, or nil.
+func (p *DeliveryPlan) Visit(id string) *ServiceVisit {
+	for _, v := range p.Visits {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// Acceptance is the acceptance test's outcome, if it has one, and the punch items still open.
+func (p *DeliveryPlan) Acceptance() (AcceptanceResult, int) {
+	t := p.Task(TaskAcceptanceTest)
+	if t == nil || t.Status != TaskDone {
+		return "", 0
+	}
+	open := 0
+	for _, it := range t.PunchList {
+		if !it.Done {
+			open++
+		}
+	}
+	return t.Result, open
+}
+
+// DeliveryCommandKind names a change to a delivery plan.
+type DeliveryCommandKind string
+
+// Delivery commands.
+const (
+	DelivPlan     DeliveryCommandKind = "plan"     // adjust the tasks
+	DelivStart    DeliveryCommandKind = "start"    // start a task's steps
+	DelivComplete DeliveryCommandKind = "complete" // complete an active task
+	DelivRetry    DeliveryCommandKind = "retry"    // run a failed task's steps again
+	DelivCancel   DeliveryCommandKind = "cancel"   // cancel a task, undoing its done steps
+	DelivResolve  DeliveryCommandKind = "resolve"  // resolve a punch item
+	DelivReport   DeliveryCommandKind = "report"   // report a service visit
+)
+
+// TaskSpec is a task as the plan input gives it.
+type TaskSpec struct {
+	Key       string   `json:"key"`
+	Title     string   `json:"title,omitempty"`
+	Assignee  string   `json:"assignee,omitempty"`
+	Due       Date     `json:"due,omitempty"`
+	DependsOn []string `json:"depends_on"`
+}
+
+// PlanInput is the whole list of tasks, in the order to show them. Tasks of the plan left out are
+// removed (only pending ones may be); new keys are added.
+type PlanInput struct {
+	Tasks []TaskSpec `json:"tasks"`
+}
+
+// CompleteInput completes a task. Result is required for the acceptance test (and only there):
+// pass, pass_with_punch_list (with the punch list) or fail (with the issues).
+type CompleteInput struct {
+	Notes       string           `json:"notes,omitempty"`
+	Attachments []Attachment     `json:"attachments,omitempty"`
+	Result      AcceptanceResult `json:"result,omitempty"`
+	PunchList   []string         `json:"punch_list,omitempty"`
+	Issues      []string         `json:"issues,omitempty"`
+}
+
+// DeliveryCommand is one requested change to a delivery plan.
+type DeliveryCommand struct {
+	Kind     DeliveryCommandKind `json:"kind"`
+	Actor    Actor               `json:"actor"`
+	Task     string              `json:"task,omitempty"`
+	Plan     *PlanInput          `json:"plan,omitempty"`
+	Complete *CompleteInput      `json:"complete,omitempty"`
+	Punch    string              `json:"punch,omitempty"`
+	Visit    string              `json:"visit,omitempty"`
+	Report   *VisitReport        `json:"report,omitempty"`
+}
+
+var taskKeyRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// MaxDeliveryTasks bounds a plan.
+const MaxDeliveryTasks = 50
+
+// AuthorizeDelivery decides whether the actor may issue cmd on the delivery of deal d: KAMs and
+// directors plan; the deal's engineers and directors run tasks, resolve punch items and report
+// visits. Unknown to the actor, the deal is not found.
+func (a Actor) AuthorizeDelivery(cmd DeliveryCommand, d *Deal) error {
+	if a.Role == UserSystem {
+		return nil
+	}
+	if !a.CanSeeDeal(d) {
+		return Errorf(ENOTFOUND, "deal %q not found", d.ID)
+	}
+	switch a.Role {
+	case UserDirector:
+		return nil
+	case UserKAM:
+		if cmd.Kind == DelivPlan {
+			return nil
+		}
+		return Errorf(EFORBIDDEN, "delivery tasks are run by the deal's engineers")
+	case UserEngineer:
+		if cmd.Kind != DelivPlan {
+			return nil
+		}
+		return Errorf(EFORBIDDEN, "the delivery plan is adjusted by the KAM or a director")
+	}
+	return Errorf(EFORBIDDEN, "a %s does not work on deliveries", a.Role)
+}
+
+// Check validates cmd against the plan as it stands, without changing it: the workflow's Update
+// validator calls it, so a refused command leaves no trace.
+func (p *DeliveryPlan) Check(cmd DeliveryCommand) error {
+	switch cmd.Kind {
+	case DelivPlan:
+		if cmd.Plan == nil {
+			return Errorf(EINVALID, "tasks are required")
+		}
+		_, err := p.planned(*cmd.Plan)
+		return err
+	case DelivStart, DelivRetry, DelivCancel, DelivComplete:
+		t := p.Task(cmd.Task)
+		if t == nil {
+			return Errorf(ENOTFOUND, "no delivery task %q", cmd.Task)
+		}
+		return p.checkTask(cmd, t)
+	case DelivResolve:
+		t := p.Task(TaskAcceptanceTest)
+		if t == nil || t.Status != TaskDone || t.Result != AcceptancePassPunchList {
+			return Errorf(EWRONGSTAGE, "there is no punch list: the acceptance test has not passed with one")
+		}
+		for _, it := range t.PunchList {
+			if it.ID == cmd.Punch {
+				if it.Done {
+					return Errorf(ECONFLICT, "punch item %s is resolved already", it.ID)
+				}
+				return nil
+			}
+		}
+		return Errorf(ENOTFOUND, "no punch item %q", cmd.Punch)
+	case DelivReport:
+		v := p.Visit(cmd.Visit)
+		if v == nil {
+			return Errorf(ENOTFOUND, "no service visit %q", cmd.Visit)
+		}
+		if v.Status == VisitReported {
+			return Errorf(ECONFLICT, "service visit %s is reported already", v.ID)
+		}
+		if cmd.Report == nil {
+			return Errorf(EINVALID, "the report is required")
+		}
+		if cmd.Actor.Role == UserEngineer && v.Assignee != "" && !strings.EqualFold(cmd.Actor.ID, v.Assignee) {
+			return Errorf(EFORBIDDEN, "service visit %s is assigned to %s", v.ID, v.Assignee)
+		}
+		return cmd.Report.Validate()
+	}
+	return Errorf(EINVALID, "unknown delivery command %q", cmd.Kind)
+}
+
+func (p *DeliveryPlan) checkTask(cmd DeliveryCommand, t *DeliveryTask) error {
+	if p.ClosedAt != nil {
+		return Errorf(EWRONGSTAGE, "the project is closed")
+	}
+	switch cmd.Kind {
+	case DelivStart:
+		restartable := t.Status == TaskPending || t.Status == TaskCancelled ||
+			(t.Key == TaskAcceptanceTest && t.Status == TaskDone && t.Result == AcceptanceFail)
+		if !restartable {
+			return Errorf(EWRONGSTAGE, "task %s is %s: only a pending or cancelled task (or a failed acceptance test, to test again) can be started", t.Key, t.Status).
+				WithDetail("status", string(t.Status))
+		}
+		if missing := p.waitingOn(t); len(missing) > 0 {
+			return Errorf(EGATENOTMET, "task %s waits on %s", t.Key, strings.Join(missing, ", ")).WithDetail("missing", missing)
+		}
+	case DelivRetry:
+		if t.Status != TaskFailed {
+			return Errorf(EWRONGSTAGE, "task %s is %s: only a failed task is retried", t.Key, t.Status).WithDetail("status", string(t.Status))
+		}
+	case DelivCancel:
+		if t.Status == TaskDone || t.Status == TaskCancelled || t.Status == TaskPending || t.Status == TaskUndoing {
+			return Errorf(EWRONGSTAGE, "task %s is %s: only a running, active or failed task is cancelled", t.Key, t.Status).WithDetail("status", string(t.Status))
+		}
+	case DelivComplete:
+		if t.Status != TaskActive {
+			return Errorf(EWRONGSTAGE, "task %s is %s: a task is completed once its steps are done (active)", t.Key, t.Status).WithDetail("status", string(t.Status))
+		}
+		return checkCompletion(t.Key, cmd.Complete)
+	}
+	return nil
+}
+
+func checkCompletion(task string, in *CompleteInput) error {
+	if in == nil {
+		in = &CompleteInput{}
+	}
+	if err := checkText("notes", in.Notes, false, 4000); err != nil {
+		return err
+	}
+	if len(in.Attachments) > 20 {
+		return Errorf(EINVALID, "at most 20 attachments").WithDetail("field", "attachments")
+	}
+	for _, a := range in.Attachments {
+		if err := checkText("attachments.name", a.Name, true, 200); err != nil {
+			return err
+		}
+		if err := checkText("attachments.ref", a.Ref, true, 1000); err != nil {
+			return err
+		}
+	}
+	if task != TaskAcceptanceTest {
+		if in.Result != "" || len(in.PunchList) > 0 || len(in.Issues) > 0 {
+			return Errorf(EINVALID, "result, punch_list and issues belong to the acceptance test").WithDetail("field", "result")
+		}
+		return nil
+	}
+	lists := func(field string, items []string) error {
+		if len(items) > 100 {
+			return Errorf(EINVALID, "at most 100 %s", field).WithDetail("field", field)
+		}
+		for _, s := range items {
+			if err := checkText(field, s, true, 500); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch in.Result {
+	case AcceptancePass:
+		if len(in.PunchList) > 0 || len(in.Issues) > 0 {
+			return Errorf(EINVALID, "a pass has no punch list or issues: use pass_with_punch_list or fail").WithDetail("field", "result")
+		}
+	case AcceptancePassPunchList:
+		if len(in.PunchList) == 0 {
+			return Errorf(EINVALID, "pass_with_punch_list needs the punch list").WithDetail("field", "punch_list")
+		}
+		if len(in.Issues) > 0 {
+			return Errorf(EINVALID, "issues belong to a failed test").WithDetail("field", "issues")
+		}
+		return lists("punch_list", in.PunchList)
+	case AcceptanceFail:
+		if len(in.Issues) == 0 {
+			return Errorf(EINVALID, "a failed test needs its issues").WithDetail("field", "issues")
+		}
+		if len(in.PunchList) > 0 {
+			return Errorf(EINVALID, "a punch list belongs to a pass").WithDetail("field", "punch_list")
+		}
+		return lists("issues", in.Issues)
+	default:
+		return Errorf(EINVALID, "result must be pass, pass_with_punch_list or fail").WithDetail("field", "result")
+	}
+	return nil
+}
+
+// waitingOn lists the tasks t depends on that are not done.
+func (p *DeliveryPlan) waitingOn(t *DeliveryTask) []string {
+	var out []string
+	for _, dep := range t.DependsOn {
+		if d := p.Task(dep); d == nil || d.Status != TaskDone {
+			out = append(out, dep)
+		}
+	}
+	return out
+}
+
+// planned checks in against the plan and returns the new task list.
+func (p *DeliveryPlan) planned(in PlanInput) ([]DeliveryTask, error) {
+	if p.ClosedAt != nil {
+		return nil, Errorf(EWRONGSTAGE, "the project is closed")
+	}
+	if len(in.Tasks) == 0 || len(in.Tasks) > MaxDeliveryTasks {
+		return nil, Errorf(EINVALID, "a plan has 1 to %d tasks", MaxDeliveryTasks).WithDetail("field", "tasks")
+	}
+	seen := map[string]bool{}
+	out := make([]DeliveryTask, 0, len(in.Tasks))
+	for i, s := range in.Tasks {
+		field := fmt.Sprintf("tasks[%d]", i)
+		if !taskKeyRe.MatchString(s.Key) {
+			return nil, Errorf(EINVALID, "%s.key %q must be 1–40 lower-case letters, digits or _ starting with a letter", field, s.Key).WithDetail("field", field+".key")
+		}
+		if seen[s.Key] {
+			return nil, Errorf(EINVALID, "task %s is listed twice", s.Key).WithDetail("field", field+".key")
+		}
+		seen[s.Key] = true
+		if err := checkText(field+".title", s.Title, false, 200); err != nil {
+			return nil, err
+		}
+		if s.Due != "" {
+			if _, err := ParseDate(string(s.Due)); err != nil {
+				return nil, err.(*Error).WithDetail("field", field+".due")
+			}
+		}
+		t := DeliveryTask{Key: s.Key, Status: TaskPending, Steps: []DeliveryStep{}}
+		if old := p.Task(s.Key); old != nil {
+			t = *old
+			if t.Status != TaskPending && !slices.Equal(sortedCopy(t.DependsOn), sortedCopy(s.DependsOn)) {
+				return nil, Errorf(EWRONGSTAGE, "task %s has started: its dependencies cannot change", s.Key).WithDetail("field", field+".depends_on")
+			}
+		}
+		t.Title, t.Assignee, t.Due = strings.TrimSpace(s.Title), s.Assignee, s.Due
+		t.DependsOn = slices.Clone(s.DependsOn)
+		if t.DependsOn == nil {
+			t.DependsOn = []string{}
+		}
+		out = append(out, t)
+	}
+	if !seen[TaskAcceptanceTest] {
+		return nil, Errorf(EINVALID, "the plan must keep the acceptance test: it decides the deal's acceptance").WithDetail("field", "tasks")
+	}
+	for _, old := range p.Tasks {
+		if !seen[old.Key] && old.Status != TaskPending {
+			return nil, Errorf(EWRONGSTAGE, "task %s is %s: only a pending task can be removed", old.Key, old.Status).WithDetail("field", "tasks")
+		}
+	}
+	for i, t := range out {
+		for _, dep := range t.DependsOn {
+			if dep == t.Key || !seen[dep] {
+				return nil, Errorf(EINVALID, "task %s depends on %q, which is not a task of the plan", t.Key, dep).WithDetail("field", fmt.Sprintf("tasks[%d].depends_on", i))
+			}
+		}
+	}
+	if cycle := findCycle(out); cycle != nil {
+		return nil, Errorf(EINVALID, "the tasks depend on each other in a circle: %s", strings.Join(cycle, " → ")).WithDetail("field", "tasks")
+	}
+	// A task that has started or is done keeps its place in the order of work: nothing it depends
+	// on may be pending after it started.
+	for _, t := range out {
+		if t.Status == TaskPending || t.Status == TaskCancelled {
+			continue
+		}
+		for _, dep := range t.DependsOn {
+			if d := taskIn(out, dep); d != nil && d.Status != TaskDone {
+				return nil, Errorf(EWRONGSTAGE, "task %s has started, so it cannot depend on %s, which is not done", t.Key, dep).WithDetail("field", "tasks")
+			}
+		}
+	}
+	return out, nil
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+func taskIn(ts []DeliveryTask, key string) *DeliveryTask {
+	for i := range ts {
+		if ts[i].Key == key {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+// findCycle returns a dependency circle among the tasks, or nil.
+func findCycle(ts []DeliveryTask) []string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var path []string
+	var visit func(k string) []string
+	visit = func(k string) []string {
+		color[k] = grey
+		path = append(path, k)
+		for _, dep := range taskIn(ts, k).DependsOn {
+			switch color[dep] {
+			case grey:
+				i := slices.Index(path, dep)
+				return append(slices.Clone(path[i:]), dep)
+			case white:
+				if c := visit(dep); c != nil {
+					return c
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		color[k] = black
+		return nil
+	}
+	for _, t := range ts {
+		if color[t.Key] == white {
+			if c := visit(t.Key); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// Apply changes the plan by cmd, which Check has accepted. The steps of a started task are left
+// pending: the workflow runs them and records each outcome with StepStarted, StepDone, StepFailed
+// and StepCompensated.
+func (p *DeliveryPlan) Apply(cmd DeliveryCommand, now time.Time) error {
+	if err := p.Check(cmd); err != nil {
+		return err
+	}
+	who := cmd.Actor.ID
+	at := now.UTC()
+	switch cmd.Kind {
+	case DelivPlan:
+		ts, _ := p.planned(*cmd.Plan)
+		p.Tasks = ts
+	case DelivStart, DelivRetry:
+		t := p.Task(cmd.Task)
+		t.Status, t.Error, t.Progress, t.Runs = TaskRunning, "", 0, t.Runs+1
+		t.StartedBy, t.StartedAt = who, &at
+		t.CompletedBy, t.CompletedAt, t.Result, t.PunchList, t.Issues = "", nil, "", nil, nil
+		t.Steps = t.Steps[:0]
+		for _, k := range StepsOf(t.Key) {
+			t.Steps = append(t.Steps, DeliveryStep{Key: k, Status: StepPending})
+		}
+	case DelivCancel:
+		t := p.Task(cmd.Task)
+		t.Error = "cancelled by " + who
+		p.undo(t, TaskCancelled)
+	case DelivComplete:
+		t := p.Task(cmd.Task)
+		in := cmd.Complete
+		if in == nil {
+			in = &CompleteInput{}
+		}
+		t.Status, t.Progress, t.CompletedBy, t.CompletedAt = TaskDone, 100, who, &at
+		t.Notes, t.Attachments = strings.TrimSpace(in.Notes), slices.Clone(in.Attachments)
+		t.Result, t.Issues = in.Result, slices.Clone(in.Issues)
+		t.PunchList = nil
+		for i, text := range in.PunchList {
+			t.PunchList = append(t.PunchList, PunchItem{ID: fmt.Sprintf("p%d", i+1), Text: strings.TrimSpace(text)})
+		}
+	case DelivResolve:
+		t := p.Task(TaskAcceptanceTest)
+		for i := range t.PunchList {
+			if t.PunchList[i].ID == cmd.Punch {
+				t.PunchList[i].Done, t.PunchList[i].ResolvedBy, t.PunchList[i].ResolvedAt = true, who, &at
+			}
+		}
+	case DelivReport:
+		v := p.Visit(cmd.Visit)
+		r := *cmd.Report
+		r.ReportedBy, r.ReportedAt = who, &at
+		r.Notes = strings.TrimSpace(r.Notes)
+		v.Report, v.Status = &r, VisitReported
+	}
+	p.touch(now)
+	return nil
+}
+
+func (p *DeliveryPlan) touch(now time.Time) {
+	p.Seq++
+	p.UpdatedAt = now.UTC()
+}
+
+// undo moves a task whose run stops (failed or cancelled) to undoing when it has done steps to
+// compensate, else straight to end.
+func (p *DeliveryPlan) undo(t *DeliveryTask, end TaskStatus) {
+	for i := range t.Steps {
+		if t.Steps[i].Status == StepPending || t.Steps[i].Status == StepRunning {
+			t.Steps[i].Status = StepPending // never ran, or is being stopped: nothing to undo
+		}
+	}
+	if len(t.ToCompensate()) > 0 {
+		t.Status = TaskUndoing
+		t.UndoTo = end
+		return
+	}
+	t.Status, t.UndoTo = end, ""
+}
+
+// ToCompensate lists, last first, the done steps with an undo.
+func (t *DeliveryTask) ToCompensate() []string {
+	var out []string
+	for i := len(t.Steps) - 1; i >= 0; i-- {
+		if t.Steps[i].Status == StepDone && Compensable(t.Steps[i].Key) {
+			out = append(out, t.Steps[i].Key)
+		}
+	}
+	return out
+}
+
+// NextStep is the key of the running task's next pending step, "" when none is left.
+func (t *DeliveryTask) NextStep() string {
+	if t.Status != TaskRunning {
+		return ""
+	}
+	for _, s := range t.Steps {
+		if s.Status == StepPending {
+			return s.Key
+		}
+	}
+	return ""
+}
+
+func (t *DeliveryTask) step(key string) *DeliveryStep {
+	for i := range t.Steps {
+		if t.Steps[i].Key == key {
+			return &t.Steps[i]
+		}
+	}
+	return nil
+}
+
+// StepStarted records that a step's activity started.
+func (p *DeliveryPlan) StepStarted(task, step string, now time.Time) {
+	t := p.Task(task)
+	if t == nil || t.step(step) == nil {
+		return
+	}
+	s := t.step(step)
+	at := now.UTC()
+	s.Status, s.Started, s.Attempts = StepRunning, &at, s.Attempts+1
+	p.touch(now)
+}
+
+// StepProgress records what a running step reported (0–100).
+func (p *DeliveryPlan) StepProgress(task, step string, pct int, now time.Time) {
+	t := p.Task(task)
+	if t == nil || t.step(step) == nil || t.step(step).Status != StepRunning {
+		return
+	}
+	t.step(step).Progress = min(max(pct, 0), 100)
+	t.progress()
+	p.touch(now)
+}
+
+// StepDone records a step's success; when it was the last, the task becomes active.
+func (p *DeliveryPlan) StepDone(task, step, ref string, now time.Time) {
+	t := p.Task(task)
+	if t == nil || t.step(step) == nil {
+		return
+	}
+	s := t.step(step)
+	at := now.UTC()
+	s.Status, s.Ref, s.Error, s.Progress, s.Ended = StepDone, ref, "", 100, &at
+	t.progress()
+	if t.Status == TaskRunning && t.NextStep() == "" {
+		t.Status, t.Progress = TaskActive, 100
+	}
+	p.touch(now)
+}
+
+// StepFailed records a step's failure for good: the task's done steps are to be undone, then the
+// task is failed.
+func (p *DeliveryPlan) StepFailed(task, step, msg string, now time.Time) {
+	t := p.Task(task)
+	if t == nil || t.step(step) == nil {
+		return
+	}
+	s := t.step(step)
+	at := now.UTC()
+	s.Status, s.Error, s.Ended = StepFailed, msg, &at
+	t.Error = fmt.Sprintf("%s failed: %s", step, msg)
+	p.undo(t, TaskFailed)
+	p.touch(now)
+}
+
+// StepCompensated records that a done step was undone; once none is left, the task ends as
+// failed or cancelled.
+func (p *DeliveryPlan) StepCompensated(task, step string, now time.Time) {
+	t := p.Task(task)
+	if t == nil || t.step(step) == nil {
+		return
+	}
+	t.step(step).Status = StepCompensated
+	if t.Status == TaskUndoing && len(t.ToCompensate()) == 0 {
+		t.Status, t.UndoTo = t.UndoTo, ""
+		if t.Status == "" {
+			t.Status = TaskFailed
+		}
+	}
+	t.progress()
+	p.touch(now)
+}
+
+func (t *DeliveryTask) progress() {
+	if len(t.Steps) == 0 {
+		return
+	}
+	sum := 0
+	for _, s := range t.Steps {
+		switch s.Status {
+		case StepDone:
+			sum += 100
+		case StepRunning:
+			sum += s.Progress
+		}
+	}
+	t.Progress = sum / len(t.Steps)
+}
+
+// CloseProject starts the service phase at now: the visits come at the cadence from it.
+func (p *DeliveryPlan) CloseProject(now time.Time) {
+	if p.ClosedAt != nil {
+		return
+	}
+	at := now.UTC()
+	p.ClosedAt = &at
+	p.touch(now)
+}
+
+// NextVisitDue is when the next service visit is due and its round (1-based); zero when the
+// project is open or every round has come.
+func (p *DeliveryPlan) NextVisitDue() (time.Time, int) {
+	if p.ClosedAt == nil {
+		return time.Time{}, 0
+	}
+	round := len(p.Visits) + 1
+	if round > len(p.Cadence) {
+		return time.Time{}, 0
+	}
+	return p.ClosedAt.Add(time.Duration(p.Cadence[round-1])), round
+}
+
+// AddVisit creates the next service visit, due now, for assignee.
+func (p *DeliveryPlan) AddVisit(assignee string, now time.Time) *ServiceVisit {
+	_, round := p.NextVisitDue()
+	if round == 0 {
+		return nil
+	}
+	v := &ServiceVisit{ID: fmt.Sprintf("%s-v%d", p.DealID, round), DealID: p.DealID, AccountID: p.AccountID, Site: p.Site,
+		Round: round, Due: DateOf(now.UTC()), Assignee: assignee, Status: VisitDue, CreatedAt: now.UTC()}
+	p.Visits = append(p.Visits, v)
+	p.touch(now)
+	return v
+}
+
+// ServiceDone reports whether every visit of the cadence has come and been reported.
+func (p *DeliveryPlan) ServiceDone() bool {
+	if p.ClosedAt == nil || len(p.Visits) < len(p.Cadence) {
+		return false
+	}
+	for _, v := range p.Visits {
+		if v.Status != VisitReported {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateCadence checks a follow-up cadence: 1 to 12 offsets, each from 1 to 3650 days, rising.
+func ValidateCadence(c []Duration) error {
+	if len(c) == 0 || len(c) > 12 {
+		return Errorf(EINVALID, "the service cadence has 1 to 12 visits").WithDetail("field", "service_cadence")
+	}
+	for i, d := range c {
+		if d < Duration(Day) || time.Duration(d) > 3650*Day || (i > 0 && d <= c[i-1]) {
+			return Errorf(EINVALID, "the service cadence must rise, each visit 1 to 3650 days after the close").WithDetail("field", "service_cadence")
+		}
+	}
+	return nil
+}
+
+// SiteService is one installed site in an account's service report: its latest reported visit.
+type SiteService struct {
+	DealID           string       `json:"deal_id"`
+	Site             string       `json:"site"`
+	Round            int          `json:"round"`
+	VisitedOn        Date         `json:"visited_on"`
+	FaultsFound      int          `json:"faults_found"`
+	FaultsUnresolved int          `json:"faults_unresolved"`
+	Satisfaction     Satisfaction `json:"satisfaction"`
+}
+
+// ServiceReport is an account's proactive service, for its head office: per installed site the
+// latest reported visit, and the totals over them.
+type ServiceReport struct {
+	AccountID string `json:"account_id"`
+	// Round, when set, restricts the report to that round of visits (1: the first round).
+	Round int `json:"round,omitempty"`
+	// SitesVisited are the sites with a reported visit; SitesWithFaults those whose visit found a
+	// fault; SitesUnresolved those with faults left unresolved; Satisfied those with good feedback.
+	SitesVisited     int           `json:"sites_visited"`
+	SitesWithFaults  int           `json:"sites_with_faults"`
+	SitesUnresolved  int           `json:"sites_unresolved"`
+	Satisfied        int           `json:"satisfied"`
+	FaultRate        float64       `json:"fault_rate"`        // SitesWithFaults ÷ SitesVisited
+	SatisfactionRate float64       `json:"satisfaction_rate"` // Satisfied ÷ SitesVisited
+	Sites            []SiteService `json:"sites"`
+}
+
+// BuildServiceReport sums up the reported visits of an account (of one round when round > 0):
+// each site counts once, by its latest reported visit.
+func BuildServiceReport(accountID string, round int, visits []ServiceVisit) ServiceReport {
+	latest := map[string]ServiceVisit{}
+	for _, v := range visits {
+		if v.Report == nil || v.Status != VisitReported || (round > 0 && v.Round != round) {
+			continue
+		}
+		if cur, ok := latest[v.DealID]; !ok || v.Round > cur.Round {
+			latest[v.DealID] = v
+		}
+	}
+	r := ServiceReport{AccountID: accountID, Round: round, Sites: []SiteService{}}
+	for _, v := range latest {
+		s := SiteService{DealID: v.DealID, Site: v.Site, Round: v.Round, VisitedOn: v.Report.VisitedOn,
+			FaultsFound: v.Report.FaultsFound, FaultsUnresolved: v.Report.FaultsUnresolved, Satisfaction: v.Report.Satisfaction}
+		r.Sites = append(r.Sites, s)
+		r.SitesVisited++
+		if s.FaultsFound > 0 {
+			r.SitesWithFaults++
+		}
+		if s.FaultsUnresolved > 0 {
+			r.SitesUnresolved++
+		}
+		if s.Satisfaction == Satisfied {
+			r.Satisfied++
+		}
+	}
+	slices.SortFunc(r.Sites, func(a, b SiteService) int {
+		if c := strings.Compare(a.Site, b.Site); c != 0 {
+			return c
+		}
+		return strings.Compare(a.DealID, b.DealID)
+	})
+	r.FaultRate, r.SatisfactionRate = Ratio(r.SitesWithFaults, r.SitesVisited), Ratio(r.Satisfied, r.SitesVisited)
+	return r
+}
