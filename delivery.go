@@ -1,6 +1,7 @@
 package kamflow
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -987,4 +988,29 @@ func BuildServiceReport(accountID string, round int, visits []ServiceVisit) Serv
 	})
 	r.FaultRate, r.SatisfactionRate = Ratio(r.SitesWithFaults, r.SitesVisited), Ratio(r.Satisfied, r.SitesVisited)
 	return r
+}
+
+// VisitFilter selects service visits.
+type VisitFilter struct {
+	// Viewer limits the visits to those of deals the actor may see (nil: all).
+	Viewer    *Actor
+	Assignee  string      // "": anyone's
+	AccountID string      // "": every account's
+	DealID    string      // "": every deal's
+	Status    VisitStatus // "": any
+	Limit     int         // 0: 500
+}
+
+// DeliveryStore keeps the projection of the delivery plans and their service visits, written by
+// the delivery workflows' activity and read by the API.
+type DeliveryStore interface {
+	// ProjectDelivery writes the plan and its visits, unless the stored plan's Seq is already at
+	// or past p.Seq (a retried or late write never rolls the plan back).
+	ProjectDelivery(ctx context.Context, p *DeliveryPlan) error
+	// DeliveryPlan reads a deal's plan; not_found when the deal has none.
+	DeliveryPlan(ctx context.Context, dealID string) (*DeliveryPlan, error)
+	// ServiceVisits lists visits, the earliest due first.
+	ServiceVisits(ctx context.Context, f VisitFilter) ([]ServiceVisit, error)
+	// ServiceVisit reads one visit; not_found when there is none.
+	ServiceVisit(ctx context.Context, id string) (*ServiceVisit, error)
 }
