@@ -807,8 +807,12 @@ func (p *DeliveryPlan) StepDone(task, step, ref string, now time.Time) {
 	at := now.UTC()
 	s.Status, s.Ref, s.Error, s.Progress, s.Ended = StepDone, ref, "", 100, &at
 	t.progress()
-	if t.Status == TaskRunning && t.NextStep() == "" {
+	switch {
+	case t.Status == TaskRunning && t.NextStep() == "":
 		t.Status, t.Progress = TaskActive, 100
+	case (t.Status == TaskCancelled || t.Status == TaskFailed) && Compensable(step):
+		// The step got through before it heard the task was stopped: its work is undone too.
+		t.Status, t.UndoTo = TaskUndoing, t.Status
 	}
 	p.touch(now)
 }
@@ -911,14 +915,15 @@ func (p *DeliveryPlan) ServiceDone() bool {
 	return true
 }
 
-// ValidateCadence checks a follow-up cadence: 1 to 12 offsets, each from 1 to 3650 days, rising.
+// ValidateCadence checks a follow-up cadence: 1 to 12 offsets after the close, rising, each
+// positive and at most 3650 days (short ones, in seconds, serve trials and tests).
 func ValidateCadence(c []Duration) error {
 	if len(c) == 0 || len(c) > 12 {
 		return Errorf(EINVALID, "the service cadence has 1 to 12 visits").WithDetail("field", "service_cadence")
 	}
 	for i, d := range c {
-		if d < Duration(Day) || time.Duration(d) > 3650*Day || (i > 0 && d <= c[i-1]) {
-			return Errorf(EINVALID, "the service cadence must rise, each visit 1 to 3650 days after the close").WithDetail("field", "service_cadence")
+		if d <= 0 || time.Duration(d) > 3650*Day || (i > 0 && d <= c[i-1]) {
+			return Errorf(EINVALID, "the service cadence must rise, each visit at most 3650 days after the close").WithDetail("field", "service_cadence")
 		}
 	}
 	return nil

@@ -170,6 +170,15 @@ func TestDeliverySaga(t *testing.T) {
 	if task.Status != kamflow.TaskCancelled {
 		t.Errorf("cancelled with nothing done: %s", task.Status)
 	}
+	// The running work order got through before it heard of the cancellation: it is undone too.
+	p.StepDone("installation", "work_order", "WO-9", dt0)
+	if task.Status != kamflow.TaskUndoing || !slices.Equal(task.ToCompensate(), []string{"work_order"}) {
+		t.Errorf("late step: %s, to undo %v", task.Status, task.ToCompensate())
+	}
+	p.StepCompensated("installation", "work_order", dt0)
+	if task.Status != kamflow.TaskCancelled {
+		t.Errorf("after undoing the late step: %s", task.Status)
+	}
 }
 
 func TestAcceptanceOutcomes(t *testing.T) {
@@ -393,7 +402,8 @@ func TestServiceCadence(t *testing.T) {
 		{[]kamflow.Duration{kamflow.Duration(7 * kamflow.Day)}, true},
 		{nil, false},
 		{[]kamflow.Duration{kamflow.Duration(90 * kamflow.Day), kamflow.Duration(30 * kamflow.Day)}, false},
-		{[]kamflow.Duration{kamflow.Duration(time.Hour)}, false},
+		{[]kamflow.Duration{kamflow.Duration(2 * time.Second)}, true},
+		{[]kamflow.Duration{0}, false},
 		{[]kamflow.Duration{kamflow.Duration(4000 * kamflow.Day)}, false},
 	} {
 		if err := kamflow.ValidateCadence(tc.c); (err == nil) != tc.ok {

@@ -12,6 +12,9 @@ type Settings struct {
 	SLA         map[Stage]Duration `json:"sla"`
 	Assessment  AssessmentModel    `json:"assessment"`
 	MarginFloor float64            `json:"margin_floor"` // gross margin in percent below which a director must approve a bid
+	// ServiceCadence is when the proactive service visits come after a project closes; empty is
+	// DefaultServiceCadence (30, 90, 180 and 365 days).
+	ServiceCadence []Duration `json:"service_cadence,omitempty"`
 }
 
 // DefaultSettings are the settings of a fresh installation.
@@ -46,6 +49,11 @@ func (s Settings) Validate() error {
 		}
 		if d <= 0 {
 			return Errorf(EINVALID, "SLA for %s must be positive", st)
+		}
+	}
+	if len(s.ServiceCadence) > 0 {
+		if err := ValidateCadence(s.ServiceCadence); err != nil {
+			return err
 		}
 	}
 	if math.IsNaN(s.MarginFloor) || s.MarginFloor < 0 || s.MarginFloor > 100 {
