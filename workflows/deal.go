@@ -20,6 +20,7 @@ import (
 	"slices"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -79,6 +80,8 @@ type DealInput struct {
 	// Outbound are the notices not yet delivered by webhook or e-mail, carried across
 	// continue-as-new; the new run delivers them (a receiver may see one twice, with the same id).
 	Outbound []activities.Delivery `json:"outbound,omitempty"`
+	// DeliveryStarted is set once the deal's delivery workflow (its child) has started.
+	DeliveryStarted bool `json:"delivery_started,omitempty"`
 }
 
 // SettingsUpdate is the payload of EscalationSignal: the settings and the escalation ladder, so
@@ -115,6 +118,8 @@ type dealRun struct {
 	projected int64
 	// changes counts accepted changes in this run; the main loop re-arms its timer when it moves.
 	changes int
+	// deliveryStarted: the deal's delivery workflow runs (see DeliveryWorkflow).
+	deliveryStarted bool
 	// mu serialises handlers: each applies its change and waits for the projection before the
 	// next one starts, so the database sees changes in order and a handler returns only after the
 	// change is readable.
@@ -124,7 +129,8 @@ type dealRun struct {
 // DealWorkflow runs one deal from development to its end. It completes when the deal is final
 // (won deals go on through delivery until the project is closed).
 func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
-	r := &dealRun{in: in, deal: in.Deal, settings: in.Settings, projected: in.ProjectedSeq, mu: workflow.NewMutex(ctx)}
+	r := &dealRun{in: in, deal: in.Deal, settings: in.Settings, projected: in.ProjectedSeq, deliveryStarted: in.DeliveryStarted,
+		mu: workflow.NewMutex(ctx)}
 	if in.Escalation != nil {
 		r.esc = *in.Escalation
 		if in.Created != nil && r.projected < r.deal.Seq {
@@ -189,7 +195,7 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 			}
 			esc, ladder := r.esc, r.ladder
 			next := DealInput{Deal: r.deal, Settings: r.settings, ProjectedSeq: r.projected, MaxUpdatesPerRun: in.MaxUpdatesPerRun,
-				Escalation: &esc, Ladder: &ladder, Outbound: slices.Clone(r.outbound)}
+				Escalation: &esc, Ladder: &ladder, Outbound: slices.Clone(r.outbound), DeliveryStarted: r.deliveryStarted}
 			return r.deal, workflow.NewContinueAsNewError(ctx, DealWorkflowName, next)
 		}
 	}
@@ -226,6 +232,14 @@ func (r *dealRun) register(ctx workflow.Context) error {
 			var s kamflow.Settings
 			settings.Receive(ctx, &s)
 			_ = r.locked(ctx, func() error { return r.applySettings(ctx, s) })
+		}
+	})
+	acceptance := workflow.GetSignalChannel(ctx, AcceptanceSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var n AcceptanceNotice
+			acceptance.Receive(ctx, &n)
+			_ = r.locked(ctx, func() error { return r.applyAcceptance(ctx, n) })
 		}
 	})
 	escalation := workflow.GetSignalChannel(ctx, EscalationSignal)
@@ -298,10 +312,74 @@ func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kam
 		if err := r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now)); err != nil {
 			return err
 		}
+		if err := r.toDelivery(ctx, before, cmd); err != nil {
+			return err
+		}
 		out = r.deal
 		return nil
 	})
 	return out, err
+}
+
+// toDelivery starts the deal's delivery workflow when the deal enters delivery, and tells it what
+// it needs later: the project closed, the engineers or owner changed, the deal ended.
+func (r *dealRun) toDelivery(ctx workflow.Context, before *kamflow.Deal, cmd kamflow.Command) error {
+	now := workflow.Now(ctx)
+	if !r.deliveryStarted && before.Stage != kamflow.Delivery && r.deal.Stage == kamflow.Delivery &&
+		workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == 1 {
+		plan := kamflow.NewDeliveryPlan(&r.deal, now)
+		if len(r.settings.ServiceCadence) > 0 {
+			plan.Cadence = slices.Clone(r.settings.ServiceCadence)
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            DeliveryWorkflowID(r.deal.ID),
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // the service outlives the deal's workflow
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		})
+		f := workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflowName, DeliveryInput{Plan: *plan, Deal: r.deal})
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			return fmt.Errorf("start the delivery of deal %s: %w", r.deal.ID, err)
+		}
+		r.deliveryStarted = true
+		return nil
+	}
+	if !r.deliveryStarted {
+		return nil
+	}
+	var err error
+	switch {
+	case cmd.Kind == kamflow.CmdCloseProject:
+		err = workflow.SignalExternalWorkflow(ctx, DeliveryWorkflowID(r.deal.ID), "", ProjectClosedSignal, now).Get(ctx, nil)
+	case cmd.Kind == kamflow.CmdReassign || cmd.Kind == kamflow.CmdAssignEngineers || !r.deal.Active():
+		err = workflow.SignalExternalWorkflow(ctx, DeliveryWorkflowID(r.deal.ID), "", DeliveryDealSignal, r.deal).Get(ctx, nil)
+	}
+	if err != nil {
+		// The delivery has ended (every visit reported) or never ran: nothing is waiting for this.
+		workflow.GetLogger(ctx).Warn("the delivery was not told", "deal", r.deal.ID, "command", cmd.Kind, "err", err)
+	}
+	return nil
+}
+
+// applyAcceptance records the outcome of the delivery plan's acceptance test on the deal, under
+// the deal's own rules, as the engineer who recorded it.
+func (r *dealRun) applyAcceptance(ctx workflow.Context, n AcceptanceNotice) error {
+	now := workflow.Now(ctx)
+	cmd := kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: n.Actor,
+		Acceptance: &kamflow.AcceptanceInput{Result: n.Result, Notes: n.Notes, OpenPunchItems: n.OpenPunchItems}}
+	if err := r.deal.Check(cmd, now, r.effective()); err != nil {
+		workflow.GetLogger(ctx).Warn("acceptance from the delivery refused", "deal", r.deal.ID, "err", err)
+		return nil
+	}
+	before := r.deal.Clone()
+	fx, err := r.deal.Apply(cmd, now, r.effective())
+	if err != nil {
+		return nil
+	}
+	if fx.Progress {
+		r.ladder.DirectorsToldAt = nil
+	}
+	r.changes++
+	return r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now))
 }
 
 // onTimer handles the stall deadline or the resume date coming.

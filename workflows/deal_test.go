@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -48,6 +50,19 @@ func (r *recorder) Notify(_ context.Context, n []kamflow.Notification) error {
 	return nil
 }
 
+// mockDelivery stands in for the delivery workflow that a deal starts when it enters delivery
+// (delivery_test.go tests the real one): it records its input and ends at once.
+func mockDelivery(env *testsuite.TestWorkflowEnvironment) *[]workflows.DeliveryInput {
+	var started []workflows.DeliveryInput
+	env.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+	env.OnWorkflow(workflows.DeliveryWorkflowName, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in workflows.DeliveryInput) (kamflow.DeliveryPlan, error) {
+			started = append(started, in)
+			return in.Plan, nil
+		})
+	return &started
+}
+
 func (r *recorder) Notifications(context.Context, string, int) ([]kamflow.Notification, error) {
 	return r.notes, nil
 }
@@ -60,6 +75,8 @@ type harness struct {
 	rec   *recorder
 	in    workflows.DealInput
 	clock time.Duration // offset of the next scripted step
+	// deliveries are the inputs of the delivery workflows the deal started.
+	deliveries *[]workflows.DeliveryInput
 }
 
 func newHarness(t *testing.T, s kamflow.Settings) *harness {
@@ -71,13 +88,16 @@ func newHarness(t *testing.T, s kamflow.Settings) *harness {
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	env.RegisterActivity(&activities.Activities{Deals: rec, Notifications: rec})
+	h := &harness{t: t, env: env, rec: rec}
+	h.deliveries = mockDelivery(env)
 	d, created, err := kamflow.NewDeal("d1", kamflow.NewDealInput{
 		AccountID: "a1", Title: "Boiler feed pumps for Line 3", Value: 120000000, Currency: "CNY", TeamID: "east",
 	}, kamflow.Actor{ID: "kam1"}, start, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, env: env, rec: rec, in: workflows.DealInput{Deal: *d, Settings: s, Created: created}}
+	h.in = workflows.DealInput{Deal: *d, Settings: s, Created: created}
+	return h
 }
 
 // at runs fn once the workflow clock reaches start+offset.
@@ -474,4 +494,72 @@ func TestContinueAsNewCarriesTheDeal(t *testing.T) {
 func as(cmd kamflow.Command, a kamflow.Actor) kamflow.Command {
 	cmd.Actor = a
 	return cmd
+}
+
+// toDelivery scripts a deal from development into delivery, with engineer eng1 assigned.
+func (h *harness) toDelivery() {
+	h.ok(assess(4))
+	h.ok(advance())
+	h.ok(stakeholder("Wang Gong", kamflow.RoleInsider, true))
+	h.ok(stakeholder("Director Li", kamflow.RoleDecisionMaker, true))
+	h.ok(advance())
+	h.ok(kamflow.Command{Kind: kamflow.CmdCriteria, Actor: kam, Criteria: []kamflow.Criterion{{Name: "API 610 compliance", Favours: kamflow.FavoursUs}}})
+	h.ok(kamflow.Command{Kind: kamflow.CmdProposal, Actor: kam, Proposal: &kamflow.ProposalInput{SubmittedOn: "2026-12-01"}})
+	h.ok(advance())
+	h.ok(kamflow.Command{Kind: kamflow.CmdBid, Actor: kam, Bid: &kamflow.BidInput{Cost: 80000000, Price: 100000000, Submitted: true}})
+	h.ok(advance())
+	h.ok(kamflow.Command{Kind: kamflow.CmdApproveContract, Actor: director})
+	h.ok(kamflow.Command{Kind: kamflow.CmdSignContract, Actor: kam, Sign: &kamflow.SignInput{SignedOn: "2027-02-01"}})
+	h.ok(kamflow.Command{Kind: kamflow.CmdAssignEngineers, Actor: kam, Engineers: []string{"eng1"}})
+	h.ok(advance())
+}
+
+// TestDeliveryStartsAndAcceptanceDecidesTheGate: entering delivery starts the delivery workflow
+// with the default plan; the acceptance it reports decides the accepted gate item, and a punch
+// list keeps the project open until it is cleared. (That the close reaches the delivery, which
+// then schedules the service visits, is tested against a real server in cmd/kamflow: the test
+// environment routes signals to a mocked child past any mock of them.)
+func TestDeliveryStartsAndAcceptanceDecidesTheGate(t *testing.T) {
+	h := newHarness(t, kamflow.DefaultSettings())
+	h.toDelivery()
+	accept := func(r kamflow.AcceptanceResult, open int) {
+		h.then(func() {
+			h.env.SignalWorkflow(workflows.AcceptanceSignal, workflows.AcceptanceNotice{Result: r, OpenPunchItems: open, Notes: "72h run",
+				Actor: kamflow.Actor{ID: "eng1", Role: kamflow.UserEngineer, Teams: []string{"east"}}})
+		})
+	}
+	closeProject := kamflow.Command{Kind: kamflow.CmdCloseProject, Actor: kam}
+	h.send(closeProject, func(_ kamflow.Deal, err error) {
+		if codeOf(err) != kamflow.EGATENOTMET {
+			t.Errorf("close before acceptance: %v", err)
+		}
+	})
+	accept(kamflow.AcceptancePassPunchList, 2)
+	h.then(func() {
+		d := h.query()
+		if d.Acceptance == nil || d.Acceptance.Result != kamflow.AcceptancePassPunchList || d.Acceptance.OpenPunchItems != 2 ||
+			d.Acceptance.RecordedBy != "eng1" || !d.Gate().Met {
+			t.Errorf("acceptance %+v, gate met %v", d.Acceptance, d.Gate().Met)
+		}
+	})
+	h.send(closeProject, func(_ kamflow.Deal, err error) {
+		if codeOf(err) != kamflow.EGATENOTMET || !strings.Contains(err.Error(), "2 item(s) open") {
+			t.Errorf("close with the punch list open: %v", err)
+		}
+	})
+	accept(kamflow.AcceptancePassPunchList, 0)
+	h.ok(closeProject)
+	h.run()
+	d := h.finish()
+	if d.Status != kamflow.StatusDelivered {
+		t.Fatalf("deal %s", d.Status)
+	}
+	if len(*h.deliveries) != 1 {
+		t.Fatalf("%d deliveries started", len(*h.deliveries))
+	}
+	in := (*h.deliveries)[0]
+	if in.Plan.DealID != "d1" || len(in.Plan.Tasks) != 5 || in.Plan.Tasks[0].Assignee != "eng1" || len(in.Plan.Cadence) != 4 ||
+		in.Deal.Stage != kamflow.Delivery || !slices.Equal(in.Deal.Engineers, []string{"eng1"}) {
+		t.Errorf("delivery started with %+v", in.Plan)
+	}
 }

@@ -169,6 +169,7 @@ func newLadderHarness(t *testing.T, s kamflow.Settings, esc *kamflow.Escalation,
 	env.SetStartTime(start)
 	rec := &recorder{}
 	env.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
+	mockDelivery(env)
 	a := &activities.Activities{Deals: rec, Notifications: rec}
 	if configure != nil {
 		configure(a)
