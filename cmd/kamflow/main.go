@@ -84,6 +84,8 @@ type config struct {
 	webhookURL, webhookSecret  string
 	smtpAddr, smtpFrom         string
 	smtpUsername, smtpPassword string
+	// The ERP / field-service system that delivery steps are sent to (worker and dev).
+	fieldServiceURL, fieldServiceSecret string
 }
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
@@ -108,6 +110,8 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 		fs.StringVar(&c.smtpFrom, "smtp-from", os.Getenv("KAMFLOW_SMTP_FROM"), "sender address of e-mailed notices (KAMFLOW_SMTP_FROM)")
 		fs.StringVar(&c.smtpUsername, "smtp-username", os.Getenv("KAMFLOW_SMTP_USERNAME"), "SMTP user, with KAMFLOW_SMTP_PASSWORD in the environment (KAMFLOW_SMTP_USERNAME)")
 		c.smtpPassword = os.Getenv("KAMFLOW_SMTP_PASSWORD")
+		fs.StringVar(&c.fieldServiceURL, "field-service-url", os.Getenv("KAMFLOW_FIELD_SERVICE_URL"), "POST delivery steps (work orders, parts, customer notices) here as signed JSON (KAMFLOW_FIELD_SERVICE_URL); unset, steps are recorded in kamflow only")
+		c.fieldServiceSecret = os.Getenv("KAMFLOW_FIELD_SERVICE_SECRET")
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -117,6 +121,9 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	}
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return c, errors.New("KAMFLOW_WEBHOOK_SECRET is required with a webhook URL: receivers check the signature")
+	}
+	if c.fieldServiceURL != "" && c.fieldServiceSecret == "" {
+		return c, errors.New("KAMFLOW_FIELD_SERVICE_SECRET is required with a field-service URL: the receiver checks the signature")
 	}
 	if c.smtpAddr != "" {
 		if _, _, err := net.SplitHostPort(c.smtpAddr); err != nil {

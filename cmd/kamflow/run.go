@@ -203,6 +203,12 @@ func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	w.RegisterActivity(newActivities(d, cfg))
+	w.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+	delivery := &activities.DeliveryActivities{Store: d}
+	if cfg.fieldServiceURL != "" {
+		delivery.FieldService = &activities.FieldService{URL: cfg.fieldServiceURL, Secret: cfg.fieldServiceSecret}
+	}
+	w.RegisterActivity(delivery)
 	return w
 }
 
