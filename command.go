@@ -102,6 +102,8 @@ type AcceptanceInput struct {
 	// OpenPunchItems is set by the deal's delivery plan (never by the API): the punch items of a
 	// pass with a punch list still open. The project closes only when there are none.
 	OpenPunchItems int `json:"-"`
+	// FromPlan marks the acceptance as reported by the deal's delivery plan (never set by the API).
+	FromPlan bool `json:"-"`
 }
 
 // AdvanceInput moves the deal to the next stage; Force with a Reason overrides an unmet gate.
@@ -362,6 +364,9 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		}
 		if err := d.requireStage(cmd.Kind, Delivery); err != nil {
 			return err
+		}
+		if d.DeliveryPlanned && !in.FromPlan {
+			return wrongStage("the deal's delivery plan records the acceptance: complete its acceptance test (POST /api/v1/deals/%s/delivery/tasks/acceptance_test/complete)", d.ID)
 		}
 		switch in.Result {
 		case AcceptancePass, AcceptancePassPunchList, AcceptanceFail:

@@ -40,7 +40,10 @@ type Deal struct {
 	Bid          *BidWork      `json:"bid,omitempty"`
 	Contract     Contract      `json:"contract"`
 	Acceptance   *Acceptance   `json:"acceptance,omitempty"`
-	Closing      *Closing      `json:"closing,omitempty"`
+	// DeliveryPlanned is set when the deal entered delivery with a delivery plan (its delivery
+	// workflow): the plan's acceptance test then records the acceptance.
+	DeliveryPlanned bool     `json:"delivery_planned,omitempty"`
+	Closing         *Closing `json:"closing,omitempty"`
 
 	// Seq counts the deal's accepted changes. The projection only ever moves forward in Seq, so a
 	// retried or late write can never roll the database back.

@@ -441,22 +441,22 @@ func (p *DeliveryPlan) checkTask(cmd DeliveryCommand, t *DeliveryTask) error {
 			(t.Key == TaskAcceptanceTest && t.Status == TaskDone && t.Result == AcceptanceFail)
 		if !restartable {
 			return Errorf(EWRONGSTAGE, "task %s is %s: only a pending or cancelled task (or a failed acceptance test, to test again) can be started", t.Key, t.Status).
-				WithDetail("status", string(t.Status))
+				WithDetail("task_status", string(t.Status))
 		}
 		if missing := p.waitingOn(t); len(missing) > 0 {
 			return Errorf(EGATENOTMET, "task %s waits on %s", t.Key, strings.Join(missing, ", ")).WithDetail("missing", missing)
 		}
 	case DelivRetry:
 		if t.Status != TaskFailed {
-			return Errorf(EWRONGSTAGE, "task %s is %s: only a failed task is retried", t.Key, t.Status).WithDetail("status", string(t.Status))
+			return Errorf(EWRONGSTAGE, "task %s is %s: only a failed task is retried", t.Key, t.Status).WithDetail("task_status", string(t.Status))
 		}
 	case DelivCancel:
 		if t.Status == TaskDone || t.Status == TaskCancelled || t.Status == TaskPending || t.Status == TaskUndoing {
-			return Errorf(EWRONGSTAGE, "task %s is %s: only a running, active or failed task is cancelled", t.Key, t.Status).WithDetail("status", string(t.Status))
+			return Errorf(EWRONGSTAGE, "task %s is %s: only a running, active or failed task is cancelled", t.Key, t.Status).WithDetail("task_status", string(t.Status))
 		}
 	case DelivComplete:
 		if t.Status != TaskActive {
-			return Errorf(EWRONGSTAGE, "task %s is %s: a task is completed once its steps are done (active)", t.Key, t.Status).WithDetail("status", string(t.Status))
+			return Errorf(EWRONGSTAGE, "task %s is %s: a task is completed once its steps are done (active)", t.Key, t.Status).WithDetail("task_status", string(t.Status))
 		}
 		return checkCompletion(t.Key, cmd.Complete)
 	}
@@ -1009,13 +1009,65 @@ type VisitFilter struct {
 // DeliveryStore keeps the projection of the delivery plans and their service visits, written by
 // the delivery workflows' activity and read by the API.
 type DeliveryStore interface {
-	// ProjectDelivery writes the plan and its visits, unless the stored plan's Seq is already at
-	// or past p.Seq (a retried or late write never rolls the plan back).
-	ProjectDelivery(ctx context.Context, p *DeliveryPlan) error
+	// ProjectDelivery writes the plan and its visits, and the change's audit entries, in one
+	// transaction, unless the stored plan's Seq is already at or past p.Seq (a retried or late
+	// write never rolls the plan back, nor appends its entries twice).
+	ProjectDelivery(ctx context.Context, p *DeliveryPlan, audit ...*AuditEntry) error
 	// DeliveryPlan reads a deal's plan; not_found when the deal has none.
 	DeliveryPlan(ctx context.Context, dealID string) (*DeliveryPlan, error)
 	// ServiceVisits lists visits, the earliest due first.
 	ServiceVisits(ctx context.Context, f VisitFilter) ([]ServiceVisit, error)
 	// ServiceVisit reads one visit; not_found when there is none.
 	ServiceVisit(ctx context.Context, id string) (*ServiceVisit, error)
+	// AccountServiceVisits lists every visit of an account, for its service report.
+	AccountServiceVisits(ctx context.Context, accountID string) ([]ServiceVisit, error)
+}
+
+// DeliveryService changes delivery plans: each command goes to the deal's delivery workflow,
+// whose Update validator decides on it. requestID deduplicates retries.
+type DeliveryService interface {
+	ExecuteDelivery(ctx context.Context, dealID string, cmd DeliveryCommand, requestID string) (*DeliveryPlan, error)
+}
+
+// DeliveryAudit is the audit entry of a change to the plan by cmd, which left the plan at p: it
+// goes on the deal's timeline under the actor's name.
+func DeliveryAudit(cmd DeliveryCommand, p *DeliveryPlan, now time.Time) *AuditEntry {
+	e := &AuditEntry{At: now, Actor: cmd.Actor.ID, Action: "delivery." + string(cmd.Kind), EntityType: "delivery",
+		EntityID: p.DealID, DealID: p.DealID, Key: fmt.Sprintf("delivery:%s:%d", p.DealID, p.Seq)}
+	switch cmd.Kind {
+	case DelivPlan:
+		keys := make([]string, len(p.Tasks))
+		for i, t := range p.Tasks {
+			keys[i] = t.Key
+		}
+		e.Summary = "delivery plan adjusted: " + strings.Join(keys, ", ")
+		e.After = cmd.Plan
+	case DelivStart, DelivRetry, DelivCancel:
+		verb := map[DeliveryCommandKind]string{DelivStart: "started", DelivRetry: "retried", DelivCancel: "cancelled"}[cmd.Kind]
+		e.Summary = fmt.Sprintf("delivery task %s %s", cmd.Task, verb)
+	case DelivComplete:
+		t := p.Task(cmd.Task)
+		e.Summary = fmt.Sprintf("delivery task %s completed", cmd.Task)
+		if t != nil && t.Result != "" {
+			e.Summary = fmt.Sprintf("acceptance test completed: %s", t.Result)
+			if n := len(t.PunchList); n > 0 {
+				e.Summary += fmt.Sprintf(" with %d punch item(s)", n)
+			}
+		}
+		e.After = cmd.Complete
+	case DelivResolve:
+		e.Summary = fmt.Sprintf("punch item %s resolved", cmd.Punch)
+	case DelivReport:
+		r := cmd.Report
+		e.Summary = fmt.Sprintf("service visit %s reported: %d fault(s) found, %d unresolved, %s", cmd.Visit, r.FaultsFound, r.FaultsUnresolved, r.Satisfaction)
+		e.After = r
+	}
+	return e
+}
+
+// SystemDeliveryAudit is the audit entry of something the delivery did by itself (a task failed,
+// a visit fell due).
+func SystemDeliveryAudit(action, summary string, p *DeliveryPlan, now time.Time) *AuditEntry {
+	return &AuditEntry{At: now, Actor: "kamflow", Action: "delivery." + action, EntityType: "delivery", EntityID: p.DealID,
+		DealID: p.DealID, Summary: summary, Key: fmt.Sprintf("delivery:%s:%d", p.DealID, p.Seq)}
 }

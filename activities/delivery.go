@@ -162,13 +162,20 @@ func (a *DeliveryActivities) now() time.Time {
 	return time.Now()
 }
 
-// ProjectDelivery writes the plan and its service visits to the store, whose seq guard makes
-// retries and late writes harmless.
-func (a *DeliveryActivities) ProjectDelivery(ctx context.Context, p kamflow.DeliveryPlan) error {
+// DeliveryProjection is a change of a delivery plan to write: the plan as it now stands and the
+// change's audit entry, if any.
+type DeliveryProjection struct {
+	Plan  kamflow.DeliveryPlan `json:"plan"`
+	Audit *kamflow.AuditEntry  `json:"audit,omitempty"`
+}
+
+// ProjectDelivery writes the plan, its service visits and the change's audit entry to the store,
+// whose seq guard makes retries and late writes harmless.
+func (a *DeliveryActivities) ProjectDelivery(ctx context.Context, p DeliveryProjection) error {
 	if a.Store == nil {
 		return errors.New("delivery: no store to project the plan to")
 	}
-	return a.Store.ProjectDelivery(ctx, &p)
+	return a.Store.ProjectDelivery(ctx, &p.Plan, p.Audit)
 }
 
 // RunDeliveryStep does one step of a delivery task (or undoes it) in the field-service system and

@@ -420,7 +420,7 @@ type deliveryStore struct {
 	err   error
 }
 
-func (s *deliveryStore) ProjectDelivery(_ context.Context, p *kamflow.DeliveryPlan) error {
+func (s *deliveryStore) ProjectDelivery(_ context.Context, p *kamflow.DeliveryPlan, _ ...*kamflow.AuditEntry) error {
 	s.plans = append(s.plans, p)
 	return s.err
 }
@@ -435,7 +435,7 @@ func TestDeliveryProject(t *testing.T) {
 	p.CloseProject(at)
 	due, _ := p.NextVisitDue()
 	p.AddVisit("eng1", due)
-	if _, err := env.ExecuteActivity(a.ProjectDelivery, *p); err != nil {
+	if _, err := env.ExecuteActivity(a.ProjectDelivery, activities.DeliveryProjection{Plan: *p}); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.plans) != 1 {
@@ -447,11 +447,11 @@ func TestDeliveryProject(t *testing.T) {
 		t.Errorf("projected %s\nwant %s", gotJSON, wantJSON)
 	}
 	store.err = errors.New("db: connection refused")
-	if _, err := env.ExecuteActivity(a.ProjectDelivery, *p); err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if _, err := env.ExecuteActivity(a.ProjectDelivery, activities.DeliveryProjection{Plan: *p}); err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("the store's error: %v", err)
 	}
 	none := &activities.DeliveryActivities{}
-	if _, err := newDeliveryEnv(context.Background(), none).ExecuteActivity(none.ProjectDelivery, *p); err == nil {
+	if _, err := newDeliveryEnv(context.Background(), none).ExecuteActivity(none.ProjectDelivery, activities.DeliveryProjection{Plan: *p}); err == nil {
 		t.Error("projected without a store")
 	}
 }

@@ -29,10 +29,11 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // Update ID). A rejected command is not recorded, so it changes nothing and a retry is checked
 // again, as a rejected Update leaves no trace in the history.
 type fakeService struct {
-	deals    kamflow.DealStore
-	settings kamflow.SettingsStore
-	notes    kamflow.NotificationStore
-	now      func() time.Time
+	deals      kamflow.DealStore
+	deliveries kamflow.DeliveryStore
+	settings   kamflow.SettingsStore
+	notes      kamflow.NotificationStore
+	now        func() time.Time
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
@@ -47,7 +48,7 @@ type fakeService struct {
 var _ kamflow.DealService = (*fakeService)(nil)
 
 func newFakeService(d *db.DB, now func() time.Time) *fakeService {
-	return &fakeService{deals: d, settings: d, notes: d, now: now,
+	return &fakeService{deals: d, deliveries: d, settings: d, notes: d, now: now,
 		locks: map[string]*sync.Mutex{}, done: map[string]kamflow.Deal{}, applied: map[string]int{}}
 }
 
@@ -142,8 +143,14 @@ func (s *fakeService) Execute(ctx context.Context, dealID string, cmd kamflow.Co
 	if err != nil {
 		return nil, err
 	}
+	if before.Stage != kamflow.Delivery && d.Stage == kamflow.Delivery {
+		d.DeliveryPlanned = true // as the workflow does when it starts the delivery
+	}
 	p := kamflow.Projection{Deal: *d, Transition: fx.Transition, Audit: kamflow.DealAudit(cmd, before, d, now)}
 	if err := s.deals.Project(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := s.toDelivery(ctx, before, d, cmd, settings); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -355,7 +362,7 @@ func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
 	ids := &sequence{}
 	cfg := api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: e.svc, Reports: d, Escalations: d, Escalator: e.svc, Emails: d,
+		Service: e.svc, Reports: d, Escalations: d, Escalator: e.svc, Emails: d, Deliveries: d, Delivery: e.svc,
 		Health: func(context.Context) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()

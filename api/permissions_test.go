@@ -61,7 +61,7 @@ PUT    /api/v1/deals/{id}/bid                   401   403  200  404  200  200  4
 POST   /api/v1/deals/{id}/bid/approve           401   403  200  404  403  403  404  403  404
 POST   /api/v1/deals/{id}/contract/approve      401   403  200  404  403  403  404  403  404
 POST   /api/v1/deals/{id}/contract/sign         401   403  200  404  200  200  404  403  404
-POST   /api/v1/deals/{id}/acceptance            401   403  200  404  200  200  404  200  404
+POST   /api/v1/deals/{id}/acceptance            401   403  422  404  422  422  404  422  404
 POST   /api/v1/deals/{id}/project/close         401   403  200  404  200  200  404  200  404
 POST   /api/v1/deals/{id}/advance               401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/advance force         401   403  200  404  403  403  404  403  404
@@ -70,6 +70,18 @@ POST   /api/v1/deals/{id}/pause                 401   403  200  404  200  200  4
 POST   /api/v1/deals/{id}/resume                401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/reassign              401   403  200  404  403  403  403  403  403
 PUT    /api/v1/deals/{id}/engineers             401   403  200  404  200  200  404  403  403
+
+GET    /api/v1/deals/{id}/delivery              401   403  200  404  200  200  404  200  404
+PUT    /api/v1/deals/{id}/delivery              401   403  200  404  200  200  404  403  403
+POST   /api/v1/deals/{id}/delivery/tasks/{key}/start     401   403  200  404  403  403  403  200  404
+POST   /api/v1/deals/{id}/delivery/tasks/{key}/complete  401   403  200  404  403  403  403  200  404
+POST   /api/v1/deals/{id}/delivery/tasks/{key}/retry     401   403  422  404  403  403  403  422  404
+POST   /api/v1/deals/{id}/delivery/tasks/{key}/cancel    401   403  200  404  403  403  403  200  404
+POST   /api/v1/deals/{id}/delivery/punch-list/{item}/resolve  401  403  200  404  403  403  403  200  404
+GET    /api/v1/deals/{id}/acceptance/certificate.pdf     401   403  200  404  200  200  404  200  404
+GET    /api/v1/service-visits                   401   403  200  200  200  200  200  200  200
+POST   /api/v1/service-visits/{id}/report       401   403  200  404  403  403  403  200  404
+GET    /api/v1/accounts/{id}/service-report     401   403  200  404  200  200  404  200  404
 
 GET    /api/v1/reports/stalled                  401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/pipeline                 401   403  200  200  200  200  200  403  403
@@ -81,6 +93,7 @@ GET    /api/v1/reports/forecast csv             401   403  200  200  200  200  2
 GET    /api/v1/settings                         401   200  200  200  200  200  200  200  200
 PUT    /api/v1/settings/stages/{stage}          401   200  403  403  403  403  403  403  403
 PUT    /api/v1/settings/stages/{stage} team     401   200  403  403  403  403  403  403  403
+PUT    /api/v1/settings/service-cadence         401   200  403  403  403  403  403  403  403
 GET    /api/v1/notifications                    401   200  200  200  200  200  200  200  200
 
 GET    /api/v1/users                            401   200  403  403  403  403  403  403  403
@@ -146,7 +159,10 @@ const (
 	negotiation                   // in negotiation, contract not approved
 	contractApproved              // in negotiation, contract approved by d1
 	delivery                      // won and in delivery, not accepted
+	surveyActive                  // in delivery, the site survey started (its steps done: active)
+	punchList                     // in delivery, acceptance passed with a punch list of one item
 	accepted                      // in delivery, acceptance passed
+	visitDue                      // delivered, its first service visit due
 )
 
 // matrixCase says how to drive one route: the state its deal must be in, and the request.
@@ -161,62 +177,81 @@ type matrixCase struct {
 	account bool
 	// query is added to the path.
 	query string
+	// visit makes {id} the deal's first service visit's id.
+	visit bool
 }
+
+// matrixPlan is the default plan with due dates.
+const matrixPlan = `{"tasks":[{"key":"site_survey","due":"2026-03-20","depends_on":[]},{"key":"installation","depends_on":["site_survey"]},` +
+	`{"key":"commissioning","depends_on":["installation"]},{"key":"training","depends_on":["commissioning"]},` +
+	`{"key":"acceptance_test","assignee":"e1","depends_on":["commissioning","training"]}]}`
 
 const matrixForce = `{"force":true,"reason":"The customer's board asked us to bid anyway"}`
 
 // matrixCases are the requests of the matrix's rows, by row key.
 var matrixCases = map[string]matrixCase{
-	"GET /healthz":                             {},
-	"GET /api/openapi.json":                    {},
-	"GET /api/v1/healthz":                      {},
-	"POST /api/v1/auth/login":                  {}, // the body is the principal's own credentials
-	"POST /api/v1/auth/logout":                 {}, // sent with a session of its own
-	"GET /api/v1/auth/me":                      {},
-	"POST /api/v1/accounts":                    {body: `{"name":"Matrix Steel","region":"Jiangsu"}`},
-	"GET /api/v1/accounts":                     {},
-	"GET /api/v1/accounts/{id}":                {stage: development, account: true},
-	"PATCH /api/v1/accounts/{id}":              {stage: development, account: true, body: `{"region":"Jiangsu, Nanjing"}`},
-	"POST /api/v1/deals":                       {body: `{"account_id":"{account}","title":"Matrix deal","value":"100000.00","currency":"CNY","owner":"kam1"}`},
-	"GET /api/v1/deals":                        {},
-	"GET /api/v1/deals/{id}":                   {stage: development},
-	"GET /api/v1/deals/{id}/history":           {stage: development},
-	"GET /api/v1/deals/{id}/timeline":          {stage: development},
-	"PUT /api/v1/deals/{id}/assessment":        {stage: development, body: assessPass},
-	"POST /api/v1/deals/{id}/stakeholders":     {stage: development, body: insider},
-	"PUT /api/v1/deals/{id}/criteria":          {stage: entry, body: criteria},
-	"POST /api/v1/deals/{id}/proposal":         {stage: proposalStage, body: proposal},
-	"PUT /api/v1/deals/{id}/bid":               {stage: bidStage, body: goodBid},
-	"POST /api/v1/deals/{id}/bid/approve":      {stage: bidBelowFloor},
-	"POST /api/v1/deals/{id}/contract/approve": {stage: negotiation},
-	"POST /api/v1/deals/{id}/contract/sign":    {stage: contractApproved, body: sign},
-	"POST /api/v1/deals/{id}/acceptance":       {stage: delivery, body: `{"result":"pass","notes":"72h run test passed"}`},
-	"POST /api/v1/deals/{id}/project/close":    {stage: accepted},
-	"POST /api/v1/deals/{id}/advance":          {stage: assessed},
-	"POST /api/v1/deals/{id}/advance force":    {stage: assessedFailed, body: matrixForce},
-	"POST /api/v1/deals/{id}/close":            {stage: development, body: `{"outcome":"abandoned","reason":"No funding this year"}`},
-	"POST /api/v1/deals/{id}/pause":            {stage: development, body: `{"reason":"Budget approval","resume_on":"2026-04-01"}`},
-	"POST /api/v1/deals/{id}/resume":           {stage: paused},
-	"POST /api/v1/deals/{id}/reassign":         {stage: development, body: `{"owner":"kam2","reason":"kam1 moves to the steel accounts"}`},
-	"PUT /api/v1/deals/{id}/engineers":         {stage: development, body: `{"engineers":["e1","e2"]}`},
-	"GET /api/v1/reports/stalled":              {},
-	"GET /api/v1/reports/pipeline":             {},
-	"GET /api/v1/reports/approvals":            {},
-	"GET /api/v1/reports/funnel":               {},
-	"GET /api/v1/reports/stage-times":          {},
-	"GET /api/v1/reports/forecast":             {},
-	"GET /api/v1/reports/forecast csv":         {query: "?format=csv"},
-	"GET /api/v1/settings":                     {},
-	"PUT /api/v1/settings/stages/{stage}":      {body: `{"sla":"30d","director_after":3}`},
-	"PUT /api/v1/settings/stages/{stage} team": {body: `{"team":"east","sla":"20d"}`},
-	"GET /api/v1/notifications":                {},
-	"GET /api/v1/users":                        {},
-	"POST /api/v1/users":                       {body: `{"username":"{username}","name":"New KAM","role":"kam","teams":["east"],"password":"` + testPassword + `"}`},
-	"GET /api/v1/users/{id}":                   {user: true},
-	"PATCH /api/v1/users/{id}":                 {user: true, body: `{"name":"Renamed"}`},
-	"GET /api/v1/teams":                        {},
-	"POST /api/v1/teams":                       {body: `{"name":"{team}"}`},
-	"GET /api/v1/audit":                        {},
+	"GET /healthz":                                               {},
+	"GET /api/openapi.json":                                      {},
+	"GET /api/v1/healthz":                                        {},
+	"POST /api/v1/auth/login":                                    {}, // the body is the principal's own credentials
+	"POST /api/v1/auth/logout":                                   {}, // sent with a session of its own
+	"GET /api/v1/auth/me":                                        {},
+	"POST /api/v1/accounts":                                      {body: `{"name":"Matrix Steel","region":"Jiangsu"}`},
+	"GET /api/v1/accounts":                                       {},
+	"GET /api/v1/accounts/{id}":                                  {stage: development, account: true},
+	"PATCH /api/v1/accounts/{id}":                                {stage: development, account: true, body: `{"region":"Jiangsu, Nanjing"}`},
+	"POST /api/v1/deals":                                         {body: `{"account_id":"{account}","title":"Matrix deal","value":"100000.00","currency":"CNY","owner":"kam1"}`},
+	"GET /api/v1/deals":                                          {},
+	"GET /api/v1/deals/{id}":                                     {stage: development},
+	"GET /api/v1/deals/{id}/history":                             {stage: development},
+	"GET /api/v1/deals/{id}/timeline":                            {stage: development},
+	"PUT /api/v1/deals/{id}/assessment":                          {stage: development, body: assessPass},
+	"POST /api/v1/deals/{id}/stakeholders":                       {stage: development, body: insider},
+	"PUT /api/v1/deals/{id}/criteria":                            {stage: entry, body: criteria},
+	"POST /api/v1/deals/{id}/proposal":                           {stage: proposalStage, body: proposal},
+	"PUT /api/v1/deals/{id}/bid":                                 {stage: bidStage, body: goodBid},
+	"POST /api/v1/deals/{id}/bid/approve":                        {stage: bidBelowFloor},
+	"POST /api/v1/deals/{id}/contract/approve":                   {stage: negotiation},
+	"POST /api/v1/deals/{id}/contract/sign":                      {stage: contractApproved, body: sign},
+	"POST /api/v1/deals/{id}/acceptance":                         {stage: delivery, body: `{"result":"pass","notes":"72h run test passed"}`},
+	"POST /api/v1/deals/{id}/project/close":                      {stage: accepted},
+	"POST /api/v1/deals/{id}/advance":                            {stage: assessed},
+	"POST /api/v1/deals/{id}/advance force":                      {stage: assessedFailed, body: matrixForce},
+	"POST /api/v1/deals/{id}/close":                              {stage: development, body: `{"outcome":"abandoned","reason":"No funding this year"}`},
+	"POST /api/v1/deals/{id}/pause":                              {stage: development, body: `{"reason":"Budget approval","resume_on":"2026-04-01"}`},
+	"POST /api/v1/deals/{id}/resume":                             {stage: paused},
+	"POST /api/v1/deals/{id}/reassign":                           {stage: development, body: `{"owner":"kam2","reason":"kam1 moves to the steel accounts"}`},
+	"PUT /api/v1/deals/{id}/engineers":                           {stage: development, body: `{"engineers":["e1","e2"]}`},
+	"GET /api/v1/deals/{id}/delivery":                            {stage: delivery},
+	"PUT /api/v1/deals/{id}/delivery":                            {stage: delivery, body: matrixPlan},
+	"POST /api/v1/deals/{id}/delivery/tasks/{key}/start":         {stage: delivery},
+	"POST /api/v1/deals/{id}/delivery/tasks/{key}/complete":      {stage: surveyActive, body: `{"notes":"Foundations ready"}`},
+	"POST /api/v1/deals/{id}/delivery/tasks/{key}/retry":         {stage: surveyActive},
+	"POST /api/v1/deals/{id}/delivery/tasks/{key}/cancel":        {stage: surveyActive},
+	"POST /api/v1/deals/{id}/delivery/punch-list/{item}/resolve": {stage: punchList},
+	"GET /api/v1/deals/{id}/acceptance/certificate.pdf":          {stage: accepted},
+	"GET /api/v1/service-visits":                                 {query: "?assignee=me"},
+	"POST /api/v1/service-visits/{id}/report":                    {stage: visitDue, visit: true, body: `{"visited_on":"2026-04-01","faults_found":1,"faults_unresolved":0,"satisfaction":"satisfied"}`},
+	"GET /api/v1/accounts/{id}/service-report":                   {stage: development, account: true},
+	"PUT /api/v1/settings/service-cadence":                       {body: `{"service_cadence":["30d","90d","180d","365d"]}`},
+	"GET /api/v1/reports/stalled":                                {},
+	"GET /api/v1/reports/pipeline":                               {},
+	"GET /api/v1/reports/approvals":                              {},
+	"GET /api/v1/reports/funnel":                                 {},
+	"GET /api/v1/reports/stage-times":                            {},
+	"GET /api/v1/reports/forecast":                               {},
+	"GET /api/v1/reports/forecast csv":                           {query: "?format=csv"},
+	"GET /api/v1/settings":                                       {},
+	"PUT /api/v1/settings/stages/{stage}":                        {body: `{"sla":"30d","director_after":3}`},
+	"PUT /api/v1/settings/stages/{stage} team":                   {body: `{"team":"east","sla":"20d"}`},
+	"GET /api/v1/notifications":                                  {},
+	"GET /api/v1/users":                                          {},
+	"POST /api/v1/users":                                         {body: `{"username":"{username}","name":"New KAM","role":"kam","teams":["east"],"password":"` + testPassword + `"}`},
+	"GET /api/v1/users/{id}":                                     {user: true},
+	"PATCH /api/v1/users/{id}":                                   {user: true, body: `{"name":"Renamed"}`},
+	"GET /api/v1/teams":                                          {},
+	"POST /api/v1/teams":                                         {body: `{"name":"{team}"}`},
+	"GET /api/v1/audit":                                          {},
 }
 
 // TestPermissionMatrix drives every route of the router as every principal and checks the exact
@@ -346,7 +381,36 @@ func (m *matrixRun) fresh(st stage) (account, deal string) {
 	if st == delivery {
 		return account, deal
 	}
-	do("e1", "POST", "/acceptance", `{"result":"pass"}`)
+	task := func(key, body string) {
+		do("e1", "POST", "/delivery/tasks/"+key+"/start", "")
+		if body != "" {
+			do("e1", "POST", "/delivery/tasks/"+key+"/complete", body)
+		}
+	}
+	task(kamflow.TaskSiteSurvey, "")
+	if st == surveyActive {
+		return account, deal
+	}
+	do("e1", "POST", "/delivery/tasks/site_survey/complete", "{}")
+	for _, k := range []string{kamflow.TaskInstallation, kamflow.TaskCommissioning, kamflow.TaskTraining} {
+		task(k, "{}")
+	}
+	if st == punchList {
+		task(kamflow.TaskAcceptanceTest, `{"result":"pass_with_punch_list","punch_list":["Label the cabinets"]}`)
+		return account, deal
+	}
+	task(kamflow.TaskAcceptanceTest, `{"result":"pass","notes":"72h run test passed"}`)
+	if st == accepted {
+		return account, deal
+	}
+	do("e1", "POST", "/project/close", "")
+	// A month on, the first service visit is due.
+	now := e.clock.Now()
+	e.clock.Set(now.Add(31 * kamflow.Day))
+	if err := e.svc.runVisits(context.Background(), deal); err != nil {
+		e.t.Fatal(err)
+	}
+	e.clock.Set(now)
 	return account, deal
 }
 
@@ -378,10 +442,12 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		path = strings.ReplaceAll(path, "{id}", u.ID)
 	case c.account:
 		path = strings.ReplaceAll(path, "{id}", account)
+	case c.visit:
+		path = strings.ReplaceAll(path, "{id}", deal+"-v1")
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}
-	path = strings.ReplaceAll(path, "{stage}", "development") + c.query
+	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1").Replace(path) + c.query
 	m.n++
 	body := strings.NewReplacer("{account}", account, "{username}", fmt.Sprintf("newkam%d", m.n),
 		"{team}", fmt.Sprintf("Matrix team %d", m.n)).Replace(c.body)
@@ -437,7 +503,8 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) != 1 || entries[0].Actor != as || !strings.HasPrefix(entries[0].Action, "deal.") {
+		if len(entries) != 1 || entries[0].Actor != as ||
+			!(strings.HasPrefix(entries[0].Action, "deal.") || strings.HasPrefix(entries[0].Action, "delivery.")) {
 			t.Errorf("%s as %s: the newest timeline entry is %+v, want the principal's change", r.key(), principal, entries)
 		}
 	}

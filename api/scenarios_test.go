@@ -677,21 +677,154 @@ func deliveryScenarios() []scenario {
 		return scenario{name: name, method: "POST", path: "/api/v1/deals/{delivery}/acceptance", as: "e1",
 			body: body, status: status, code: code, want: want}
 	}
+	plan := func(name, as, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "PUT", path: "/api/v1/deals/{delivery}/delivery", as: as, body: body, status: status, code: code, want: want}
+	}
+	task := func(name, as, key, verb, body string, status int, code string, want map[string]any) scenario {
+		return scenario{name: name, method: "POST", path: "/api/v1/deals/{delivery}/delivery/tasks/" + key + "/" + verb, as: as,
+			body: body, status: status, code: code, want: want}
+	}
+	const tasks = `{"tasks":[{"key":"site_survey","assignee":"e1","due":"2026-04-20","depends_on":[]},` +
+		`{"key":"installation","assignee":"e1","depends_on":["site_survey"]},` +
+		`{"key":"cable_pulling","title":"Cable pulling","assignee":"E1","depends_on":["installation"]},` +
+		`{"key":"commissioning","assignee":"e1","depends_on":["cable_pulling"]},{"key":"training","depends_on":["commissioning"]},` +
+		`{"key":"acceptance_test","assignee":"e1","depends_on":["commissioning","training"]}]}`
+	visitOn := func(e *testEnv) { e.clock.Set(T1.Add(31 * kamflow.Day)) }
+	visitOff := func(e *testEnv) { e.clock.Set(T1) }
 	return []scenario{
-		acc("acceptance result ok", `{"result":"ok"}`, 400, "invalid", map[string]any{"error.details.field": "result"}),
-		acc("acceptance without result", `{"notes":"x"}`, 400, "invalid", map[string]any{"error.details.field": "result"}),
+		{name: "delivery plan of a deal in delivery", method: "GET", path: "/api/v1/deals/{delivery}/delivery", status: 200,
+			want: map[string]any{"tasks": length(5), "tasks.0.key": "site_survey", "tasks.0.status": "pending", "tasks.0.waiting_on": length(0),
+				"tasks.1.waiting_on": []string{"site_survey"}, "tasks.4.depends_on": []string{"commissioning", "training"},
+				"acceptance": absent, "open_punch_items": 0, "visits": length(0), "cadence": []string{"30d", "90d", "180d", "365d"}}},
+		{name: "delivery plan of a deal not in delivery", method: "GET", path: "/api/v1/deals/{entry}/delivery", status: 404, code: "not_found"},
+		{name: "delivery plan of another team", method: "GET", path: "/api/v1/deals/{delivery}/delivery", as: "kam3", status: 404, code: "not_found"},
+		acc("acceptance past the plan", `{"result":"pass"}`, 422, "wrong_stage", nil),
+		plan("plan with an engineer not on the deal", "kam1", strings.Replace(tasks, `"assignee":"e1","due"`, `"assignee":"e2","due"`, 1), 400, "invalid",
+			map[string]any{"error.details.field": "tasks[0].assignee"}),
+		plan("plan in a circle", "kam1", `{"tasks":[{"key":"a","depends_on":["acceptance_test"]},{"key":"acceptance_test","depends_on":["a"]},{"key":"site_survey"}]}`,
+			400, "invalid", nil),
+		plan("plan without the acceptance test", "kam1", `{"tasks":[{"key":"site_survey","depends_on":[]}]}`, 400, "invalid", nil),
+		plan("plan with an unknown field", "kam1", `{"tasks":[],"owner":"x"}`, 400, "invalid", nil),
+		plan("plan by an engineer", "e1", tasks, 403, "forbidden", nil),
+		plan("plan adjusted", "kam1", tasks, 200, "", map[string]any{"tasks": length(6), "tasks.2.key": "cable_pulling",
+			"tasks.2.assignee": "e1", "tasks.2.title": "Cable pulling", "tasks.0.due": "2026-04-20", "tasks.0.overdue": false}),
+		task("task started by a KAM", "kam1", "site_survey", "start", "", 403, "forbidden", nil),
+		task("task started before its dependencies", "e1", "commissioning", "start", "", 409, "gate_not_met",
+			map[string]any{"error.details.missing": []string{"cable_pulling"}}),
+		task("unknown task", "e1", "launch", "start", "", 404, "not_found", nil),
+		task("task started", "e1", "site_survey", "start", "", 200, "", map[string]any{"tasks.0.status": "active", "tasks.0.steps": length(2),
+			"tasks.0.steps.0.key": "work_order", "tasks.0.steps.0.status": "done", "tasks.0.started_by": "e1", "tasks.0.progress": 100, "tasks.0.runs": 1}),
+		task("task started twice", "e1", "site_survey", "start", "", 422, "wrong_stage", map[string]any{"error.details.task_status": "active"}),
+		task("task completed with a result", "e1", "site_survey", "complete", `{"result":"pass"}`, 400, "invalid", nil),
+		task("task completed", "e1", "site_survey", "complete", `{"notes":"Foundations ready","attachments":[{"name":"survey.pdf","ref":"dms://survey/881"}]}`,
+			200, "", map[string]any{"tasks.0.status": "done", "tasks.0.completed_by": "e1", "tasks.0.notes": "Foundations ready",
+				"tasks.0.attachments.0.ref": "dms://survey/881", "tasks.1.waiting_on": length(0)}),
+		task("done task retried", "e1", "site_survey", "retry", "", 422, "wrong_stage", nil),
+		task("pending task cancelled", "e1", "training", "cancel", "", 422, "wrong_stage", nil),
+		task("installation started", "d1", "installation", "start", "", 200, "", map[string]any{"tasks.1.status": "active", "tasks.1.steps": length(3)}),
+		task("installation cancelled", "e1", "installation", "cancel", "", 200, "", map[string]any{"tasks.1.status": "cancelled",
+			"tasks.1.steps.0.status": "compensated", "tasks.1.steps.1.status": "compensated", "tasks.1.steps.2.status": "done", "tasks.1.error": "cancelled by e1"}),
+		task("installation started again", "e1", "installation", "start", "", 200, "", map[string]any{"tasks.1.status": "active", "tasks.1.runs": 2}),
+		task("installation completed", "e1", "installation", "complete", `{}`, 200, "", nil),
+		task("cable pulling started", "e1", "cable_pulling", "start", "", 200, "", nil),
+		task("cable pulling completed", "e1", "cable_pulling", "complete", `{}`, 200, "", nil),
+		task("commissioning started", "e1", "commissioning", "start", "", 200, "", nil),
+		task("commissioning completed", "e1", "commissioning", "complete", `{}`, 200, "", nil),
+		task("training started", "e1", "training", "start", "", 200, "", nil),
+		task("training completed", "e1", "training", "complete", `{}`, 200, "", nil),
 		{name: "close project before acceptance", method: "POST", path: "/api/v1/deals/{delivery}/project/close", status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.missing": []string{"accepted"}}},
-		acc("acceptance failed", `{"result":"fail","notes":"Drive 3 trips under load"}`, 200, "",
-			map[string]any{"acceptance.result": "fail", "acceptance.recorded_by": "e1", "gate.met": false, "gate.items.0.detail": "acceptance failed"}),
-		acc("acceptance with punch list", `{"result":"pass_with_punch_list","notes":"Paint touch-ups"}`, 200, "",
-			map[string]any{"gate.met": true, "gate.items.0.detail": "acceptance passed with a punch list"}),
+		{name: "no certificate before the acceptance", method: "GET", path: "/api/v1/deals/{delivery}/acceptance/certificate.pdf", status: 422, code: "wrong_stage"},
+		task("acceptance test started", "e1", "acceptance_test", "start", "", 200, "", nil),
+		task("acceptance without a result", "e1", "acceptance_test", "complete", `{"notes":"x"}`, 400, "invalid", map[string]any{"error.details.field": "result"}),
+		task("acceptance result ok", "e1", "acceptance_test", "complete", `{"result":"ok"}`, 400, "invalid", map[string]any{"error.details.field": "result"}),
+		task("punch list left out", "e1", "acceptance_test", "complete", `{"result":"pass_with_punch_list"}`, 400, "invalid", map[string]any{"error.details.field": "punch_list"}),
+		task("acceptance failed", "e1", "acceptance_test", "complete", `{"result":"fail","issues":["Drive 3 trips under load"]}`, 200, "",
+			map[string]any{"acceptance": "fail", "tasks.5.issues": []string{"Drive 3 trips under load"}}),
+		{name: "failed acceptance on the deal", method: "GET", path: "/api/v1/deals/{delivery}", status: 200,
+			want: map[string]any{"acceptance.result": "fail", "acceptance.recorded_by": "e1", "gate.met": false, "gate.items.0.detail": "acceptance failed", "delivery_planned": true}},
+		task("acceptance tested again", "e1", "acceptance_test", "start", "", 200, "", map[string]any{"acceptance": absent, "tasks.5.runs": 2}),
+		task("acceptance with a punch list", "e1", "acceptance_test", "complete", `{"result":"pass_with_punch_list","notes":"72h run passed","punch_list":["Paint touch-ups","Label the cabinets"]}`,
+			200, "", map[string]any{"acceptance": "pass_with_punch_list", "open_punch_items": 2, "tasks.5.punch_list.1.id": "p2", "tasks.5.punch_list.1.done": false}),
+		{name: "punch list on the deal", method: "GET", path: "/api/v1/deals/{delivery}", status: 200,
+			want: map[string]any{"gate.met": true, "gate.items.0.detail": "acceptance passed with a punch list", "acceptance.open_punch_items": 2}},
+		{name: "close project with the punch list open", method: "POST", path: "/api/v1/deals/{delivery}/project/close", status: 409, code: "gate_not_met",
+			want: map[string]any{"error.details.open_punch_items": 2}},
+		{name: "acceptance certificate", method: "GET", path: "/api/v1/deals/{delivery}/acceptance/certificate.pdf?lang=zh-CN&tz=Asia/Shanghai", status: 200,
+			header: map[string]string{"Content-Type": "application/pdf", "Content-Disposition": `attachment; filename="acceptance-{delivery}.pdf"`},
+			check: func(t *testing.T, _ *testEnv, r *response) {
+				if !bytes.HasPrefix(r.body, []byte("%PDF-")) || len(r.body) < 10000 {
+					t.Errorf("not a PDF: %.40q (%d bytes)", r.body, len(r.body))
+				}
+			}},
+		{name: "acceptance certificate of another team", method: "GET", path: "/api/v1/deals/{delivery}/acceptance/certificate.pdf", as: "kam3", status: 404, code: "not_found"},
+		{name: "punch item resolved", method: "POST", path: "/api/v1/deals/{delivery}/delivery/punch-list/p1/resolve", as: "e1", status: 200,
+			want: map[string]any{"open_punch_items": 1, "tasks.5.punch_list.0.done": true, "tasks.5.punch_list.0.resolved_by": "e1"}},
+		{name: "punch item resolved twice", method: "POST", path: "/api/v1/deals/{delivery}/delivery/punch-list/p1/resolve", as: "e1", status: 409, code: "conflict"},
+		{name: "unknown punch item", method: "POST", path: "/api/v1/deals/{delivery}/delivery/punch-list/p9/resolve", as: "e1", status: 404, code: "not_found"},
+		{name: "punch item resolved by a KAM", method: "POST", path: "/api/v1/deals/{delivery}/delivery/punch-list/p2/resolve", as: "kam1", status: 403, code: "forbidden"},
+		{name: "last punch item resolved by a director", method: "POST", path: "/api/v1/deals/{delivery}/delivery/punch-list/p2/resolve", as: "d1", status: 200,
+			want: map[string]any{"open_punch_items": 0}},
 		{name: "advance past delivery", method: "POST", path: "/api/v1/deals/{delivery}/advance", status: 422, code: "wrong_stage"},
 		{name: "close project", method: "POST", path: "/api/v1/deals/{delivery}/project/close", as: "kam1", status: 200,
-			want: map[string]any{"status": "delivered", "win_probability": 100, "stall_deadline": absent}},
+			want: map[string]any{"status": "delivered", "win_probability": 100, "stall_deadline": absent, "acceptance.open_punch_items": absent}},
 		acc("acceptance on a delivered deal", `{"result":"pass"}`, 422, "wrong_stage", map[string]any{"error.details.status": "delivered"}),
 		{name: "delivered deal history", method: "GET", path: "/api/v1/deals/{delivery}/history", status: 200,
 			want: map[string]any{"items": length(8), "items.7.kind": "delivered", "items.7.status": "delivered", "items.7.actor": "kam1"}},
+		{name: "delivery on the deal's timeline", method: "GET", path: "/api/v1/deals/{delivery}/timeline", status: 200,
+			contains: []string{"delivery task site_survey started", "delivery task installation cancelled", "acceptance test completed: pass_with_punch_list with 2 punch item(s)",
+				"punch item p2 resolved", `"actor":"d1"`}},
+		{name: "closed project's plan", method: "GET", path: "/api/v1/deals/{delivery}/delivery", status: 200,
+			want: map[string]any{"closed_at": "2026-04-11T09:00:00Z", "visits": length(0)}},
+		task("task of a closed project", "e1", "training", "start", "", 422, "wrong_stage", nil),
+		// A month after the close, the first service visit is due.
+		{name: "service visit due", method: "GET", path: "/api/v1/service-visits?assignee=me", as: "e1", status: 200,
+			before: func(e *testEnv) {
+				visitOn(e)
+				if err := e.svc.runVisits(context.Background(), e.vars["delivery"]); err != nil {
+					e.t.Fatal(err)
+				}
+			}, after: visitOff,
+			want: map[string]any{"total": 1, "items.0.id": "{delivery}-v1", "items.0.status": "due", "items.0.round": 1, "items.0.assignee": "e1",
+				"items.0.site": "Hot strip mill drives", "items.0.due": "2026-05-12", "items.0.account_id": "{acct1}"},
+			capture: map[string]string{"visit": "items.0.id"}},
+		{name: "service visits of another engineer", method: "GET", path: "/api/v1/service-visits?assignee=me", as: "e2", status: 200,
+			want: map[string]any{"total": 0}},
+		{name: "service visits of the team", method: "GET", path: "/api/v1/service-visits?status=due", as: "d1", status: 200,
+			want: map[string]any{"total": 1}},
+		{name: "service visits of another team", method: "GET", path: "/api/v1/service-visits", as: "kam3", status: 200, want: map[string]any{"total": 0}},
+		{name: "service visits of a bad status", method: "GET", path: "/api/v1/service-visits?status=late", as: "e1", status: 400, code: "invalid"},
+		{name: "visit report with more unresolved than found", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e1",
+			body: `{"visited_on":"2026-05-13","faults_found":1,"faults_unresolved":2,"satisfaction":"satisfied"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "faults_unresolved"}},
+		{name: "visit report of a visit one cannot see", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e2",
+			body: `{"visited_on":"2026-05-13","faults_found":0,"faults_unresolved":0,"satisfaction":"satisfied"}`, status: 404, code: "not_found"},
+		{name: "visit report", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e1",
+			body: `{"visited_on":"2026-05-13","faults_found":2,"faults_unresolved":1,"satisfaction":"satisfied","notes":"Fan bearing noisy; replaced one filter"}`,
+			status: 200, want: map[string]any{"status": "reported", "report.faults_found": 2, "report.reported_by": "e1"}},
+		{name: "visit reported twice", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e1",
+			body: `{"visited_on":"2026-05-13","faults_found":0,"faults_unresolved":0,"satisfaction":"neutral"}`, status: 409, code: "conflict"},
+		{name: "service report", method: "GET", path: "/api/v1/accounts/{acct1}/service-report", as: "kam1", status: 200,
+			want: map[string]any{"sites_visited": 1, "sites_with_faults": 1, "sites_unresolved": 1, "satisfied": 1, "fault_rate": 1,
+				"satisfaction_rate": 1, "sites.0.deal_id": "{delivery}", "sites.0.round": 1, "round": 0, "account": "Baowu Steel Zhanjiang"}},
+		{name: "service report of round 2", method: "GET", path: "/api/v1/accounts/{acct1}/service-report?round=2", as: "kam1", status: 200,
+			want: map[string]any{"sites_visited": 0, "sites": length(0)}},
+		{name: "service report of round 0", method: "GET", path: "/api/v1/accounts/{acct1}/service-report?round=0", as: "kam1", status: 400, code: "invalid"},
+		{name: "service report as CSV", method: "GET", path: "/api/v1/accounts/{acct1}/service-report?format=csv&lang=zh-CN", as: "kam1", status: 200,
+			check: func(t *testing.T, _ *testEnv, r *response) {
+				rows := readCSV(t, r.body)
+				if len(rows) != 3 || rows[0][0] != "现场" || rows[1][0] != "Hot strip mill drives" || rows[1][4] != "2" || rows[1][6] != "满意" ||
+					!strings.Contains(rows[2][6], "回访现场 1 个，其中有故障 1 个（100%），未解决 1 个，满意 1 个（100%）") {
+					t.Errorf("service report CSV %q", rows)
+				}
+			}},
+		{name: "service report of another team", method: "GET", path: "/api/v1/accounts/{acct1}/service-report", as: "kam3", status: 404, code: "not_found"},
+		{name: "service cadence", method: "PUT", path: "/api/v1/settings/service-cadence", as: "admin", body: `{"service_cadence":["14d","60d","365d"]}`,
+			status: 200, want: map[string]any{"service_cadence": []string{"14d", "60d", "365d"}}},
+		{name: "service cadence falling", method: "PUT", path: "/api/v1/settings/service-cadence", as: "admin", body: `{"service_cadence":["60d","14d"]}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "service_cadence"}},
+		{name: "service cadence in the settings", method: "GET", path: "/api/v1/settings", status: 200,
+			want: map[string]any{"service_cadence": []string{"14d", "60d", "365d"}}},
 	}
 }
 

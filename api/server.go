@@ -36,6 +36,9 @@ type Config struct {
 	Escalations kamflow.EscalationStore
 	Escalator   kamflow.EscalationService
 	Emails      kamflow.UserEmailStore
+	// Deliveries reads the delivery plans and service visits; Delivery changes them.
+	Deliveries kamflow.DeliveryStore
+	Delivery   kamflow.DeliveryService
 	// SessionTTL is how long a sign-in lasts. Default 12 hours: a working day on the road.
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure even when the request did not come over TLS
@@ -118,6 +121,8 @@ func New(cfg Config) *Server {
 		director = allow(kamflow.UserDirector)
 		admin    = allow(kamflow.UserAdmin)
 		oversee  = allow(kamflow.UserDirector, kamflow.UserAdmin)
+		// engineering runs delivery tasks and service visits: the deal's engineers and directors.
+		engineering = allow(kamflow.UserEngineer, kamflow.UserDirector)
 	)
 	v1.POST("/accounts", s.createAccount, sales)
 	v1.GET("/accounts", s.listAccounts, dealWork)
@@ -148,6 +153,18 @@ func New(cfg Config) *Server {
 	v1.POST("/deals/:id/reassign", s.command(kamflow.CmdReassign), director)
 	v1.PUT("/deals/:id/engineers", s.command(kamflow.CmdAssignEngineers), sales)
 
+	v1.GET("/deals/:id/delivery", s.getDelivery, dealWork)
+	v1.PUT("/deals/:id/delivery", s.putDelivery, sales)
+	v1.POST("/deals/:id/delivery/tasks/:key/start", s.taskCommand(kamflow.DelivStart), engineering)
+	v1.POST("/deals/:id/delivery/tasks/:key/complete", s.taskCommand(kamflow.DelivComplete), engineering)
+	v1.POST("/deals/:id/delivery/tasks/:key/retry", s.taskCommand(kamflow.DelivRetry), engineering)
+	v1.POST("/deals/:id/delivery/tasks/:key/cancel", s.taskCommand(kamflow.DelivCancel), engineering)
+	v1.POST("/deals/:id/delivery/punch-list/:item/resolve", s.resolvePunch, engineering)
+	v1.GET("/deals/:id/acceptance/certificate.pdf", s.certificate, dealWork)
+	v1.GET("/service-visits", s.listServiceVisits, dealWork)
+	v1.POST("/service-visits/:id/report", s.reportServiceVisit, engineering)
+	v1.GET("/accounts/:id/service-report", s.serviceReport, dealWork)
+
 	v1.GET("/reports/stalled", s.stalledReport, sales)
 	v1.GET("/reports/pipeline", s.pipelineReport, sales)
 	v1.GET("/reports/approvals", s.approvalsReport, director)
@@ -156,6 +173,7 @@ func New(cfg Config) *Server {
 	v1.GET("/reports/forecast", s.forecastReport, sales)
 	v1.GET("/settings", s.getSettings)
 	v1.PUT("/settings/stages/:stage", s.putStageSettings, admin)
+	v1.PUT("/settings/service-cadence", s.putServiceCadence, admin)
 	v1.GET("/notifications", s.listNotifications)
 
 	v1.GET("/users", s.listUsers, admin)

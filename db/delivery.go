@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -50,7 +51,7 @@ type visitRow struct {
 //
 // A visit without a DealID or AccountID is taken to be the plan's (as Project does for an audit
 // entry: a projection must not fail for good); a visit of another deal is invalid.
-func (d *DB) ProjectDelivery(ctx context.Context, p *kamflow.DeliveryPlan) error {
+func (d *DB) ProjectDelivery(ctx context.Context, p *kamflow.DeliveryPlan, audit ...*kamflow.AuditEntry) error {
 	if p == nil || p.DealID == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "projection of a delivery plan without a deal id")
 	}
@@ -92,6 +93,18 @@ func (d *DB) ProjectDelivery(ctx context.Context, p *kamflow.DeliveryPlan) error
 		}
 		for _, r := range visits {
 			if err := writeVisit(tx, r); err != nil {
+				return err
+			}
+		}
+		for _, e := range audit {
+			if e == nil {
+				continue
+			}
+			row, err := newAuditRow(e, time.Now())
+			if err != nil {
+				return err
+			}
+			if _, err := row.insert(tx); err != nil {
 				return err
 			}
 		}

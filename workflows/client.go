@@ -26,6 +26,7 @@ type Client struct {
 var (
 	_ kamflow.DealService       = (*Client)(nil)
 	_ kamflow.EscalationService = (*Client)(nil)
+	_ kamflow.DeliveryService   = (*Client)(nil)
 )
 
 func (c *Client) taskQueue() string {
@@ -88,6 +89,34 @@ func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command
 		return nil, c.mapError(err, dealID)
 	}
 	return &out, nil
+}
+
+// ExecuteDelivery sends cmd to the deal's delivery workflow and waits for the change to complete
+// (and be projected). requestID becomes the Update ID.
+func (c *Client) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow.DeliveryCommand, requestID string) (*kamflow.DeliveryPlan, error) {
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   DeliveryWorkflowID(dealID),
+		UpdateID:     requestID,
+		UpdateName:   DeliveryUpdate,
+		Args:         []any{cmd},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return nil, c.mapDeliveryError(err, dealID)
+	}
+	var out kamflow.DeliveryPlan
+	if err := h.Get(ctx, &out); err != nil {
+		return nil, c.mapDeliveryError(err, dealID)
+	}
+	return &out, nil
+}
+
+func (c *Client) mapDeliveryError(err error, dealID string) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return kamflow.Errorf(kamflow.EWRONGSTAGE, "the delivery of deal %s is not running: it has not started, or its service has ended", dealID)
+	}
+	return c.mapError(err, dealID)
 }
 
 // ApplySettings signals the settings to each deal's workflow. A deal that ended meanwhile is

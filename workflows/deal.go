@@ -308,6 +308,10 @@ func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kam
 		if fx.Progress {
 			r.ladder.DirectorsToldAt = nil // stage work: the ladder starts again from the bottom
 		}
+		if !r.deliveryStarted && before.Stage != kamflow.Delivery && r.deal.Stage == kamflow.Delivery &&
+			workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == 1 {
+			r.deal.DeliveryPlanned = true // the delivery workflow started below records the acceptance
+		}
 		r.changes++
 		if err := r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now)); err != nil {
 			return err
@@ -325,8 +329,7 @@ func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kam
 // it needs later: the project closed, the engineers or owner changed, the deal ended.
 func (r *dealRun) toDelivery(ctx workflow.Context, before *kamflow.Deal, cmd kamflow.Command) error {
 	now := workflow.Now(ctx)
-	if !r.deliveryStarted && before.Stage != kamflow.Delivery && r.deal.Stage == kamflow.Delivery &&
-		workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == 1 {
+	if !r.deliveryStarted && r.deal.DeliveryPlanned {
 		plan := kamflow.NewDeliveryPlan(&r.deal, now)
 		if len(r.settings.ServiceCadence) > 0 {
 			plan.Cadence = slices.Clone(r.settings.ServiceCadence)
@@ -365,7 +368,7 @@ func (r *dealRun) toDelivery(ctx workflow.Context, before *kamflow.Deal, cmd kam
 func (r *dealRun) applyAcceptance(ctx workflow.Context, n AcceptanceNotice) error {
 	now := workflow.Now(ctx)
 	cmd := kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: n.Actor,
-		Acceptance: &kamflow.AcceptanceInput{Result: n.Result, Notes: n.Notes, OpenPunchItems: n.OpenPunchItems}}
+		Acceptance: &kamflow.AcceptanceInput{Result: n.Result, Notes: n.Notes, OpenPunchItems: n.OpenPunchItems, FromPlan: true}}
 	if err := r.deal.Check(cmd, now, r.effective()); err != nil {
 		workflow.GetLogger(ctx).Warn("acceptance from the delivery refused", "deal", r.deal.ID, "err", err)
 		return nil

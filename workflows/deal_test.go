@@ -214,7 +214,16 @@ func TestDealWalksAllSixStages(t *testing.T) {
 	h.ok(kamflow.Command{Kind: kamflow.CmdApproveContract, Actor: director})
 	h.ok(kamflow.Command{Kind: kamflow.CmdSignContract, Actor: kam, Sign: &kamflow.SignInput{SignedOn: "2027-02-01"}})
 	h.ok(advance())
-	h.ok(kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: kam, Acceptance: &kamflow.AcceptanceInput{Result: kamflow.AcceptancePass}})
+	// With a delivery plan, the plan's acceptance test records the acceptance, not a command.
+	h.send(kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: kam, Acceptance: &kamflow.AcceptanceInput{Result: kamflow.AcceptancePass}},
+		func(_ kamflow.Deal, err error) {
+			if codeOf(err) != kamflow.EWRONGSTAGE {
+				t.Errorf("acceptance past the delivery plan: %v", err)
+			}
+		})
+	h.then(func() {
+		h.env.SignalWorkflow(workflows.AcceptanceSignal, workflows.AcceptanceNotice{Result: kamflow.AcceptancePass, Actor: kam})
+	})
 	h.ok(kamflow.Command{Kind: kamflow.CmdCloseProject, Actor: kam})
 	h.run()
 	d := h.finish()

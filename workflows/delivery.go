@@ -233,7 +233,7 @@ func (r *deliveryRun) handle(ctx workflow.Context, cmd kamflow.DeliveryCommand) 
 				r.goTask(ctx, cmd.Task) // an active or failed task: undo its done steps
 			}
 		}
-		if err := r.project(ctx); err != nil {
+		if err := r.project(ctx, kamflow.DeliveryAudit(cmd, &r.plan, workflow.Now(ctx))); err != nil {
 			return err
 		}
 		if cmd.Kind == kamflow.DelivResolve || (cmd.Kind == kamflow.DelivComplete && cmd.Task == kamflow.TaskAcceptanceTest) {
@@ -326,9 +326,11 @@ func (r *deliveryRun) runSteps(ctx, stepCtx workflow.Context, key string) {
 			return // the cancellation moved the task on; undoSteps does the rest
 		default:
 			_ = r.locked(ctx, func() error {
-				r.plan.StepFailed(key, step, failureMessage(err), workflow.Now(ctx))
+				now := workflow.Now(ctx)
+				r.plan.StepFailed(key, step, failureMessage(err), now)
 				r.changes++
-				if err := r.project(ctx); err != nil {
+				t := r.plan.Task(key)
+				if err := r.project(ctx, kamflow.SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", key, t.Error), &r.plan, now)); err != nil {
 					return err
 				}
 				return r.notifyFailed(ctx, key, step)
@@ -500,9 +502,13 @@ func uniq(names ...string) []string {
 	return out
 }
 
-func (r *deliveryRun) project(ctx workflow.Context) error {
+func (r *deliveryRun) project(ctx workflow.Context, audit ...*kamflow.AuditEntry) error {
 	var a *activities.DeliveryActivities
-	if err := workflow.ExecuteActivity(activityCtx(ctx), a.ProjectDelivery, r.plan).Get(ctx, nil); err != nil {
+	p := activities.DeliveryProjection{Plan: r.plan}
+	if len(audit) > 0 {
+		p.Audit = audit[0]
+	}
+	if err := workflow.ExecuteActivity(activityCtx(ctx), a.ProjectDelivery, p).Get(ctx, nil); err != nil {
 		return fmt.Errorf("project delivery of %s seq %d: %w", r.plan.DealID, r.plan.Seq, err)
 	}
 	r.projected = r.plan.Seq

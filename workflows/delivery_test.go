@@ -29,6 +29,7 @@ type fieldService struct {
 	mu    sync.Mutex
 	calls []activities.StepRequest
 	plans []kamflow.DeliveryPlan
+	audit []kamflow.AuditEntry
 	// fail says how a step request fails: "" succeeds, "retry" fails retryably, "reject" fails for
 	// good.
 	fail func(r activities.StepRequest, attempt int32) string
@@ -55,10 +56,13 @@ func (f *fieldService) RunDeliveryStep(ctx context.Context, r activities.StepReq
 	return activities.StepResult{Ref: ref}, nil
 }
 
-func (f *fieldService) ProjectDelivery(_ context.Context, p kamflow.DeliveryPlan) error {
+func (f *fieldService) ProjectDelivery(_ context.Context, p activities.DeliveryProjection) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.plans = append(f.plans, p)
+	f.plans = append(f.plans, p.Plan)
+	if p.Audit != nil {
+		f.audit = append(f.audit, *p.Audit)
+	}
 	return nil
 }
 

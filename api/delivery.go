@@ -1,0 +1,423 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/pdf"
+)
+
+// Delivery and proactive service: the deal's delivery plan (read from its projection, changed
+// through its delivery workflow), the acceptance certificate, the service visits and the
+// account's service report.
+
+// taskView is a delivery task as the API shows it: with whether it is overdue and the tasks it
+// still waits on.
+type taskView struct {
+	kamflow.DeliveryTask
+	Overdue   bool     `json:"overdue"`
+	WaitingOn []string `json:"waiting_on"`
+}
+
+// deliveryView is a deal's delivery plan as the API shows it.
+type deliveryView struct {
+	DealID    string                  `json:"deal_id"`
+	AccountID string                  `json:"account_id"`
+	Site      string                  `json:"site"`
+	Tasks     []taskView              `json:"tasks"`
+	ClosedAt  *time.Time              `json:"closed_at,omitempty"`
+	Cadence   []kamflow.Duration      `json:"cadence"`
+	Visits    []*kamflow.ServiceVisit `json:"visits"`
+	// Acceptance is the acceptance test's outcome ("" before one) and its open punch items.
+	Acceptance     kamflow.AcceptanceResult `json:"acceptance,omitempty"`
+	OpenPunchItems int                      `json:"open_punch_items"`
+	Seq            int64                    `json:"seq"`
+	UpdatedAt      time.Time                `json:"updated_at"`
+}
+
+func (s *Server) deliveryView(p *kamflow.DeliveryPlan) deliveryView {
+	now := s.cfg.Now()
+	v := deliveryView{DealID: p.DealID, AccountID: p.AccountID, Site: p.Site, ClosedAt: p.ClosedAt, Cadence: p.Cadence,
+		Visits: p.Visits, Seq: p.Seq, UpdatedAt: p.UpdatedAt, Tasks: make([]taskView, 0, len(p.Tasks))}
+	if v.Visits == nil {
+		v.Visits = []*kamflow.ServiceVisit{}
+	}
+	if v.Cadence == nil {
+		v.Cadence = []kamflow.Duration{}
+	}
+	v.Acceptance, v.OpenPunchItems = p.Acceptance()
+	for _, t := range p.Tasks {
+		tv := taskView{DeliveryTask: t, Overdue: t.Overdue(now) && p.ClosedAt == nil, WaitingOn: []string{}}
+		if tv.Steps == nil {
+			tv.Steps = []kamflow.DeliveryStep{}
+		}
+		for _, dep := range t.DependsOn {
+			if d := p.Task(dep); d == nil || d.Status != kamflow.TaskDone {
+				tv.WaitingOn = append(tv.WaitingOn, dep)
+			}
+		}
+		v.Tasks = append(v.Tasks, tv)
+	}
+	return v
+}
+
+// deliveryPlan reads the plan of the deal in the path, which the user must be able to see.
+func (s *Server) deliveryPlan(c echo.Context) (*kamflow.Deal, *kamflow.DeliveryPlan, error) {
+	d, err := s.visibleDeal(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.cfg.Deliveries.DeliveryPlan(c.Request().Context(), d.ID)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+		return nil, nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %s has no delivery plan: it has not entered delivery", d.ID)
+	}
+	return d, p, err
+}
+
+func (s *Server) getDelivery(c echo.Context) error {
+	_, p, err := s.deliveryPlan(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.deliveryView(p))
+}
+
+// putDelivery adjusts the plan: tasks added, reordered, assigned and dated.
+func (s *Server) putDelivery(c echo.Context) error {
+	var in kamflow.PlanInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	d, _, err := s.deliveryPlan(c)
+	if err != nil {
+		return err
+	}
+	// The workflow cannot look users up: an assignee must be one of the deal's engineers.
+	for i, t := range in.Tasks {
+		if t.Assignee == "" {
+			continue
+		}
+		u, err := s.cfg.Users.UserByUsername(c.Request().Context(), t.Assignee)
+		if err != nil && kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
+			return err
+		}
+		if err != nil || !slices.ContainsFunc(d.Engineers, func(e string) bool { return strings.EqualFold(e, u.Username) }) {
+			return kamflow.Errorf(kamflow.EINVALID, "%q is not an engineer of this deal: assign them first (PUT /deals/%s/engineers)", t.Assignee, d.ID).
+				WithDetail("field", fmt.Sprintf("tasks[%d].assignee", i))
+		}
+		in.Tasks[i].Assignee = u.Username
+	}
+	return s.deliveryCommand(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivPlan, Plan: &in})
+}
+
+// taskCommand starts, retries, cancels or completes the task in the path.
+func (s *Server) taskCommand(kind kamflow.DeliveryCommandKind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cmd := kamflow.DeliveryCommand{Kind: kind, Task: c.Param("key")}
+		var err error
+		if kind == kamflow.DelivComplete {
+			cmd.Complete = &kamflow.CompleteInput{}
+			err = bind(c, cmd.Complete)
+		} else {
+			err = bind(c, &struct{}{})
+		}
+		if err != nil {
+			return err
+		}
+		d, _, err := s.deliveryPlan(c)
+		if err != nil {
+			return err
+		}
+		return s.deliveryCommand(c, d, cmd)
+	}
+}
+
+func (s *Server) resolvePunch(c echo.Context) error {
+	if err := bind(c, &struct{}{}); err != nil {
+		return err
+	}
+	d, _, err := s.deliveryPlan(c)
+	if err != nil {
+		return err
+	}
+	return s.deliveryCommand(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivResolve, Punch: c.Param("item")})
+}
+
+// sendDelivery sends cmd, as the signed-in user, to the deal's delivery workflow.
+func (s *Server) sendDelivery(c echo.Context, d *kamflow.Deal, cmd kamflow.DeliveryCommand) (*kamflow.DeliveryPlan, error) {
+	cmd.Actor = s.actor(c)
+	// Refused here already what the workflow would refuse for the role, without a round trip.
+	if err := cmd.Actor.AuthorizeDelivery(cmd, d); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.CommandTimeout)
+	defer cancel()
+	p, err := s.cfg.Delivery.ExecuteDelivery(ctx, d.ID, cmd, scopedKey(c))
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, context.DeadlineExceeded
+	}
+	return p, err
+}
+
+func (s *Server) deliveryCommand(c echo.Context, d *kamflow.Deal, cmd kamflow.DeliveryCommand) error {
+	p, err := s.sendDelivery(c, d, cmd)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.deliveryView(p))
+}
+
+// certificate answers the acceptance certificate of a deal whose acceptance test passed, as a
+// PDF in the user's language.
+func (s *Server) certificate(c echo.Context) error {
+	d, p, err := s.deliveryPlan(c)
+	if err != nil {
+		return err
+	}
+	t := p.Task(kamflow.TaskAcceptanceTest)
+	result, _ := p.Acceptance()
+	if t == nil || (result != kamflow.AcceptancePass && result != kamflow.AcceptancePassPunchList) {
+		return kamflow.Errorf(kamflow.EWRONGSTAGE, "the acceptance test of deal %s has not passed: there is no certificate yet", d.ID)
+	}
+	ctx := c.Request().Context()
+	customer := d.AccountID
+	if a, err := s.cfg.Accounts.Account(ctx, d.AccountID); err == nil {
+		customer = a.Name
+	} else if kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
+		return err
+	}
+	loc := time.UTC
+	if tz := c.QueryParam("tz"); tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil || tz == "Local" {
+			return kamflow.Errorf(kamflow.EINVALID, "tz %q is not a time zone such as Asia/Shanghai", tz).WithDetail("field", "tz")
+		}
+	}
+	lang := "zh-CN"
+	if !wantsChinese(c) {
+		lang = "en"
+	}
+	cert := pdf.Certificate{
+		Number: "KF-ACC-" + d.ID, IssuedAt: *t.CompletedAt, Customer: customer, Project: d.Title, DealID: d.ID,
+		Result: string(result), Notes: t.Notes, AcceptedBy: t.CompletedBy, AcceptedAt: *t.CompletedAt, KAM: d.Owner,
+		Lang: lang, Location: loc,
+	}
+	if d.Contract.SignedOn != "" {
+		cert.Contract = string(d.Contract.SignedOn)
+	}
+	for _, task := range p.Tasks {
+		if task.Status != kamflow.TaskDone || task.Key == kamflow.TaskAcceptanceTest {
+			continue
+		}
+		name := task.Title
+		if name == "" {
+			name = taskNames(task.Key, lang)
+		}
+		cert.Tasks = append(cert.Tasks, pdf.CertTask{Name: name, Engineer: task.CompletedBy, CompletedAt: *task.CompletedAt, Notes: task.Notes})
+	}
+	for _, it := range t.PunchList {
+		cert.PunchList = append(cert.PunchList, pdf.CertPunch{Text: it.Text, Done: it.Done})
+	}
+	var b bytes.Buffer
+	if err := pdf.WriteCertificate(&b, cert); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="acceptance-%s.pdf"`, d.ID))
+	return c.Blob(http.StatusOK, "application/pdf", b.Bytes())
+}
+
+// taskNames names the default tasks on the certificate.
+func taskNames(key, lang string) string {
+	zh := map[string]string{kamflow.TaskSiteSurvey: "现场勘察", kamflow.TaskInstallation: "安装", kamflow.TaskCommissioning: "调试",
+		kamflow.TaskTraining: "培训", kamflow.TaskAcceptanceTest: "验收测试"}
+	en := map[string]string{kamflow.TaskSiteSurvey: "Site survey", kamflow.TaskInstallation: "Installation", kamflow.TaskCommissioning: "Commissioning",
+		kamflow.TaskTraining: "Training", kamflow.TaskAcceptanceTest: "Acceptance test"}
+	names := en
+	if lang != "en" {
+		names = zh
+	}
+	if n := names[key]; n != "" {
+		return n
+	}
+	return key
+}
+
+// listServiceVisits lists service visits the user may see: assignee=me for one's own.
+func (s *Server) listServiceVisits(c echo.Context) error {
+	me := s.actor(c)
+	f := kamflow.VisitFilter{Viewer: &me, Assignee: c.QueryParam("assignee"), AccountID: c.QueryParam("account_id"), DealID: c.QueryParam("deal_id")}
+	if f.Assignee == "me" {
+		f.Assignee = me.ID
+	}
+	switch st := kamflow.VisitStatus(c.QueryParam("status")); st {
+	case "", kamflow.VisitDue, kamflow.VisitReported:
+		f.Status = st
+	default:
+		return kamflow.Errorf(kamflow.EINVALID, "status must be due or reported").WithDetail("field", "status")
+	}
+	visits, err := s.cfg.Deliveries.ServiceVisits(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	if visits == nil {
+		visits = []kamflow.ServiceVisit{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": visits, "total": len(visits)})
+}
+
+// visitReportInput is what an engineer reports of a visit.
+type visitReportInput struct {
+	VisitedOn        kamflow.Date         `json:"visited_on"`
+	FaultsFound      int                  `json:"faults_found"`
+	FaultsUnresolved int                  `json:"faults_unresolved"`
+	Satisfaction     kamflow.Satisfaction `json:"satisfaction"`
+	Notes            string               `json:"notes,omitempty"`
+}
+
+func (s *Server) reportServiceVisit(c echo.Context) error {
+	var in visitReportInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	v, err := s.cfg.Deliveries.ServiceVisit(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	d, err := s.cfg.Deals.Deal(ctx, v.DealID)
+	if err != nil {
+		return err
+	}
+	me := s.actor(c)
+	if !me.CanSeeDeal(d) {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "service visit %q not found", c.Param("id"))
+	}
+	r := &kamflow.VisitReport{VisitedOn: in.VisitedOn, FaultsFound: in.FaultsFound, FaultsUnresolved: in.FaultsUnresolved,
+		Satisfaction: in.Satisfaction, Notes: in.Notes}
+	p, err := s.sendDelivery(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivReport, Visit: v.ID, Report: r})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p.Visit(v.ID))
+}
+
+// serviceReport is an account's proactive service for its head office, by round or by each
+// site's latest visit.
+func (s *Server) serviceReport(c echo.Context) error {
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	round := 0
+	if v := c.QueryParam("round"); v != "" {
+		if round, err = strconv.Atoi(v); err != nil || round < 1 || round > 12 {
+			return kamflow.Errorf(kamflow.EINVALID, "round must be a whole number from 1 to 12").WithDetail("field", "round")
+		}
+	}
+	q, err := s.reportQuery(c)
+	if err != nil {
+		return err
+	}
+	visits, err := s.cfg.Deliveries.AccountServiceVisits(c.Request().Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	r := kamflow.BuildServiceReport(a.ID, round, visits)
+	if q.csv {
+		return serviceCSV(c, q, a, r)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"account_id": a.ID, "account": a.Name, "round": r.Round,
+		"sites_visited": r.SitesVisited, "sites_with_faults": r.SitesWithFaults, "sites_unresolved": r.SitesUnresolved,
+		"satisfied": r.Satisfied, "fault_rate": r.FaultRate, "satisfaction_rate": r.SatisfactionRate, "sites": r.Sites})
+}
+
+var satisfactionZH = map[kamflow.Satisfaction]string{kamflow.Satisfied: "满意", kamflow.Neutral: "一般", kamflow.Dissatisfied: "不满意"}
+
+func serviceCSV(c echo.Context, q reportQuery, a *kamflow.Account, r kamflow.ServiceReport) error {
+	head := heads(q.zh, [2]string{"site", "现场"}, [2]string{"deal_id", "商机编号"}, [2]string{"round", "轮次"},
+		[2]string{"visited_on", "回访日期"}, [2]string{"faults_found", "发现故障"}, [2]string{"faults_unresolved", "未解决故障"},
+		[2]string{"satisfaction", "满意度"})
+	rows := make([][]string, 0, len(r.Sites)+1)
+	for _, st := range r.Sites {
+		sat := string(st.Satisfaction)
+		if q.zh {
+			sat = satisfactionZH[st.Satisfaction]
+		}
+		rows = append(rows, []string{csvText(st.Site), st.DealID, itoa(st.Round), string(st.VisitedOn), itoa(st.FaultsFound),
+			itoa(st.FaultsUnresolved), sat})
+	}
+	total := fmt.Sprintf("%d sites visited, %d with faults (%s), %d unresolved, %d satisfied (%s)", r.SitesVisited, r.SitesWithFaults,
+		pct(r.FaultRate), r.SitesUnresolved, r.Satisfied, pct(r.SatisfactionRate))
+	if q.zh {
+		total = fmt.Sprintf("回访现场 %d 个，其中有故障 %d 个（%s），未解决 %d 个，满意 %d 个（%s）", r.SitesVisited, r.SitesWithFaults,
+			pct(r.FaultRate), r.SitesUnresolved, r.Satisfied, pct(r.SatisfactionRate))
+	}
+	rows = append(rows, []string{csvText(a.Name), "", "", "", itoa(totalFaults(r, false)), itoa(totalFaults(r, true)), total})
+	return writeCSV(c, "service-report", head, rows)
+}
+
+func totalFaults(r kamflow.ServiceReport, unresolved bool) int {
+	n := 0
+	for _, s := range r.Sites {
+		if unresolved {
+			n += s.FaultsUnresolved
+		} else {
+			n += s.FaultsFound
+		}
+	}
+	return n
+}
+
+func pct(r float64) string { return strconv.FormatFloat(r*100, 'f', -1, 64) + "%" }
+
+// serviceCadenceInput sets when the service visits come after a project closes.
+type serviceCadenceInput struct {
+	Cadence []kamflow.Duration `json:"service_cadence"`
+}
+
+// putServiceCadence sets the follow-up cadence of the projects closed from now on.
+func (s *Server) putServiceCadence(c echo.Context) error {
+	var in serviceCadenceInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	if err := kamflow.ValidateCadence(in.Cadence); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	settings, err := s.cfg.Settings.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	before := settings.ServiceCadence
+	settings.ServiceCadence = in.Cadence
+	if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
+		return err
+	}
+	s.audit(c, &kamflow.AuditEntry{Action: "settings.service_cadence", EntityType: "settings", EntityID: "service_cadence",
+		Summary: "service cadence set", Before: map[string]any{"service_cadence": before}, After: map[string]any{"service_cadence": in.Cadence}})
+	// The open deals hold a copy of the settings: they plan their service with it when they enter
+	// delivery.
+	esc, err := s.cfg.Escalations.Escalation(ctx)
+	if err != nil {
+		return err
+	}
+	ids, err := s.cfg.Deals.ActiveDealIDs(ctx, "")
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Escalator.ApplyEscalation(ctx, settings, esc, ids); err != nil {
+		s.cfg.Logger.Error("service cadence saved but not every deal was told", "err", err)
+		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the cadence is saved, but not every open deal could be told yet: repeat the request")
+	}
+	return c.JSON(http.StatusOK, map[string]any{"service_cadence": in.Cadence, "deals_updated": len(ids)})
+}

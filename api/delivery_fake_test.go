@@ -1,0 +1,141 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kamflow/kamflow"
+)
+
+// The fake deal service also plays the delivery workflows, on the same stores and under the same
+// rules: a deal entering delivery gets the default plan; a command is checked (the Update
+// validator) and applied; a started task's steps all succeed at once (as with no field-service
+// system configured); the acceptance test's outcome and the punch list are recorded on the deal,
+// closing the project starts the service, and runTimers creates the visits whose day has come.
+
+var _ kamflow.DeliveryService = (*fakeService)(nil)
+
+// toDelivery is what the deal workflow does after a change: start the delivery on entering it,
+// tell it the project closed or the deal changed.
+func (s *fakeService) toDelivery(ctx context.Context, before, d *kamflow.Deal, cmd kamflow.Command, settings kamflow.Settings) error {
+	now := s.now().UTC()
+	if before.Stage != kamflow.Delivery && d.Stage == kamflow.Delivery {
+		p := kamflow.NewDeliveryPlan(d, now)
+		if len(settings.ServiceCadence) > 0 {
+			p.Cadence = settings.ServiceCadence
+		}
+		p.Seq = 1
+		return s.deliveries.ProjectDelivery(ctx, p)
+	}
+	if cmd.Kind != kamflow.CmdCloseProject {
+		return nil
+	}
+	p, err := s.deliveries.DeliveryPlan(ctx, d.ID)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	p.CloseProject(now)
+	return s.deliveries.ProjectDelivery(ctx, p)
+}
+
+// ExecuteDelivery is the delivery workflow's Update.
+func (s *fakeService) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow.DeliveryCommand, requestID string) (*kamflow.DeliveryPlan, error) {
+	if err := s.failure(); err != nil {
+		return nil, err
+	}
+	defer s.lock(dealID)()
+	p, err := s.deliveries.DeliveryPlan(ctx, dealID)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+		return nil, kamflow.Errorf(kamflow.EWRONGSTAGE, "the delivery of deal %s is not running", dealID)
+	} else if err != nil {
+		return nil, err
+	}
+	d, err := s.deals.Deal(ctx, dealID)
+	if err != nil {
+		return nil, err
+	}
+	if p.ServiceDone() {
+		return nil, kamflow.Errorf(kamflow.EWRONGSTAGE, "the delivery of deal %s is not running", dealID)
+	}
+	if err := cmd.Actor.AuthorizeDelivery(cmd, d); err != nil { // the validator
+		return nil, err
+	}
+	if err := p.Check(cmd); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	if err := p.Apply(cmd, now); err != nil {
+		return nil, err
+	}
+	if t := p.Task(cmd.Task); t != nil {
+		for next := t.NextStep(); next != ""; next = t.NextStep() {
+			p.StepStarted(t.Key, next, now)
+			p.StepDone(t.Key, next, "", now)
+		}
+		if t.Status == kamflow.TaskUndoing {
+			for _, step := range t.ToCompensate() {
+				p.StepCompensated(t.Key, step, now)
+			}
+		}
+	}
+	if err := s.deliveries.ProjectDelivery(ctx, p, kamflow.DeliveryAudit(cmd, p, now)); err != nil {
+		return nil, err
+	}
+	if cmd.Kind == kamflow.DelivResolve || (cmd.Kind == kamflow.DelivComplete && cmd.Task == kamflow.TaskAcceptanceTest) {
+		result, open := p.Acceptance()
+		acc := kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: cmd.Actor,
+			Acceptance: &kamflow.AcceptanceInput{Result: result, Notes: p.Task(kamflow.TaskAcceptanceTest).Notes, OpenPunchItems: open, FromPlan: true}}
+		settings, err := s.settings.Settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Check(acc, now, settings); err == nil {
+			before := d.Clone()
+			fx, err := d.Apply(acc, now, settings)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Transition: fx.Transition, Audit: kamflow.DealAudit(acc, before, d, now)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p, nil
+}
+
+// runVisits creates the service visits whose day has come, as the delivery workflows' timers do.
+func (s *fakeService) runVisits(ctx context.Context, dealIDs ...string) error {
+	for _, id := range dealIDs {
+		p, err := s.deliveries.DeliveryPlan(ctx, id)
+		if err != nil {
+			return err
+		}
+		d, err := s.deals.Deal(ctx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		var notes []kamflow.Notification
+		for {
+			due, round := p.NextVisitDue()
+			if round == 0 || due.After(now) {
+				break
+			}
+			v := p.AddVisit(d.Engineers[0], now)
+			notes = append(notes, kamflow.Notification{UserID: v.Assignee, DealID: id, Kind: "service_visit", Key: "visit:" + v.ID,
+				Message: fmt.Sprintf("Service visit %d to %s is due", v.Round, v.Site), CreatedAt: now})
+		}
+		if len(notes) == 0 {
+			continue
+		}
+		if err := s.deliveries.ProjectDelivery(ctx, p); err != nil {
+			return err
+		}
+		if err := s.notes.Notify(ctx, notes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
