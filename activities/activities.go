@@ -1,7 +1,7 @@
 // Package activities holds the side effects of the deal workflows: writing each accepted change
 // of a deal to the database projection and delivering notifications — in-app, by outgoing webhook
-// and by e-mail. Every activity is idempotent, because Temporal retries them and may run one more
-// than once.
+// and by e-mail — and the directors' daily digest (SendDigests). Every activity is idempotent,
+// because Temporal retries them and may run one more than once.
 package activities
 
 import (
@@ -27,6 +27,11 @@ type Activities struct {
 	// only.
 	Webhook *Webhook
 	Mail    *Mailer
+	// Directors and Escalations serve the daily digest (SendDigests): who the directors are, and
+	// the escalation ladder in force. Nil: Notifications or Deals, if either is one (the database
+	// is both).
+	Directors   kamflow.DigestDirectory
+	Escalations kamflow.EscalationStore
 	// Now is the clock of the webhook's timestamp and the e-mail's date; nil is time.Now.
 	Now func() time.Time
 }

@@ -28,58 +28,76 @@ type Mailer struct {
 // until the server takes the message. The message's Message-ID is the notice's, so that a retry
 // after a lost answer is recognisable as the same message.
 func (a *Activities) SendEmail(ctx context.Context, n Notice) error {
+	subject, body := noticeEmail(n)
+	if _, err := a.mail(ctx, n.Recipients, subject, body, n.ID); err != nil {
+		return fmt.Errorf("e-mail: send notice %s: %w", n.ID, err)
+	}
+	return nil
+}
+
+// mail e-mails a plain-text message to those of the users (by username) that have an address, with
+// a Message-ID made from id, and reports whether it sent anything. Without a mailer, a directory
+// or any address it sends nothing, and that is no failure.
+func (a *Activities) mail(ctx context.Context, usernames []string, subject, body, id string) (sent bool, err error) {
 	m := a.Mail
 	dir := a.directory()
-	if m == nil || m.Addr == "" || dir == nil || len(n.Recipients) == 0 {
-		return nil
+	if m == nil || m.Addr == "" || dir == nil || len(usernames) == 0 {
+		return false, nil
 	}
-	emails, err := dir.UserEmails(ctx, n.Recipients)
+	emails, err := dir.UserEmails(ctx, usernames)
 	if err != nil {
-		return fmt.Errorf("e-mail: addresses of %v: %w", n.Recipients, err)
+		return false, fmt.Errorf("addresses of %v: %w", usernames, err)
 	}
 	var to []string
-	for _, u := range n.Recipients {
+	for _, u := range usernames {
 		if e := emails[u]; e != "" && !slices.Contains(to, e) {
 			to = append(to, e)
 		}
 	}
 	if len(to) == 0 {
-		return nil
+		return false, nil
 	}
 	send := m.Send
 	if send == nil {
 		send = smtp.SendMail
 	}
-	if err := send(m.Addr, m.Auth, m.From, to, composeEmail(m.From, to, n, a.now())); err != nil {
-		return fmt.Errorf("e-mail: send notice %s to %d recipient(s): %w", n.ID, len(to), err)
+	if err := send(m.Addr, m.Auth, m.From, to, composeEmail(m.From, to, subject, body, id, a.now())); err != nil {
+		return false, fmt.Errorf("send to %d recipient(s): %w", len(to), err)
 	}
-	return nil
+	return true, nil
 }
 
-// composeEmail writes the notice as a plain-text UTF-8 message (base64, so that Chinese text and
-// long lines travel intact).
-func composeEmail(from string, to []string, n Notice, now time.Time) []byte {
-	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
-	subject := fmt.Sprintf("[kamflow] %s: stalled in %s", n.Title, n.Stage)
+// noticeEmail is the subject and the body of a notice's e-mail.
+func noticeEmail(n Notice) (subject, body string) {
+	subject = fmt.Sprintf("[kamflow] %s: stalled in %s", n.Title, n.Stage)
 	if n.Event == EventEscalated {
 		subject = fmt.Sprintf("[kamflow] %s: escalated to the director, stalled in %s", n.Title, n.Stage)
 	}
-	var body strings.Builder
-	body.WriteString(n.Message + "\r\n\r\n")
-	fmt.Fprintf(&body, "Deal:    %s (%s)\r\n", n.Title, n.DealID)
-	fmt.Fprintf(&body, "Stage:   %s, SLA %s\r\n", n.Stage, n.SLA)
-	fmt.Fprintf(&body, "Owner:   %s\r\n", n.Owner)
+	var b strings.Builder
+	b.WriteString(n.Message + "\n\n")
+	fmt.Fprintf(&b, "Deal:    %s (%s)\n", n.Title, n.DealID)
+	fmt.Fprintf(&b, "Stage:   %s, SLA %s\n", n.Stage, n.SLA)
+	fmt.Fprintf(&b, "Owner:   %s\n", n.Owner)
 	if n.StalledSince != nil {
-		fmt.Fprintf(&body, "Stalled: since %s\r\n", n.StalledSince.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "Stalled: since %s\n", n.StalledSince.UTC().Format(time.RFC3339))
 	}
+	return subject, b.String()
+}
+
+// composeEmail writes a plain-text UTF-8 message (base64, so that Chinese text and long lines
+// travel intact; the body's line ends become CRLF, as MIME wants them). Its Message-ID is made
+// from id.
+func composeEmail(from string, to []string, subject, body, id string, now time.Time) []byte {
+	oneLine := strings.NewReplacer("\r", " ", "\n", " ")
+	body = strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n")
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: %s\r\n", from)
 	fmt.Fprintf(&b, "To: %s\r\n", strings.Join(to, ", "))
 	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", oneLine.Replace(subject)))
 	fmt.Fprintf(&b, "Date: %s\r\n", now.UTC().Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: <%s@kamflow>\r\n", strings.NewReplacer(":", ".", " ", "", "<", "", ">", "", "@", ".").Replace(n.ID))
+	fmt.Fprintf(&b, "Message-ID: <%s@kamflow>\r\n", strings.NewReplacer(":", ".", " ", "", "<", "", ">", "", "@", ".").Replace(id))
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-	enc := base64.StdEncoding.EncodeToString([]byte(body.String()))
+	enc := base64.StdEncoding.EncodeToString([]byte(body))
 	for len(enc) > 76 {
 		b.WriteString(enc[:76] + "\r\n")
 		enc = enc[76:]

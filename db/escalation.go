@@ -16,6 +16,7 @@ var (
 	_ kamflow.EscalationStore = (*DB)(nil)
 	_ kamflow.Directory       = (*DB)(nil)
 	_ kamflow.ReportStore     = (*DB)(nil)
+	_ kamflow.DigestDirectory = (*DB)(nil)
 )
 
 // Escalation returns the saved escalation ladder, or the zero (default) one while none is saved.
@@ -58,23 +59,37 @@ func (d *DB) Directors(ctx context.Context, team string) ([]*kamflow.User, error
 	if team == "" {
 		return nil, nil
 	}
-	// The teams are a JSON array; the directors are few, so they are read and filtered here rather
-	// than matched in SQL, which would differ by dialect.
+	all, err := d.EnabledDirectors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*kamflow.User
+	for _, u := range all {
+		if slices.Contains(u.Teams, team) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// EnabledDirectors lists every enabled director with the teams they lead, in username order
+// (regardless of case): who receives a daily digest.
+func (d *DB) EnabledDirectors(ctx context.Context) ([]*kamflow.User, error) {
+	// The teams are a JSON array; the directors are few, so a caller after one team's filters
+	// them here rather than in SQL, which would differ by dialect.
 	var rows []userRow
 	err := d.r.WithContext(ctx).Raw("SELECT "+userColumns+" FROM users WHERE role = ? AND NOT disabled ORDER BY username_fold, id",
 		string(kamflow.UserDirector)).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("db: list directors of team %s: %w", team, err)
+		return nil, fmt.Errorf("db: list directors: %w", err)
 	}
-	var out []*kamflow.User
+	out := make([]*kamflow.User, 0, len(rows))
 	for _, r := range rows {
 		u, err := r.user()
 		if err != nil {
 			return nil, err
 		}
-		if slices.Contains(u.Teams, team) {
-			out = append(out, u)
-		}
+		out = append(out, u)
 	}
 	return out, nil
 }

@@ -12,11 +12,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/kamflow/kamflow/workflows"
@@ -220,6 +222,68 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	after := c.do("POST", p2+"/stakeholders", map[string]any{"name": "Zhao", "role": "insider", "stance": "supporter"}, 200)
 	if after["stage"] != "proposal" || after["forced"] != true {
 		t.Fatalf("after restart the forced deal is %v forced=%v", after["stage"], after["forced"])
+	}
+}
+
+// TestDevSchedulesTheDailyDigest: dev mode schedules the directors' daily digest (08:00 in Shanghai
+// by default); a run of it gives the director an in-app digest of their team's stalled deal; a
+// restart leaves the schedule as it was.
+func TestDevSchedulesTheDailyDigest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	dir := t.TempDir()
+	app, c, stop := startTestDev(t, dir)
+	defer func() { stop() }()
+	describe := func() *client.ScheduleDescription {
+		t.Helper()
+		d, err := app.client.ScheduleClient().GetHandle(t.Context(), workflows.DigestScheduleID).Describe(t.Context())
+		if err != nil {
+			t.Fatalf("the daily digest's schedule: %v", err)
+		}
+		return d
+	}
+	d := describe()
+	if cal := d.Schedule.Spec.Calendars; d.Schedule.Spec.TimeZoneName != "Asia/Shanghai" || len(cal) != 1 ||
+		cal[0].Hour[0].Start != 8 || cal[0].Minute[0].Start != 0 {
+		t.Fatalf("the digest's schedule: %+v", d.Schedule.Spec)
+	}
+
+	// A two-second development SLA stalls a deal of the director's team.
+	login(t, c.base, "admin").do("PUT", "/api/v1/settings/stages/development", map[string]any{"sla": "2s"}, 200)
+	acct := c.do("POST", "/api/v1/accounts", map[string]any{"name": "宝钢 Baosteel"}, 201)
+	deal := c.do("POST", "/api/v1/deals", map[string]any{"account_id": acct["id"], "title": "Cold rolling DCS", "value": "300000", "currency": "CNY"}, 201)
+	deadline := time.Now().Add(30 * time.Second)
+	for c.do("GET", "/api/v1/deals/"+deal["id"].(string), nil, 200)["stalled"] != true {
+		if time.Now().After(deadline) {
+			t.Fatal("deal not stalled 30s after a 2s SLA")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := app.client.ScheduleClient().GetHandle(t.Context(), workflows.DigestScheduleID).Trigger(t.Context(), client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	director := login(t, c.base, "director")
+	for digest := false; !digest; time.Sleep(200 * time.Millisecond) {
+		for _, n := range director.do("GET", "/api/v1/notifications", nil, 200)["items"].([]any) {
+			if n := n.(map[string]any); n["kind"] == "digest" {
+				digest = true
+				if !strings.Contains(n["message"].(string), ": 1 stalled deal, 0 approvals waiting") {
+					t.Errorf("the director's digest: %v", n)
+				}
+			}
+		}
+		if !digest && time.Now().After(deadline) {
+			t.Fatal("no digest for the director after the schedule was triggered")
+		}
+	}
+
+	d = describe()
+	stop()
+	app, _, stop = startTestDev(t, dir)
+	if again := describe(); !again.Info.LastUpdateAt.Equal(d.Info.LastUpdateAt) || again.Info.NumActions != 1 {
+		t.Errorf("the digest's schedule after a restart: updated %v (was %v), %d actions",
+			again.Info.LastUpdateAt, d.Info.LastUpdateAt, again.Info.NumActions)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kamflow/kamflow/workflows"
 )
 
 const usage = `kamflow — industrial key-account sales as durable workflows
@@ -86,6 +88,8 @@ type config struct {
 	smtpUsername, smtpPassword string
 	// The ERP / field-service system that delivery steps are sent to (worker and dev).
 	fieldServiceURL, fieldServiceSecret string
+	// The directors' daily digest (worker and dev): time of day "HH:MM" and IANA time zone.
+	digestTime, digestTZ string
 }
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
@@ -112,6 +116,8 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 		c.smtpPassword = os.Getenv("KAMFLOW_SMTP_PASSWORD")
 		fs.StringVar(&c.fieldServiceURL, "field-service-url", os.Getenv("KAMFLOW_FIELD_SERVICE_URL"), "POST delivery steps (work orders, parts, customer notices) here as signed JSON (KAMFLOW_FIELD_SERVICE_URL); unset, steps are recorded in kamflow only")
 		c.fieldServiceSecret = os.Getenv("KAMFLOW_FIELD_SERVICE_SECRET")
+		fs.StringVar(&c.digestTime, "digest-time", env("KAMFLOW_DIGEST_TIME", workflows.DefaultDigestTime), "time of day HH:MM of the directors' daily digest (KAMFLOW_DIGEST_TIME)")
+		fs.StringVar(&c.digestTZ, "digest-tz", env("KAMFLOW_DIGEST_TZ", workflows.DefaultDigestTimeZone), "IANA time zone of --digest-time (KAMFLOW_DIGEST_TZ)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -135,6 +141,11 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	}
 	if !dev && c.databaseURL == "" {
 		return c, errors.New("DATABASE_URL (or --database-url) is required")
+	}
+	if dev || name == "worker" {
+		if _, err := workflows.DigestScheduleAt(c.digestTime, c.digestTZ); err != nil {
+			return c, fmt.Errorf("--digest-time/--digest-tz: %w", err)
+		}
 	}
 	return c, nil
 }

@@ -85,6 +85,7 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 		app.worker = nil
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
+	ensureDigestSchedule(ctx, logger, app.client, cfg)
 	if err := ensureDemoUsers(ctx, logger, app.db, cfg.demoPassword); err != nil {
 		return nil, err
 	}
@@ -161,6 +162,7 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	ensureDigestSchedule(ctx, logger, tc, cfg)
 	logger.Info("kamflow worker is up", "temporal", cfg.temporalAddress, "task_queue", workflows.TaskQueue)
 	<-ctx.Done()
 	w.Stop()
@@ -203,6 +205,7 @@ func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	w.RegisterActivity(newActivities(d, cfg))
+	w.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
 	delivery := &activities.DeliveryActivities{Store: d}
 	if cfg.fieldServiceURL != "" {
@@ -212,9 +215,25 @@ func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 	return w
 }
 
+// ensureDigestSchedule creates or updates the Temporal Schedule of the daily digest. A failure is
+// logged, not fatal: the deals do not wait for the digest.
+func ensureDigestSchedule(ctx context.Context, logger *slog.Logger, tc client.Client, cfg config) {
+	o, err := workflows.DigestScheduleAt(cfg.digestTime, cfg.digestTZ)
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err = workflows.EnsureDigestSchedule(sctx, tc, o)
+	}
+	if err != nil {
+		logger.Error("the directors' daily digest is not scheduled", "err", err)
+		return
+	}
+	logger.Info("daily digest scheduled", "schedule", workflows.DigestScheduleID, "at", fmt.Sprintf("%02d:%02d", o.Hour, o.Minute), "time_zone", o.TimeZone)
+}
+
 // newActivities wires the activities to the database and to the configured notice channels.
 func newActivities(d *db.DB, cfg config) *activities.Activities {
-	a := &activities.Activities{Deals: d, Notifications: d, Directory: d}
+	a := &activities.Activities{Deals: d, Notifications: d, Directory: d, Directors: d, Escalations: d}
 	if cfg.webhookURL != "" {
 		a.Webhook = &activities.Webhook{URL: cfg.webhookURL, Secret: cfg.webhookSecret}
 	}
