@@ -102,6 +102,8 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	app, c, stop := startTestDev(t, dir)
 	defer func() { stop() }()
+	// Service visits a few seconds after the close, so that the first one comes during the test.
+	login(t, c.base, "admin").do("PUT", "/api/v1/settings/service-cadence", map[string]any{"service_cadence": []string{"3s", "1h"}}, 200)
 
 	acct := c.do("POST", "/api/v1/accounts", map[string]any{"name": "华东石化 East China Petrochemical", "industry": "petrochemical"}, 201)
 	deal := c.do("POST", "/api/v1/deals", map[string]any{
@@ -148,9 +150,10 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	if won["status"] != "won" || won["win_probability"].(float64) != 100 {
 		t.Fatalf("after signing: %v %v", won["status"], won["win_probability"])
 	}
+	// Delivery: the engineer runs the plan's tasks; the acceptance test decides the acceptance.
+	step("PUT", "/engineers", map[string]any{"engineers": []string{"engineer1"}})
 	step("POST", "/advance", nil)
-	step("POST", "/acceptance", map[string]any{"result": "pass", "notes": "72h run test passed"})
-	done := step("POST", "/project/close", nil)
+	done := walkDelivery(t, c, login(t, c.base, "engineer1"), id)
 	if done["status"] != "delivered" || done["stage"] != "delivery" {
 		t.Fatalf("closed project: %v %v", done["status"], done["stage"])
 	}
@@ -225,6 +228,103 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 	}
 }
 
+// eventually polls cond for up to 30 seconds: what the workflows do after an answer (a task's
+// steps, the acceptance reaching the deal, a visit's timer) takes a moment.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 30s", what)
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+}
+
+// walkDelivery takes a deal that just entered delivery from its signed contract to its first
+// service visit, through the API as the engineer (and the KAM to close the project): every task
+// of the plan started (its steps run by activities) and completed, the acceptance passed with a
+// punch list that holds the project open until resolved, the certificate downloaded, the project
+// closed, and the first follow-up visit reported when its timer comes. It returns the closed deal.
+func walkDelivery(t *testing.T, kam, eng apiClient, id string) map[string]any {
+	t.Helper()
+	p := "/api/v1/deals/" + id
+	var plan map[string]any
+	eventually(t, "the delivery plan", func() bool {
+		req, _ := http.NewRequest("GET", eng.base+p+"/delivery", nil)
+		req.Header.Set("Authorization", "Bearer "+eng.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&plan) == nil
+	})
+	if n := len(plan["tasks"].([]any)); n != 5 {
+		t.Fatalf("plan with %d tasks", n)
+	}
+	status := func(key string) string {
+		for _, x := range eng.do("GET", p+"/delivery", nil, 200)["tasks"].([]any) {
+			if tk := x.(map[string]any); tk["key"] == key {
+				return tk["status"].(string)
+			}
+		}
+		return ""
+	}
+	eng.do("POST", p+"/delivery/tasks/installation/start", nil, 409) // the site survey comes first
+	kam.do("POST", p+"/delivery/tasks/site_survey/start", nil, 403)  // engineers run the tasks
+	for _, key := range []string{"site_survey", "installation", "commissioning", "training", "acceptance_test"} {
+		eng.do("POST", p+"/delivery/tasks/"+key+"/start", nil, 200)
+		eventually(t, key+" active", func() bool { return status(key) == "active" })
+		body := map[string]any{"notes": key + " done"}
+		if key == "acceptance_test" {
+			body = map[string]any{"result": "pass_with_punch_list", "notes": "72h run test passed", "punch_list": []string{"Label the cabinets"}}
+		}
+		eng.do("POST", p+"/delivery/tasks/"+key+"/complete", body, 200)
+	}
+	eventually(t, "the acceptance on the deal", func() bool {
+		a, _ := kam.do("GET", p, nil, 200)["acceptance"].(map[string]any)
+		return a != nil && a["result"] == "pass_with_punch_list"
+	})
+	kam.do("POST", p+"/project/close", nil, 409) // the punch list is open
+	eng.do("POST", p+"/delivery/punch-list/p1/resolve", nil, 200)
+	eventually(t, "the punch list cleared on the deal", func() bool {
+		a, _ := kam.do("GET", p, nil, 200)["acceptance"].(map[string]any)
+		return a != nil && a["open_punch_items"] == nil
+	})
+	req, _ := http.NewRequest("GET", eng.base+p+"/acceptance/certificate.pdf", nil)
+	req.Header.Set("Authorization", "Bearer "+eng.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("certificate: %d %.40q", resp.StatusCode, pdf)
+	}
+	done := kam.do("POST", p+"/project/close", nil, 200)
+	var visits []any
+	eventually(t, "the first service visit", func() bool {
+		visits = eng.do("GET", "/api/v1/service-visits?assignee=me&deal_id="+id, nil, 200)["items"].([]any)
+		return len(visits) == 1
+	})
+	v := visits[0].(map[string]any)
+	if v["round"].(float64) != 1 || v["status"] != "due" || v["assignee"] != "engineer1" {
+		t.Fatalf("first visit %v", v)
+	}
+	rep := eng.do("POST", "/api/v1/service-visits/"+v["id"].(string)+"/report", map[string]any{
+		"visited_on": v["due"], "faults_found": 1, "faults_unresolved": 0, "satisfaction": "satisfied", "notes": "风机轴承异响，已更换滤芯"}, 200)
+	if rep["status"] != "reported" {
+		t.Fatalf("reported visit %v", rep)
+	}
+	sr := kam.do("GET", "/api/v1/accounts/"+plan["account_id"].(string)+"/service-report", nil, 200)
+	if sr["sites_visited"].(float64) != 1 || sr["sites_with_faults"].(float64) != 1 || sr["satisfaction_rate"].(float64) != 1 {
+		t.Fatalf("service report %v", sr)
+	}
+	return done
+}
+
 // TestDevSchedulesTheDailyDigest: dev mode schedules the directors' daily digest (08:00 in Shanghai
 // by default); a run of it gives the director an in-app digest of their team's stalled deal; a
 // restart leaves the schedule as it was.
@@ -235,6 +335,8 @@ func TestDevSchedulesTheDailyDigest(t *testing.T) {
 	dir := t.TempDir()
 	app, c, stop := startTestDev(t, dir)
 	defer func() { stop() }()
+	// Service visits a few seconds after the close, so that the first one comes during the test.
+	login(t, c.base, "admin").do("PUT", "/api/v1/settings/service-cadence", map[string]any{"service_cadence": []string{"3s", "1h"}}, 200)
 	describe := func() *client.ScheduleDescription {
 		t.Helper()
 		d, err := app.client.ScheduleClient().GetHandle(t.Context(), workflows.DigestScheduleID).Describe(t.Context())
