@@ -202,7 +202,7 @@ func (s *Server) approvalsReport(c echo.Context) error {
 	me := s.actor(c)
 	ctx := c.Request().Context()
 	out := []approvalEntry{}
-	for _, st := range []kamflow.Stage{kamflow.Bid, kamflow.Negotiation} {
+	for _, st := range kamflow.ApprovalStages {
 		for offset := 0; ; offset += 200 {
 			deals, total, err := s.cfg.Deals.Deals(ctx, kamflow.DealFilter{Viewer: &me, Stage: st, Status: kamflow.StatusOpen,
 				Page: kamflow.Page{Limit: 200, Offset: offset}})
@@ -210,13 +210,16 @@ func (s *Server) approvalsReport(c echo.Context) error {
 				return err
 			}
 			for _, d := range deals {
-				switch {
-				case st == kamflow.Bid && d.Bid != nil && d.Bid.BelowFloor() && d.Bid.MarginApprovedBy == "":
-					m, f := d.Bid.MarginPct, d.Bid.Floor
-					out = append(out, approvalEntry{dealSummary: s.summary(d), Approval: "margin", MarginPct: &m, Floor: &f})
-				case st == kamflow.Negotiation && d.Contract.ApprovedBy == "":
-					out = append(out, approvalEntry{dealSummary: s.summary(d), Approval: "contract"})
+				kind, ok := d.PendingApproval()
+				if !ok {
+					continue
 				}
+				e := approvalEntry{dealSummary: s.summary(d), Approval: kind}
+				if kind == kamflow.ApprovalMargin {
+					m, f := d.Bid.MarginPct, d.Bid.Floor
+					e.MarginPct, e.Floor = &m, &f
+				}
+				out = append(out, e)
 			}
 			if offset+200 >= total {
 				break
