@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,9 +24,12 @@ import (
 // worker, SQLite, API and the embedded UI) the way a key-account team uses it: a KAM opens an
 // account and a deal, runs into the key node, does the stage's work and advances; a director sees
 // a stalled deal, approves a contract and forces a deal past its key node with a reason; an
-// engineer records the acceptance of a deal in delivery and closes the project; the UI switches
-// to Chinese. Any console error or uncaught exception fails the test. Screenshots of the board,
-// a deal page and the director review, in English and in Chinese, go to artifacts/screenshots.
+// engineer sees the acceptance its delivery plan recorded and closes the project; the UI switches
+// to Chinese. A director reads the reports — funnel, time in stage, forcing, losses and forecast,
+// drawn as SVG charts with CSV downloads — and the stalled review with its escalation; an admin
+// sets a stage's escalation and a team's override. Any console error or uncaught exception fails
+// the test. Screenshots of the board, a deal page, the director review and the reports, in English
+// and in Chinese, go to artifacts/screenshots.
 //
 // The test is skipped when Chromium is missing, unless KAMFLOW_REQUIRE_BROWSER=1 (CI), which
 // makes it fail instead. KAMFLOW_CHROMIUM names another browser binary.
@@ -146,12 +151,13 @@ func js(v any) string {
 	return string(out)
 }
 
-// eval evaluates a JavaScript expression and decodes its value.
-func eval[T any](b *browser, expr string) T {
+// eval evaluates a JavaScript expression and decodes its value (with chromedp.EvalAwaitPromise,
+// the value of the promise it returns).
+func eval[T any](b *browser, expr string, opts ...chromedp.EvaluateOption) T {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, browserTimeout)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		b.fail("evaluating "+expr, err)
 	}
@@ -318,9 +324,15 @@ func TestBrowserScenario(t *testing.T) {
 	deliveryID := newDeal("Boiler feed pumps, Line 3", "12000000")
 	walk(deliveryID, "delivery")
 	step(kam, deliveryID, "PUT", "/engineers", map[string]any{"engineers": []string{"engineer1"}})
+	passAcceptanceTest(t, login(t, srv.URL, "engineer1"), deliveryID)
 	marginID := newDeal("Heat exchangers, hydrocracker", "12000000")
 	walk(marginID, "bid")
 	step(kam, marginID, "PUT", "/bid", map[string]any{"cost": "10500000.00", "price": "12000000.00", "submitted": true}) // 12.5%: under the floor
+	// A deal forced past its key node and then lost to a competitor, for the forcing and loss
+	// reports.
+	lostID := newDeal("Cooling water pumps, Line 2", "2500000")
+	director.do("POST", "/api/v1/deals/"+lostID+"/advance", map[string]any{"force": true, "reason": "Tender published early"}, 200)
+	step(kam, lostID, "POST", "/close", map[string]any{"outcome": "lost", "reason": "Price 12% above the winner", "competitor": "Competitor Pumps Ltd"})
 	// A two-second development SLA stalls the next deal.
 	admin.do("PUT", "/api/v1/settings/stages/development", map[string]any{"sla": "2s"}, 200)
 	stalledID := newDeal("Flow meters, utilities", "300000")
@@ -417,6 +429,14 @@ func TestBrowserScenario(t *testing.T) {
 	b.waitText("#account-buying-center", "王工 Wang") // gathered from the stakeholders of its deals
 	b.waitText("#account-deals", "Boiler feed pumps, Line 3")
 	b.screenshot("account-en.png")
+	// A KAM's reports: the charts of their own and their team's deals, without a team filter
+	// (the list of teams is for directors).
+	b.click(`.mainnav a[href="/reports"]`)
+	b.visible("#funnel-chart")
+	b.visible("#forecast-chart-CNY")
+	if eval[bool](b, `!!document.querySelector('#report-team')`) {
+		t.Error("a KAM's reports offer a team filter")
+	}
 	b.check()
 	b.signOut()
 
@@ -431,10 +451,40 @@ func TestBrowserScenario(t *testing.T) {
 	// The stalled filter keeps only stalled deals.
 	b.click("#filter-stalled")
 	b.waitFor("stalled filter", `location.search === '?stalled=true' && document.querySelectorAll('.deal-card').length >= 1 && [...document.querySelectorAll('.deal-card')].every(c => c.classList.contains('is-stalled'))`)
+	// The directors are told at 2× the SLA: 4 seconds after the last progress.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		due := false
+		for _, it := range director.do("GET", "/api/v1/reports/stalled", nil, 200)["items"].([]any) {
+			if d := it.(map[string]any); d["id"] == stalledID && d["director_due"] == true {
+				due = true
+			}
+		}
+		if due {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stalled deal not due for the directors 30s after a 2s SLA")
+		}
+	}
 	b.click(`.mainnav a[href="/review"]`)
 	b.visible("#stalled")
 	b.visible(fmt.Sprintf(`#stalled tr[data-deal-id=%q]`, stalledID))
 	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .missing`, stalledID), "Opportunity assessed and passed")
+	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .escalation [data-badge=escalated]`, stalledID), "Escalated to directors")
+	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .team`, stalledID), "East China Sales")
+	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .over-sla`, stalledID), "SLA 2 seconds")
+	b.waitText(`#stalled-by-stage tr[data-key=development]`, "Development")
+	b.waitText(`#stalled-by-owner tr[data-key=kam1]`, "kam1")
+	b.waitText(`#stalled-by-team`, "East China Sales")
+	if href := eval[string](b, `document.querySelector('#stalled a.csv-link')?.getAttribute('href') || ''`); !strings.HasPrefix(href, "/api/v1/reports/stalled?") ||
+		!strings.Contains(href, "format=csv") || !strings.Contains(href, "lang=en") {
+		t.Fatalf("stalled CSV link %q", href)
+	}
+	// Filtering by stage keeps the deals of that stage.
+	b.set("#review-stage", "bid")
+	b.waitFor("stage filter", fmt.Sprintf(`location.search === '?stage=bid' && !document.querySelector('#stalled tr[data-deal-id=%q]')`, stalledID))
+	b.click(`#stalled a[href="/review"]`)
+	b.visible(fmt.Sprintf(`#stalled tr[data-deal-id=%q]`, stalledID))
 	b.visible(fmt.Sprintf(`#approvals button.approve[data-deal-id=%q]`, contractID))
 	b.screenshot("review-en.png")
 	b.click(fmt.Sprintf(`#approvals button.approve[data-deal-id=%q]`, contractID))
@@ -473,6 +523,27 @@ func TestBrowserScenario(t *testing.T) {
 	b.open("/board", "#board")
 	b.visible(fmt.Sprintf(`.deal-card[data-deal-id=%q] [data-badge=forced]`, forceID))
 	b.screenshot("board-en.png")
+	b.check()
+
+	b.click(`.mainnav a[href="/reports"]`)
+	b.checkReports(director, "en", forecastMonths(director))
+	b.screenshot("reports-en.png")
+	// The funnel by month: a row per month of the period.
+	b.set("#report-interval", "month")
+	b.click("#report-apply")
+	b.waitFor("funnel by month", `location.search.includes('interval=month') && document.querySelectorAll('#report-funnel .periods-table tbody tr').length >= 1`)
+	if months := eval[int](b, `document.querySelectorAll('#report-funnel .periods-table tbody tr').length`); months != 6 {
+		t.Errorf("funnel by month has %d rows, want 6 (the default period is this month and the five before)", months)
+	}
+	// The forecast as it stood at the end of yesterday: every deal is younger, so it was empty.
+	yesterday := eval[string](b, `document.querySelector('#report-as-of').max`)
+	b.set("#report-as-of", yesterday)
+	b.click(`#as-of-form button[type=submit]`)
+	b.waitFor("as-of forecast", fmt.Sprintf(`location.search.includes('as_of=%s') && (document.querySelector('#forecast-as-of')?.textContent || '').includes('as it stood at the end of')`, yesterday))
+	b.waitText("#report-forecast", "No active deal in the pipeline.")
+	b.click("#as-of-now")
+	b.visible("#forecast-chart-CNY")
+	b.check()
 
 	// The board on a phone: one column, nothing wider than the screen.
 	b.do("phone viewport", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))
@@ -481,17 +552,21 @@ func TestBrowserScenario(t *testing.T) {
 		t.Errorf("at 375px the board is %v px wide", eval[float64](b, `document.documentElement.scrollWidth`))
 	}
 	b.screenshot("board-phone-en.png")
+	b.open("/reports", "#funnel-chart")
+	if over := eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`); over {
+		t.Errorf("at 375px the reports are %v px wide", eval[float64](b, `document.documentElement.scrollWidth`))
+	}
 	b.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
 	b.check()
 	b.signOut()
 
-	// ---- An engineer: record the acceptance of the deal in delivery, then close the project.
+	// ---- An engineer: the acceptance the delivery plan recorded, then the project close.
 	b.signIn("engineer1")
 	b.visible(fmt.Sprintf(`#delivery-open .work-item[data-deal-id=%q]`, deliveryID))
-	b.set("#acceptance-result-"+deliveryID, "pass")
-	b.typeIn("#acceptance-notes-"+deliveryID, "72-hour run test passed")
-	b.click(fmt.Sprintf(`.acceptance-form[data-deal-id=%q] button[type=submit]`, deliveryID))
-	b.waitText("#flash", "Acceptance recorded for “Boiler feed pumps, Line 3”: Passed.")
+	b.visible(fmt.Sprintf(`.work-item[data-deal-id=%q] .plan-records-acceptance`, deliveryID))
+	if n := eval[int](b, `document.querySelectorAll('.acceptance-form').length`); n != 0 {
+		t.Fatalf("%d acceptance forms for a deal whose delivery plan records the acceptance", n)
+	}
 	b.waitFor("acceptance passed", fmt.Sprintf(`document.querySelector('.delivery-state[data-deal-id=%q] .acceptance-state')?.dataset.state === 'pass'`, deliveryID))
 	b.screenshot("delivery-en.png")
 	b.click(fmt.Sprintf(`.work-item[data-deal-id=%q] .close-project`, deliveryID))
@@ -500,9 +575,29 @@ func TestBrowserScenario(t *testing.T) {
 	b.check()
 	b.signOut()
 
-	// ---- The admin sees the stage SLAs.
+	// ---- The admin: the stage SLAs and the escalation ladder, for a stage and for a team.
 	b.signIn("admin")
 	b.waitFor("settings", `location.pathname === '/settings' && document.querySelector('#sla-development')?.value === '2s'`)
+	// The director's rung of the bid stage: told at 3× the SLA; the open deals are told.
+	b.set("#director-after-bid", "3")
+	b.click(`form[data-stage=bid] button[type=submit]`)
+	b.waitText("#flash", "Bid: SLA 21 days, directors told after 3× the SLA.")
+	b.waitText("#flash", "open deals updated.")
+	b.waitFor("rung saved", `document.querySelector('#director-after-bid')?.value === '3'`)
+	// A team's override of the proposal stage, then its reset.
+	b.selectText("#override-team", "East China Sales")
+	b.set("#override-stage", "proposal")
+	b.typeIn("#override-sla", "14d")
+	b.set("#override-after", "1.5")
+	b.click("#override-save")
+	b.waitText("#flash", "Override of East China Sales in the Proposal stage saved.")
+	b.waitText("#flash", "open deals updated.")
+	b.waitText(`#override-list tr[data-stage=proposal] .override-sla`, "14 days")
+	b.waitText(`#override-list tr[data-stage=proposal] .override-after`, "1.5× SLA")
+	b.screenshot("settings-en.png")
+	b.click(`#override-list tr[data-stage=proposal] .reset-override`)
+	b.waitText("#flash", "East China Sales follows the Proposal stage's settings again.")
+	b.waitFor("override gone", `!document.querySelector('#override-list tr[data-stage=proposal]')`)
 	b.check()
 	b.signOut()
 
@@ -525,7 +620,11 @@ func TestBrowserScenario(t *testing.T) {
 	b.waitText("h1", "总监审查")
 	b.waitText("#stalled", "机会已评估并通过")
 	b.waitText("#approvals", "毛利率 12.5% 低于底线 15%")
+	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .escalation`, stalledID), "已升级至总监")
 	b.screenshot("review-zh-CN.png")
+	b.click(`.mainnav a[href="/reports"]`)
+	b.checkReports(director, "zh-CN", forecastMonths(director))
+	b.screenshot("reports-zh-CN.png")
 	// The choice is remembered: a fresh page load stays in Chinese.
 	b.open("/deals/"+stalledID, "#keynode")
 	if lang := eval[string](b, `document.documentElement.lang`); lang != "zh-CN" {
@@ -538,4 +637,149 @@ func TestBrowserScenario(t *testing.T) {
 	b.waitText("#gate-missing", "无法推进到销售进入阶段")
 	b.check()
 	t.Logf("browser scenario done in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// forecastMonths is the number of expected-close months of the CNY forecast, as the API says.
+func forecastMonths(c apiClient) int {
+	n := 0
+	for _, r := range c.do("GET", "/api/v1/reports/forecast", nil, 200)["by_month"].([]any) {
+		if r.(map[string]any)["currency"] == "CNY" {
+			n++
+		}
+	}
+	return n
+}
+
+// checkReports checks the reports view in lang: three charts with a bar row per stage (and per
+// month of the forecast), an accessible name on each, the funnel's figures as the API gives them,
+// the forcing and loss tables, and CSV links that download UTF-8 with a byte-order mark.
+func (b *browser) checkReports(c apiClient, lang string, months int) {
+	b.t.Helper()
+	t := b.t
+	b.visible("#funnel-chart")
+	b.visible("#forecast-chart-CNY")
+	for _, ch := range []struct {
+		css  string
+		rows int
+	}{{"#funnel-chart", 6}, {"#stage-times-chart", 6}, {"#forcing-chart", 2}, {"#forecast-chart-CNY", months}} {
+		if got := eval[int](b, fmt.Sprintf(`document.querySelectorAll('%s .chart-row').length`, ch.css)); got != ch.rows {
+			t.Errorf("%s: %d bar rows, want %d", ch.css, got, ch.rows)
+		}
+		if name := eval[string](b, fmt.Sprintf(`(() => { const s = document.querySelector('%s'); return s.getAttribute('role') + '|' + s.querySelector('title').textContent + '|' + s.querySelector('desc').textContent; })()`, ch.css)); strings.Count(name, "||") > 0 || !strings.HasPrefix(name, "img|") {
+			t.Errorf("%s: role, title and description %q", ch.css, name)
+		}
+	}
+	if months == 0 {
+		t.Error("the forecast has no month: the seeded deals have an expected close")
+	}
+	// Each forecast month has a bar for its value and one for its weighted value.
+	if got := eval[int](b, `document.querySelectorAll('#forecast-chart-CNY rect.series-value').length`); got != months {
+		t.Errorf("forecast: %d value bars, want %d", got, months)
+	}
+	if got := eval[int](b, `document.querySelectorAll('#forecast-chart-CNY rect.series-weighted').length`); got != months {
+		t.Errorf("forecast: %d weighted bars, want %d", got, months)
+	}
+	// The funnel's figures are the API's for the same query.
+	href := eval[string](b, `document.querySelector('#report-funnel a.csv-link').getAttribute('href')`)
+	u, err := url.Parse(href)
+	if err != nil || u.Path != "/api/v1/reports/funnel" {
+		t.Fatalf("funnel CSV link %q", href)
+	}
+	q := u.Query()
+	if q.Get("format") != "csv" || q.Get("lang") != lang || q.Get("tz") != "Asia/Shanghai" || q.Get("from") == "" || q.Get("to") == "" {
+		t.Errorf("funnel CSV link %q: want format=csv, lang=%s, tz=Asia/Shanghai, from and to", href, lang)
+	}
+	q.Del("format")
+	q.Del("lang")
+	var entered []string
+	for _, st := range c.do("GET", "/api/v1/reports/funnel?"+q.Encode(), nil, 200)["stages"].([]any) {
+		entered = append(entered, fmt.Sprint(st.(map[string]any)["entered"]))
+	}
+	shown := eval[[]string](b, `[...document.querySelectorAll('#report-funnel table tbody tr')].map(tr => tr.children[1].textContent)`)
+	if strings.Join(shown, ",") != strings.Join(entered, ",") {
+		t.Errorf("funnel entered per stage: page %v, API %v", shown, entered)
+	}
+	if entered[0] == "0" {
+		t.Error("funnel: no deal entered development in the default period")
+	}
+	// The forcing report: every stage a deal can be moved out of, and the forced deals' win rate
+	// against the others'.
+	if got := eval[int](b, `document.querySelectorAll('#forcing-table tbody tr').length`); got != 5 {
+		t.Errorf("forcing table has %d rows, want 5", got)
+	}
+	b.visible("#forcing-chart rect.series-unforced")
+	b.waitText("#report-losses", "Competitor Pumps Ltd")
+	b.waitText("#report-losses", "Price 12% above the winner")
+	// Every report has its CSV; each downloads as UTF-8 with a BOM and localised heads.
+	for _, r := range []string{"funnel", "stage-times", "forcing", "losses", "forecast"} {
+		res := eval[string](b, fmt.Sprintf(`(async () => {
+			const a = document.querySelector('a.csv-link[data-report=%s]');
+			const r = await fetch(a.getAttribute('href'));
+			const b = new Uint8Array(await r.arrayBuffer());
+			return [r.status, r.headers.get('content-type'), b.slice(0, 3).join(' '), new TextDecoder().decode(b.slice(3)).split('\n')[0]].join('|');
+		})()`, r), chromedp.EvalAwaitPromise)
+		parts := strings.SplitN(res, "|", 4)
+		if len(parts) != 4 || parts[0] != "200" || !strings.HasPrefix(parts[1], "text/csv") || parts[2] != "239 187 191" {
+			t.Errorf("%s CSV: %q", r, res)
+			continue
+		}
+		if zh := strings.ContainsFunc(parts[3], func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }); zh != (lang == "zh-CN") {
+			t.Errorf("%s CSV in %s: heads %q", r, lang, parts[3])
+		}
+	}
+	if lang == "zh-CN" {
+		b.waitText("h1", "报表")
+		b.waitText("#funnel-chart .chart-row[data-key=development] .chart-label", "开发阶段")
+		b.waitText("#report-stage-times h2", "阶段停留时间")
+		b.waitText("#report-stage-times", "中位数")
+		b.waitText("#report-forcing h2", "强推")
+		b.waitText("#report-forcing", "赢单率")
+		b.waitText("#report-forecast h2", "加权预测")
+		b.waitText("#report-forecast", "截至日期")
+		b.waitText("#report-funnel a.csv-link", "下载 CSV")
+	} else {
+		b.waitText("h1", "Reports")
+		b.waitText("#funnel-chart .chart-row[data-key=development] .chart-label", "Development")
+		b.waitText("#forcing-verdict", "percentage points less often")
+	}
+	b.check()
+}
+
+// passAcceptanceTest runs the delivery plan of a deal that just entered delivery as its engineer,
+// through the API (the plan's tasks have no UI yet): every task started and completed, the
+// acceptance test last, passed, which records the deal's acceptance.
+func passAcceptanceTest(t *testing.T, eng apiClient, id string) {
+	t.Helper()
+	p := "/api/v1/deals/" + id
+	eventually(t, "the delivery plan", func() bool {
+		req, _ := http.NewRequest("GET", eng.base+p+"/delivery", nil)
+		req.Header.Set("Authorization", "Bearer "+eng.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	status := func(key string) string {
+		for _, x := range eng.do("GET", p+"/delivery", nil, 200)["tasks"].([]any) {
+			if tk := x.(map[string]any); tk["key"] == key {
+				return tk["status"].(string)
+			}
+		}
+		return ""
+	}
+	for _, key := range []string{"site_survey", "installation", "commissioning", "training", "acceptance_test"} {
+		eng.do("POST", p+"/delivery/tasks/"+key+"/start", nil, 200)
+		eventually(t, key+" active", func() bool { return status(key) == "active" })
+		body := map[string]any{"notes": key + " done"}
+		if key == "acceptance_test" {
+			body = map[string]any{"result": "pass", "notes": "72-hour run test passed"}
+		}
+		eng.do("POST", p+"/delivery/tasks/"+key+"/complete", body, 200)
+	}
+	eventually(t, "the acceptance on the deal", func() bool {
+		a, _ := eng.do("GET", p, nil, 200)["acceptance"].(map[string]any)
+		return a != nil && a["result"] == "pass"
+	})
 }

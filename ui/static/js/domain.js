@@ -3,7 +3,7 @@
 // (assessment score and grade, bid margin). They mirror the Go domain (assessment.go, command.go);
 // the server recomputes everything it stores.
 
-import { t, formatNumber, formatPercent, formatDate, formatList, formatMoney } from './i18n.js';
+import { t, tp, formatNumber, formatPercent, formatDate, formatList, formatMoney } from './i18n.js';
 
 export const STAGES = ['development', 'entry', 'proposal', 'bid', 'negotiation', 'delivery'];
 export const PROJECT_FACTORS = ['project_level', 'funding', 'technical_fit', 'relationship', 'credit'];
@@ -75,6 +75,23 @@ export function addDays(date, n) {
   const d = new Date(`${date}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + n);
   return d.toISOString().slice(0, 10);
+}
+
+/**
+ * formatSLA shows a duration as the API writes it ("30d", "36h0m0s", "2s") in words of the
+ * UI's language ("30 days", "36 hours"); anything else as it is.
+ */
+export function formatSLA(s) {
+  const str = String(s ?? '');
+  const d = /^(\d+)d$/.exec(str);
+  if (d) return tp('unit.days', Number(d[1]));
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(str);
+  if (!str || !m) return str;
+  const parts = [];
+  if (Number(m[1])) parts.push(tp('unit.hours', Number(m[1])));
+  if (Number(m[2])) parts.push(tp('unit.minutes', Number(m[2])));
+  if (Number(m[3])) parts.push(tp('unit.seconds', Number(m[3])));
+  return parts.length ? parts.join(' ') : str;
 }
 
 export const stageLabel = (s) => t(`stage.${s}`);

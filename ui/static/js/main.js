@@ -12,6 +12,7 @@ import { reviewView } from './views/review.js';
 import { engineerView } from './views/engineer.js';
 import { accountsView, accountView } from './views/accounts.js';
 import { settingsView } from './views/settings.js';
+import { reportsView } from './views/reports.js';
 
 const session = { user: null };
 
@@ -21,6 +22,7 @@ const routes = [
   { re: /^\/login$/, view: loginView, public: true, title: 'login.title' },
   { re: /^\/board$/, view: boardView, roles: ['kam', 'director'], nav: 'nav.board' },
   { re: /^\/review$/, view: reviewView, roles: ['director'], nav: 'nav.review' },
+  { re: /^\/reports$/, view: reportsView, roles: ['kam', 'director'], nav: 'nav.reports' },
   { re: /^\/delivery$/, view: engineerView, roles: ['engineer'], nav: 'nav.delivery' },
   { re: /^\/accounts$/, view: accountsView, roles: ['kam', 'director'], nav: 'nav.accounts' },
   { re: /^\/accounts\/([^/]+)$/, view: accountView, roles: ['kam', 'director', 'engineer'] },
@@ -30,8 +32,8 @@ const routes = [
 
 // The navigation of each role, in order.
 const NAV = {
-  kam: ['/board', '/accounts'],
-  director: ['/board', '/review', '/accounts'],
+  kam: ['/board', '/reports', '/accounts'],
+  director: ['/board', '/review', '/reports', '/accounts'],
   engineer: ['/delivery'],
   admin: ['/settings'],
 };

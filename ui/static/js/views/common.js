@@ -1,7 +1,7 @@
 // Pieces several views share: status badges, account names, the new-deal and new-account forms.
 
 import { api, apiAll, errorText, fieldLabel, ApiError } from '../api.js';
-import { t, tp } from '../i18n.js';
+import { t, tp, locale } from '../i18n.js';
 import { h, replace, field, select, validate, busy, openDialog, markField } from '../dom.js';
 import { CURRENCIES, statusLabel, addDays, today } from '../domain.js';
 
@@ -146,9 +146,9 @@ export async function newDealDialog(onCreated, { accountId } = {}) {
 }
 
 /** A table with a caption and a header row; rows are arrays of cells. */
-export function table(caption, headers, rows, { className } = {}) {
+export function table(caption, headers, rows, { className, id } = {}) {
   return h('div', { class: 'table-wrap' },
-    h('table', { class: ['table', className] },
+    h('table', { class: ['table', className], id },
       caption ? h('caption', { text: caption }) : null,
       h('thead', null, h('tr', null, headers.map((x) => h('th', { scope: 'col', text: x })))),
       h('tbody', null, rows)));
@@ -156,4 +156,33 @@ export function table(caption, headers, rows, { className } = {}) {
 
 export function empty(text) {
   return h('p', { class: 'empty', text });
+}
+
+// ---- the reports' links: query strings, CSV downloads, the time zone dates are read in
+
+/** The browser's IANA time zone; the reports read dates in it. */
+export function timeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/** A query string of the parameters that have a value. */
+export function query(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== null && v !== undefined) p.set(k, v);
+  return p.toString();
+}
+
+/** The link of a report's CSV download, with column heads in the UI's language. */
+export function csvHref(path, params) {
+  return `/api/v1${path}?${query({ ...params, format: 'csv', lang: locale() })}`;
+}
+
+/** A "Download CSV" link; label says which report, for screen readers. */
+export function csvLink(href, label, report) {
+  return h('a', { class: 'btn btn-small csv-link', href, download: true, data: { report }, 'aria-label': label },
+    h('span', { 'aria-hidden': 'true', text: '⤓' }), t('reports.csv'));
 }

@@ -613,6 +613,30 @@ export function acceptancePanel(deal, ctx, done) {
     h('div', { class: 'fact' }, h('dt', { text: t('delivery.project') }),
       h('dd', { class: 'project-state', data: { state: deal.status } }, deal.status === 'delivered' ? t('delivery.project_closed') : t('delivery.project_open'))));
   if (!isActive(deal)) return state;
+  // A deal that entered delivery with a delivery plan has its acceptance recorded by the plan's
+  // acceptance test (the API refuses it here); the form is for deals from before the plans.
+  const form = deal.delivery_planned
+    ? h('p', { class: 'notice plan-records-acceptance', text: t('delivery.plan_records') })
+    : acceptanceForm(deal, path, acc, done);
+  const closeMsg = msgBox();
+  const closeBtn = h('button', { type: 'button', class: 'btn close-project', text: t('delivery.close_project') });
+  closeBtn.addEventListener('click', busy(closeBtn, async () => {
+    replace(closeMsg);
+    try {
+      await api('POST', `${path}/project/close`, {});
+      await done(t('delivery.closed', { title: deal.title }));
+    } catch (err) {
+      formError(null, closeMsg, err);
+    }
+  }));
+  const closeBox = deal.gate.met
+    ? h('div', { class: 'subform' }, h('h3', { text: t('delivery.close_title') }), h('p', { class: 'hint', text: t('delivery.close_hint') }), h('div', { class: 'actions' }, closeBtn), closeMsg)
+    : h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
+  return h('div', { class: 'delivery-work' }, state, form, closeBox);
+}
+
+// acceptanceForm records the acceptance test's result directly on the deal.
+function acceptanceForm(deal, path, acc, done) {
   const result = select('result', [{ value: '', label: t('delivery.choose_result') }, ...ACCEPTANCE.map((r) => ({ value: r, label: acceptanceLabel(r) }))], '',
     { required: true, id: `acceptance-result-${deal.id}` });
   const notes = h('textarea', { name: 'notes', rows: '2', maxlength: '4000', id: `acceptance-notes-${deal.id}` });
@@ -633,21 +657,7 @@ export function acceptancePanel(deal, ctx, done) {
       formError(form, msg, err);
     }
   }));
-  const closeMsg = msgBox();
-  const closeBtn = h('button', { type: 'button', class: 'btn close-project', text: t('delivery.close_project') });
-  closeBtn.addEventListener('click', busy(closeBtn, async () => {
-    replace(closeMsg);
-    try {
-      await api('POST', `${path}/project/close`, {});
-      await done(t('delivery.closed', { title: deal.title }));
-    } catch (err) {
-      formError(null, closeMsg, err);
-    }
-  }));
-  const closeBox = deal.gate.met
-    ? h('div', { class: 'subform' }, h('h3', { text: t('delivery.close_title') }), h('p', { class: 'hint', text: t('delivery.close_hint') }), h('div', { class: 'actions' }, closeBtn), closeMsg)
-    : h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
-  return h('div', { class: 'delivery-work' }, state, form, closeBox);
+  return form;
 }
 
 // ---- pause, resume, close; engineers

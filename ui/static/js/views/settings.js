@@ -1,47 +1,166 @@
-// The admin's settings: the SLA of each stage (editable), the margin floor and the assessment
-// model (shown).
+// The admin's settings: the escalation ladder of each stage — its SLA (when a deal stalls and its
+// KAM is told) and the director's rung (when its team's directors are told, as a multiple of the
+// SLA) — with per-team overrides; and the margin floor and assessment model (shown). Every change
+// reaches the deals already in the stage; the answer says how many open deals were told.
 
 import { api } from '../api.js';
-import { t, formatNumber, formatPercent } from '../i18n.js';
-import { h, replace, validate, busy, newId } from '../dom.js';
-import { STAGES, FACTORS, stageLabel, factorLabel } from '../domain.js';
-import { formError, table } from './common.js';
+import { t, tp, formatNumber, formatPercent } from '../i18n.js';
+import { h, replace, validate, busy, newId, field } from '../dom.js';
+import { STAGES, FACTORS, stageLabel, factorLabel, formatSLA } from '../domain.js';
+import { formError, table, empty } from './common.js';
+
+const DEFAULT_DIRECTOR_AFTER = 2;
+// A duration as the API reads it ("30d", "36h", "90m", "2s"), for an optional field: the browser
+// checks a pattern only when there is a value.
+const DURATION_PATTERN = '(\\d+d)?(\\d+(\\.\\d+)?(h|m|s|ms))*';
+
+// The director's rung, 1–20 times the SLA; empty is "not set".
+function afterInput(attrs) {
+  return h('input', { type: 'number', name: 'director_after', min: '1', max: '20', step: '0.1', inputmode: 'decimal', autocomplete: 'off', ...attrs });
+}
+
+// The sentence after a save: what the stage's ladder is now, and how many open deals were told.
+function savedText(key, res, params) {
+  return `${t(key, { stage: stageLabel(res.stage), sla: formatSLA(res.sla), after: formatNumber(res.director_after), ...params })} ${tp('settings.deals_updated', res.deals_updated)}`;
+}
 
 export async function settingsView(root, ctx) {
-  const s = await api('GET', '/settings');
+  const [s, teams] = await Promise.all([api('GET', '/settings'), api('GET', '/teams').then((r) => r.items || [])]);
   if (!ctx.alive()) return;
-  const rows = STAGES.map((st) => {
-    const input = h('input', { name: 'sla', id: `sla-${st}`, required: true, value: s.sla?.[st] || '', data: { check: 'duration' }, size: '8', autocomplete: 'off' });
-    const msg = h('div', { class: 'form-msg', role: 'alert' });
-    const submit = h('button', { type: 'submit', class: 'btn btn-small', text: t('settings.save'), 'aria-label': t('settings.save_for', { stage: stageLabel(st) }) });
-    const form = h('form', { class: 'inline-form', novalidate: true, data: { stage: st } },
-      h('label', { class: 'visually-hidden', for: input.id, text: t('settings.sla_for', { stage: stageLabel(st) }) }),
-      input, h('p', { class: 'field-error', id: `${input.id}-err`, hidden: true }), submit, msg);
-    input.setAttribute('aria-describedby', `${input.id}-err settings-sla-hint`);
-    form.addEventListener('submit', busy(submit, async () => {
-      replace(msg);
-      if (!validate(form)) return;
-      try {
-        await api('PUT', `/settings/stages/${st}`, { sla: input.value.trim() });
-        await ctx.refresh({ text: t('settings.saved', { stage: stageLabel(st), sla: input.value.trim() }) });
-      } catch (err) {
-        formError(form, msg, err);
-      }
-    }));
-    return h('tr', null, h('th', { scope: 'row', text: stageLabel(st) }), h('td', null, form));
-  });
+  const esc = s.escalation || {};
   const hs = newId('se');
+  const ht = newId('se');
   const ha = newId('se');
   replace(root,
     h('h1', { text: t('settings.title') }),
     h('section', { class: 'panel', 'aria-labelledby': hs },
       h('h2', { id: hs, text: t('settings.sla_title') }),
       h('p', { class: 'hint', id: 'settings-sla-hint', text: t('settings.sla_hint') }),
-      table(null, [t('deal.stage'), t('deal.stage_sla')], rows)),
+      h('p', { class: 'hint', id: 'settings-after-hint', text: t('settings.after_hint') }),
+      table(null, [t('deal.stage'), t('settings.ladder')], STAGES.map((st) => stageRow(st, s, esc, ctx)), { id: 'stage-ladders' })),
+    h('section', { class: 'panel', id: 'team-overrides', 'aria-labelledby': ht },
+      h('h2', { id: ht, text: t('settings.teams_title') }),
+      h('p', { class: 'hint', text: t('settings.teams_hint') }),
+      teams.length ? [overridesTable(esc, teams, ctx), overrideForm(esc, teams, ctx)] : empty(t('settings.no_teams'))),
     h('section', { class: 'panel', 'aria-labelledby': ha },
       h('h2', { id: ha, text: t('settings.model_title') }),
       h('p', null, t('settings.margin_floor', { floor: formatPercent(s.margin_floor, 2) })),
       h('p', null, t('settings.threshold', { threshold: formatNumber(s.assessment.threshold) })),
       table(null, [t('settings.factor'), t('settings.weight')],
         FACTORS.map((f) => h('tr', null, h('th', { scope: 'row', text: factorLabel(f) }), h('td', { text: formatNumber(s.assessment.weights[f] ?? 0) }))))));
+}
+
+// stageRow is a stage's ladder: its SLA and its director's rung (empty: the default, 2×).
+function stageRow(st, s, esc, ctx) {
+  const sla0 = s.sla?.[st] || '';
+  const after0 = esc.stages?.[st]?.director_after ? String(esc.stages[st].director_after) : '';
+  const sla = h('input', { name: 'sla', id: `sla-${st}`, required: true, value: sla0, data: { check: 'duration' }, size: '8', autocomplete: 'off' });
+  const after = afterInput({ id: `director-after-${st}`, value: after0, placeholder: String(DEFAULT_DIRECTOR_AFTER) });
+  const msg = h('div', { class: 'form-msg', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-small', text: t('settings.save'), 'aria-label': t('settings.save_for', { stage: stageLabel(st) }) });
+  const form = h('form', { class: 'inline-form ladder-form', novalidate: true, data: { stage: st } },
+    h('label', { for: sla.id, text: t('settings.sla') }), sla,
+    h('p', { class: 'field-error', id: `${sla.id}-err`, hidden: true }),
+    h('label', { for: after.id, text: t('settings.director_after') }), after,
+    h('span', { class: 'unit', 'aria-hidden': 'true', text: t('settings.times_sla') }),
+    h('p', { class: 'field-error', id: `${after.id}-err`, hidden: true }),
+    submit, msg);
+  sla.setAttribute('aria-describedby', `${sla.id}-err settings-sla-hint`);
+  after.setAttribute('aria-describedby', `${after.id}-err settings-after-hint`);
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    // Only what changed: an SLA alone is recorded as an SLA change in the audit trail.
+    const body = {};
+    if (sla.value.trim() !== sla0) body.sla = sla.value.trim();
+    if (after.value.trim() !== after0) body.director_after = after.value.trim() === '' ? 0 : Number(after.value);
+    if (!Object.keys(body).length) body.sla = sla.value.trim();
+    try {
+      const res = await api('PUT', `/settings/stages/${st}`, body);
+      await ctx.refresh({ text: savedText('settings.saved_stage', res) });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return h('tr', { data: { stage: st } }, h('th', { scope: 'row', text: stageLabel(st) }), h('td', null, form));
+}
+
+// overridesTable lists the teams' overrides, each with a button that removes it.
+function overridesTable(esc, teams, ctx) {
+  const rows = [];
+  for (const team of teams) {
+    for (const st of STAGES) {
+      const o = esc.teams?.[team.id]?.[st];
+      if (!o) continue;
+      const msg = h('div', { class: 'form-msg', role: 'alert' });
+      const reset = h('button', {
+        type: 'button', class: 'btn btn-small btn-quiet reset-override', data: { team: team.id, stage: st },
+        text: t('settings.reset'), 'aria-label': t('settings.reset_for', { team: team.name, stage: stageLabel(st) }),
+      });
+      reset.addEventListener('click', busy(reset, async () => {
+        replace(msg);
+        try {
+          const res = await api('PUT', `/settings/stages/${st}`, { team: team.id, reset: true });
+          await ctx.refresh({ text: savedText('settings.override_reset', res, { team: team.name }) });
+        } catch (err) {
+          formError(null, msg, err);
+        }
+      }));
+      rows.push(h('tr', { data: { team: team.id, stage: st } },
+        h('th', { scope: 'row', text: team.name }),
+        h('td', { text: stageLabel(st) }),
+        h('td', { class: 'override-sla', text: o.sla ? formatSLA(o.sla) : t('settings.stage_own') }),
+        h('td', { class: 'override-after', text: o.director_after ? t('settings.times', { n: formatNumber(o.director_after) }) : t('settings.stage_own') }),
+        h('td', null, reset, msg)));
+    }
+  }
+  return rows.length
+    ? table(t('settings.overrides_caption'), [t('reports.team'), t('deal.stage'), t('settings.sla'), t('settings.director_after'), t('review.action')], rows, { id: 'override-list' })
+    : empty(t('settings.no_overrides'));
+}
+
+// overrideForm sets a team's override of one stage; empty fields fall back to the stage's own.
+function overrideForm(esc, teams, ctx) {
+  const team = h('select', { name: 'team', id: 'override-team', required: true },
+    h('option', { value: '', text: t('settings.choose_team') }), teams.map((x) => h('option', { value: x.id, text: x.name })));
+  const stage = h('select', { name: 'stage', id: 'override-stage', required: true }, STAGES.map((st) => h('option', { value: st, text: stageLabel(st) })));
+  const sla = h('input', { name: 'sla', id: 'override-sla', size: '8', autocomplete: 'off', pattern: DURATION_PATTERN, data: { pattern: 'validation.duration' } });
+  const after = afterInput({ id: 'override-after' });
+  // Show the override in force for the chosen team and stage, to edit it.
+  const fill = () => {
+    const o = esc.teams?.[team.value]?.[stage.value] || {};
+    sla.value = o.sla || '';
+    after.value = o.director_after ? String(o.director_after) : '';
+  };
+  team.addEventListener('change', fill);
+  stage.addEventListener('change', fill);
+  const msg = h('div', { class: 'form-msg', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'override-save', text: t('settings.save_override') });
+  const form = h('form', { class: 'subform', id: 'override-form', novalidate: true },
+    h('h3', { text: t('settings.override_title') }),
+    h('div', { class: 'field-row' },
+      field(t('reports.team'), team), field(t('deal.stage'), stage),
+      field(t('settings.sla'), sla, { hint: t('settings.empty_stage_own') }),
+      field(t('settings.director_after'), after, { hint: t('settings.empty_stage_own') })),
+    msg,
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    // Both fields are sent: an empty one clears that part of the override ("0s", 0), and with
+    // both empty the override is gone.
+    const body = {
+      team: team.value,
+      sla: sla.value.trim() || '0s',
+      director_after: after.value.trim() === '' ? 0 : Number(after.value),
+    };
+    const name = team.options[team.selectedIndex].text;
+    try {
+      const res = await api('PUT', `/settings/stages/${stage.value}`, body);
+      await ctx.refresh({ text: savedText('settings.override_saved', res, { team: name }) });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return form;
 }
