@@ -9,16 +9,26 @@ import (
 // Account is a customer company: the key account a KAM manages. Deals come and go; the account
 // stays.
 type Account struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Industry  string    `json:"industry,omitempty"`
-	Region    string    `json:"region,omitempty"`
-	Address   string    `json:"address,omitempty"`
-	Owner     string    `json:"owner"`
-	TeamID    string    `json:"team_id,omitempty"` // the account team: its KAMs share the account's deals
-	Notes     string    `json:"notes,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Industry string `json:"industry,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Address  string `json:"address,omitempty"`
+	Owner    string `json:"owner"`
+	TeamID   string `json:"team_id,omitempty"` // the account team: its KAMs share the account's deals
+	Notes    string `json:"notes,omitempty"`
+	// Profile is the customer's organisation, decision structure and business trends.
+	Profile AccountProfile `json:"profile"`
+	// Value holds the inputs of the value score; ValueScore and Segment are computed from them by
+	// the store (ScoreValue) whenever they or the settings change, never taken from a caller.
+	Value      AccountValue `json:"value"`
+	ValueScore float64      `json:"value_score"`
+	Segment    Segment      `json:"segment,omitempty"`
+	// LifecycleOverride is a person's judgement over the derived lifecycle (see lifecycle.go);
+	// only the store's SetLifecycleOverride changes it.
+	LifecycleOverride *LifecycleOverride `json:"lifecycle_override,omitempty"`
+	CreatedAt         time.Time          `json:"created_at"`
+	UpdatedAt         time.Time          `json:"updated_at"`
 }
 
 // AccountInput creates an account (every field) or patches one (the non-nil fields).
@@ -29,6 +39,9 @@ type AccountInput struct {
 	Address  *string `json:"address,omitempty"`
 	Owner    *string `json:"owner,omitempty"`
 	Notes    *string `json:"notes,omitempty"`
+	// Profile and Value patch the profile and the value inputs field by field.
+	Profile *AccountProfileInput `json:"profile,omitempty"`
+	Value   *AccountValueInput   `json:"value,omitempty"`
 }
 
 // ApplyTo checks the input and copies its set fields onto a.
@@ -57,6 +70,16 @@ func (in AccountInput) ApplyTo(a *Account) error {
 		}
 		*f.dst = v
 	}
+	if in.Profile != nil {
+		if err := in.Profile.ApplyTo(&a.Profile); err != nil {
+			return err
+		}
+	}
+	if in.Value != nil {
+		if err := in.Value.ApplyTo(&a.Value); err != nil {
+			return err
+		}
+	}
 	if strings.TrimSpace(a.Name) == "" {
 		return Errorf(EINVALID, "name is required").WithDetail("field", "name")
 	}
@@ -75,15 +98,33 @@ type AccountFilter struct {
 	Viewer *Actor
 	Owner  string
 	Query  string // matches the name, case-insensitively
+	// Segment and Lifecycle keep the accounts of a value segment and of a lifecycle phase (the
+	// override's where there is one, else derived as of Now, or the time of the call when zero).
+	Segment   Segment
+	Lifecycle Phase
+	Now       time.Time
+	// Sort orders the list: by name (AccountsByName, the default) or by value score, highest
+	// first (AccountsByValue).
+	Sort string
 	Page
 }
+
+// The orders of the account list.
+const (
+	AccountsByName  = "name"
+	AccountsByValue = "value_score"
+)
 
 // AccountStore keeps accounts.
 type AccountStore interface {
 	CreateAccount(ctx context.Context, a *Account) error
 	Account(ctx context.Context, id string) (*Account, error) // not_found when missing
 	Accounts(ctx context.Context, f AccountFilter) ([]*Account, int, error)
+	// UpdateAccount overwrites the stored account with a: all but its ID, creation time, value
+	// score (recomputed) and lifecycle override.
 	UpdateAccount(ctx context.Context, a *Account) error
+	// KeyAccountStore keeps the rest of the key-account record (keyaccount.go).
+	KeyAccountStore
 }
 
 // DealFilter selects deals. Empty fields select everything.

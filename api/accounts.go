@@ -37,22 +37,53 @@ func (s *Server) createAccount(c echo.Context) error {
 	return c.JSON(http.StatusCreated, a)
 }
 
+// accountSummary is an account in the list: the record with its lifecycle phase and rung.
+type accountSummary struct {
+	*kamflow.Account
+	Phase kamflow.Phase       `json:"phase"`
+	Rung  kamflow.LoyaltyRung `json:"rung"`
+}
+
+// listAccounts lists the accounts the user may see: by name, or by value score with
+// sort=value_score; segment= and lifecycle= keep one value segment or lifecycle phase.
 func (s *Server) listAccounts(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
 		return err
 	}
+	f := kamflow.AccountFilter{Owner: c.QueryParam("owner"), Query: c.QueryParam("q"), Page: p, Now: s.cfg.Now().UTC()}
+	if v := c.QueryParam("segment"); v != "" {
+		if f.Segment, err = kamflow.ParseSegment(v); err != nil {
+			return err
+		}
+	}
+	if v := c.QueryParam("lifecycle"); v != "" {
+		if f.Lifecycle, err = kamflow.ParsePhase(v); err != nil {
+			return err.(*kamflow.Error).WithDetail("field", "lifecycle")
+		}
+	}
+	switch v := c.QueryParam("sort"); v {
+	case "", kamflow.AccountsByName, kamflow.AccountsByValue:
+		f.Sort = v
+	default:
+		return kamflow.Errorf(kamflow.EINVALID, "sort must be name or value_score, not %q", v).WithDetail("field", "sort")
+	}
 	me := s.actor(c)
-	items, total, err := s.cfg.Accounts.Accounts(c.Request().Context(), kamflow.AccountFilter{
-		Viewer: &me, Owner: c.QueryParam("owner"), Query: c.QueryParam("q"), Page: p,
-	})
+	f.Viewer = &me
+	ctx := c.Request().Context()
+	items, total, err := s.cfg.Accounts.Accounts(ctx, f)
 	if err != nil {
 		return err
 	}
-	if items == nil {
-		items = []*kamflow.Account{}
+	lcs, err := s.cfg.Accounts.Lifecycles(ctx, items, f.Now)
+	if err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, list[*kamflow.Account]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset})
+	out := make([]accountSummary, len(items))
+	for i, a := range items {
+		out[i] = accountSummary{Account: a, Phase: lcs[a.ID].Phase, Rung: lcs[a.ID].Rung}
+	}
+	return c.JSON(http.StatusOK, list[accountSummary]{Items: out, Total: total, Limit: p.Limit, Offset: p.Offset})
 }
 
 // visibleAccount loads the account named in the path, or answers not_found when the signed-in
@@ -84,9 +115,12 @@ func (s *Server) getAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, a)
+	return s.accountDetail(c, a)
 }
 
+// patchAccount changes the account's basic data, profile and value inputs; the value score is
+// recomputed with them. The owner changes only by a handover (a director's, with a reason), so
+// that no account changes hands unrecorded.
 func (s *Server) patchAccount(c echo.Context) error {
 	var in kamflow.AccountInput
 	if err := bind(c, &in); err != nil {
@@ -102,9 +136,8 @@ func (s *Server) patchAccount(c echo.Context) error {
 		return err
 	}
 	if a.Owner != before.Owner {
-		if a.Owner, err = s.checkKAM(ctx, a.Owner, a.TeamID, "owner"); err != nil {
-			return err
-		}
+		return kamflow.Errorf(kamflow.EINVALID, "the owner changes by a handover: POST /api/v1/accounts/%s/handover (a sales director's)", a.ID).
+			WithDetail("field", "owner")
 	}
 	a.UpdatedAt = s.cfg.Now().UTC()
 	if err := s.cfg.Accounts.UpdateAccount(ctx, a); err != nil {
@@ -112,5 +145,5 @@ func (s *Server) patchAccount(c echo.Context) error {
 	}
 	s.audit(c, &kamflow.AuditEntry{Action: "account.update", EntityType: "account", EntityID: a.ID,
 		Summary: "account " + a.Name + " updated", Before: &before, After: a})
-	return c.JSON(http.StatusOK, a)
+	return s.accountDetail(c, a)
 }

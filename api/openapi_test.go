@@ -342,6 +342,12 @@ func TestOpenAPIDocument(t *testing.T) {
 		"AcceptanceResult": {string(kamflow.AcceptancePass), string(kamflow.AcceptancePassPunchList), string(kamflow.AcceptanceFail)},
 		"CloseOutcome":     {string(kamflow.StatusLost), string(kamflow.StatusWithdrawn), string(kamflow.StatusAbandoned)},
 		"GateKey":          gateKeys,
+		"Segment":          strs(kamflow.Segments),
+		"Phase":            strs(kamflow.Phases),
+		"LoyaltyRung":      strs(kamflow.LoyaltyRungs),
+		"ValueFactor":      strs(kamflow.ValueFactors),
+		"InteractionKind":  strs(kamflow.InteractionKinds),
+		"Reaction":         strs(kamflow.Reactions),
 		"TransitionKind": {kamflow.TransitionCreated, kamflow.TransitionAdvanced, kamflow.TransitionForced,
 			kamflow.TransitionWon, kamflow.TransitionClosed, kamflow.TransitionDelivered},
 	} {
@@ -411,10 +417,19 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 			Username string `json:"username"`
 			Password string `json:"password"`
 		}{},
+
+		// The key-account record.
+		"AccountValueInput":    kamflow.AccountValueInput{},
+		"LifecycleInput":       kamflow.LifecycleInput{},
+		"HandoverInput":        kamflow.HandoverInput{},
+		"ContactInput":         kamflow.ContactInput{},
+		"ContactPatch":         kamflow.ContactInput{},
+		"InteractionInput":     kamflow.InteractionInput{},
+		"AccountSettingsInput": kamflow.AccountSettingsInput{},
 	}
 	outputs := map[string]any{
 		"Account":           kamflow.Account{},
-		"AccountList":       list[*kamflow.Account]{},
+		"AccountList":       list[accountSummary]{},
 		"Deal":              dealView{Deal: &kamflow.Deal{}},
 		"DealSummary":       dealSummary{},
 		"DealList":          list[dealSummary]{},
@@ -465,6 +480,30 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"StageSummary":      kamflow.StageSummary{},
 		"CurrencyTotal":     kamflow.CurrencyTotal{},
 		"ApprovalEntry":     approvalEntry{},
+
+		// The key-account record.
+		"AccountSummary":      accountSummary{Account: &kamflow.Account{}},
+		"AccountView":         accountView{Account: &kamflow.Account{}},
+		"AccountProfile":      kamflow.AccountProfile{},
+		"AccountValue":        kamflow.AccountValue{},
+		"TeamMember":          teamMember{},
+		"ValueScore":          kamflow.ValueScore{},
+		"FactorScore":         kamflow.FactorScore{},
+		"Advice":              kamflow.Advice{},
+		"Lifecycle":           kamflow.Lifecycle{},
+		"LifecycleDerivation": kamflow.LifecycleDerivation{},
+		"LifecycleOverride":   kamflow.LifecycleOverride{},
+		"MarketingMix":        kamflow.MarketingMix{},
+		"HandoverResult":      kamflow.HandoverResult{},
+		"Contact":             contactView{Contact: &kamflow.Contact{}},
+		"ContactDeal":         kamflow.ContactDeal{},
+		"ContactList":         contactList{},
+		"Interaction":         kamflow.Interaction{},
+		"TimelineEntry":       kamflow.TimelineEntry{},
+		"Timeline":            list[kamflow.TimelineEntry]{},
+		"ParetoView":          kamflow.ParetoView{},
+		"ParetoPoint":         kamflow.ParetoPoint{},
+		"AccountSettings":     kamflow.AccountSettings{},
 	}
 	check := func(name string, v any, output bool) {
 		s, ok := d.Components.Schemas[name]

@@ -46,6 +46,14 @@ POST   /api/v1/accounts                         401   403  201  201  201  201  2
 GET    /api/v1/accounts                         401   403  200  200  200  200  200  200  200
 GET    /api/v1/accounts/{id}                    401   403  200  404  200  200  404  200  404
 PATCH  /api/v1/accounts/{id}                    401   403  200  404  200  200  404  403  403
+GET    /api/v1/accounts/pareto                  401   403  200  200  200  200  200  403  403
+GET    /api/v1/accounts/{id}/timeline           401   403  200  404  200  200  404  200  404
+GET    /api/v1/accounts/{id}/contacts           401   403  200  404  200  200  404  200  404
+POST   /api/v1/accounts/{id}/contacts           401   403  201  404  201  201  404  403  403
+PATCH  /api/v1/accounts/{id}/contacts/{contactId}  401  403  200  404  200  200  404  403  403
+PUT    /api/v1/accounts/{id}/lifecycle          401   403  200  404  200  200  404  403  403
+POST   /api/v1/accounts/{id}/handover           401   403  200  404  403  403  403  403  403
+POST   /api/v1/interactions                     401   403  201  400  201  201  400  403  403
 
 POST   /api/v1/deals                            401   403  201  400  201  201  400  403  403
 GET    /api/v1/deals                            401   403  200  200  200  200  200  200  200
@@ -94,6 +102,8 @@ GET    /api/v1/settings                         401   200  200  200  200  200  2
 PUT    /api/v1/settings/stages/{stage}          401   200  403  403  403  403  403  403  403
 PUT    /api/v1/settings/stages/{stage} team     401   200  403  403  403  403  403  403  403
 PUT    /api/v1/settings/service-cadence         401   200  403  403  403  403  403  403  403
+GET    /api/v1/settings/segmentation            401   200  200  200  200  200  200  403  403
+PUT    /api/v1/settings/segmentation            401   200  403  403  403  403  403  403  403
 GET    /api/v1/notifications                    401   200  200  200  200  200  200  200  200
 
 GET    /api/v1/users                            401   200  403  403  403  403  403  403  403
@@ -179,6 +189,8 @@ type matrixCase struct {
 	query string
 	// visit makes {id} the deal's first service visit's id.
 	visit bool
+	// contact adds a contact (kam1's) to the fresh account: {contactId} in the path.
+	contact bool
 }
 
 // matrixPlan is the default plan with due dates.
@@ -233,6 +245,16 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/service-visits":                                 {query: "?assignee=me"},
 	"POST /api/v1/service-visits/{id}/report":                    {stage: visitDue, visit: true, body: `{"visited_on":"2026-04-01","faults_found":1,"faults_unresolved":0,"satisfaction":"satisfied"}`},
 	"GET /api/v1/accounts/{id}/service-report":                   {stage: development, account: true},
+	"GET /api/v1/accounts/pareto":                                {},
+	"GET /api/v1/accounts/{id}/timeline":                         {stage: development, account: true},
+	"GET /api/v1/accounts/{id}/contacts":                         {stage: development, account: true},
+	"POST /api/v1/accounts/{id}/contacts":                        {stage: development, account: true, body: `{"name":"Chen Gong","role":"insider","stance":"supporter"}`},
+	"PATCH /api/v1/accounts/{id}/contacts/{contactId}":           {stage: development, account: true, contact: true, body: `{"title":"Chief engineer","influence":4}`},
+	"PUT /api/v1/accounts/{id}/lifecycle":                        {stage: development, account: true, body: `{"rung":"supporter","reason":"Buys its analysers from us only"}`},
+	"POST /api/v1/accounts/{id}/handover":                        {stage: development, account: true, body: `{"owner":"kam2","reason":"kam1 moves to the steel accounts"}`},
+	"POST /api/v1/interactions":                                  {body: `{"account_id":"{account}","kind":"visit","summary":"Site walk of line 3","reaction":"positive"}`},
+	"GET /api/v1/settings/segmentation":                          {},
+	"PUT /api/v1/settings/segmentation":                          {body: `{"strategic_threshold":55,"weights":{"satisfaction":20}}`},
 	"PUT /api/v1/settings/service-cadence":                       {body: `{"service_cadence":["30d","90d","180d","365d"]}`},
 	"GET /api/v1/reports/stalled":                                {},
 	"GET /api/v1/reports/pipeline":                               {},
@@ -446,6 +468,10 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		path = strings.ReplaceAll(path, "{id}", deal+"-v1")
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
+	}
+	if c.contact {
+		ct := e.must(201, "POST", "/api/v1/accounts/"+account+"/contacts", "kam1", `{"name":"Liu Zong","role":"decision_maker"}`)
+		path = strings.ReplaceAll(path, "{contactId}", ct["id"].(string))
 	}
 	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1").Replace(path) + c.query
 	m.n++

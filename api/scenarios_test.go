@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,7 +299,7 @@ func scenarios() []scenario {
 		metaScenarios(), accountScenarios(), listScenarios(), createScenarios(), assessmentScenarios(),
 		entryScenarios(), proposalScenarios(), bidScenarios(), negotiationScenarios(), deliveryScenarios(),
 		forceScenarios(), closeScenarios(), pauseScenarios(), bodyScenarios(), routingScenarios(),
-		idempotencyScenarios(), reportScenarios(), failureScenarios(),
+		idempotencyScenarios(), reportScenarios(), failureScenarios(), keyAccountScenarios(),
 	} {
 		all = append(all, group...)
 	}
@@ -800,7 +801,7 @@ func deliveryScenarios() []scenario {
 		{name: "visit report of a visit one cannot see", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e2",
 			body: `{"visited_on":"2026-05-13","faults_found":0,"faults_unresolved":0,"satisfaction":"satisfied"}`, status: 404, code: "not_found"},
 		{name: "visit report", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e1",
-			body: `{"visited_on":"2026-05-13","faults_found":2,"faults_unresolved":1,"satisfaction":"satisfied","notes":"Fan bearing noisy; replaced one filter"}`,
+			body:   `{"visited_on":"2026-05-13","faults_found":2,"faults_unresolved":1,"satisfaction":"satisfied","notes":"Fan bearing noisy; replaced one filter"}`,
 			status: 200, want: map[string]any{"status": "reported", "report.faults_found": 2, "report.reported_by": "e1"}},
 		{name: "visit reported twice", method: "POST", path: "/api/v1/service-visits/{visit}/report", as: "e1",
 			body: `{"visited_on":"2026-05-13","faults_found":0,"faults_unresolved":0,"satisfaction":"neutral"}`, status: 409, code: "conflict"},
@@ -1168,5 +1169,300 @@ func failureScenarios() []scenario {
 			status: 503, code: "unavailable", before: fail(errors.New("temporal: signal failed")), after: reset, check: noLeak},
 		{name: "failures changed nothing", method: "GET", path: "/api/v1/deals/{idem}", status: 200, check: seqUnchanged,
 			want: map[string]any{"stakeholders": length(2)}},
+	}
+}
+
+// keyAccountScenarios work the key-account record of acct1 (kam1's; its two won deals, {neg} and
+// {delivery}, make it a repeat buyer in stability) and acct2 (kam2's, nothing won): profile and value
+// inputs with the scores they give, the list by value, segment and lifecycle, the Pareto view,
+// the settings, contacts and their org chart, interactions, the timeline, the lifecycle override
+// and the handover. The scores are worked by hand in TestScoreValue's terms.
+func keyAccountScenarios() []scenario {
+	stale := T1.Add(90 * kamflow.Day)
+	// toReassign checks a handover's deals_to_reassign: the active deals of acct1 the previous
+	// owner owns.
+	toReassign := func(previous string) func(t *testing.T, e *testEnv, r *response) {
+		return func(t *testing.T, e *testEnv, r *response) {
+			deals, _, err := e.db.Deals(context.Background(), kamflow.DealFilter{AccountID: e.vars["acct1"], Owner: previous, Page: kamflow.Page{Limit: 200}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{}
+			for _, d := range deals {
+				if d.Active() {
+					want = append(want, d.ID)
+				}
+			}
+			got := []string{}
+			ids, _ := lookup(r.json, "deals_to_reassign")
+			for _, id := range ids.([]any) {
+				got = append(got, id.(string))
+			}
+			slices.Sort(want)
+			if len(want) == 0 {
+				t.Errorf("%s owns no active deal of acct1: the check checks nothing", previous)
+			}
+			if slices.Sort(got); !slices.Equal(got, want) {
+				t.Errorf("deals to reassign %v, want %s's active deals of acct1 %v", got, previous, want)
+			}
+		}
+	}
+	return []scenario{
+		{name: "account view", method: "GET", path: "/api/v1/accounts/{acct1}", status: 200,
+			want: map[string]any{"value_score": 0, "segment": absent, "segmentation.score": 0, "segmentation.segment": absent,
+				"segmentation.care": absent, "segmentation.threshold": 60, "segmentation.factors": length(6),
+				"value.gross_profit": "0.00", "profile": length(0), "lifecycle.phase": "stability", "lifecycle.rung": "repeat_buyer",
+				"lifecycle.derived.reason": "repeat_wins", "lifecycle.derived.won_deals": 2, "lifecycle.derived.won_in_window": 2,
+				"lifecycle.derived.falling": false, "lifecycle.derived.last_activity_at": "2026-04-11T09:00:00Z", "lifecycle.override": absent,
+				"lifecycle.marketing_mix.primary": "brand", "lifecycle.marketing_mix.secondary": "relationship",
+				"account_team": length(3), "account_team.0.username": "d1", "account_team.1.username": "kam1",
+				"account_team.1.owner": true, "account_team.2.owner": false},
+			contains: []string{"稳定期以品牌营销为主", "Stability: brand marketing first"}},
+		{name: "account value and profile", method: "PATCH", path: "/api/v1/accounts/{acct1}",
+			body: `{"profile":{"market":" Steel output flat, exports up ","competitors":"Siemens, ABB"},"value":{"gross_profit":"2000000.00",` +
+				`"sales_volume":"10000000.00","marketing_cost":"1000000.00","industry_position":4,"cooperation_years":5,"satisfaction":5}}`,
+			status: 200, want: map[string]any{"profile.market": "Steel output flat, exports up", "profile.competitors": "Siemens, ABB",
+				"value.sales_volume": "10000000.00", "value.satisfaction": 5, "value_score": 86.3, "segment": "strategic",
+				"segmentation.score": 86.3, "segmentation.factors.0.factor": "gross_profit", "segmentation.factors.0.points": 30,
+				"segmentation.factors.2.score": 0.5, "name": "Baowu Steel Zhanjiang", "lifecycle.phase": "stability"},
+			contains: []string{"Strategic customers bring most of the profit"}},
+		{name: "another account's value rescales the first", method: "PATCH", path: "/api/v1/accounts/{acct2}", as: "kam2",
+			body:   `{"value":{"gross_profit":"4000000.00","sales_volume":"5000000.00","industry_position":5,"cooperation_years":12,"satisfaction":5}}`,
+			status: 200, want: map[string]any{"value_score": 90, "segment": "strategic", "segmentation.factors.1.points": 10}},
+		{name: "account value rescaled", method: "GET", path: "/api/v1/accounts/{acct1}", status: 200,
+			want: map[string]any{"value_score": 71.3, "segment": "strategic", "segmentation.factors.0.points": 15}},
+		{name: "account owner by patch", method: "PATCH", path: "/api/v1/accounts/{acct1}", body: `{"owner":"kam2"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "owner"}, contains: []string{"handover"}},
+		{name: "account same owner by patch", method: "PATCH", path: "/api/v1/accounts/{acct1}", body: `{"owner":"kam1"}`, status: 200},
+		{name: "account satisfaction 6", method: "PATCH", path: "/api/v1/accounts/{acct1}", body: `{"value":{"satisfaction":6}}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "value.satisfaction"}},
+		{name: "account gross profit as a number", method: "PATCH", path: "/api/v1/accounts/{acct1}", body: `{"value":{"gross_profit":2000000}}`,
+			status: 400, code: "invalid"},
+		{name: "account unknown profile field", method: "PATCH", path: "/api/v1/accounts/{acct1}", body: `{"profile":{"mood":"good"}}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "mood"}},
+		{name: "accounts by value", method: "GET", path: "/api/v1/accounts?sort=value_score&limit=2", status: 200,
+			want: map[string]any{"items": length(2), "items.0.id": "{acct2}", "items.0.value_score": 90, "items.0.phase": "exploration",
+				"items.0.rung": "prospect", "items.1.id": "{acct1}", "items.1.phase": "stability", "items.1.rung": "repeat_buyer"}},
+		{name: "accounts by segment", method: "GET", path: "/api/v1/accounts?segment=strategic", status: 200,
+			want: map[string]any{"total": 2, "items.0.id": "{acct1}", "items.1.id": "{acct2}"}},
+		{name: "accounts by segment general", method: "GET", path: "/api/v1/accounts?segment=GENERAL", status: 200, want: map[string]any{"total": 0}},
+		{name: "accounts by lifecycle", method: "GET", path: "/api/v1/accounts?lifecycle=stability", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{acct1}"}},
+		{name: "accounts by lifecycle and segment", method: "GET", path: "/api/v1/accounts?lifecycle=exploration&segment=strategic", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{acct2}"}},
+		{name: "accounts by unknown segment", method: "GET", path: "/api/v1/accounts?segment=vip", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "segment"}},
+		{name: "accounts by unknown lifecycle", method: "GET", path: "/api/v1/accounts?lifecycle=retired", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "lifecycle"}},
+		{name: "accounts by unknown order", method: "GET", path: "/api/v1/accounts?sort=revenue", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "sort"}},
+		{name: "pareto", method: "GET", path: "/api/v1/accounts/pareto", status: 200,
+			want: map[string]any{"accounts": 2, "total_gross_profit": "6000000.00", "top_accounts": 1, "top_share": 0.6667,
+				"points.0.account_id": "{acct2}", "points.0.profit_share": 0.6667, "points.0.account_share": 0.5,
+				"points.1.account_id": "{acct1}", "points.1.profit_share": 1}},
+		{name: "pareto of another team", method: "GET", path: "/api/v1/accounts/pareto", as: "kam3", status: 200,
+			want: map[string]any{"accounts": 0, "top_accounts": 0, "points": length(0)}},
+
+		{name: "key-account settings", method: "GET", path: "/api/v1/settings/segmentation", status: 200,
+			want: map[string]any{"strategic_threshold": 60, "weights.gross_profit": 30, "weights": length(6), "stale_contact_days": 90,
+				"repeat_window_years": 3, "dormant_months": 12, "full_cooperation_years": 10}},
+		{name: "key-account settings changed", method: "PUT", path: "/api/v1/settings/segmentation", as: "admin",
+			body: `{"strategic_threshold":80}`, status: 200, want: map[string]any{"strategic_threshold": 80, "weights.satisfaction": 15}},
+		{name: "a higher threshold makes general", method: "GET", path: "/api/v1/accounts/{acct1}", status: 200,
+			want:     map[string]any{"value_score": 71.3, "segment": "general", "segmentation.threshold": 80},
+			contains: []string{"严格控制销售拜访次数"}},
+		{name: "the threshold in the list", method: "GET", path: "/api/v1/accounts?segment=strategic", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{acct2}"}},
+		{name: "key-account settings back", method: "PUT", path: "/api/v1/settings/segmentation", as: "admin",
+			body: `{"strategic_threshold":60}`, status: 200},
+		{name: "key-account settings by a KAM", method: "PUT", path: "/api/v1/settings/segmentation", body: `{"strategic_threshold":50}`,
+			status: 403, code: "forbidden"},
+		{name: "key-account settings unknown factor", method: "PUT", path: "/api/v1/settings/segmentation", as: "admin",
+			body: `{"weights":{"headcount":5}}`, status: 400, code: "invalid", want: map[string]any{"error.details.field": "weights"}},
+		{name: "key-account settings threshold 0", method: "PUT", path: "/api/v1/settings/segmentation", as: "admin",
+			body: `{"strategic_threshold":0}`, status: 400, code: "invalid", want: map[string]any{"error.details.field": "strategic_threshold"}},
+		{name: "key-account settings days as text", method: "PUT", path: "/api/v1/settings/segmentation", as: "admin",
+			body: `{"stale_contact_days":"90"}`, status: 400, code: "invalid", want: map[string]any{"error.details.field": "stale_contact_days"}},
+		{name: "key-account settings by an engineer", method: "GET", path: "/api/v1/settings/segmentation", as: "e1", status: 403, code: "forbidden"},
+
+		{name: "contact", method: "POST", path: "/api/v1/accounts/{acct1}/contacts",
+			body:   `{"name":"Liu Zong","title":"General manager","department":"Management","role":"decision_maker","stance":"neutral","influence":5,"relationship":3}`,
+			status: 201, capture: map[string]string{"gm": "id"},
+			want: map[string]any{"account_id": "{acct1}", "role": "decision_maker", "stale": false, "days_since_contact": 0, "deals": length(0),
+				"created_by": "kam1", "last_contact_at": absent, "reports_to": absent}},
+		{name: "contact reporting to another", method: "POST", path: "/api/v1/accounts/{acct1}/contacts",
+			body: `{"name":"Chen Gong","title":"Deputy chief engineer","reports_to":"{gm}","role":"insider","stance":"supporter",` +
+				`"influence":3,"relationship":4,"deals":[{"deal_id":"{neg}","stance":"supporter"}]}`,
+			status: 201, capture: map[string]string{"chief": "id"}, header: map[string]string{"Location": "/api/v1/accounts/{acct1}/contacts/{chief}"},
+			want: map[string]any{"reports_to": "{gm}", "deals.0.deal_id": "{neg}", "deals.0.stance": "supporter", "stance": "supporter"}},
+		{name: "contact reporting to a stranger", method: "POST", path: "/api/v1/accounts/{acct1}/contacts", body: `{"name":"X","reports_to":"nope"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "reports_to"}},
+		{name: "contact on another account's deal", method: "POST", path: "/api/v1/accounts/{acct1}/contacts",
+			body: `{"name":"X","deals":[{"deal_id":"{entry}"}]}`, status: 400, code: "invalid", want: map[string]any{"error.details.field": "deals"}},
+		{name: "contact without a name", method: "POST", path: "/api/v1/accounts/{acct1}/contacts", body: `{"title":"Buyer"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "name"}},
+		{name: "contact with an unknown role", method: "POST", path: "/api/v1/accounts/{acct1}/contacts", body: `{"name":"X","role":"boss"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "role"}},
+		{name: "contact on another team's account", method: "POST", path: "/api/v1/accounts/{acct1}/contacts", as: "kam3",
+			body: `{"name":"X"}`, status: 404, code: "not_found"},
+		{name: "contact by an engineer", method: "POST", path: "/api/v1/accounts/{acct1}/contacts", as: "e1",
+			body: `{"name":"X"}`, status: 403, code: "forbidden"},
+		{name: "contact cycle", method: "PATCH", path: "/api/v1/accounts/{acct1}/contacts/{gm}", body: `{"reports_to":"{chief}"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "reports_to", "error.details.cycle": length(3)}},
+		{name: "contact stance on a deal", method: "PATCH", path: "/api/v1/accounts/{acct1}/contacts/{chief}",
+			body: `{"title":"Chief engineer","deals":[{"deal_id":"{pause}","stance":"opponent"}]}`, status: 200,
+			want: map[string]any{"title": "Chief engineer", "deals": length(2), "reports_to": "{gm}"}},
+		{name: "contact under another account", method: "PATCH", path: "/api/v1/accounts/{acct2}/contacts/{chief}", body: `{"title":"x"}`,
+			status: 404, code: "not_found"},
+		{name: "unknown contact", method: "PATCH", path: "/api/v1/accounts/{acct1}/contacts/nope", body: `{"title":"x"}`, status: 404, code: "not_found"},
+		{name: "contacts", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", status: 200,
+			want: map[string]any{"items": length(2), "items.0.name": "Chen Gong", "items.1.name": "Liu Zong", "stale_contact_days": 90}},
+		{name: "contacts as the deal's engineer", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", as: "e1", status: 200,
+			want: map[string]any{"items": length(2)}},
+		{name: "contacts bad stale", method: "GET", path: "/api/v1/accounts/{acct1}/contacts?stale=maybe", status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "stale"}},
+
+		{name: "interaction", method: "POST", path: "/api/v1/interactions",
+			body: `{"account_id":"{acct1}","deal_id":"{neg}","contact_ids":["{gm}","{chief}"],"kind":"factory_visit",` +
+				`"summary":"Visit to our Suzhou works","reaction":"positive","reaction_text":"Asked for the reference list"}`,
+			status: 201, capture: map[string]string{"visit1": "id"},
+			want: map[string]any{"at": "2026-04-11T09:00:00Z", "recorded_by": "kam1", "contact_ids": length(2), "kind": "factory_visit"}},
+		{name: "interaction logged late", method: "POST", path: "/api/v1/interactions",
+			body:   `{"account_id":"{acct1}","contact_ids":["{gm}"],"kind":"call","at":"2026-03-01T10:00:00+08:00","summary":"Budget call","reaction":"neutral"}`,
+			status: 201, want: map[string]any{"at": "2026-03-01T02:00:00Z", "created_at": "2026-04-11T09:00:00Z", "deal_id": absent}},
+		{name: "interaction in the future", method: "POST", path: "/api/v1/interactions",
+			body:   `{"account_id":"{acct1}","kind":"call","at":"2026-04-12T09:00:00Z","summary":"x","reaction":"neutral"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "at"}},
+		{name: "interaction of an unknown kind", method: "POST", path: "/api/v1/interactions",
+			body: `{"account_id":"{acct1}","kind":"lunch","summary":"x","reaction":"neutral"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "kind"}},
+		{name: "interaction with a stranger", method: "POST", path: "/api/v1/interactions",
+			body: `{"account_id":"{acct1}","contact_ids":["nope"],"kind":"call","summary":"x","reaction":"neutral"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "contact_ids"}},
+		{name: "interaction on another account's deal", method: "POST", path: "/api/v1/interactions",
+			body: `{"account_id":"{acct1}","deal_id":"{entry}","kind":"call","summary":"x","reaction":"neutral"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "deal_id"}},
+		{name: "interaction on another team's account", method: "POST", path: "/api/v1/interactions", as: "kam3",
+			body: `{"account_id":"{acct1}","kind":"call","summary":"x","reaction":"neutral"}`, status: 400, code: "invalid",
+			want: map[string]any{"error.details.field": "account_id"}},
+		{name: "interaction by an engineer", method: "POST", path: "/api/v1/interactions", as: "e1",
+			body: `{"account_id":"{acct1}","kind":"call","summary":"x","reaction":"neutral"}`, status: 403, code: "forbidden"},
+		{name: "interaction moved the last contact", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", status: 200,
+			want: map[string]any{"items.0.last_contact_at": "2026-04-11T09:00:00Z", "items.1.last_contact_at": "2026-04-11T09:00:00Z",
+				"items.1.deals.0.deal_id": "{neg}", "items.1.deals.0.stance": absent}},
+		{name: "contacts gone stale", method: "GET", path: "/api/v1/accounts/{acct1}/contacts?stale=true", status: 200,
+			before: func(e *testEnv) { e.clock.Set(stale) }, after: func(e *testEnv) { e.clock.Set(T1) },
+			want: map[string]any{"items": length(2), "items.0.stale": true, "items.0.days_since_contact": 90},
+			check: func(t *testing.T, e *testEnv, r *response) {
+				got, err := e.db.StaleKeyContacts(context.Background(), kamflow.StaleContactFilter{Now: stale, WithOpenDeals: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// {neg} is won: only the chief is linked to an open deal, {pause}.
+				if len(got) != 1 || got[0].Contact.ID != e.vars["chief"] || !slices.Equal(got[0].OpenDeals, []string{e.vars["pause"]}) ||
+					got[0].DaysSince != 90 {
+					t.Errorf("stale key contacts with open deals %+v", got)
+				}
+			}},
+		{name: "contacts not stale yet", method: "GET", path: "/api/v1/accounts/{acct1}/contacts?stale=true", status: 200,
+			want: map[string]any{"items": length(0)}},
+
+		{name: "account timeline", method: "GET", path: "/api/v1/accounts/{acct1}/timeline?limit=3", status: 200,
+			want: map[string]any{"items": length(3), "limit": 3, "items.0.kind": "interaction", "items.0.interaction.id": "{visit1}",
+				"items.0.interaction.reaction_text": "Asked for the reference list", "items.1.kind": "stage"},
+			check: func(t *testing.T, e *testEnv, r *response) {
+				if total, _ := lookup(r.json, "total"); total.(float64) < 10 {
+					t.Errorf("timeline total %v: want the interactions and every stage move of acct1's deals", total)
+				}
+				if title, _ := lookup(r.json, "items.1.deal_title"); title == "" || title == nil {
+					t.Errorf("a stage move without its deal's title: %s", r.body)
+				}
+			}},
+		{name: "account timeline as the deal's engineer", method: "GET", path: "/api/v1/accounts/{acct1}/timeline?limit=200", as: "e1", status: 200,
+			check: func(t *testing.T, e *testEnv, r *response) {
+				items, _ := lookup(r.json, "items")
+				var kinds []string
+				for _, it := range items.([]any) {
+					m := it.(map[string]any)
+					switch m["kind"] {
+					case "interaction":
+						kinds = append(kinds, "interaction")
+						if d, _ := lookup(m, "interaction.deal_id"); d != nil {
+							t.Errorf("e1 sees an interaction about a deal not theirs: %v", m)
+						}
+					case "stage":
+						if d, _ := lookup(m, "transition.deal_id"); d != e.vars["delivery"] {
+							t.Errorf("e1 sees the stage history of %v", d)
+						}
+					}
+				}
+				if len(kinds) != 1 {
+					t.Errorf("e1 sees %d interactions, want the call about no deal", len(kinds))
+				}
+			}},
+		{name: "account timeline of another team", method: "GET", path: "/api/v1/accounts/{acct1}/timeline", as: "kam3", status: 404, code: "not_found"},
+
+		{name: "lifecycle rung by hand", method: "PUT", path: "/api/v1/accounts/{acct1}/lifecycle",
+			body: `{"rung":"supporter","reason":" Buys its analysers from us only "}`, status: 200,
+			want: map[string]any{"lifecycle.rung": "supporter", "lifecycle.phase": "stability", "lifecycle.derived.rung": "repeat_buyer",
+				"lifecycle.override.by": "kam1", "lifecycle.override.reason": "Buys its analysers from us only",
+				"lifecycle.override.at": "2026-04-11T09:00:00Z", "lifecycle.override.phase": absent,
+				"lifecycle_override.rung": "supporter"}},
+		{name: "lifecycle phase by hand", method: "PUT", path: "/api/v1/accounts/{acct1}/lifecycle", as: "d1",
+			body: `{"phase":"decline","reason":"The framework agreement went to Siemens"}`, status: 200,
+			want: map[string]any{"lifecycle.phase": "decline", "lifecycle.rung": "repeat_buyer", "lifecycle.override.by": "d1",
+				"lifecycle.marketing_mix.primary": "relationship", "lifecycle.marketing_mix.secondary": absent, "lifecycle.derived.phase": "stability"},
+			contains: []string{"退化期以关系营销为主"}},
+		{name: "accounts by the phase set by hand", method: "GET", path: "/api/v1/accounts?lifecycle=decline", status: 200,
+			want: map[string]any{"total": 1, "items.0.id": "{acct1}", "items.0.phase": "decline"}},
+		{name: "accounts by the derived phase under an override", method: "GET", path: "/api/v1/accounts?lifecycle=stability", status: 200,
+			want: map[string]any{"total": 0}},
+		{name: "lifecycle unknown phase", method: "PUT", path: "/api/v1/accounts/{acct1}/lifecycle", body: `{"phase":"retired","reason":"x"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "phase"}},
+		{name: "lifecycle without a reason", method: "PUT", path: "/api/v1/accounts/{acct1}/lifecycle", body: `{"rung":"partner"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "reason"}},
+		{name: "lifecycle of another team", method: "PUT", path: "/api/v1/accounts/{acct1}/lifecycle", as: "d2",
+			body: `{"rung":"partner","reason":"x"}`, status: 404, code: "not_found"},
+		{name: "lifecycle back to the record", method: "PUT", path: "/api/v1/accounts/{acct1}/lifecycle", body: `{"reason":"The agreement fell through"}`,
+			status: 200, want: map[string]any{"lifecycle.phase": "stability", "lifecycle.override": absent, "lifecycle_override": absent}},
+
+		{name: "handover by a KAM", method: "POST", path: "/api/v1/accounts/{acct1}/handover", body: `{"owner":"kam2","reason":"x"}`,
+			status: 403, code: "forbidden"},
+		{name: "handover to the owner", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1", body: `{"owner":"kam1","reason":"x"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "owner"}},
+		{name: "handover to another team's KAM", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
+			body: `{"owner":"kam3","reason":"x"}`, status: 400, code: "invalid", want: map[string]any{"error.details.field": "owner"}},
+		{name: "handover without a reason", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1", body: `{"owner":"kam2"}`,
+			status: 400, code: "invalid", want: map[string]any{"error.details.field": "reason"}},
+		{name: "handover by another team's director", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d2",
+			body: `{"owner":"kam2","reason":"x"}`, status: 404, code: "not_found"},
+		{name: "handover", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
+			body: `{"owner":"kam2","reason":"kam1 moves to the export team"}`, status: 200,
+			want:  map[string]any{"account.owner": "kam2", "account.id": "{acct1}", "previous_owner": "kam1"},
+			check: toReassign("kam1")},
+		{name: "handed over: the new owner has the history", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", as: "kam2", status: 200,
+			want: map[string]any{"items": length(2)}},
+		{name: "handed over: the owner", method: "GET", path: "/api/v1/accounts/{acct1}", as: "kam2", status: 200,
+			want: map[string]any{"owner": "kam2", "account_team.1.owner": false, "account_team.2.owner": true}},
+		{name: "handover on the audit trail", method: "GET", path: "/api/v1/audit?entity_type=account&entity_id={acct1}&limit=1", as: "d1", status: 200,
+			want: map[string]any{"items.0.action": "account.handover", "items.0.actor": "d1", "items.0.before.owner": "kam1",
+				"items.0.after.owner": "kam2", "items.0.after.reason": "kam1 moves to the export team"}},
+		{name: "handover back: kam2's own deals, none of kam1's", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
+			body: `{"owner":"kam1","reason":"kam1 stays after all"}`, status: 200,
+			want: map[string]any{"account.owner": "kam1", "previous_owner": "kam2"}, check: toReassign("kam2")},
+		{name: "key-account writes on the audit trail", method: "GET", path: "/api/v1/audit?entity_type=account&entity_id={acct1}&limit=200", as: "d1", status: 200,
+			check: func(t *testing.T, e *testEnv, r *response) {
+				seen := map[string]int{}
+				items, _ := lookup(r.json, "items")
+				for _, it := range items.([]any) {
+					seen[it.(map[string]any)["action"].(string)]++
+				}
+				for action, n := range map[string]int{"contact.create": 2, "contact.update": 1, "interaction.create": 2,
+					"account.lifecycle": 3, "account.handover": 2} {
+					if seen[action] != n {
+						t.Errorf("%d %s entries, want %d (%v)", seen[action], action, n, seen)
+					}
+				}
+			}},
 	}
 }

@@ -128,6 +128,15 @@ func New(cfg Config) *Server {
 	v1.GET("/accounts", s.listAccounts, dealWork)
 	v1.GET("/accounts/:id", s.getAccount, dealWork)
 	v1.PATCH("/accounts/:id", s.patchAccount, sales)
+	// The key-account record (keyaccounts.go).
+	v1.GET("/accounts/pareto", s.accountsPareto, sales)
+	v1.GET("/accounts/:id/timeline", s.accountTimeline, dealWork)
+	v1.GET("/accounts/:id/contacts", s.listContacts, dealWork)
+	v1.POST("/accounts/:id/contacts", s.createContact, sales)
+	v1.PATCH("/accounts/:id/contacts/:contactId", s.patchContact, sales)
+	v1.PUT("/accounts/:id/lifecycle", s.putLifecycle, sales)
+	v1.POST("/accounts/:id/handover", s.handOverAccount, director)
+	v1.POST("/interactions", s.logInteraction, sales)
 
 	v1.POST("/deals", s.createDeal, sales)
 	v1.GET("/deals", s.listDeals, dealWork)
@@ -174,6 +183,8 @@ func New(cfg Config) *Server {
 	v1.GET("/settings", s.getSettings)
 	v1.PUT("/settings/stages/:stage", s.putStageSettings, admin)
 	v1.PUT("/settings/service-cadence", s.putServiceCadence, admin)
+	v1.GET("/settings/segmentation", s.getAccountSettings, allow(kamflow.UserKAM, kamflow.UserDirector, kamflow.UserAdmin))
+	v1.PUT("/settings/segmentation", s.putAccountSettings, admin)
 	v1.GET("/notifications", s.listNotifications)
 
 	v1.GET("/users", s.listUsers, admin)

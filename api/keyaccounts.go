@@ -1,0 +1,337 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kamflow/kamflow"
+)
+
+// The key-account record's routes: the account's full view, its contacts (the buying center
+// across deals), the interactions, the timeline, the lifecycle override, the handover, the Pareto
+// view and the key-account settings. Every write is on the audit trail, written by the store in
+// the change's own transaction.
+
+// accountView is an account as GET /accounts/{id} shows it: the record with its value score and
+// why, its lifecycle (derived, overridden, and the marketing mix for its phase) and its team.
+type accountView struct {
+	*kamflow.Account
+	Segmentation kamflow.ValueScore `json:"segmentation"`
+	Lifecycle    kamflow.Lifecycle  `json:"lifecycle"`
+	AccountTeam  []teamMember       `json:"account_team"`
+}
+
+// teamMember is a KAM or director of the account's team.
+type teamMember struct {
+	Username string           `json:"username"`
+	Name     string           `json:"name"`
+	Role     kamflow.UserRole `json:"role"`
+	Owner    bool             `json:"owner"`
+}
+
+func (s *Server) accountDetail(c echo.Context, a *kamflow.Account) error {
+	ctx := c.Request().Context()
+	settings, err := s.cfg.Accounts.AccountSettings(ctx)
+	if err != nil {
+		return err
+	}
+	scale, err := s.cfg.Accounts.ValueScale(ctx)
+	if err != nil {
+		return err
+	}
+	lcs, err := s.cfg.Accounts.Lifecycles(ctx, []*kamflow.Account{a}, s.cfg.Now().UTC())
+	if err != nil {
+		return err
+	}
+	users, err := s.cfg.Users.Users(ctx)
+	if err != nil {
+		return err
+	}
+	team := []teamMember{}
+	for _, u := range users {
+		if !u.Disabled && (u.Role == kamflow.UserKAM || u.Role == kamflow.UserDirector) && a.TeamID != "" && slices.Contains(u.Teams, a.TeamID) {
+			team = append(team, teamMember{Username: u.Username, Name: u.Name, Role: u.Role, Owner: u.Username == a.Owner})
+		}
+	}
+	slices.SortFunc(team, func(x, y teamMember) int { return strings.Compare(x.Username, y.Username) })
+	return c.JSON(http.StatusOK, accountView{Account: a, Segmentation: kamflow.ScoreValue(a.Value, scale, settings),
+		Lifecycle: lcs[a.ID], AccountTeam: team})
+}
+
+// handOverAccount gives the account to another KAM of its team: a director's decision, with a
+// reason. The account's contacts, interactions and deals stay with it. The deals keep their owner
+// (a deal's owner is its workflow's, changed by the deal's reassign command): the answer lists
+// the active deals the previous owner still runs, for the caller to reassign.
+func (s *Server) handOverAccount(c echo.Context) error {
+	var in kamflow.HandoverInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	owner, err := s.checkKAM(ctx, strings.TrimSpace(in.Owner), a.TeamID, "owner")
+	if err != nil {
+		return err
+	}
+	if owner == a.Owner {
+		return kamflow.Errorf(kamflow.EINVALID, "%s owns the account already", owner).WithDetail("field", "owner")
+	}
+	res, err := s.cfg.Accounts.HandOverAccount(ctx, kamflow.Handover{AccountID: a.ID, From: a.Owner, To: owner,
+		Reason: strings.TrimSpace(in.Reason), By: s.actor(c).ID, At: s.cfg.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// putLifecycle sets the account's lifecycle phase and/or loyalty rung by hand, with a reason, or
+// (neither sent) returns it to what its record gives.
+func (s *Server) putLifecycle(c echo.Context) error {
+	var in kamflow.LifecycleInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	me, now := s.actor(c), s.cfg.Now().UTC()
+	o, err := in.Override(me.ID, now)
+	if err != nil {
+		return err
+	}
+	audit := kamflow.LifecycleAudit(a.ID, a.LifecycleOverride, o, me.ID, strings.TrimSpace(in.Reason), now)
+	a, err = s.cfg.Accounts.SetLifecycleOverride(c.Request().Context(), a.ID, o, now, audit)
+	if err != nil {
+		return err
+	}
+	return s.accountDetail(c, a)
+}
+
+// contactView is a contact with its staleness under the settings.
+type contactView struct {
+	*kamflow.Contact
+	Stale            bool `json:"stale"`
+	DaysSinceContact int  `json:"days_since_contact"`
+}
+
+// contactList is an account's contacts, by name, and the staleness window they were judged by.
+type contactList struct {
+	Items            []contactView `json:"items"`
+	StaleContactDays int           `json:"stale_contact_days"`
+}
+
+func (s *Server) contactView(c echo.Context, ct *kamflow.Contact) (contactView, error) {
+	settings, err := s.cfg.Accounts.AccountSettings(c.Request().Context())
+	if err != nil {
+		return contactView{}, err
+	}
+	now := s.cfg.Now().UTC()
+	return contactView{Contact: ct, Stale: ct.Stale(now, settings.StaleAfter()), DaysSinceContact: ct.DaysSinceContact(now)}, nil
+}
+
+// listContacts lists the account's contacts; stale=true keeps the stale ones, stale=false the
+// others.
+func (s *Server) listContacts(c echo.Context) error {
+	var stale *bool
+	switch v := c.QueryParam("stale"); v {
+	case "":
+	case "true", "1", "false", "0":
+		b := v == "true" || v == "1"
+		stale = &b
+	default:
+		return kamflow.Errorf(kamflow.EINVALID, "stale must be true or false, not %q", v).WithDetail("field", "stale")
+	}
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	settings, err := s.cfg.Accounts.AccountSettings(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := s.cfg.Accounts.Contacts(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now().UTC()
+	out := contactList{Items: []contactView{}, StaleContactDays: settings.StaleContactDays}
+	for _, ct := range cs {
+		v := contactView{Contact: ct, Stale: ct.Stale(now, settings.StaleAfter()), DaysSinceContact: ct.DaysSinceContact(now)}
+		if stale == nil || *stale == v.Stale {
+			out.Items = append(out.Items, v)
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) createContact(c echo.Context) error {
+	var in kamflow.ContactInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	me, now := s.actor(c), s.cfg.Now().UTC()
+	ct := &kamflow.Contact{ID: s.cfg.NewID(), AccountID: a.ID, CreatedBy: me.ID, CreatedAt: now, UpdatedAt: now}
+	if err := in.ApplyTo(ct); err != nil {
+		return err
+	}
+	if err := s.cfg.Accounts.CreateContact(c.Request().Context(), ct, kamflow.ContactAudit(nil, ct, me.ID, now)); err != nil {
+		return err
+	}
+	v, err := s.contactView(c, ct)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", fmt.Sprintf("/api/v1/accounts/%s/contacts/%s", a.ID, ct.ID))
+	return c.JSON(http.StatusCreated, v)
+}
+
+func (s *Server) patchContact(c echo.Context) error {
+	var in kamflow.ContactInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ct, err := s.cfg.Accounts.Contact(ctx, c.Param("contactId"))
+	if err == nil && ct.AccountID != a.ID {
+		err = kamflow.Errorf(kamflow.ENOTFOUND, "contact %q not found", c.Param("contactId"))
+	}
+	if err != nil {
+		return err
+	}
+	before := *ct
+	before.Deals = slices.Clone(ct.Deals)
+	if err := in.ApplyTo(ct); err != nil {
+		return err
+	}
+	me, now := s.actor(c), s.cfg.Now().UTC()
+	ct.UpdatedAt = now
+	if err := s.cfg.Accounts.UpdateContact(ctx, ct, kamflow.ContactAudit(&before, ct, me.ID, now)); err != nil {
+		return err
+	}
+	v, err := s.contactView(c, ct)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// logInteraction logs a contact with the customer against its account, its people and maybe a
+// deal; the people's last contact moves up to it.
+func (s *Server) logInteraction(c echo.Context) error {
+	var in kamflow.InteractionInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	me, now := s.actor(c), s.cfg.Now().UTC()
+	it, err := in.Interaction(me.ID, now)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	// What the user may not see does not exist for them: the same answer as for no such account.
+	acc, err := s.cfg.Accounts.Account(ctx, it.AccountID)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && !me.CanSeeAccount(acc)) {
+		return kamflow.Errorf(kamflow.EINVALID, "account %q does not exist", it.AccountID).WithDetail("field", "account_id")
+	} else if err != nil {
+		return err
+	}
+	if it.DealID != "" {
+		d, err := s.cfg.Deals.Deal(ctx, it.DealID)
+		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && (!me.CanSeeDeal(d) || d.AccountID != acc.ID)) {
+			return kamflow.Errorf(kamflow.EINVALID, "deal %q is not a deal of this account", it.DealID).WithDetail("field", "deal_id")
+		} else if err != nil {
+			return err
+		}
+	}
+	it.ID = s.cfg.NewID()
+	if err := s.cfg.Accounts.LogInteraction(ctx, it, kamflow.InteractionAudit(it)); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, it)
+}
+
+// accountTimeline lists the account's interactions and its deals' stage moves, newest first.
+func (s *Server) accountTimeline(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	me := s.actor(c)
+	items, total, err := s.cfg.Accounts.AccountTimeline(c.Request().Context(), kamflow.TimelineFilter{AccountID: a.ID, Viewer: &me, Page: p})
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []kamflow.TimelineEntry{}
+	}
+	return c.JSON(http.StatusOK, list[kamflow.TimelineEntry]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset})
+}
+
+// accountsPareto is the 80/20 view of the accounts the user may see that have value inputs.
+func (s *Server) accountsPareto(c echo.Context) error {
+	me := s.actor(c)
+	rows, err := s.cfg.Accounts.ParetoAccounts(c.Request().Context(), &me)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, kamflow.Pareto(rows))
+}
+
+func (s *Server) getAccountSettings(c echo.Context) error {
+	st, err := s.cfg.Accounts.AccountSettings(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// putAccountSettings changes the key-account settings; every account's value score is recomputed
+// with them.
+func (s *Server) putAccountSettings(c echo.Context) error {
+	var in kamflow.AccountSettingsInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	before, err := s.cfg.Accounts.AccountSettings(ctx)
+	if err != nil {
+		return err
+	}
+	after, err := in.Apply(before)
+	if err != nil {
+		return err
+	}
+	me := s.actor(c)
+	audit := &kamflow.AuditEntry{At: s.cfg.Now().UTC(), Actor: me.ID, Action: "settings.segmentation", EntityType: "settings",
+		EntityID: "segmentation", Before: before, After: after,
+		Summary: fmt.Sprintf("key-account settings changed: strategic from a value score of %g, contacts stale after %d days",
+			after.StrategicThreshold, after.StaleContactDays)}
+	if err := s.cfg.Accounts.SaveAccountSettings(ctx, after, audit); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, after)
+}
