@@ -120,12 +120,19 @@ func SystemAudit(action, summary string, d *Deal, now time.Time) *AuditEntry {
 
 // CreatedAudit is the audit entry of a deal's opening.
 func CreatedAudit(d *Deal) *AuditEntry {
-	return &AuditEntry{
+	e := &AuditEntry{
 		At: d.CreatedAt, Actor: d.CreatedBy, Action: "deal.create", EntityType: "deal", EntityID: d.ID, DealID: d.ID,
 		Summary: fmt.Sprintf("deal opened: %s, %s %s, owner %s", d.Title, d.Value, d.Currency, d.Owner),
 		After:   map[string]any{"title": d.Title, "value": d.Value, "currency": d.Currency, "owner": d.Owner, "account_id": d.AccountID},
 		Key:     fmt.Sprintf("deal:%s:%d", d.ID, d.Seq),
 	}
+	if m := d.Imported; m != nil {
+		e.Summary = fmt.Sprintf("deal imported at the %s stage (import %s, line %d): %s, %s %s, owner %s",
+			m.Stage, m.ImportID, m.Line, d.Title, d.Value, d.Currency, d.Owner)
+		e.After.(map[string]any)["stage"] = m.Stage
+		e.After.(map[string]any)["import_id"] = m.ImportID
+	}
+	return e
 }
 
 // Clone returns a deep copy of the deal.

@@ -44,6 +44,9 @@ type Deal struct {
 	// workflow): the plan's acceptance test then records the acceptance.
 	DeliveryPlanned bool     `json:"delivery_planned,omitempty"`
 	Closing         *Closing `json:"closing,omitempty"`
+	// Imported is set on a deal that came in from a spreadsheet (ImportDeal): the gates of the
+	// stages before the one it was imported at were passed outside kamflow.
+	Imported *DealImport `json:"imported,omitempty"`
 
 	// Seq counts the deal's accepted changes. The projection only ever moves forward in Seq, so a
 	// retried or late write can never roll the database back.
@@ -235,6 +238,10 @@ const (
 	TransitionWon       = "won"
 	TransitionClosed    = "closed"
 	TransitionDelivered = "delivered"
+	// TransitionImported opens an imported deal at the stage it was at in the spreadsheet. It
+	// does not begin a stay in the reports' sense: when the deal entered that stage is not known,
+	// so the funnel and time in stage count the deal's stays from its first move in kamflow on.
+	TransitionImported = "imported"
 )
 
 // StageTransition is one row of a deal's stage history: the moves between stages and the changes

@@ -227,7 +227,9 @@ func TestOpenAPIDocument(t *testing.T) {
 			} else if signIn && (headers["Idempotency-Key"] || headers["X-CSRF-Token"]) {
 				t.Errorf("%s: sign-in takes neither Idempotency-Key nor X-CSRF-Token", key)
 			}
-			if op.RequestBody == nil || op.RequestBody.Content["application/json"].Schema == nil {
+			// An upload (POST /imports) sends a multipart file instead.
+			if op.RequestBody == nil || (op.RequestBody.Content["application/json"].Schema == nil &&
+				op.RequestBody.Content["multipart/form-data"].Schema == nil) {
 				t.Errorf("%s: a write must document its JSON body", key)
 			}
 		}
@@ -284,8 +286,8 @@ func TestOpenAPIDocument(t *testing.T) {
 				success++
 				continue
 			}
-			if pdf, ok := r.Content["application/pdf"]; ok && schema == nil && status[0] == '2' && pdf.Schema != nil {
-				success++ // a document download
+			if isDownload(r.Content) && schema == nil && status[0] == '2' {
+				success++ // a document download: a PDF, a CSV or XLSX file
 				continue
 			}
 			if schema == nil {
@@ -349,7 +351,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"InteractionKind":  strs(kamflow.InteractionKinds),
 		"Reaction":         strs(kamflow.Reactions),
 		"TransitionKind": {kamflow.TransitionCreated, kamflow.TransitionAdvanced, kamflow.TransitionForced,
-			kamflow.TransitionWon, kamflow.TransitionClosed, kamflow.TransitionDelivered},
+			kamflow.TransitionWon, kamflow.TransitionClosed, kamflow.TransitionDelivered, kamflow.TransitionImported},
 	} {
 		if got := enum(name); !slices.Equal(got, want) {
 			t.Errorf("schema %s: enum %v, want %v", name, got, want)
@@ -480,6 +482,16 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"StageSummary":      kamflow.StageSummary{},
 		"CurrencyTotal":     kamflow.CurrencyTotal{},
 		"ApprovalEntry":     approvalEntry{},
+
+		// Imports and exports.
+		"Import":       kamflow.Import{},
+		"ImportReport": importReport{Import: &kamflow.Import{}},
+		"ImportIssue":  importIssue{},
+		"ImportColumn": kamflow.ImportColumn{},
+		"ImportList": struct {
+			Items []*kamflow.Import `json:"items"`
+		}{},
+		"DealImport": kamflow.DealImport{},
 
 		// The key-account record.
 		"AccountSummary":      accountSummary{Account: &kamflow.Account{}},
@@ -722,4 +734,14 @@ func lookupPointer(doc any, ref string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// isDownload reports whether a response's content is a file: a PDF, or a CSV or XLSX spreadsheet.
+func isDownload(content map[string]oaMediaSchema) bool {
+	for _, mt := range []string{"application/pdf", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} {
+		if c, ok := content[mt]; ok && c.Schema != nil {
+			return true
+		}
+	}
+	return false
 }

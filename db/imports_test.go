@@ -1,0 +1,228 @@
+package db_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/db"
+	"github.com/kamflow/kamflow/db/dbtest"
+)
+
+func newImport(id, by, team string, at time.Time) *kamflow.Import {
+	return &kamflow.Import{ID: id, Kind: kamflow.ImportAccounts, Status: kamflow.ImportPending, FileName: "客户.csv",
+		Format: "csv", Encoding: "gb18030", Columns: []kamflow.ImportColumn{{Column: "客户名称", Field: "name"}, {Column: "创建时间"}},
+		TeamID: team, CreatedBy: by, Total: 5, Processed: 2, Skipped: 1, Rejected: 1, CreatedAt: at, UpdatedAt: at}
+}
+
+func importAccount(id, name string, line int) kamflow.ImportedAccount {
+	return kamflow.ImportedAccount{Line: line, Account: &kamflow.Account{ID: id, Name: name, Industry: "steel", Owner: "kam-li",
+		TeamID: "east", CreatedAt: t0, UpdatedAt: t0}}
+}
+
+// TestImportStore: an import with its known rows, a batch of accounts committed with their audit
+// entries and the counts in one go (an account that exists already is recorded as skipped), the
+// rows read back by outcome, and the end of the run.
+func TestImportStore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		imp := newImport("imp-1", "kam-li", "east", t0)
+		rows := []kamflow.ImportRow{
+			{Line: 3, Outcome: kamflow.OutcomeRejected, Cells: []string{"=cmd", "x"}, Issues: []kamflow.ImportIssue{
+				{Line: 3, Column: "客户名称", Field: "name", Code: kamflow.IssueFormula, Message: "formula"}}},
+			{Line: 2, Outcome: kamflow.OutcomeSkipped, EntityID: "acc-old", Cells: []string{"dropped"}, Issues: []kamflow.ImportIssue{
+				{Line: 2, Code: kamflow.IssueExists, Message: "exists"}}},
+		}
+		if err := d.CreateImport(ctx, imp, rows); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, d.CreateImport(ctx, imp, nil), kamflow.ECONFLICT)
+		got, err := d.Import(ctx, "imp-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if asJSON(t, got) != asJSON(t, imp) {
+			t.Errorf("read back %s\nwant %s", asJSON(t, got), asJSON(t, imp))
+		}
+		_, err = d.Import(ctx, "nope")
+		wantCode(t, err, kamflow.ENOTFOUND)
+
+		// acc-2 exists already: created meanwhile by another run.
+		if err := d.CreateAccount(ctx, &kamflow.Account{ID: "acc-2", Name: "Old", Owner: "kam-li", TeamID: "east", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		batch := []kamflow.ImportedAccount{importAccount("acc-1", "华东石化", 4), importAccount("acc-2", "Old", 5), importAccount("acc-3", "北方重工", 6)}
+		p, err := d.ImportAccounts(ctx, "imp-1", kamflow.ImportProgress{Processed: 2, Skipped: 1, Rejected: 1}, batch, "kam-li", t0.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (kamflow.ImportProgress{Processed: 5, Imported: 2, Skipped: 2, Rejected: 1}); p != want {
+			t.Errorf("progress %+v, want %+v", p, want)
+		}
+		got, _ = d.Import(ctx, "imp-1")
+		if got.Status != kamflow.ImportRunning || got.Processed != 5 || got.Imported != 2 || got.Skipped != 2 || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
+			t.Errorf("after the batch: %+v", got)
+		}
+		a, err := d.Account(ctx, "acc-1")
+		if err != nil || a.Name != "华东石化" || a.TeamID != "east" || a.Industry != "steel" {
+			t.Errorf("imported account: %+v %v", a, err)
+		}
+		entries, _, err := d.Audit(ctx, kamflow.AuditFilter{EntityType: "account", EntityID: "acc-3"})
+		if err != nil || len(entries) != 1 || entries[0].Summary != "account 北方重工 imported (import imp-1, line 6)" || entries[0].Actor != "kam-li" {
+			t.Errorf("audit of acc-3: %+v %v", entries, err)
+		}
+		// A batch retried after it committed changes nothing but the counts it is given.
+		if _, err := d.ImportAccounts(ctx, "imp-1", p, batch[:1], "kam-li", t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if entries, _, _ = d.Audit(ctx, kamflow.AuditFilter{EntityType: "account", EntityID: "acc-1"}); len(entries) != 1 {
+			t.Errorf("acc-1 has %d audit entries after a retry, want 1", len(entries))
+		}
+
+		var lines []string
+		collect := func(o kamflow.ImportOutcome) []string {
+			lines = nil
+			err := d.ImportRows(ctx, "imp-1", o, func(r kamflow.ImportRow) error {
+				lines = append(lines, fmt.Sprintf("%d %s %s %q %s", r.Line, r.Outcome, r.EntityID, r.Cells, r.Reason()))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return lines
+		}
+		want := []string{
+			`2 skipped acc-old [] exists`,
+			`3 rejected  ["=cmd" "x"] 客户名称: formula`,
+			`4 skipped acc-1 [] account 华东石化 was imported meanwhile (another run of the same file)`,
+			`5 skipped acc-2 [] account Old was imported meanwhile (another run of the same file)`,
+		}
+		if got := collect(""); !slices.Equal(got, want) {
+			t.Errorf("rows:\n%q\nwant\n%q", got, want)
+		}
+		if got := collect(kamflow.OutcomeRejected); !slices.Equal(got, want[1:2]) {
+			t.Errorf("rejected rows: %q", got)
+		}
+
+		end := t0.Add(3 * time.Minute)
+		if err := d.FinishImport(ctx, "imp-1", p, kamflow.ImportFailed, "the database went away", end); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = d.Import(ctx, "imp-1")
+		if got.Status != kamflow.ImportFailed || got.Error != "the database went away" || got.FinishedAt == nil || !got.FinishedAt.Equal(end) {
+			t.Errorf("finished: %+v", got)
+		}
+		wantCode(t, d.FinishImport(ctx, "nope", p, kamflow.ImportDone, "", end), kamflow.ENOTFOUND)
+
+		keys, err := d.TeamAccounts(ctx, "east")
+		slices.SortFunc(keys, func(a, b kamflow.AccountKey) int { return compare(a.ID, b.ID) })
+		if err != nil || asJSON(t, keys) != `[{"ID":"acc-1","Name":"华东石化","Owner":"kam-li"},{"ID":"acc-2","Name":"Old","Owner":"kam-li"},{"ID":"acc-3","Name":"北方重工","Owner":"kam-li"}]` {
+			t.Errorf("team accounts %s %v", asJSON(t, keys), err)
+		}
+	})
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestImportsVisibility: a user lists their own imports, a director also their teams', an admin
+// all of them; newest first.
+func TestImportsVisibility(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		for i, x := range []struct{ id, by, team string }{{"i1", "kam-li", "east"}, {"i2", "kam-wu", "east"}, {"i3", "kam-ma", "west"}, {"i4", "dir-zhao", "east"}} {
+			if err := d.CreateImport(ctx, newImport(x.id, x.by, x.team, t0.Add(time.Duration(i)*time.Minute)), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			viewer kamflow.Actor
+			want   []string
+		}{
+			{kam, []string{"i1"}},
+			{director, []string{"i4", "i2", "i1"}},
+			{kamflow.Actor{ID: "dir-qian", Role: kamflow.UserDirector, Teams: []string{"west"}}, []string{"i3"}},
+			{kamflow.Actor{ID: "root", Role: kamflow.UserAdmin}, []string{"i4", "i3", "i2", "i1"}},
+			{kamflow.Actor{ID: "eng", Role: kamflow.UserEngineer, Teams: []string{"east"}}, nil},
+		} {
+			list, err := d.Imports(ctx, kamflow.ImportFilter{Viewer: &c.viewer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, imp := range list {
+				ids = append(ids, imp.ID)
+			}
+			if !slices.Equal(ids, c.want) {
+				t.Errorf("%s sees %v, want %v", c.viewer.ID, ids, c.want)
+			}
+		}
+	})
+}
+
+// TestExports reads more than a chunk of accounts, in name order, only those the viewer may see;
+// and the deals alike.
+func TestExports(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if err := d.CreateImport(ctx, newImport("imp", "kam-li", "east", t0), nil); err != nil {
+			t.Fatal(err)
+		}
+		var batch []kamflow.ImportedAccount
+		for i := range 1203 {
+			ia := importAccount(fmt.Sprintf("a%05d", i), fmt.Sprintf("Account %05d", 1203-i), i+2)
+			if i%2 == 1 {
+				ia.Account.TeamID, ia.Account.Owner = "west", "kam-ma"
+			}
+			batch = append(batch, ia)
+		}
+		// Two accounts of one name: the order goes on by id.
+		batch = append(batch, importAccount("b1", "account 00001", 2000), importAccount("b0", "Account 00001", 2001))
+		if _, err := d.ImportAccounts(ctx, "imp", kamflow.ImportProgress{}, batch, "kam-li", t0); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		err := d.ExportAccounts(ctx, &kam, func(a *kamflow.Account) error {
+			if a.TeamID != "east" {
+				t.Fatalf("kam-li sees %+v", a)
+			}
+			names = append(names, a.Name+" "+a.ID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(names) != 604 || names[0] != "Account 00001 a01202" || names[1] != "Account 00001 b0" || names[2] != "account 00001 b1" ||
+			names[603] != "Account 01203 a00000" || !slices.IsSortedFunc(names[3:], func(a, b string) int { return compare(a, b) }) {
+			t.Errorf("%d accounts: %q … %q", len(names), names[:4], names[len(names)-1])
+		}
+		n := 0
+		if err := d.ExportAccounts(ctx, &kamflow.Actor{ID: "root", Role: kamflow.UserAdmin}, func(*kamflow.Account) error { n++; return nil }); err != nil || n != 0 {
+			t.Errorf("an admin exports %d accounts (%v), want none", n, err)
+		}
+
+		for i := range 3 {
+			newDeal(t, d, fmt.Sprintf("d%d", i), "a00000", "kam-li", t0)
+		}
+		west, tr, _ := kamflow.NewDeal("dw", kamflow.NewDealInput{AccountID: "a00001", Title: "West", Value: 1, Currency: "CNY", TeamID: "west"},
+			kamflow.Actor{ID: "kam-ma"}, t0, settings)
+		project(t, d, west, tr)
+		var ids []string
+		if err := d.ExportDeals(ctx, &director, func(x *kamflow.Deal) error { ids = append(ids, x.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, []string{"d0", "d1", "d2"}) {
+			t.Errorf("director exports deals %v", ids)
+		}
+		deals, err := d.TeamDeals(ctx, "west")
+		if err != nil || asJSON(t, deals) != `[{"ID":"dw","AccountID":"a00001","Title":"West"}]` {
+			t.Errorf("west's deals %s %v", asJSON(t, deals), err)
+		}
+	})
+}
