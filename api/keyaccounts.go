@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -86,12 +87,43 @@ func (s *Server) handOverAccount(c echo.Context) error {
 	if owner == a.Owner {
 		return kamflow.Errorf(kamflow.EINVALID, "%s owns the account already", owner).WithDetail("field", "owner")
 	}
+	me := s.actor(c)
+	reason := strings.TrimSpace(in.Reason)
 	res, err := s.cfg.Accounts.HandOverAccount(ctx, kamflow.Handover{AccountID: a.ID, From: a.Owner, To: owner,
-		Reason: strings.TrimSpace(in.Reason), By: s.actor(c).ID, At: s.cfg.Now().UTC()})
+		Reason: reason, By: me.ID, At: s.cfg.Now().UTC()})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, res)
+	// The open deals go with the account: each is reassigned through its workflow, as the
+	// director, and so recorded on the deal. One that cannot be reassigned now (its workflow not
+	// answering) stays in deals_to_reassign for POST /deals/{id}/reassign: none is lost.
+	out := handoverView{HandoverResult: *res, Reassigned: []string{}}
+	out.DealsToReassign = []string{}
+	for _, id := range res.DealsToReassign {
+		cmd := kamflow.Command{Kind: kamflow.CmdReassign, Actor: me,
+			Reassign: &kamflow.ReassignInput{Owner: owner, Reason: "account handover: " + reason}}
+		key := scopedKey(c)
+		if key != "" {
+			key += ":" + id
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
+		_, err := s.cfg.Service.Execute(cctx, id, cmd, key)
+		cancel()
+		if err != nil {
+			s.cfg.Logger.Warn("deal not reassigned with its account", "deal", id, "account", a.ID, "err", err)
+			out.DealsToReassign = append(out.DealsToReassign, id)
+			continue
+		}
+		out.Reassigned = append(out.Reassigned, id)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// handoverView is a handover's answer: the deals reassigned with the account, and those left to
+// reassign by hand.
+type handoverView struct {
+	kamflow.HandoverResult
+	Reassigned []string `json:"reassigned"`
 }
 
 // putLifecycle sets the account's lifecycle phase and/or loyalty rung by hand, with a reason, or

@@ -506,7 +506,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"LifecycleDerivation": kamflow.LifecycleDerivation{},
 		"LifecycleOverride":   kamflow.LifecycleOverride{},
 		"MarketingMix":        kamflow.MarketingMix{},
-		"HandoverResult":      kamflow.HandoverResult{},
+		"HandoverResult":      handoverView{},
 		"Contact":             contactView{Contact: &kamflow.Contact{}},
 		"ContactDeal":         kamflow.ContactDeal{},
 		"ContactList":         contactList{},

@@ -1179,31 +1179,29 @@ func failureScenarios() []scenario {
 // and the handover. The scores are worked by hand in TestScoreValue's terms.
 func keyAccountScenarios() []scenario {
 	stale := T1.Add(90 * kamflow.Day)
-	// toReassign checks a handover's deals_to_reassign: the active deals of acct1 the previous
-	// owner owns.
-	toReassign := func(previous string) func(t *testing.T, e *testEnv, r *response) {
+	// reassignedTo checks that a handover moved the previous owner's active deals of acct1 to the
+	// new owner: reassigned lists them, each now the new owner's, on the deal's timeline, and the
+	// previous owner has none left.
+	reassignedTo := func(previous, next string) func(t *testing.T, e *testEnv, r *response) {
 		return func(t *testing.T, e *testEnv, r *response) {
-			deals, _, err := e.db.Deals(context.Background(), kamflow.DealFilter{AccountID: e.vars["acct1"], Owner: previous, Page: kamflow.Page{Limit: 200}})
-			if err != nil {
-				t.Fatal(err)
+			ctx := context.Background()
+			if left, _, _ := e.db.Deals(ctx, kamflow.DealFilter{AccountID: e.vars["acct1"], Owner: previous, Page: kamflow.Page{Limit: 200}}); slices.ContainsFunc(left, (*kamflow.Deal).Active) {
+				t.Errorf("%s still owns active deals of the account", previous)
 			}
-			want := []string{}
-			for _, d := range deals {
-				if d.Active() {
-					want = append(want, d.ID)
-				}
+			ids, _ := lookup(r.json, "reassigned")
+			if len(ids.([]any)) == 0 {
+				t.Errorf("no deal reassigned: %s", r.body)
 			}
-			got := []string{}
-			ids, _ := lookup(r.json, "deals_to_reassign")
 			for _, id := range ids.([]any) {
-				got = append(got, id.(string))
-			}
-			slices.Sort(want)
-			if len(want) == 0 {
-				t.Errorf("%s owns no active deal of acct1: the check checks nothing", previous)
-			}
-			if slices.Sort(got); !slices.Equal(got, want) {
-				t.Errorf("deals to reassign %v, want %s's active deals of acct1 %v", got, previous, want)
+				d, err := e.db.Deal(ctx, id.(string))
+				if err != nil || d.Owner != next {
+					t.Errorf("deal %v after the handover: %v %v", id, d, err)
+					continue
+				}
+				entries, _, _ := e.db.Audit(ctx, kamflow.AuditFilter{DealID: d.ID, Page: kamflow.Page{Limit: 1}})
+				if len(entries) != 1 || entries[0].Action != "deal.reassign" || entries[0].Actor != "d1" {
+					t.Errorf("deal %s timeline %+v", d.ID, entries)
+				}
 			}
 		}
 	}
@@ -1438,8 +1436,8 @@ func keyAccountScenarios() []scenario {
 			body: `{"owner":"kam2","reason":"x"}`, status: 404, code: "not_found"},
 		{name: "handover", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
 			body: `{"owner":"kam2","reason":"kam1 moves to the export team"}`, status: 200,
-			want:  map[string]any{"account.owner": "kam2", "account.id": "{acct1}", "previous_owner": "kam1"},
-			check: toReassign("kam1")},
+			want:  map[string]any{"account.owner": "kam2", "account.id": "{acct1}", "previous_owner": "kam1", "deals_to_reassign": length(0)},
+			check: reassignedTo("kam1", "kam2")},
 		{name: "handed over: the new owner has the history", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", as: "kam2", status: 200,
 			want: map[string]any{"items": length(2)}},
 		{name: "handed over: the owner", method: "GET", path: "/api/v1/accounts/{acct1}", as: "kam2", status: 200,
@@ -1449,7 +1447,7 @@ func keyAccountScenarios() []scenario {
 				"items.0.after.owner": "kam2", "items.0.after.reason": "kam1 moves to the export team"}},
 		{name: "handover back: kam2's own deals, none of kam1's", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
 			body: `{"owner":"kam1","reason":"kam1 stays after all"}`, status: 200,
-			want: map[string]any{"account.owner": "kam1", "previous_owner": "kam2"}, check: toReassign("kam2")},
+			want: map[string]any{"account.owner": "kam1", "previous_owner": "kam2", "deals_to_reassign": length(0)}, check: reassignedTo("kam2", "kam1")},
 		{name: "key-account writes on the audit trail", method: "GET", path: "/api/v1/audit?entity_type=account&entity_id={acct1}&limit=200", as: "d1", status: 200,
 			check: func(t *testing.T, e *testEnv, r *response) {
 				seen := map[string]int{}
