@@ -206,7 +206,7 @@ type ImportedAccount struct {
 // ImportedContact is a contact to create with the line it came from.
 type ImportedContact struct {
 	Line    int
-	Contact ContactRecord
+	Contact *Contact
 }
 
 // AccountKey is what an import needs to know of an existing account: to find a duplicate by
@@ -222,6 +222,37 @@ type DealKey struct {
 	ID        string
 	AccountID string
 	Title     string
+}
+
+// ContactKey is what an import needs to know of an existing contact to find a duplicate.
+type ContactKey struct {
+	ID        string
+	AccountID string
+	Name      string
+	Phone     string
+	Email     string
+}
+
+// SamePerson reports whether two contacts of one account are the same person: the same
+// normalised name, and no phone number or e-mail address that tells them apart (two 王工 with
+// different mobiles are two people; one without a number is either).
+func SamePerson(a, b ContactKey) bool {
+	if a.AccountID != b.AccountID || NormName(a.Name) != NormName(b.Name) {
+		return false
+	}
+	pa, pb := phoneDigits(a.Phone), phoneDigits(b.Phone)
+	ea, eb := strings.ToLower(a.Email), strings.ToLower(b.Email)
+	return (pa == "" || pb == "" || pa == pb) && (ea == "" || eb == "" || ea == eb)
+}
+
+// phoneDigits is a phone number's digits: "+86 21-5555 1234" and "8621 55551234" are one number.
+func phoneDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, foldWidth(s))
 }
 
 // ImportStore keeps imports, commits their rows and reads what exports write.
@@ -244,12 +275,19 @@ type ImportStore interface {
 	FinishImport(ctx context.Context, importID string, p ImportProgress, status ImportStatus, why string, now time.Time) error
 	// TeamAccounts lists the accounts of a team.
 	TeamAccounts(ctx context.Context, teamID string) ([]AccountKey, error)
+	// ImportContacts is ImportAccounts for contacts (their accounts exist).
+	ImportContacts(ctx context.Context, importID string, p ImportProgress, batch []ImportedContact, actor string, now time.Time) (ImportProgress, error)
 	// TeamDeals lists the deals of a team.
 	TeamDeals(ctx context.Context, teamID string) ([]DealKey, error)
+	// TeamContacts lists the contacts of a team's accounts.
+	TeamContacts(ctx context.Context, teamID string) ([]ContactKey, error)
 	// ExportAccounts calls fn with every account the viewer may see, by name.
 	ExportAccounts(ctx context.Context, viewer *Actor, fn func(*Account) error) error
 	// ExportDeals calls fn with every deal the viewer may see, oldest first.
 	ExportDeals(ctx context.Context, viewer *Actor, fn func(*Deal) error) error
+	// ExportContacts calls fn with the contacts of every account the viewer may see, by account
+	// and name (without their deal links).
+	ExportContacts(ctx context.Context, viewer *Actor, fn func(*Contact) error) error
 }
 
 // Fields and heads.

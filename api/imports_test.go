@@ -13,6 +13,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/api"
@@ -576,4 +577,79 @@ func TestImportInterrupted(t *testing.T) {
 	e.clock.Set(T0.Add(3 * time.Minute))
 	r := decodeReport(t, e.get(t, "kam1", "/api/v1/imports/imp-x", 200))
 	sameText(t, "later", r.counts(), "failed dry_run=false total=10 processed=4 imported=4 skipped=0 rejected=0 error=interrupted: no progress since 2026-03-02T09:00:00Z (the server running it stopped); run the same file again to import the rest")
+}
+
+// TestImportContacts reads a UTF-16 file of contacts (as Excel's "Unicode text" saves one): the
+// same person twice is a duplicate, a namesake with another mobile is another person.
+func TestImportContacts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.upload("kam1", "kind=accounts&dry_run=false", "a.csv", []byte("external_id,name\nCRM-1,华东石化\nCRM-2,北方重工\n"))
+		e.srv.WaitImports()
+		acc := e.must(200, "GET", "/api/v1/accounts?q=华东", "kam1", "")["items"].([]any)[0].(map[string]any)["id"].(string)
+		e.must(201, "POST", "/api/v1/accounts/"+acc+"/contacts", "kam1", `{"name":"李总","title":"Plant director","phone":"13900000000"}`)
+
+		text := "客户编号\t姓名\t职务\t角色\t态度\t影响力\t电话\t邮箱\n" +
+			"CRM-1\t王工\t总工程师\t内线\t支持\t4\t+86 21 5555 1234\twang@example.com\n" + // 2: imported
+			"CRM-1\t王工\t\t\t\t\t\t\n" + // 3: line 2 again (no number tells them apart)
+			"CRM-1\t王工\t\tuser\t\t\t13800000000\t\n" + // 4: another 王工: another mobile
+			"CRM-1\t李总\t\t决策者\t\t\t\t\n" + // 5: present (added by hand)
+			"CRM-9\t赵工\t\t\t\t\t\t\n" + // 6: no such account
+			"CRM-2\t钱工\t\tboss\tfriendly\t7\t=1+1\tqian@\n" // 7: everything wrong
+		u16, err := unicodeUTF16LE(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := e.upload("kam1", "kind=contacts&dry_run=true", "contacts.txt", u16)
+		dry := decodeReport(t, res)
+		sameText(t, "dry run", dry.counts(), "done dry_run=true total=6 processed=6 imported=2 skipped=1 rejected=3")
+		if dry.Encoding != "utf-16le" {
+			t.Errorf("encoding %s", dry.Encoding)
+		}
+		sameText(t, "dry run issues", dry.issues(), `3 rejected 姓名 (name) duplicate: the same person as line 2 (王工 at 华东石化)
+5 skipped 姓名 (name) exists: 李总 of 华东石化 is already in kamflow
+6 rejected 客户编号 (account_id) unknown_account: no account CRM-9 in the team: import the accounts first
+7 rejected 角色 (role) unknown_role: "boss" is not a buying-center role (decision_maker, influencer, user, technical_evaluator, purchaser, executor, insider, or 决策者 …)
+7 rejected 态度 (stance) unknown_stance: "friendly" is not supporter, neutral or opponent (支持, 中立, 反对)
+7 rejected 影响力 (influence) bad_number: "7" must be a whole number from 1 to 5
+7 rejected 电话 (phone) formula: "=1+1" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character
+7 rejected 邮箱 (email) bad_email: "qian@" is not an e-mail address
+`)
+		res = e.upload("kam1", "kind=contacts&dry_run=false", "contacts.txt", u16)
+		e.srv.WaitImports()
+		done := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+		sameText(t, "real run", done.counts(), "done dry_run=false total=6 processed=6 imported=2 skipped=1 rejected=3")
+		list := e.must(200, "GET", "/api/v1/accounts/"+acc+"/contacts", "kam2", "")["items"].([]any)
+		var got []string
+		for _, it := range list {
+			m := it.(map[string]any)
+			got = append(got, fmt.Sprintf("%v %v %v %v %v", m["name"], nilEmpty(m["role"]), m["stance"], nilEmpty(m["phone"]), m["created_by"]))
+		}
+		sameText(t, "contacts", strings.Join(got, "\n"), "李总  neutral 13900000000 kam1\n王工 insider supporter +86 21 5555 1234 kam1\n王工 user neutral 13800000000 kam1")
+
+		res = e.upload("kam1", "kind=contacts&dry_run=false", "contacts.txt", u16)
+		e.srv.WaitImports()
+		sameText(t, "re-run", decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200)).counts(),
+			"done dry_run=false total=6 processed=6 imported=0 skipped=3 rejected=3")
+
+		// Exported and imported again: all present.
+		for _, q := range []string{"format=csv", "format=xlsx&lang=zh-CN"} {
+			out := e.get(t, "kam2", "/api/v1/exports/contacts?"+q, 200)
+			r := decodeReport(t, e.upload("kam2", "kind=contacts", "export", out.body))
+			if r.Total != 3 || r.Skipped != 3 {
+				t.Errorf("%s: %s\n%s", q, r.counts(), r.issues())
+			}
+		}
+		zh := e.get(t, "kam1", "/api/v1/exports/contacts?lang=zh-CN", 200)
+		if !strings.Contains(string(zh.body), ",王工,总工程师,,内线,支持,4,,'+86 21 5555 1234,wang@example.com,") {
+			t.Errorf("Chinese export:\n%s", zh.body)
+		}
+		if rows := e.get(t, "kam3", "/api/v1/exports/contacts", 200); strings.Count(string(rows.body), "\r\n") != 1 {
+			t.Errorf("kam3 exports another team's contacts:\n%s", rows.body)
+		}
+	})
+}
+
+func unicodeUTF16LE(s string) ([]byte, error) {
+	return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(s))
 }

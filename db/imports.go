@@ -417,3 +417,114 @@ func (d *DB) ExportDeals(ctx context.Context, viewer *kamflow.Actor, fn func(*ka
 		}
 	}
 }
+
+// ImportContacts creates a batch of contacts of an import in one transaction, as ImportAccounts
+// does accounts: each unless a contact with its id exists (recorded as skipped), with its audit
+// entry (filed under its account, as for a contact added by hand), and the import's counts. The
+// contacts' accounts exist: the import found them.
+func (d *DB) ImportContacts(ctx context.Context, importID string, p kamflow.ImportProgress, batch []kamflow.ImportedContact, actor string, now time.Time) (kamflow.ImportProgress, error) {
+	out := p
+	err := d.inTx(ctx, "import contacts of "+importID, func(tx *gorm.DB) error {
+		out = p
+		for start := 0; start < len(batch); start += importChunk {
+			part := batch[start:min(len(batch), start+importChunk)]
+			var sql strings.Builder
+			sql.WriteString(`INSERT INTO contacts (id, account_id, name, name_fold, title, department, reports_to, role,
+				stance, influence, relationship, phone, email, notes, created_by, created_at, updated_at) VALUES `)
+			args := make([]any, 0, 17*len(part))
+			for i, ic := range part {
+				c := ic.Contact
+				if i > 0 {
+					sql.WriteString(", ")
+				}
+				sql.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, c.ID, c.AccountID, c.Name, fold(c.Name), c.Title, c.Department, c.ReportsTo, string(c.Role),
+					string(c.Stance), c.Influence, c.Relationship, c.Phone, c.Email, c.Notes, c.CreatedBy, ts(c.CreatedAt), ts(c.UpdatedAt))
+			}
+			sql.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+			var ids []string
+			if err := tx.Raw(sql.String(), args...).Scan(&ids).Error; err != nil {
+				return fmt.Errorf("db: import contacts of %s: %w", importID, err)
+			}
+			created := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				created[id] = true
+			}
+			var entries []*kamflow.AuditEntry
+			var skipped []kamflow.ImportRow
+			for _, ic := range part {
+				c := ic.Contact
+				if !created[c.ID] {
+					skipped = append(skipped, kamflow.ImportRow{Line: ic.Line, Outcome: kamflow.OutcomeSkipped, EntityID: c.ID,
+						Issues: []kamflow.ImportIssue{{Line: ic.Line, Code: kamflow.IssueExists,
+							Message: fmt.Sprintf("contact %s was imported meanwhile (another run of the same file)", c.Name)}}})
+					continue
+				}
+				e := kamflow.ContactAudit(nil, c, actor, now)
+				e.Summary += fmt.Sprintf(", imported (import %s, line %d)", importID, ic.Line)
+				e.Key = fmt.Sprintf("import:%s:%d", importID, ic.Line)
+				entries = append(entries, e)
+			}
+			if err := appendAudits(tx, entries, now); err != nil {
+				return err
+			}
+			if err := insertImportRows(tx, importID, skipped); err != nil {
+				return err
+			}
+			out.Processed += len(part)
+			out.Imported += len(ids)
+			out.Skipped += len(skipped)
+		}
+		return setProgress(tx, importID, out, kamflow.ImportRunning, now)
+	})
+	if err != nil {
+		return p, err
+	}
+	return out, nil
+}
+
+// TeamContacts lists the contacts of a team's accounts: what an import compares its rows with.
+func (d *DB) TeamContacts(ctx context.Context, teamID string) ([]kamflow.ContactKey, error) {
+	var out []kamflow.ContactKey
+	err := d.r.WithContext(ctx).Raw(`SELECT c.id, c.account_id, c.name, c.phone, c.email FROM contacts c
+		JOIN accounts a ON a.id = c.account_id WHERE a.team_id = ?`, teamID).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("db: read the contacts of team %s: %w", teamID, err)
+	}
+	return out, nil
+}
+
+// ExportContacts calls fn with the contacts of every account the viewer may see (the accounts
+// of the account list), by account and name, a chunk at a time.
+func (d *DB) ExportContacts(ctx context.Context, viewer *kamflow.Actor, fn func(*kamflow.Contact) error) error {
+	var afterAccount, afterName, afterID string
+	first := true
+	for {
+		var w where
+		var acc where
+		accountVisibleTo(&acc, viewer)
+		if len(acc.conds) > 0 {
+			w.add("contacts.account_id IN (SELECT accounts.id FROM accounts"+acc.String()+")", acc.args...)
+		}
+		if !first {
+			w.add(`(contacts.account_id > ? OR (contacts.account_id = ? AND (contacts.name_fold > ? OR
+				(contacts.name_fold = ? AND contacts.id > ?))))`, afterAccount, afterAccount, afterName, afterName, afterID)
+		}
+		var rows []contactRow
+		err := d.r.WithContext(ctx).Raw("SELECT "+contactColumns+" FROM contacts"+w.String()+
+			" ORDER BY account_id, name_fold, id LIMIT ?", append(w.args, exportChunk)...).Scan(&rows).Error
+		if err != nil {
+			return fmt.Errorf("db: export contacts: %w", err)
+		}
+		for _, r := range rows {
+			if err := fn(r.contact()); err != nil {
+				return err
+			}
+			// name_fold is stored as fold(name).
+			afterAccount, afterName, afterID, first = r.AccountID, fold(r.Name), r.ID, false
+		}
+		if len(rows) < exportChunk {
+			return nil
+		}
+	}
+}

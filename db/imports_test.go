@@ -226,3 +226,63 @@ func TestExports(t *testing.T) {
 		}
 	})
 }
+
+// TestImportContactsStore: a batch of contacts with their audit entries under their accounts, a
+// contact present already recorded as skipped; the team's contacts; the export of the contacts of
+// the accounts a viewer may see, by account and name.
+func TestImportContactsStore(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if err := d.CreateImport(ctx, newImport("imp", "kam-li", "east", t0), nil); err != nil {
+			t.Fatal(err)
+		}
+		accounts := []kamflow.ImportedAccount{importAccount("a1", "华东石化", 2), importAccount("a2", "北方重工", 3)}
+		west := importAccount("w1", "West", 4)
+		west.Account.TeamID, west.Account.Owner = "west", "kam-ma"
+		if _, err := d.ImportAccounts(ctx, "imp", kamflow.ImportProgress{}, append(accounts, west), "kam-li", t0); err != nil {
+			t.Fatal(err)
+		}
+		contact := func(id, account, name, phone string, line int) kamflow.ImportedContact {
+			return kamflow.ImportedContact{Line: line, Contact: &kamflow.Contact{ID: id, AccountID: account, Name: name, Phone: phone,
+				Role: kamflow.RoleInsider, Stance: kamflow.StanceSupporter, Influence: 4, Deals: []kamflow.ContactDeal{},
+				CreatedBy: "kam-li", CreatedAt: t0, UpdatedAt: t0}}
+		}
+		if _, err := d.ImportContacts(ctx, "imp", kamflow.ImportProgress{}, []kamflow.ImportedContact{contact("c0", "a1", "王工", "1", 2)}, "kam-li", t0); err != nil {
+			t.Fatal(err)
+		}
+		batch := []kamflow.ImportedContact{contact("c0", "a1", "王工", "1", 5), contact("c2", "a2", "Zhao", "", 6),
+			contact("c1", "a2", "alpha", "", 7), contact("c3", "w1", "West man", "", 8)}
+		p, err := d.ImportContacts(ctx, "imp", kamflow.ImportProgress{Processed: 4, Rejected: 4}, batch, "kam-li", t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (kamflow.ImportProgress{Processed: 8, Imported: 3, Skipped: 1, Rejected: 4}); p != want {
+			t.Errorf("progress %+v, want %+v", p, want)
+		}
+		c, err := d.Contact(ctx, "c2")
+		if err != nil || c.Name != "Zhao" || c.Role != kamflow.RoleInsider || c.Stance != kamflow.StanceSupporter || c.Influence != 4 {
+			t.Errorf("contact c2: %+v %v", c, err)
+		}
+		entries, _, _ := d.Audit(ctx, kamflow.AuditFilter{EntityType: "account", EntityID: "a2"})
+		var summaries []string
+		for _, e := range entries {
+			summaries = append(summaries, e.Action+": "+e.Summary)
+		}
+		if want := []string{"contact.create: contact alpha added, imported (import imp, line 7)",
+			"contact.create: contact Zhao added, imported (import imp, line 6)",
+			"account.create: account 北方重工 imported (import imp, line 3)"}; !slices.Equal(summaries, want) {
+			t.Errorf("audit of a2: %q", summaries)
+		}
+		keys, err := d.TeamContacts(ctx, "east")
+		slices.SortFunc(keys, func(a, b kamflow.ContactKey) int { return compare(a.ID, b.ID) })
+		if err != nil || asJSON(t, keys) != `[{"ID":"c0","AccountID":"a1","Name":"王工","Phone":"1","Email":""},{"ID":"c1","AccountID":"a2","Name":"alpha","Phone":"","Email":""},{"ID":"c2","AccountID":"a2","Name":"Zhao","Phone":"","Email":""}]` {
+			t.Errorf("east's contacts %s %v", asJSON(t, keys), err)
+		}
+		var names []string
+		if err := d.ExportContacts(ctx, &kam, func(c *kamflow.Contact) error { names = append(names, c.AccountID+"/"+c.Name); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(names, []string{"a1/王工", "a2/alpha", "a2/Zhao"}) {
+			t.Errorf("kam-li exports %v", names)
+		}
+	})
+}
