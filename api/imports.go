@@ -298,6 +298,7 @@ type importPlan struct {
 // plannedDeal is a deal to open at its stage when the run commits.
 type plannedDeal struct {
 	line  int
+	cells []string // for the rejected file, should its workflow refuse it
 	id    string
 	in    kamflow.NewDealInput
 	stage kamflow.Stage
@@ -594,7 +595,7 @@ func (x *importContext) planDeals(ctx context.Context, p *importPlan, rows []she
 			p.reject(r.Line, r.Cells, []kamflow.ImportIssue{x.issue(r.Line, field, kamflow.EINVALID, "%s", kamflow.ErrorMessage(err))})
 			continue
 		}
-		p.deals = append(p.deals, plannedDeal{line: r.Line, id: id, in: in, stage: rec.Stage})
+		p.deals = append(p.deals, plannedDeal{line: r.Line, cells: r.Cells, id: id, in: in, stage: rec.Stage})
 	}
 	return nil
 }
@@ -608,6 +609,16 @@ func (s *Server) startImport(imp *kamflow.Import, p *importPlan, me kamflow.Acto
 		ctx := context.Background()
 		prog := kamflow.ImportProgress{Processed: imp.Processed, Skipped: imp.Skipped, Rejected: imp.Rejected}
 		var err error
+		defer func() {
+			// A bug must not take the server down with it, nor leave the import running for ever.
+			if r := recover(); r != nil {
+				s.cfg.Logger.Error("panic in an import", "import", imp.ID, "panic", r)
+				why := "stopped by an internal error; the rows before it are imported: run the same file again to import the rest"
+				if ferr := s.cfg.Imports.FinishImport(ctx, imp.ID, prog, kamflow.ImportFailed, why, s.cfg.Now().UTC()); ferr != nil {
+					s.cfg.Logger.Error("finishing an import", "import", imp.ID, "err", ferr)
+				}
+			}
+		}()
 		switch p.kind {
 		case kamflow.ImportAccounts:
 			prog, err = s.commitAccounts(ctx, imp, p, prog, me)
@@ -690,7 +701,7 @@ func (s *Server) commitDeals(ctx context.Context, imp *kamflow.Import, p *import
 				Issues: []kamflow.ImportIssue{{Line: pd.line, Code: kamflow.IssueExists, Message: fmt.Sprintf("deal %s was imported meanwhile (another run of the same file)", pd.in.Title)}}})
 		case kamflow.EINVALID, kamflow.ENOTFOUND, kamflow.EWRONGSTAGE, kamflow.EFORBIDDEN, kamflow.EGATENOTMET:
 			prog.Rejected++
-			rows = append(rows, kamflow.ImportRow{Line: pd.line, Outcome: kamflow.OutcomeRejected, Cells: nil,
+			rows = append(rows, kamflow.ImportRow{Line: pd.line, Outcome: kamflow.OutcomeRejected, Cells: pd.cells,
 				Issues: []kamflow.ImportIssue{{Line: pd.line, Code: kamflow.IssueFailed, Message: "the deal's workflow refused it: " + kamflow.ErrorMessage(err)}}})
 		default:
 			// Temporal or the database is not answering: stop, and let the user run the file

@@ -653,3 +653,39 @@ func TestImportContacts(t *testing.T) {
 func unicodeUTF16LE(s string) ([]byte, error) {
 	return unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(s))
 }
+
+// TestImportDealsFailures: a deal its workflow refuses is rejected (failed) and the run goes on;
+// when Temporal does not answer, the run stops as failed, and running the file again imports the
+// rest.
+func TestImportDealsFailures(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	e.upload("kam1", "kind=accounts&dry_run=false", "a.csv", []byte("name\nACME\n"))
+	e.srv.WaitImports()
+	file := []byte("account,title,value,stage\nACME,One,1,bid\nACME,Two,2,entry\nACME,Three,3,proposal\n")
+
+	e.svc.setFail(kamflow.Errorf(kamflow.EINVALID, "title refused by the workflow"))
+	res := e.upload("kam1", "kind=deals&dry_run=false", "d.csv", file)
+	e.srv.WaitImports()
+	r := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+	sameText(t, "refused", r.counts()+"\n"+r.issues(), "done dry_run=false total=3 processed=3 imported=2 skipped=0 rejected=1\n"+
+		"2 rejected  () failed: the deal's workflow refused it: title refused by the workflow\n")
+	rej := e.get(t, "kam1", "/api/v1/imports/"+r.ID+"/rejected", 200)
+	sameText(t, "rejected file", string(rej.body), "\ufeffimport_line,import_errors,account,title,value,stage\r\n"+
+		"2,the deal's workflow refused it: title refused by the workflow,ACME,One,1,bid\r\n")
+
+	file = append(file, "ACME,Four,4,bid\nACME,Five,5,bid\n"...)
+	e.svc.setFail(kamflow.Errorf(kamflow.EUNAVAILABLE, "Temporal is not answering"))
+	res = e.upload("kam1", "kind=deals&dry_run=false", "d.csv", file)
+	e.srv.WaitImports()
+	r = decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+	sameText(t, "stopped", r.counts(), "failed dry_run=false total=5 processed=2 imported=0 skipped=2 rejected=0 error="+
+		"stopped at line 2: Temporal is not answering; the rows before it are imported: run the same file again to import the rest")
+
+	res = e.upload("kam1", "kind=deals&dry_run=false", "d.csv", file)
+	e.srv.WaitImports()
+	r = decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+	sameText(t, "again", r.counts(), "done dry_run=false total=5 processed=5 imported=3 skipped=2 rejected=0")
+	if n := e.must(200, "GET", "/api/v1/deals", "kam1", "")["total"].(float64); n != 5 {
+		t.Errorf("%v deals, want 5", n)
+	}
+}
