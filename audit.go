@@ -46,6 +46,10 @@ func DealAudit(cmd Command, before, after *Deal, now time.Time) *AuditEntry {
 			return map[string]any{"owner": d.Owner}
 		case CmdAssignEngineers:
 			return map[string]any{"engineers": d.Engineers}
+		case CmdContactStale:
+			if i := d.stakeholderIndex(cmd.ContactStale.Name); i >= 0 {
+				return d.Stakeholders[i]
+			}
 		}
 		return nil
 	}
@@ -105,6 +109,12 @@ func summarize(cmd Command, before, after *Deal) string {
 		return fmt.Sprintf("reassigned from %s to %s", before.Owner, after.Owner)
 	case CmdAssignEngineers:
 		return "engineers assigned: " + strings.Join(after.Engineers, ", ")
+	case CmdContactStale:
+		in := cmd.ContactStale
+		if in.Stale {
+			return fmt.Sprintf("stakeholder %s gone stale: no contact for %d days", strings.TrimSpace(in.Name), in.Days)
+		}
+		return fmt.Sprintf("stakeholder %s in contact again", strings.TrimSpace(in.Name))
 	}
 	return string(cmd.Kind)
 }

@@ -28,13 +28,17 @@ const (
 	CmdResume          CommandKind = "resume"
 	CmdReassign        CommandKind = "reassign"
 	CmdAssignEngineers CommandKind = "assign_engineers"
+	// CmdContactStale marks a stakeholder stale (no contact with them for the configured number
+	// of days) or fresh again. Only kamflow itself sends it: the daily run, and a logged
+	// interaction with them.
+	CmdContactStale CommandKind = "contact_stale"
 )
 
 // CommandKinds lists every command.
 var CommandKinds = []CommandKind{
 	CmdAssessment, CmdStakeholder, CmdCriteria, CmdProposal, CmdBid, CmdApproveMargin,
 	CmdApproveContract, CmdSignContract, CmdAcceptance, CmdAdvance, CmdClose, CmdCloseProject,
-	CmdPause, CmdResume, CmdReassign, CmdAssignEngineers,
+	CmdPause, CmdResume, CmdReassign, CmdAssignEngineers, CmdContactStale,
 }
 
 // Actor is who issues a command: the user's username, role and teams, as the API signed them in.
@@ -60,6 +64,16 @@ type Command struct {
 	Pause       *PauseInput      `json:"pause,omitempty"`
 	Reassign    *ReassignInput   `json:"reassign,omitempty"`
 	Engineers   []string         `json:"engineers,omitempty"`
+	// ContactStale is CmdContactStale's input.
+	ContactStale *ContactStaleInput `json:"contact_stale,omitempty"`
+}
+
+// ContactStaleInput marks the deal's stakeholder of that name stale (Stale, with the days since
+// the last contact) or fresh again.
+type ContactStaleInput struct {
+	Name  string `json:"name"`
+	Stale bool   `json:"stale"`
+	Days  int    `json:"days,omitempty"`
 }
 
 // ReassignInput hands a deal to another KAM.
@@ -256,6 +270,18 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		}
 		if p.Influence < 0 || p.Influence > 5 {
 			return Errorf(EINVALID, "influence must be from 1 to 5").WithDetail("field", "influence")
+		}
+	case CmdContactStale:
+		in := cmd.ContactStale
+		if in == nil || strings.TrimSpace(in.Name) == "" {
+			return Errorf(EINVALID, "the stakeholder's name is required").WithDetail("field", "name")
+		}
+		i := d.stakeholderIndex(in.Name)
+		if i < 0 {
+			return Errorf(ENOTFOUND, "no stakeholder %q on the deal", in.Name)
+		}
+		if d.Stakeholders[i].Stale == in.Stale {
+			return Errorf(ECONFLICT, "stakeholder %q is marked so already", in.Name)
 		}
 	case CmdCriteria:
 		if err := d.requireStage(cmd.Kind, Entry, Proposal, Bid); err != nil {
@@ -508,6 +534,17 @@ func validRole(r Role) bool {
 	return false
 }
 
+// stakeholderIndex is the index of the stakeholder named name (any case), or -1.
+func (d *Deal) stakeholderIndex(name string) int {
+	name = strings.TrimSpace(name)
+	for i, s := range d.Stakeholders {
+		if strings.EqualFold(s.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
 // progress restarts the stall clock: recorded stage work is progress, and work during a pause
 // ends the pause (the customer is back).
 func (d *Deal) progress(now time.Time, fx *Effects) {
@@ -558,6 +595,15 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 			d.Stakeholders = append(d.Stakeholders, p)
 		}
 		d.progress(now, &fx)
+	case CmdContactStale:
+		in := cmd.ContactStale
+		s := &d.Stakeholders[d.stakeholderIndex(in.Name)]
+		s.Stale = in.Stale
+		s.StaleSince = nil
+		if in.Stale {
+			since := now.Add(-time.Duration(max(in.Days, 0)) * Day)
+			s.StaleSince = &since
+		}
 	case CmdCriteria:
 		d.Criteria = append([]Criterion(nil), cmd.Criteria...)
 		for i := range d.Criteria {

@@ -128,6 +128,11 @@ type Stakeholder struct {
 	Notes      string    `json:"notes,omitempty"`
 	RecordedBy string    `json:"recorded_by,omitempty"`
 	RecordedAt time.Time `json:"recorded_at"`
+	// Stale is set while there has been no contact with the person (as the account's contact of
+	// the same name) for the configured number of days, since StaleSince: a stale insider or
+	// decision maker no longer counts toward the entry stage's key node.
+	Stale      bool       `json:"stale,omitempty"`
+	StaleSince *time.Time `json:"stale_since,omitempty"`
 }
 
 // Favours tells whom a purchasing criterion favours.

@@ -453,3 +453,56 @@ func TestServiceReportOfTheSeed(t *testing.T) {
 		t.Errorf("empty report %+v", empty)
 	}
 }
+
+// TestStaleContactReopensTheEntryGate: a stale insider or decision maker no longer counts toward
+// the entry stage's key node; contact again restores it. Only kamflow itself marks them.
+func TestStaleContactReopensTheEntryGate(t *testing.T) {
+	d := &kamflow.Deal{ID: "d9", Owner: "kam1", TeamID: "east", Stage: kamflow.Entry, Status: kamflow.StatusOpen,
+		Stakeholders: []kamflow.Stakeholder{
+			{Name: "Wang Gong", Role: kamflow.RoleInsider, Stance: kamflow.StanceSupporter, Engaged: true},
+			{Name: "Li Zong", Role: kamflow.RoleDecisionMaker, Stance: kamflow.StanceNeutral, Engaged: true},
+		}}
+	if !d.Gate().Met {
+		t.Fatalf("entry gate with an insider and an engaged decision maker: %+v", d.Gate())
+	}
+	system := kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}
+	mark := func(name string, stale bool, as kamflow.Actor) error {
+		cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: as, ContactStale: &kamflow.ContactStaleInput{Name: name, Stale: stale, Days: 95}}
+		if err := d.Check(cmd, dt0, kamflow.Settings{}); err != nil {
+			return err
+		}
+		fx, err := d.Apply(cmd, dt0, kamflow.Settings{})
+		if err == nil && (fx.Progress || fx.Transition != nil) {
+			t.Errorf("marking a contact stale is no progress: %+v", fx)
+		}
+		return err
+	}
+	wantErr(t, mark("wang gong", true, kamflow.Actor{ID: "dir", Role: kamflow.UserDirector, Teams: []string{"east"}}), kamflow.EFORBIDDEN, "itself")
+	if err := mark("wang gong", true, system); err != nil {
+		t.Fatal(err)
+	}
+	g := d.Gate()
+	if g.Met || !slices.Equal(g.Missing(), []string{kamflow.GateInsiderIdentified}) || !strings.Contains(g.Items[0].Detail, "insider gone stale") {
+		t.Errorf("gate with a stale insider: %+v", g)
+	}
+	if s := d.Stakeholders[0]; !s.Stale || s.StaleSince == nil || !s.StaleSince.Equal(dt0.Add(-95*kamflow.Day)) {
+		t.Errorf("stale stakeholder %+v", s)
+	}
+	wantErr(t, mark("Wang Gong", true, system), kamflow.ECONFLICT, "already")
+	wantErr(t, mark("Zhao", true, system), kamflow.ENOTFOUND, "no stakeholder")
+	if err := mark("Li Zong", true, system); err != nil {
+		t.Fatal(err)
+	}
+	if g := d.Gate(); !slices.Equal(g.Missing(), []string{kamflow.GateInsiderIdentified, kamflow.GateKeyPersonEngaged}) {
+		t.Errorf("both stale: missing %v", g.Missing())
+	}
+	if err := mark("Wang Gong", false, system); err != nil {
+		t.Fatal(err)
+	}
+	if err := mark("Li Zong", false, system); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Gate().Met || d.Stakeholders[0].StaleSince != nil {
+		t.Errorf("in contact again: %+v", d.Gate())
+	}
+}

@@ -92,14 +92,20 @@ func (d *Deal) gateItem(key string) (bool, string) {
 		}
 		return true, "grade " + string(d.Assessment.Grade)
 	case GateInsiderIdentified:
-		names := d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleInsider })
+		names := d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleInsider && !s.Stale })
 		if len(names) == 0 {
+			if stale := d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleInsider }); len(stale) > 0 {
+				return false, "insider gone stale (no contact for too long): " + strings.Join(stale, ", ")
+			}
 			return false, "no insider (内线) recorded"
 		}
 		return true, "insider: " + strings.Join(names, ", ")
 	case GateKeyPersonEngaged:
-		names := d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleDecisionMaker && s.Engaged })
+		names := d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleDecisionMaker && s.Engaged && !s.Stale })
 		if len(names) == 0 {
+			if stale := d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleDecisionMaker && s.Engaged && s.Stale }); len(stale) > 0 {
+				return false, "decision maker gone stale (no contact for too long): " + strings.Join(stale, ", ")
+			}
 			if len(d.stakeholderNames(func(s Stakeholder) bool { return s.Role == RoleDecisionMaker })) > 0 {
 				return false, "decision maker recorded but not engaged"
 			}

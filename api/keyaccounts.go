@@ -299,7 +299,35 @@ func (s *Server) logInteraction(c echo.Context) error {
 	if err := s.cfg.Accounts.LogInteraction(ctx, it, kamflow.InteractionAudit(it)); err != nil {
 		return err
 	}
+	s.freshContacts(ctx, it)
 	return c.JSON(http.StatusCreated, it)
+}
+
+// freshContacts tells the open deals linked to the interaction's people that they are in contact
+// again: a stakeholder marked stale counts toward the entry stage's key node once more. A deal
+// that cannot be told now is told by the next daily run (activities.MarkStaleContacts), so a
+// failure here is only logged.
+func (s *Server) freshContacts(ctx context.Context, it *kamflow.Interaction) {
+	system := kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}
+	for _, id := range it.ContactIDs {
+		ct, err := s.cfg.Accounts.Contact(ctx, id)
+		if err != nil {
+			s.cfg.Logger.Warn("contact of an interaction not read", "contact", id, "err", err)
+			continue
+		}
+		for _, cd := range ct.Deals {
+			cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: system,
+				ContactStale: &kamflow.ContactStaleInput{Name: ct.Name, Stale: false}}
+			cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
+			_, err := s.cfg.Service.Execute(cctx, cd.DealID, cmd, "contact-fresh:"+it.ID+":"+cd.DealID+":"+ct.ID)
+			cancel()
+			switch kamflow.ErrorCode(err) {
+			case "", kamflow.ECONFLICT, kamflow.ENOTFOUND, kamflow.EWRONGSTAGE:
+			default:
+				s.cfg.Logger.Warn("deal not told its stakeholder is in contact again", "deal", cd.DealID, "contact", ct.ID, "err", err)
+			}
+		}
+	}
 }
 
 // accountTimeline lists the account's interactions and its deals' stage moves, newest first.

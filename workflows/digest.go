@@ -35,6 +35,9 @@ const (
 	DefaultDigestTime = "08:00"
 )
 
+// staleContactsChange is the GetVersion of the daily run's stale-contacts step.
+const staleContactsChange = "stale-contacts"
+
 // scheduledStartTime is the search attribute a Temporal Schedule sets on the workflows it starts:
 // the time the run was scheduled for (without jitter), however late it started.
 var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
@@ -94,6 +97,16 @@ func DigestWorkflow(ctx workflow.Context, in DigestInput) (activities.DigestResu
 				activities.InvalidDigestRun, nil)
 		}
 		date = r.Date
+	}
+	// The daily run first marks the key contacts gone stale (or in contact again) on their open
+	// deals, so that the digest and the deals' key nodes agree with the contacts' record.
+	if workflow.GetVersion(ctx, staleContactsChange, workflow.DefaultVersion, 1) == 1 {
+		var c *activities.Contacts
+		var marked activities.StaleResult
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, digestActivityOptions), c.MarkStaleContacts,
+			workflow.Now(ctx)).Get(ctx, &marked); err != nil {
+			return activities.DigestResult{}, err
+		}
 	}
 	var a *activities.Activities
 	var res activities.DigestResult

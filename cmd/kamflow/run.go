@@ -212,6 +212,8 @@ func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 		delivery.FieldService = &activities.FieldService{URL: cfg.fieldServiceURL, Secret: cfg.fieldServiceSecret}
 	}
 	w.RegisterActivity(delivery)
+	// The daily run marks stale key contacts on their deals through the deals' workflows.
+	w.RegisterActivity(&activities.Contacts{Store: d, Service: &workflows.Client{Temporal: tc, Escalations: d}})
 	return w
 }
 
