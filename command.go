@@ -585,9 +585,13 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 		p := *cmd.Stakeholder
 		p.Name = strings.TrimSpace(p.Name)
 		p.RecordedBy, p.RecordedAt = who, now
+		// Whether the person is stale is kamflow's to say, from their contact record: what the
+		// input says of it is ignored, and a re-recorded stakeholder keeps it.
+		p.Stale, p.StaleSince = false, nil
 		replaced := false
 		for i, x := range d.Stakeholders {
 			if strings.EqualFold(x.Name, p.Name) {
+				p.Stale, p.StaleSince = x.Stale, x.StaleSince
 				d.Stakeholders[i], replaced = p, true
 			}
 		}
