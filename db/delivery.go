@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -97,14 +96,7 @@ func (d *DB) ProjectDelivery(ctx context.Context, p *kamflow.DeliveryPlan, audit
 			}
 		}
 		for _, e := range audit {
-			if e == nil {
-				continue
-			}
-			row, err := newAuditRow(e, time.Now())
-			if err != nil {
-				return err
-			}
-			if _, err := row.insert(tx); err != nil {
+			if err := appendAudit(tx, e); err != nil {
 				return err
 			}
 		}
