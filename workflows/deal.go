@@ -162,17 +162,7 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		changed := func() bool {
 			return r.changes != seen || r.rearm != rearm || r.canSuggested(ctx) || !r.deal.Active()
 		}
-		var err error
-		fired := false
-		if wake.IsZero() {
-			err = workflow.Await(ctx, changed)
-		} else if d := wake.Sub(workflow.Now(ctx)); d > 0 {
-			var ok bool
-			ok, err = workflow.AwaitWithTimeout(ctx, d, changed)
-			fired = !ok
-		} else {
-			fired = true
-		}
+		fired, err := awaitWake(ctx, wake, changed)
 		if err != nil {
 			return r.deal, err
 		}
@@ -428,6 +418,20 @@ func (r *dealRun) nextWake(ctx workflow.Context) time.Time {
 		return time.Time{}
 	}
 	return r.deal.StallDeadline()
+}
+
+// awaitWake waits until changed holds or the wake time comes (zero: no wake time), and reports
+// whether the wake time came first.
+func awaitWake(ctx workflow.Context, wake time.Time, changed func() bool) (fired bool, err error) {
+	if wake.IsZero() {
+		return false, workflow.Await(ctx, changed)
+	}
+	d := wake.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		return true, nil
+	}
+	ok, err := workflow.AwaitWithTimeout(ctx, d, changed)
+	return !ok, err
 }
 
 func (r *dealRun) canSuggested(ctx workflow.Context) bool {

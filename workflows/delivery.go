@@ -114,17 +114,7 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (kamflow.DeliveryP
 		seen := r.changes
 		wake := r.nextWake()
 		changed := func() bool { return r.changes != seen || r.finished() || r.canSuggested(ctx) }
-		fired := false
-		var err error
-		if wake.IsZero() {
-			err = workflow.Await(ctx, changed)
-		} else if d := wake.Sub(workflow.Now(ctx)); d > 0 {
-			var ok bool
-			ok, err = workflow.AwaitWithTimeout(ctx, d, changed)
-			fired = !ok
-		} else {
-			fired = true
-		}
+		fired, err := awaitWake(ctx, wake, changed)
 		if err != nil {
 			return r.plan, err
 		}
