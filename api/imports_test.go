@@ -471,16 +471,15 @@ func mustJSON(v any) []byte {
 func TestExportRoundTrip(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		res := e.upload("kam1", "kind=accounts&dry_run=false", "accounts.csv",
+		e.upload("kam1", "kind=accounts&dry_run=false", "accounts.csv",
 			[]byte("name,industry,notes\n华东石化,石化,\"两行\n备注\"\nACME,steel,+86 21 5555 1234\n"))
 		e.srv.WaitImports()
 		acc := e.must(201, "POST", "/api/v1/accounts", "kam2", `{"name":"=cmd|' /C calc'!A0","region":"Jiangsu"}`)["id"].(string)
 		deal := e.must(201, "POST", "/api/v1/deals", "kam1", `{"account_id":"`+acc+`","title":"Pumps","value":"2500000.00","currency":"CNY","expected_close":"2027-03-31"}`)["id"].(string)
 		e.must(200, "PUT", "/api/v1/deals/"+deal+"/engineers", "kam1", `{"engineers":["e1"]}`)
 		e.must(201, "POST", "/api/v1/accounts", "kam3", `{"name":"West only"}`)
-		res = e.upload("kam1", "kind=deals&dry_run=false", "deals.csv", []byte("account,title,value,stage\n华东石化,Boiler,100,bid\n"))
+		e.upload("kam1", "kind=deals&dry_run=false", "deals.csv", []byte("account,title,value,stage\n华东石化,Boiler,100,bid\n"))
 		e.srv.WaitImports()
-		_ = res
 
 		csvAccounts := e.get(t, "kam1", "/api/v1/exports/accounts?format=csv", 200)
 		lines := strings.Split(strings.TrimSuffix(string(csvAccounts.body), "\r\n"), "\r\n")
@@ -687,5 +686,30 @@ func TestImportDealsFailures(t *testing.T) {
 	sameText(t, "again", r.counts(), "done dry_run=false total=5 processed=5 imported=3 skipped=2 rejected=0")
 	if n := e.must(200, "GET", "/api/v1/deals", "kam1", "")["total"].(float64); n != 5 {
 		t.Errorf("%v deals, want 5", n)
+	}
+}
+
+// TestImportIdempotencyKey: an upload retried with its Idempotency-Key gets the first answer
+// again (the same import), and the key on another file is a conflict.
+func TestImportIdempotencyKey(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	body, ct := multipartFile("a.csv", []byte("name\nACME\n"))
+	send := func(body string) *response {
+		return e.serve(request{method: "POST", path: "/api/v1/imports?kind=accounts&dry_run=false", as: "kam1", body: body,
+			headers: map[string]string{"Content-Type": ct, "Idempotency-Key": "upload-1"}})
+	}
+	first := send(body)
+	e.srv.WaitImports()
+	again := send(body)
+	if first.status != 201 || again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" ||
+		decodeReport(t, again).ID != decodeReport(t, first).ID {
+		t.Errorf("retry: %d %d %s\n%s\n%s", first.status, again.status, again.header.Get("Idempotent-Replayed"), first.body, again.body)
+	}
+	other, _ := multipartFile("a.csv", []byte("name\nBeta\n"))
+	if res := send(other); res.status != 409 {
+		t.Errorf("another file with the key: %d %s", res.status, res.body)
+	}
+	if items := e.must(200, "GET", "/api/v1/imports", "kam1", "")["items"].([]any); len(items) != 1 {
+		t.Errorf("%d imports, want 1", len(items))
 	}
 }

@@ -34,10 +34,19 @@ type Writer interface {
 
 // NewWriter starts a file of the format on w. sheetName names an XLSX file's worksheet.
 func NewWriter(w io.Writer, f Format, sheetName string) (Writer, error) {
+	// A nil *xlsxWriter or *csvWriter in the interface would not be nil: return nil itself.
 	if f == XLSX {
-		return newXLSXWriter(w, sheetName)
+		x, err := newXLSXWriter(w, sheetName)
+		if err != nil {
+			return nil, err
+		}
+		return x, nil
 	}
-	return newCSVWriter(w)
+	c, err := newCSVWriter(w)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Guard keeps a spreadsheet from running a text cell as a formula: one starting with = + - @ or
