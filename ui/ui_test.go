@@ -216,6 +216,32 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 		kamflow.TransitionWon, kamflow.TransitionClosed, kamflow.TransitionDelivered} {
 		keys = append(keys, "history."+k)
 	}
+	// Delivery: the default plan's tasks, their statuses, their steps and the steps' statuses, the
+	// customer's feedback at a service visit, a visit's status and the plan's timeline entries.
+	for _, k := range []string{kamflow.TaskSiteSurvey, kamflow.TaskInstallation, kamflow.TaskCommissioning, kamflow.TaskTraining, kamflow.TaskAcceptanceTest} {
+		keys = append(keys, "task."+k)
+	}
+	for _, s := range []kamflow.TaskStatus{kamflow.TaskPending, kamflow.TaskRunning, kamflow.TaskActive, kamflow.TaskDone,
+		kamflow.TaskFailed, kamflow.TaskCancelled, kamflow.TaskUndoing} {
+		keys = append(keys, "taskstatus."+string(s))
+	}
+	for _, k := range []string{kamflow.StepWorkOrder, kamflow.StepReserveParts, kamflow.StepNotifyCustomer} {
+		keys = append(keys, "step."+k)
+	}
+	for _, s := range []kamflow.StepStatus{kamflow.StepPending, kamflow.StepRunning, kamflow.StepDone, kamflow.StepFailed, kamflow.StepCompensated} {
+		keys = append(keys, "stepstatus."+string(s))
+	}
+	for _, s := range []kamflow.Satisfaction{kamflow.Satisfied, kamflow.Neutral, kamflow.Dissatisfied} {
+		keys = append(keys, "satisfaction."+string(s))
+	}
+	for _, s := range []kamflow.VisitStatus{kamflow.VisitDue, kamflow.VisitReported} {
+		keys = append(keys, "visitstatus."+string(s))
+	}
+	for _, k := range []kamflow.DeliveryCommandKind{kamflow.DelivPlan, kamflow.DelivStart, kamflow.DelivComplete, kamflow.DelivRetry,
+		kamflow.DelivCancel, kamflow.DelivResolve, kamflow.DelivReport} {
+		keys = append(keys, "action.delivery."+string(k))
+	}
+	keys = append(keys, "action.delivery.task_failed")
 	for _, lang := range []string{"en", "zh-CN"} {
 		d := dictionary(t, lang)
 		for _, k := range keys {

@@ -23,13 +23,23 @@ import (
 // The browser tests drive Debian's Chromium against the real stack (embedded Temporal server,
 // worker, SQLite, API and the embedded UI) the way a key-account team uses it: a KAM opens an
 // account and a deal, runs into the key node, does the stage's work and advances; a director sees
-// a stalled deal, approves a contract and forces a deal past its key node with a reason; an
-// engineer sees the acceptance its delivery plan recorded and closes the project; the UI switches
-// to Chinese. A director reads the reports — funnel, time in stage, forcing, losses and forecast,
-// drawn as SVG charts with CSV downloads — and the stalled review with its escalation; an admin
-// sets a stage's escalation and a team's override. Any console error or uncaught exception fails
-// the test. Screenshots of the board, a deal page, the director review and the reports, in English
-// and in Chinese, go to artifacts/screenshots.
+// a stalled deal, approves a contract and forces a deal past its key node with a reason; the UI
+// switches to Chinese. A director reads the reports — funnel, time in stage, forcing, losses and
+// forecast, drawn as SVG charts with CSV downloads — and the stalled review with its escalation;
+// an admin sets a stage's escalation, a team's override and the service cadence.
+//
+// Delivery: the KAM adjusts a deal's delivery plan (a circle of dependencies refused, a task of
+// the project's own added, moved, assigned and dated); the engineer runs every task from the
+// engineer view — started, its steps followed live (a field-service system of the test's own
+// answers slowly, or refuses a step so that the task fails and is retried), a task cancelled and
+// its done steps undone, each completed with notes and attachments — passes the acceptance test
+// with a punch list, resolves it and downloads the certificate; the KAM closes the project; the
+// first service visit comes and the engineer reports it; the account's service report shows it,
+// by round and as CSV.
+//
+// Any console error or uncaught exception fails the test. Screenshots of the board, a deal page,
+// the director review, the reports, the engineer view, a delivery plan and the service report, in
+// English and in Chinese, go to artifacts/screenshots.
 //
 // The test is skipped when Chromium is missing, unless KAMFLOW_REQUIRE_BROWSER=1 (CI), which
 // makes it fail instead. KAMFLOW_CHROMIUM names another browser binary.
@@ -268,8 +278,12 @@ func TestBrowserScenario(t *testing.T) {
 	}
 	chromiumPath(t) // skip or fail before starting anything
 	start := time.Now()
+	// The delivery steps go to a field-service system of the test's own, which answers each the
+	// way the scenario needs: slowly, refusing, or at once.
+	fieldSvc := newFakeFieldService(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
+	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo",
+		fieldServiceURL: fieldSvc.srv.URL, fieldServiceSecret: "browser-test"})
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -321,10 +335,12 @@ func TestBrowserScenario(t *testing.T) {
 	step(kam, forceID, "POST", "/stakeholders", map[string]any{"name": "赵工 Zhao", "role": "insider", "stance": "supporter"})
 	contractID := newDeal("DCS upgrade, cracker unit", "10000000")
 	walk(contractID, "negotiation")
+	// The service visits come seconds after a project closes, for the projects entering delivery
+	// from now on (the admin's form for the cadence is tried later).
+	admin.do("PUT", "/api/v1/settings/service-cadence", map[string]any{"service_cadence": []string{"2s", "1h"}}, 200)
 	deliveryID := newDeal("Boiler feed pumps, Line 3", "12000000")
-	walk(deliveryID, "delivery")
 	step(kam, deliveryID, "PUT", "/engineers", map[string]any{"engineers": []string{"engineer1"}})
-	passAcceptanceTest(t, login(t, srv.URL, "engineer1"), deliveryID)
+	walk(deliveryID, "delivery") // its delivery plan's tasks are engineer1's
 	marginID := newDeal("Heat exchangers, hydrocracker", "12000000")
 	walk(marginID, "bid")
 	step(kam, marginID, "PUT", "/bid", map[string]any{"cost": "10500000.00", "price": "12000000.00", "submitted": true}) // 12.5%: under the floor
@@ -428,6 +444,7 @@ func TestBrowserScenario(t *testing.T) {
 	b.visible("#account-deals")
 	b.waitText("#account-buying-center", "王工 Wang") // gathered from the stakeholders of its deals
 	b.waitText("#account-deals", "Boiler feed pumps, Line 3")
+	b.waitText("#service-summary", "No service visit reported yet.") // no project of the account is closed yet
 	b.screenshot("account-en.png")
 	// A KAM's reports: the charts of their own and their team's deals, without a team filter
 	// (the list of teams is for directors).
@@ -437,6 +454,52 @@ func TestBrowserScenario(t *testing.T) {
 	if eval[bool](b, `!!document.querySelector('#report-team')`) {
 		t.Error("a KAM's reports offer a team filter")
 	}
+	b.check()
+
+	// The delivery plan of the deal in delivery: the KAM reads the tasks (the engineers run them)
+	// and adjusts the plan — a circle of dependencies is refused with the circle named, then a
+	// task of the project's own (cable pulling) goes in after the installation, assigned and due.
+	b.open("/deals/"+deliveryID, "#delivery-plan")
+	b.waitFor("the plan's five tasks", `document.querySelectorAll('#delivery-plan li.task').length === 5`)
+	if got := eval[string](b, `[...document.querySelectorAll('#delivery-plan li.task')].map(li => li.dataset.task + ':' + li.dataset.status).join(',')`); got !=
+		"site_survey:pending,installation:pending,commissioning:pending,training:pending,acceptance_test:pending" {
+		t.Fatalf("the default plan: %s", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#delivery-plan button[data-action]').length`); n != 0 {
+		t.Errorf("a KAM sees %d task controls", n)
+	}
+	b.visible("#delivery-plan .plan-read-only")
+	b.waitText(`#delivery-plan li.task[data-task=installation] .task-waits`, "Waits on Site survey.")
+	b.waitText(`#delivery-plan li.task[data-task=site_survey] .task-facts`, "engineer1")
+	b.waitText(`#delivery-plan li.task[data-task=site_survey] .task-status`, "Not started")
+	b.click("#adjust-plan")
+	b.visible("#plan-form")
+	b.click(`#plan-form input[data-task=installation][data-dep=commissioning]`)
+	b.click("#plan-save")
+	b.waitText("#plan-error", "The tasks wait on each other in a circle: Installation → Commissioning → Installation.")
+	b.waitFor("the circle marked", `document.querySelectorAll('#plan-form li.plan-row.is-invalid').length === 2`)
+	b.click(`#plan-form input[data-task=installation][data-dep=commissioning]`)
+	b.typeIn("#plan-new-key", "cable_pulling")
+	b.typeIn("#plan-new-title", "Cable pulling")
+	b.click("#plan-add")
+	b.visible(`#plan-form li.plan-row[data-key=cable_pulling]`)
+	for range 3 {
+		b.click(`#plan-form li.plan-row[data-key=cable_pulling] .move-up`)
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('#plan-form li.plan-row')].map(li => li.dataset.key).join(',')`); got !=
+		"site_survey,installation,cable_pulling,commissioning,training,acceptance_test" {
+		t.Fatalf("the plan's order after moving cable pulling up: %s", got)
+	}
+	b.click(`#plan-form input[data-task=cable_pulling][data-dep=installation]`)
+	b.click(`#plan-form input[data-task=commissioning][data-dep=cable_pulling]`)
+	b.set("#plan-assignee-cable_pulling", "engineer1")
+	b.set("#plan-due-cable_pulling", time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)) // overdue already
+	b.click("#plan-save")
+	b.waitText("#flash", "Delivery plan saved.")
+	b.waitFor("six tasks", `document.querySelectorAll('#delivery-plan li.task').length === 6`)
+	b.waitText(`#delivery-plan li.task[data-task=cable_pulling] .task-name`, "Cable pulling")
+	b.visible(`#delivery-plan li.task[data-task=cable_pulling] [data-badge=overdue]`)
+	b.waitText(`#delivery-plan li.task[data-task=commissioning] .task-waits`, "Waits on Installation and Cable pulling.")
 	b.check()
 	b.signOut()
 
@@ -560,18 +623,190 @@ func TestBrowserScenario(t *testing.T) {
 	b.check()
 	b.signOut()
 
-	// ---- An engineer: the acceptance the delivery plan recorded, then the project close.
+	// ---- An engineer: the delivery plan's tasks, each started in the UI, its steps followed live
+	// to the site work, and completed; a task cancelled, its done steps undone; a task that fails
+	// at a step and is retried; the acceptance test passed with a punch list, the punch item
+	// resolved, the certificate downloaded.
 	b.signIn("engineer1")
-	b.visible(fmt.Sprintf(`#delivery-open .work-item[data-deal-id=%q]`, deliveryID))
-	b.visible(fmt.Sprintf(`.work-item[data-deal-id=%q] .plan-records-acceptance`, deliveryID))
-	if n := eval[int](b, `document.querySelectorAll('.acceptance-form').length`); n != 0 {
-		t.Fatalf("%d acceptance forms for a deal whose delivery plan records the acceptance", n)
+	item := fmt.Sprintf(`#my-tasks .work-item[data-deal-id=%q]`, deliveryID)
+	task := func(key string) string { return fmt.Sprintf(`%s li.task[data-task=%s]`, item, key) }
+	status := func(key, st string) {
+		t.Helper()
+		b.waitFor(key+" "+st, fmt.Sprintf(`document.querySelector(%s)?.dataset.status === %s`, js(task(key)), js(st)))
 	}
-	b.waitFor("acceptance passed", fmt.Sprintf(`document.querySelector('.delivery-state[data-deal-id=%q] .acceptance-state')?.dataset.state === 'pass'`, deliveryID))
-	b.screenshot("delivery-en.png")
-	b.click(fmt.Sprintf(`.work-item[data-deal-id=%q] .close-project`, deliveryID))
+	b.visible(item)
+	if got := eval[int](b, fmt.Sprintf(`document.querySelectorAll(%s).length`, js(item+" li.task"))); got != 6 {
+		t.Fatalf("the engineer's open tasks: %d, want the plan's 6", got)
+	}
+	b.waitText(task("installation")+" .task-waits", "Waits on Site survey.")
+	if !eval[bool](b, fmt.Sprintf(`document.querySelector(%s).disabled`, js(task("installation")+" button[data-action=start]"))) {
+		t.Error("the installation can be started before the site survey is done")
+	}
+	b.visible(task("cable_pulling") + " [data-badge=overdue]")
+	// complete completes an active task from its form: notes and an attachment's reference.
+	complete := func(key, notes string, attach bool) {
+		t.Helper()
+		b.click(task(key) + " button[data-action=complete]")
+		b.visible("#complete-form")
+		b.typeIn("#complete-notes", notes)
+		if attach {
+			b.click("#add-attachment")
+			b.typeIn(`#complete-form .attachment-row input[name="attachments.name"]`, "Survey report")
+			b.typeIn(`#complete-form .attachment-row input[name="attachments.ref"]`, "DMS-2026-0042")
+		}
+		b.click("#complete-submit")
+		// A done task leaves the engineer's list of open tasks.
+		b.waitFor(key+" done", fmt.Sprintf(`!document.querySelector('#complete-form') && !document.querySelector(%s)`, js(task(key))))
+	}
+
+	// The site survey: started, its steps done at once (active), then cancelled: its work order
+	// is undone (the customer's notice cannot be), and it starts again.
+	b.click(task("site_survey") + " button[data-action=start]")
+	b.waitText(item+" .plan-note", "Site survey started")
+	status("site_survey", "active")
+	b.waitFor("site survey at 100%", fmt.Sprintf(`document.querySelector(%s)?.value === 100`, js(task("site_survey")+" progress.task-progress")))
+	b.waitText(task("site_survey")+" li.task-step[data-step=work_order]", "Ref. FS-site_survey-work_order-1")
+	b.click(task("site_survey") + " button[data-action=cancel]")
+	b.visible("#cancel-task-form")
+	b.waitText("#cancel-task-form", "Work order")
+	b.click("#cancel-task-confirm")
+	status("site_survey", "cancelled")
+	b.visible(task("site_survey") + " li.task-step[data-step=work_order][data-status=compensated]")
+	b.visible(task("site_survey") + " li.task-step[data-step=notify_customer][data-status=done]")
+	b.waitText(task("site_survey")+" li.task-step[data-step=work_order]", "Undone (compensated)")
+	b.waitText(task("site_survey")+" .task-status", "Cancelled")
+	if !fieldSvc.undone("site_survey", "work_order") {
+		t.Error("the field-service system was not told to undo the cancelled site survey's work order")
+	}
+	b.click(task("site_survey") + " button[data-action=start]")
+	status("site_survey", "active")
+	complete("site_survey", "Foundations and cable routes checked", true)
+
+	// The installation's work order takes a while in the field-service system: the task shows it
+	// running and follows it live to active.
+	b.click(task("installation") + " button[data-action=start]")
+	status("installation", "running")
+	b.visible(item + " .plan-live")
+	b.visible(task("installation") + " li.task-step[data-step=work_order][data-status=running]")
+	status("installation", "active")
+	b.waitFor("live updates stopped", fmt.Sprintf(`document.querySelector(%s).hidden`, js(item+" .plan-live")))
+	complete("installation", "Pumps set and aligned", false)
+	b.click(task("cable_pulling") + " button[data-action=start]")
+	status("cable_pulling", "active")
+	complete("cable_pulling", "Power and signal cables pulled", false)
+
+	// The commissioning's spare parts are refused: the task fails, its work order is undone, and
+	// a retry gets through.
+	b.click(task("commissioning") + " button[data-action=start]")
+	status("commissioning", "failed")
+	b.waitText(task("commissioning")+" .task-error", "spare parts out of stock")
+	b.visible(task("commissioning") + " li.task-step[data-step=reserve_parts][data-status=failed]")
+	b.visible(task("commissioning") + " li.task-step[data-step=work_order][data-status=compensated]")
+	b.screenshot("engineer-en.png")
+	// On a phone: nothing wider than the screen.
+	b.do("phone viewport", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))
+	if over := eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`); over {
+		t.Errorf("at 375px the engineer view is %v px wide", eval[float64](b, `document.documentElement.scrollWidth`))
+	}
+	b.screenshot("engineer-phone-en.png")
+	b.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
+	// The same in Chinese, and back.
+	b.set("#lang", "zh-CN")
+	b.waitFor("zh-CN", `document.documentElement.lang === 'zh-CN'`)
+	b.waitText("#my-tasks h2", "我的交付任务")
+	b.waitText(task("commissioning")+" .task-name", "调试")
+	b.waitText(task("commissioning")+" .task-status", "失败")
+	b.waitText(task("commissioning")+" li.task-step[data-step=reserve_parts]", "备件预留")
+	b.waitText(task("commissioning")+" li.task-step[data-step=work_order]", "已撤销（补偿）")
+	b.waitText(task("commissioning")+" button[data-action=retry]", "重试")
+	b.waitText(task("training")+" .task-waits", "需等待调试完成。")
+	b.waitText("#my-visits h2", "我的主动服务回访")
+	b.screenshot("engineer-zh-CN.png")
+	b.set("#lang", "en")
+	b.waitFor("en", `document.documentElement.lang === 'en'`)
+	b.click(task("commissioning") + " button[data-action=retry]")
+	status("commissioning", "active")
+	complete("commissioning", "72-hour run at duty point", false)
+	b.click(task("training") + " button[data-action=start]")
+	status("training", "active")
+	complete("training", "Operators trained", false)
+
+	// The acceptance test passes with a punch list: the deal's acceptance is recorded, and the
+	// project cannot close before the punch item is resolved.
+	b.click(task("acceptance_test") + " button[data-action=start]")
+	status("acceptance_test", "active")
+	b.click(task("acceptance_test") + " button[data-action=complete]")
+	b.visible("#complete-form")
+	b.set("#complete-result", "pass_with_punch_list")
+	b.visible("#complete-punch")
+	b.typeIn("#complete-punch", "Label the cabinets")
+	b.typeIn("#complete-notes", "Performance test passed at 102% of rated flow")
+	b.click("#complete-submit")
+	b.waitText("#flash", "Acceptance test completed: Passed with a punch list.")
+	b.waitFor("acceptance recorded", fmt.Sprintf(`document.querySelector('.delivery-state[data-deal-id=%q] .acceptance-state')?.dataset.state === 'pass_with_punch_list'`, deliveryID))
+	b.visible(item + " .close-needs-punch")
+	b.visible(item + ` .plan-open-punch[data-open="1"]`)
+	b.waitText(item+" .punch-list", "Label the cabinets")
+	b.click(item + " .punch-list button.resolve-punch")
+	b.waitText("#flash", "Punch item resolved: Label the cabinets")
+	b.visible(item + ` .plan-open-punch[data-open="0"]`)
+	b.visible(item + " .close-project")
+	b.checkCertificate(item+" a.certificate-link", "en")
+
+	// The deal's page: the whole plan done, the certificate, the delivery on the timeline.
+	b.click(item + " h3 a")
+	b.visible("#delivery-plan")
+	if got := eval[string](b, `[...document.querySelectorAll('#delivery-plan li.task')].map(li => li.dataset.task + ':' + li.dataset.status).join(',')`); got !=
+		"site_survey:done,installation:done,cable_pulling:done,commissioning:done,training:done,acceptance_test:done" {
+		t.Fatalf("the plan on the deal's page: %s", got)
+	}
+	b.waitText(`#delivery-plan li.task[data-task=site_survey] .task-attachments`, "Survey report — DMS-2026-0042")
+	b.visible(`#delivery-plan li.task[data-task=commissioning][data-runs="2"]`)
+	b.waitText(`#delivery-plan li.task[data-task=acceptance_test] .task-result`, "Result: Passed with a punch list")
+	b.waitText(`#delivery-plan .punch-list li[data-punch=p1][data-done=true]`, "Resolved")
+	b.visible("#delivery-plan a.certificate-link")
+	b.waitFor("key node met", `document.querySelector('#keynode')?.dataset.met === 'true'`)
+	b.waitText("#timeline", "Delivery task cancelled")
+	b.waitText("#timeline", "Delivery task failed")
+	b.screenshot("deal-delivery-en.png")
+	b.check()
+	b.signOut()
+
+	// ---- The KAM closes the project: the service visits start.
+	b.signIn("kam1")
+	b.open("/deals/"+deliveryID, "#stage-work")
+	b.click("#stage-work .close-project")
 	b.waitText("#flash", "closed: delivered")
+	b.check()
+	b.signOut()
+
+	// ---- The engineer's first service visit comes two seconds after the close: reported
+	// through its form.
+	b.signIn("engineer1")
+	visit := fmt.Sprintf(`#my-visits li.visit[data-deal-id=%q]`, deliveryID)
+	for deadline := time.Now().Add(30 * time.Second); !eval[bool](b, fmt.Sprintf(`!!document.querySelector(%s)`, js(visit))); {
+		if time.Now().After(deadline) {
+			b.fail("the first service visit", fmt.Errorf("not in the engineer's view 30s after the close"))
+		}
+		time.Sleep(500 * time.Millisecond)
+		b.open("/delivery", "#my-visits")
+	}
+	b.waitText(visit+" .visit-round", "Visit 1")
 	b.visible(fmt.Sprintf(`#delivery-done .work-item[data-deal-id=%q] .project-state[data-state=delivered]`, deliveryID))
+	form := visit + " form.visit-form"
+	b.set(form+" input[name=faults_found]", "1")
+	b.set(form+" input[name=faults_unresolved]", "2")
+	b.set(form+" select[name=satisfaction]", "satisfied")
+	b.click(form + " button[type=submit]")
+	b.waitText(form, "At most the faults found (1).") // checked before anything is sent
+	b.set(form+" input[name=faults_unresolved]", "0")
+	b.typeIn(form+" textarea[name=notes]", "风机轴承异响，已更换轴承 Bearing noise, bearing replaced")
+	b.click(form + " button[type=submit]")
+	b.waitText("#flash", "Visit 1 to Boiler feed pumps, Line 3 reported.")
+	b.waitText("#my-visits", "No service visit is due.")
+	b.waitText("#reported-visits", "Boiler feed pumps, Line 3")
+	b.waitText("#reported-visits", "Satisfied")
+	b.screenshot("engineer-visits-en.png")
 	b.check()
 	b.signOut()
 
@@ -598,12 +833,31 @@ func TestBrowserScenario(t *testing.T) {
 	b.click(`#override-list tr[data-stage=proposal] .reset-override`)
 	b.waitText("#flash", "East China Sales follows the Proposal stage's settings again.")
 	b.waitFor("override gone", `!document.querySelector('#override-list tr[data-stage=proposal]')`)
+	// The service cadence: the test's (set through the API before the deal entered delivery); a
+	// falling one is refused at the field; the default again.
+	b.waitFor("the test's cadence", `document.querySelector('#service-cadence-input')?.value === '2s 1h'`)
+	b.waitText("#service-cadence-now", "2 seconds and 1 hour after the close")
+	b.set("#service-cadence-input", "90d 30d")
+	b.click("#service-cadence-save")
+	b.waitText("#service-cadence-form .alert-error", "Some input is not valid.")
+	b.visible(`#service-cadence-input[aria-invalid=true]`)
+	b.set("#service-cadence-input", "30d 90d 180d 365d")
+	b.click("#service-cadence-save")
+	b.waitText("#flash", "365 days after the close.")
+	b.waitText("#flash", "open deals updated.")
+	b.waitText("#service-cadence-now", "30 days")
 	b.check()
 	b.signOut()
 
 	// ---- Chinese: switch the language and see Chinese labels, errors and formats.
 	b.signIn("director")
 	b.visible("#board")
+	// The account's proactive service report: the site visited, by round, and as CSV.
+	acctID := acct["id"].(string)
+	b.open("/accounts/"+acctID, "#service-report")
+	b.checkServiceReport(acctID, "en")
+	b.screenshot("service-report-en.png")
+	b.open("/board", "#board")
 	b.set("#lang", "zh-CN")
 	b.waitFor("zh-CN", `document.documentElement.lang === 'zh-CN'`)
 	b.waitText(".mainnav", "销售漏斗")
@@ -625,6 +879,22 @@ func TestBrowserScenario(t *testing.T) {
 	b.click(`.mainnav a[href="/reports"]`)
 	b.checkReports(director, "zh-CN", forecastMonths(director))
 	b.screenshot("reports-zh-CN.png")
+	b.open("/accounts/"+acctID, "#service-report")
+	b.checkServiceReport(acctID, "zh-CN")
+	b.screenshot("service-report-zh-CN.png")
+	// The delivery plan in Chinese, with the certificate in Chinese.
+	b.open("/deals/"+deliveryID, "#delivery-plan")
+	b.waitText("#delivery-plan h2", "交付计划")
+	b.waitText("#delivery-plan li.task[data-task=site_survey] .task-name", "现场勘察")
+	b.waitText("#delivery-plan li.task[data-task=cable_pulling] .task-name", "Cable pulling") // a task of the plan's own keeps its title
+	b.waitText("#delivery-plan li.task[data-task=acceptance_test] .task-result", "通过（附整改清单）")
+	b.waitText("#delivery-plan .punch-list h3", "整改清单")
+	b.waitText("#delivery-plan .plan-visits-list", "第 1 次回访")
+	b.waitText("#delivery-plan a.certificate-link", "下载验收证书（PDF）")
+	b.checkCertificate("#delivery-plan a.certificate-link", "zh-CN")
+	b.waitText("#timeline", "验收测试已完成：通过（附整改清单）")
+	b.waitText("#timeline", "现场勘察已取消")
+	b.screenshot("deal-delivery-zh-CN.png")
 	// The choice is remembered: a fresh page load stays in Chinese.
 	b.open("/deals/"+stalledID, "#keynode")
 	if lang := eval[string](b, `document.documentElement.lang`); lang != "zh-CN" {
@@ -745,41 +1015,139 @@ func (b *browser) checkReports(c apiClient, lang string, months int) {
 	b.check()
 }
 
-// passAcceptanceTest runs the delivery plan of a deal that just entered delivery as its engineer,
-// through the API (the plan's tasks have no UI yet): every task started and completed, the
-// acceptance test last, passed, which records the deal's acceptance.
-func passAcceptanceTest(t *testing.T, eng apiClient, id string) {
-	t.Helper()
-	p := "/api/v1/deals/" + id
-	eventually(t, "the delivery plan", func() bool {
-		req, _ := http.NewRequest("GET", eng.base+p+"/delivery", nil)
-		req.Header.Set("Authorization", "Bearer "+eng.token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
+// checkCertificate downloads the acceptance certificate the link at css points to: a PDF, in lang.
+func (b *browser) checkCertificate(css, lang string) {
+	b.t.Helper()
+	res := eval[string](b, fmt.Sprintf(`(async () => {
+		const a = document.querySelector(%s);
+		const r = await fetch(a.getAttribute('href'));
+		const b = new Uint8Array(await r.arrayBuffer());
+		return [a.getAttribute('href'), r.status, r.headers.get('content-type'), new TextDecoder().decode(b.slice(0, 5))].join('|');
+	})()`, js(css)), chromedp.EvalAwaitPromise)
+	parts := strings.Split(res, "|")
+	if len(parts) != 4 || !strings.Contains(parts[0], "lang="+lang) || parts[1] != "200" || parts[2] != "application/pdf" || parts[3] != "%PDF-" {
+		b.t.Errorf("acceptance certificate in %s: %q", lang, res)
+	}
+}
+
+// checkServiceReport checks the account's proactive service report in lang: the one site
+// visited, with a fault found and resolved, the customer satisfied; in English the rounds too;
+// and its CSV download.
+func (b *browser) checkServiceReport(accountID, lang string) {
+	b.t.Helper()
+	t := b.t
+	figure := func(key string) string {
+		return eval[string](b, fmt.Sprintf(`document.querySelector('#service-figures [data-figure=%s] .figure-value')?.textContent || ''`, key))
+	}
+	b.waitFor("one site visited", `document.querySelector('#service-figures [data-figure=sites_visited] .figure-value')?.textContent === '1'`)
+	if got := [4]string{figure("sites_visited"), figure("fault_rate"), figure("sites_unresolved"), figure("satisfaction_rate")}; got != [4]string{"1", "100%", "0", "100%"} {
+		t.Errorf("service report figures (visited, fault rate, unresolved, satisfaction): %v", got)
+	}
+	if got := eval[int](b, `document.querySelectorAll('#service-sites tbody tr').length`); got != 1 {
+		t.Errorf("service report: %d sites, want 1", got)
+	}
+	b.waitText("#service-sites tbody tr", "Boiler feed pumps, Line 3")
+	if lang == "en" {
+		b.waitText("#service-summary", "Sites visited: 1; with faults: 1 (100%); with faults unresolved: 0; satisfied: 1 (100%).")
+		b.waitText("#service-sites tbody tr", "Satisfied")
+		// The second round has not come: nothing to report; the round is in the URL and the CSV link.
+		b.set("#service-round", "2")
+		b.waitFor("round 2", `location.search === '?round=2' && (document.querySelector('#service-summary')?.textContent || '').includes('No service visit reported yet.')`)
+		if href := eval[string](b, `document.querySelector('a.csv-link[data-report=service-report]').getAttribute('href')`); !strings.Contains(href, "round=2") {
+			t.Errorf("service report CSV link of round 2: %q", href)
 		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	status := func(key string) string {
-		for _, x := range eng.do("GET", p+"/delivery", nil, 200)["tasks"].([]any) {
-			if tk := x.(map[string]any); tk["key"] == key {
-				return tk["status"].(string)
+		b.set("#service-round", "1")
+		b.waitFor("round 1", `location.search === '?round=1' && document.querySelectorAll('#service-sites tbody tr').length === 1`)
+		b.set("#service-round", "0")
+		b.waitFor("every round", `location.search === '' && document.querySelectorAll('#service-sites tbody tr').length === 1`)
+	} else {
+		b.waitText("#service-report h2", "主动服务报告")
+		b.waitText("#service-figures", "故障率")
+		b.waitText("#service-figures", "满意度")
+		b.waitText("#service-summary", "回访现场 1 个")
+		b.waitText("#service-sites tbody tr", "满意")
+		b.waitText("#service-report a.csv-link", "下载 CSV")
+	}
+	res := eval[string](b, `(async () => {
+		const a = document.querySelector('a.csv-link[data-report=service-report]');
+		const r = await fetch(a.getAttribute('href'));
+		const b = new Uint8Array(await r.arrayBuffer());
+		return [a.getAttribute('href'), r.status, r.headers.get('content-type'), b.slice(0, 3).join(' '), new TextDecoder().decode(b.slice(3))].join('|');
+	})()`, chromedp.EvalAwaitPromise)
+	parts := strings.SplitN(res, "|", 5)
+	if len(parts) != 5 || parts[1] != "200" || !strings.HasPrefix(parts[2], "text/csv") || parts[3] != "239 187 191" {
+		t.Fatalf("service report CSV: %q", res)
+	}
+	u, err := url.Parse(parts[0])
+	if err != nil || u.Path != "/api/v1/accounts/"+accountID+"/service-report" || u.Query().Get("format") != "csv" || u.Query().Get("lang") != lang {
+		t.Errorf("service report CSV link %q", parts[0])
+	}
+	lines := strings.Split(strings.TrimSpace(parts[4]), "\n")
+	if zh := strings.ContainsFunc(lines[0], func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }); zh != (lang == "zh-CN") {
+		t.Errorf("service report CSV in %s: heads %q", lang, lines[0])
+	}
+	if len(lines) != 3 || !strings.Contains(lines[1], "Boiler feed pumps, Line 3") {
+		t.Errorf("service report CSV: %q", parts[4])
+	}
+	b.check()
+}
+
+// fakeFieldService is the field-service system of the browser test. It answers the delivery
+// steps kamflow sends it at once with a reference, except the installation's first work order,
+// which takes a while (the UI follows it live), and the commissioning's first spare-parts
+// reservation, which it refuses (the task fails and is retried); it records the undos.
+type fakeFieldService struct {
+	srv *httptest.Server
+
+	mu    sync.Mutex
+	undos []string
+}
+
+func newFakeFieldService(t *testing.T) *fakeFieldService {
+	f := &fakeFieldService{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var s struct {
+			Task string `json:"task"`
+			Step string `json:"step"`
+			Run  int    `json:"run"`
+			Undo bool   `json:"undo"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&s); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case s.Undo:
+			f.mu.Lock()
+			f.undos = append(f.undos, s.Task+"/"+s.Step)
+			f.mu.Unlock()
+			fmt.Fprint(w, `{}`)
+			return
+		case s.Task == "installation" && s.Step == "work_order" && s.Run == 1:
+			select {
+			case <-time.After(2500 * time.Millisecond):
+			case <-r.Context().Done():
+				return
 			}
+		case s.Task == "commissioning" && s.Step == "reserve_parts" && s.Run == 1:
+			http.Error(w, "spare parts out of stock", http.StatusUnprocessableEntity)
+			return
 		}
-		return ""
-	}
-	for _, key := range []string{"site_survey", "installation", "commissioning", "training", "acceptance_test"} {
-		eng.do("POST", p+"/delivery/tasks/"+key+"/start", nil, 200)
-		eventually(t, key+" active", func() bool { return status(key) == "active" })
-		body := map[string]any{"notes": key + " done"}
-		if key == "acceptance_test" {
-			body = map[string]any{"result": "pass", "notes": "72-hour run test passed"}
+		fmt.Fprintf(w, `{"ref":"FS-%s-%s-%d"}`, s.Task, s.Step, s.Run)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// undone reports whether the field-service system was told to undo the step of the task.
+func (f *fakeFieldService) undone(task, step string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.undos {
+		if u == task+"/"+step {
+			return true
 		}
-		eng.do("POST", p+"/delivery/tasks/"+key+"/complete", body, 200)
 	}
-	eventually(t, "the acceptance on the deal", func() bool {
-		a, _ := eng.do("GET", p, nil, 200)["acceptance"].(map[string]any)
-		return a != nil && a["result"] == "pass"
-	})
+	return false
 }

@@ -3,7 +3,7 @@
 // (assessment score and grade, bid margin). They mirror the Go domain (assessment.go, command.go);
 // the server recomputes everything it stores.
 
-import { t, tp, formatNumber, formatPercent, formatDate, formatList, formatMoney } from './i18n.js';
+import { t, tp, has, formatNumber, formatPercent, formatDate, formatList, formatMoney } from './i18n.js';
 
 export const STAGES = ['development', 'entry', 'proposal', 'bid', 'negotiation', 'delivery'];
 export const PROJECT_FACTORS = ['project_level', 'funding', 'technical_fit', 'relationship', 'credit'];
@@ -16,6 +16,12 @@ export const GRADES = ['A', 'B', 'C', 'D'];
 export const ACCEPTANCE = ['pass', 'pass_with_punch_list', 'fail'];
 export const CURRENCIES = ['CNY', 'USD', 'EUR', 'JPY', 'HKD', 'GBP'];
 export const FINAL = ['lost', 'withdrawn', 'abandoned', 'delivered'];
+// Delivery (delivery.go): the acceptance test's key, what a task does when started, the customer's
+// feedback at a service visit.
+export const ACCEPTANCE_TEST = 'acceptance_test';
+export const SATISFACTION = ['satisfied', 'neutral', 'dissatisfied'];
+// A task whose steps are running or being undone: its plan changes by itself.
+export const TASK_BUSY = ['running', 'undoing'];
 
 export function nextStage(s) {
   const i = STAGES.indexOf(s);
@@ -102,6 +108,25 @@ export const favoursLabel = (f) => t(`favours.${f}`);
 export const factorLabel = (f) => t(`factor.${f}`);
 export const acceptanceLabel = (r) => t(`acceptance.${r}`);
 export const userRoleLabel = (r) => t(`userrole.${r}`);
+export const taskStatusLabel = (s) => (has(`taskstatus.${s}`) ? t(`taskstatus.${s}`) : s);
+export const stepStatusLabel = (s) => (has(`stepstatus.${s}`) ? t(`stepstatus.${s}`) : s);
+export const satisfactionLabel = (s) => (has(`satisfaction.${s}`) ? t(`satisfaction.${s}`) : s);
+
+/**
+ * taskLabel names a delivery task (a task, or a key): the title its plan gave it, else the name
+ * of a default task in the UI's language, else its key.
+ */
+export function taskLabel(task) {
+  const key = typeof task === 'string' ? task : task.key;
+  const title = typeof task === 'string' ? '' : (task.title || '').trim();
+  if (title) return title;
+  return has(`task.${key}`) ? t(`task.${key}`) : key;
+}
+
+/** stepLabel names a step of a delivery task (the work order, the parts, the customer's notice). */
+export function stepLabel(key) {
+  return has(`step.${key}`) ? t(`step.${key}`) : key;
+}
 
 function dec1(n) {
   return formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });

@@ -1,11 +1,12 @@
-// Accounts: the list (with a search and a way to add one) and an account's page with its deals and
-// its buying center, gathered from the stakeholders recorded on its deals.
+// Accounts: the list (with a search and a way to add one) and an account's page with its deals,
+// its buying center, gathered from the stakeholders recorded on its deals, and its proactive
+// service report for the customer's head office.
 
 import { api, apiAll } from '../api.js';
-import { t, formatMoney, formatPercent, formatDate, formatList } from '../i18n.js';
+import { t, formatMoney, formatPercent, formatDate, formatList, formatNumber } from '../i18n.js';
 import { h, replace, newId } from '../dom.js';
-import { stageLabel, statusLabel, roleLabel } from '../domain.js';
-import { badges, gradeBadge, newAccountDialog, newDealDialog, table, empty } from './common.js';
+import { stageLabel, statusLabel, roleLabel, satisfactionLabel } from '../domain.js';
+import { badges, gradeBadge, newAccountDialog, newDealDialog, table, empty, formError, csvHref, csvLink, query } from './common.js';
 import { stanceTag } from './deal.js';
 
 export async function accountsView(root, ctx) {
@@ -38,7 +39,12 @@ export async function accountsView(root, ctx) {
 export async function accountView(root, ctx) {
   const id = ctx.params[0];
   const account = await api('GET', `/accounts/${encodeURIComponent(id)}`);
-  const summaries = await apiAll(`/deals?account_id=${encodeURIComponent(id)}`);
+  const round = serviceRound(ctx.query.get('round'));
+  const [summaries, settings, service] = await Promise.all([
+    apiAll(`/deals?account_id=${encodeURIComponent(id)}`),
+    api('GET', '/settings'),
+    loadService(id, round),
+  ]);
   // The buying center is the people recorded on the account's deals (the 50 most recent).
   const full = await Promise.all(summaries.slice(0, 50).map((d) => api('GET', `/deals/${encodeURIComponent(d.id)}`)));
   if (!ctx.alive()) return;
@@ -88,5 +94,96 @@ export async function accountView(root, ctx) {
       h('p', { class: 'hint', text: t('accounts.bc_hint') }),
       personRows.length
         ? table(null, [t('field.name'), t('field.person_title'), t('field.role'), t('field.stance'), t('field.engaged'), t('accounts.on_deals')], personRows)
-        : empty(t('bc.empty'))));
+        : empty(t('bc.empty'))),
+    servicePanel(account, Math.max(4, settings.service_cadence?.length || 0), round, service, ctx));
+}
+
+// ---- the proactive service report
+
+// serviceRound reads the round of the URL: 1–12, or 0 for each site's latest visit.
+function serviceRound(v) {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 12 ? n : 0;
+}
+
+// loadService reads the service report, or the error to show in its place.
+async function loadService(id, round) {
+  try {
+    return { report: await api('GET', `/accounts/${encodeURIComponent(id)}/service-report${round ? `?round=${round}` : ''}`) };
+  } catch (err) {
+    return { err };
+  }
+}
+
+// servicePanel is the account's service report with its round selector; choosing a round reads
+// the report again in place (the URL keeps the round, for a reload or a link).
+function servicePanel(account, rounds, round, service, ctx) {
+  const hid = newId('sr');
+  const body = h('div', { class: 'service-body' });
+  const link = h('span', { class: 'service-csv' });
+  const choice = h('select', { id: 'service-round', name: 'round' },
+    h('option', { value: '0', text: t('service.all_rounds') }),
+    Array.from({ length: Math.max(rounds, round) }, (_, i) => h('option', { value: String(i + 1), text: t('service.round_n', { n: formatNumber(i + 1) }) })));
+  choice.value = String(round);
+  const show = (r, result) => {
+    replace(link, csvLink(csvHref(`/accounts/${account.id}/service-report`, { round: r || '' }), t('service.csv_label'), 'service-report'));
+    if (result.err) {
+      const msg = h('div', { class: 'form-msg', role: 'alert' });
+      formError(null, msg, result.err);
+      replace(body, msg);
+    } else {
+      replace(body, serviceReport(result.report));
+    }
+  };
+  let seq = 0;
+  choice.addEventListener('change', async () => {
+    const r = serviceRound(choice.value);
+    const mine = ++seq;
+    body.setAttribute('aria-busy', 'true');
+    const result = await loadService(account.id, r);
+    if (!ctx.alive() || mine !== seq) return; // a later choice wins
+    body.removeAttribute('aria-busy');
+    const q = query({ round: r || '' });
+    history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}`);
+    show(r, result);
+  });
+  show(round, service);
+  return h('section', { class: 'panel report', id: 'service-report', 'aria-labelledby': hid },
+    h('div', { class: 'report-head' }, h('h2', { id: hid, text: t('service.title') }), link),
+    h('p', { class: 'hint', text: t('service.hint') }),
+    h('div', { class: 'filters service-filter' }, h('div', { class: 'field' }, h('label', { for: 'service-round', text: t('service.round') }), choice)),
+    body);
+}
+
+function serviceReport(r) {
+  const pct = (ratio) => formatPercent(ratio * 100, 1);
+  const n = (x) => formatNumber(x);
+  const figure = (key, value, label, sub) => h('li', { class: 'figure', data: { figure: key } },
+    h('span', { class: 'figure-value', text: value }), h('span', { class: 'figure-label', text: label }),
+    sub ? h('span', { class: 'figure-sub', text: sub }) : null);
+  return [
+    h('p', { class: 'summary', id: 'service-summary' }, r.sites_visited
+      ? t('service.summary', {
+        visited: n(r.sites_visited), faults: n(r.sites_with_faults), fault_rate: pct(r.fault_rate), unresolved: n(r.sites_unresolved),
+        satisfied: n(r.satisfied), satisfaction_rate: pct(r.satisfaction_rate),
+      })
+      : t('service.empty')),
+    h('ul', { class: 'figures', id: 'service-figures' },
+      figure('sites_visited', n(r.sites_visited), t('service.sites_visited')),
+      figure('fault_rate', pct(r.fault_rate), t('service.fault_rate'), t('service.with_faults', { n: n(r.sites_with_faults) })),
+      figure('sites_unresolved', n(r.sites_unresolved), t('service.unresolved'), t('service.unresolved_sub')),
+      figure('satisfaction_rate', pct(r.satisfaction_rate), t('service.satisfaction_rate'), t('service.satisfied_n', { n: n(r.satisfied) }))),
+    r.sites?.length
+      ? table(t('service.table'),
+        [t('visit.site'), t('visit.round_col'), t('visit.visited_on'), t('visit.faults_found'), t('visit.faults_unresolved'), t('visit.satisfaction')],
+        r.sites.map((s) => h('tr', { data: { dealId: s.deal_id } },
+          h('th', { scope: 'row' }, h('a', { href: `/deals/${s.deal_id}`, 'data-link': true, text: s.site })),
+          h('td', { class: 'num', text: n(s.round) }),
+          h('td', { text: formatDate(s.visited_on) }),
+          h('td', { class: 'num', text: n(s.faults_found) }),
+          h('td', { class: 'num', text: n(s.faults_unresolved) }),
+          h('td', { class: `satisfaction satisfaction-${s.satisfaction}`, text: satisfactionLabel(s.satisfaction) }))),
+        { className: 'service-table', id: 'service-sites' })
+      : null,
+  ];
 }

@@ -9,9 +9,10 @@ import {
   STAGES, PROJECT_FACTORS, COMPETITION_FACTORS, FACTORS, ROLES, STANCES, FAVOURS, GRADES, ACCEPTANCE,
   nextStage, isActive, score, computeGrade, parseMoney, marginPct, today, addDays,
   stageLabel, statusLabel, roleLabel, stanceLabel, favoursLabel, factorLabel, acceptanceLabel,
-  gateDetail, probabilityFactor,
+  gateDetail, probabilityFactor, taskLabel,
 } from '../domain.js';
 import { badges, gradeBadge, formError, table, empty } from './common.js';
+import { deliveryPanel, reportLine } from './delivery.js';
 
 export async function dealView(root, ctx) {
   const id = ctx.params[0];
@@ -24,6 +25,16 @@ export async function dealView(root, ctx) {
     account = await api('GET', `/accounts/${encodeURIComponent(deal.account_id)}`);
   } catch {
     account = null; // not visible to this user
+  }
+  // A deal that entered delivery has a delivery plan; just after the move it may not be written
+  // yet, and the panel looks for it.
+  let plan = null;
+  if (deal.delivery_planned) {
+    try {
+      plan = await api('GET', `${path}/delivery`);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 'not_found') throw err;
+    }
   }
   if (!ctx.alive()) return;
 
@@ -51,6 +62,7 @@ export async function dealView(root, ctx) {
       h('div', { class: 'deal-main' },
         keyNode(page),
         work,
+        deal.delivery_planned ? deliveryPanel(deal, plan, ctx) : null,
         deal.stage !== 'entry' ? buyingCenter(page, false) : null,
         deal.stage !== 'proposal' && (deal.criteria?.length || ['entry', 'bid'].includes(deal.stage)) ? criteriaSection(page, false) : null,
         historySection(page, history.items),
@@ -629,9 +641,11 @@ export function acceptancePanel(deal, ctx, done) {
       formError(null, closeMsg, err);
     }
   }));
-  const closeBox = deal.gate.met
-    ? h('div', { class: 'subform' }, h('h3', { text: t('delivery.close_title') }), h('p', { class: 'hint', text: t('delivery.close_hint') }), h('div', { class: 'actions' }, closeBtn), closeMsg)
-    : h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
+  const openPunch = acc?.open_punch_items || 0;
+  let closeBox;
+  if (!deal.gate.met) closeBox = h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
+  else if (openPunch > 0) closeBox = h('p', { class: 'notice close-needs-punch', text: tp('delivery.close_needs_punch', openPunch) });
+  else closeBox = h('div', { class: 'subform' }, h('h3', { text: t('delivery.close_title') }), h('p', { class: 'hint', text: t('delivery.close_hint') }), h('div', { class: 'actions' }, closeBtn), closeMsg);
   return h('div', { class: 'delivery-work' }, state, form, closeBox);
 }
 
@@ -809,7 +823,8 @@ function timelineSection(items, deal) {
 // language the line is built from the entry's recorded values where they say enough, and the
 // English summary (marked as such) stands in otherwise.
 function summaryLine(e, deal) {
-  const text = locale() === 'en' ? null : localSummary(e, deal);
+  // The delivery's summaries name tasks by their keys: they are said in words in every language.
+  const text = locale() === 'en' && !e.action.startsWith('delivery.') ? null : localSummary(e, deal);
   if (text) return h('p', { class: 'timeline-summary', text });
   return e.summary ? h('p', { class: 'timeline-summary', lang: 'en', text: e.summary }) : null;
 }
@@ -864,6 +879,33 @@ function localSummary(e, deal) {
       return a.owner ? t('tl.reassign', { from: b.owner || '', to: a.owner }) : null;
     case 'deal.assign_engineers':
       return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { names: formatList(a.engineers) }) : t('eng.none')) : null;
+    default:
+      return e.action.startsWith('delivery.') ? deliverySummary(e, a) : null;
+  }
+}
+
+// deliverySummary says what a change to the delivery plan did, from the entry's recorded values
+// and the task its (English) summary names.
+function deliverySummary(e, a) {
+  const task = /^delivery task ([a-z][a-z0-9_]*) /.exec(e.summary || '')?.[1];
+  switch (e.action) {
+    case 'delivery.plan':
+      return Array.isArray(a.tasks) ? t('tl.plan', { tasks: formatList(a.tasks.map(taskLabel)) }) : null;
+    case 'delivery.start':
+      return task ? t('tl.task_started', { task: taskLabel(task) }) : null;
+    case 'delivery.retry':
+      return task ? t('tl.task_retried', { task: taskLabel(task) }) : null;
+    case 'delivery.cancel':
+      return task ? t('tl.task_cancelled', { task: taskLabel(task) }) : null;
+    case 'delivery.task_failed':
+      return task ? t('tl.task_failed', { task: taskLabel(task) }) : null;
+    case 'delivery.complete':
+      if (a.result) return t('tl.acceptance_test', { result: acceptanceLabel(a.result) });
+      return task ? t('tl.task_completed', { task: taskLabel(task) }) : null;
+    case 'delivery.resolve':
+      return t('tl.punch_resolved');
+    case 'delivery.report':
+      return a.satisfaction ? reportLine(a) : null;
     default:
       return null;
   }

@@ -1,10 +1,11 @@
 // The admin's settings: the escalation ladder of each stage — its SLA (when a deal stalls and its
 // KAM is told) and the director's rung (when its team's directors are told, as a multiple of the
-// SLA) — with per-team overrides; and the margin floor and assessment model (shown). Every change
-// reaches the deals already in the stage; the answer says how many open deals were told.
+// SLA) — with per-team overrides; the proactive service cadence (when the service visits come
+// after a project closes); and the margin floor and assessment model (shown). Every change
+// reaches the open deals; the answer says how many were told.
 
 import { api } from '../api.js';
-import { t, tp, formatNumber, formatPercent } from '../i18n.js';
+import { t, tp, formatNumber, formatPercent, formatList } from '../i18n.js';
 import { h, replace, validate, busy, newId, field } from '../dom.js';
 import { STAGES, FACTORS, stageLabel, factorLabel, formatSLA } from '../domain.js';
 import { formError, table, empty } from './common.js';
@@ -13,6 +14,7 @@ const DEFAULT_DIRECTOR_AFTER = 2;
 // A duration as the API reads it ("30d", "36h", "90m", "2s"), for an optional field: the browser
 // checks a pattern only when there is a value.
 const DURATION_PATTERN = '(\\d+d)?(\\d+(\\.\\d+)?(h|m|s|ms))*';
+const DURATION_RE = new RegExp(`^(?=.)${DURATION_PATTERN}$`, 'i');
 
 // The director's rung, 1–20 times the SLA; empty is "not set".
 function afterInput(attrs) {
@@ -42,6 +44,7 @@ export async function settingsView(root, ctx) {
       h('h2', { id: ht, text: t('settings.teams_title') }),
       h('p', { class: 'hint', text: t('settings.teams_hint') }),
       teams.length ? [overridesTable(esc, teams, ctx), overrideForm(esc, teams, ctx)] : empty(t('settings.no_teams'))),
+    cadenceSection(s, ctx),
     h('section', { class: 'panel', 'aria-labelledby': ha },
       h('h2', { id: ha, text: t('settings.model_title') }),
       h('p', null, t('settings.margin_floor', { floor: formatPercent(s.margin_floor, 2) })),
@@ -163,4 +166,38 @@ function overrideForm(esc, teams, ctx) {
     }
   }));
   return form;
+}
+
+// The service cadence as the API gives it by default (settings without one).
+const DEFAULT_CADENCE = ['30d', '90d', '180d', '365d'];
+
+// cadenceSection sets when the proactive service visits come after a project closes: durations
+// after the close, rising, separated by spaces or commas.
+function cadenceSection(s, ctx) {
+  const hid = newId('se');
+  const now = s.service_cadence?.length ? s.service_cadence : DEFAULT_CADENCE;
+  // The API writes hours as Go does ("1h0m0s"); the field shows them as one would type them.
+  const typed = now.map((d) => String(d).replace(/h0m0s$/, 'h').replace(/m0s$/, 'm'));
+  const input = h('input', { name: 'service_cadence', id: 'service-cadence-input', required: true, value: typed.join(' '), autocomplete: 'off', spellcheck: 'false' });
+  const msg = h('div', { class: 'form-msg', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'service-cadence-save', text: t('settings.save') });
+  const form = h('form', { class: 'subform', id: 'service-cadence-form', novalidate: true },
+    field(t('settings.cadence'), input, { hint: t('settings.cadence_hint'), className: 'grow' }), msg, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    const list = input.value.split(/[\s,，、]+/).filter(Boolean);
+    input.setCustomValidity(list.length && list.length <= 12 && list.every((x) => DURATION_RE.test(x)) ? '' : t('validation.cadence'));
+    if (!validate(form)) return;
+    try {
+      const res = await api('PUT', '/settings/service-cadence', { service_cadence: list });
+      await ctx.refresh({ text: `${t('settings.cadence_saved', { list: formatList(res.service_cadence.map(formatSLA)) })} ${tp('settings.deals_updated', res.deals_updated)}` });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return h('section', { class: 'panel', id: 'service-cadence', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('settings.cadence_title') }),
+    h('p', { class: 'hint', text: t('settings.cadence_lead') }),
+    h('p', { id: 'service-cadence-now' }, t('settings.cadence_now', { list: formatList(now.map(formatSLA)) })),
+    form);
 }
