@@ -328,72 +328,70 @@ func (s *Server) dealHistory(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"items": h})
 }
 
-// command returns the handler of one deal command: decode the body into the command's input,
-// send it to the deal's workflow and answer with the deal after it.
+// input reads the request body of a command that takes T into the command.
+func input[T any](set func(*kamflow.Command, *T) error) func(echo.Context, *kamflow.Command) error {
+	return func(c echo.Context, cmd *kamflow.Command) error {
+		v := new(T)
+		if err := bind(c, v); err != nil {
+			return err
+		}
+		return set(cmd, v)
+	}
+}
+
+// bidRequest is a bid as the API takes it: cost and price are required (a zero is a price).
+type bidRequest struct {
+	Cost      *kamflow.Money `json:"cost"`
+	Price     *kamflow.Money `json:"price"`
+	Deadline  kamflow.Date   `json:"deadline"`
+	Submitted bool           `json:"submitted"`
+}
+
+// commandInputs reads each command's body; a command not listed takes an empty body (approvals,
+// resume, project close).
+var commandInputs = map[kamflow.CommandKind]func(echo.Context, *kamflow.Command) error{
+	kamflow.CmdAssessment:  input(func(cmd *kamflow.Command, v *kamflow.AssessmentInput) error { cmd.Assessment = v; return nil }),
+	kamflow.CmdStakeholder: input(func(cmd *kamflow.Command, v *kamflow.Stakeholder) error { cmd.Stakeholder = v; return nil }),
+	kamflow.CmdCriteria: input(func(cmd *kamflow.Command, v *struct {
+		Criteria []kamflow.Criterion `json:"criteria"`
+	}) error {
+		cmd.Criteria = v.Criteria
+		return nil
+	}),
+	kamflow.CmdProposal: input(func(cmd *kamflow.Command, v *kamflow.ProposalInput) error { cmd.Proposal = v; return nil }),
+	kamflow.CmdBid: input(func(cmd *kamflow.Command, v *bidRequest) error {
+		if v.Cost == nil || v.Price == nil {
+			return kamflow.Errorf(kamflow.EINVALID, "cost and price are required").WithDetail("field", map[bool]string{true: "cost", false: "price"}[v.Cost == nil])
+		}
+		cmd.Bid = &kamflow.BidInput{Cost: *v.Cost, Price: *v.Price, Deadline: v.Deadline, Submitted: v.Submitted}
+		return nil
+	}),
+	kamflow.CmdSignContract: input(func(cmd *kamflow.Command, v *kamflow.SignInput) error { cmd.Sign = v; return nil }),
+	kamflow.CmdAcceptance:   input(func(cmd *kamflow.Command, v *kamflow.AcceptanceInput) error { cmd.Acceptance = v; return nil }),
+	kamflow.CmdAdvance:      input(func(cmd *kamflow.Command, v *kamflow.AdvanceInput) error { cmd.Advance = v; return nil }),
+	kamflow.CmdClose:        input(func(cmd *kamflow.Command, v *kamflow.CloseInput) error { cmd.Close = v; return nil }),
+	kamflow.CmdPause:        input(func(cmd *kamflow.Command, v *kamflow.PauseInput) error { cmd.Pause = v; return nil }),
+	kamflow.CmdReassign:     input(func(cmd *kamflow.Command, v *kamflow.ReassignInput) error { cmd.Reassign = v; return nil }),
+	kamflow.CmdAssignEngineers: input(func(cmd *kamflow.Command, v *struct {
+		Engineers []string `json:"engineers"`
+	}) error {
+		cmd.Engineers = v.Engineers
+		if cmd.Engineers == nil {
+			cmd.Engineers = []string{}
+		}
+		return nil
+	}),
+}
+
+// command answers a deal command's route: its body read into the command, sent to the deal.
 func (s *Server) command(kind kamflow.CommandKind) echo.HandlerFunc {
+	read, ok := commandInputs[kind]
+	if !ok {
+		read = func(c echo.Context, _ *kamflow.Command) error { return bind(c, &struct{}{}) }
+	}
 	return func(c echo.Context) error {
 		cmd := kamflow.Command{Kind: kind, Actor: s.actor(c)}
-		var err error
-		switch kind {
-		case kamflow.CmdAssessment:
-			cmd.Assessment = &kamflow.AssessmentInput{}
-			err = bind(c, cmd.Assessment)
-		case kamflow.CmdStakeholder:
-			cmd.Stakeholder = &kamflow.Stakeholder{}
-			err = bind(c, cmd.Stakeholder)
-		case kamflow.CmdCriteria:
-			var body struct {
-				Criteria []kamflow.Criterion `json:"criteria"`
-			}
-			err = bind(c, &body)
-			cmd.Criteria = body.Criteria
-		case kamflow.CmdProposal:
-			cmd.Proposal = &kamflow.ProposalInput{}
-			err = bind(c, cmd.Proposal)
-		case kamflow.CmdBid:
-			var body struct {
-				Cost      *kamflow.Money `json:"cost"`
-				Price     *kamflow.Money `json:"price"`
-				Deadline  kamflow.Date   `json:"deadline"`
-				Submitted bool           `json:"submitted"`
-			}
-			if err = bind(c, &body); err == nil {
-				if body.Cost == nil || body.Price == nil {
-					return kamflow.Errorf(kamflow.EINVALID, "cost and price are required").WithDetail("field", map[bool]string{true: "cost", false: "price"}[body.Cost == nil])
-				}
-				cmd.Bid = &kamflow.BidInput{Cost: *body.Cost, Price: *body.Price, Deadline: body.Deadline, Submitted: body.Submitted}
-			}
-		case kamflow.CmdSignContract:
-			cmd.Sign = &kamflow.SignInput{}
-			err = bind(c, cmd.Sign)
-		case kamflow.CmdAcceptance:
-			cmd.Acceptance = &kamflow.AcceptanceInput{}
-			err = bind(c, cmd.Acceptance)
-		case kamflow.CmdAdvance:
-			cmd.Advance = &kamflow.AdvanceInput{}
-			err = bind(c, cmd.Advance)
-		case kamflow.CmdClose:
-			cmd.Close = &kamflow.CloseInput{}
-			err = bind(c, cmd.Close)
-		case kamflow.CmdPause:
-			cmd.Pause = &kamflow.PauseInput{}
-			err = bind(c, cmd.Pause)
-		case kamflow.CmdReassign:
-			cmd.Reassign = &kamflow.ReassignInput{}
-			err = bind(c, cmd.Reassign)
-		case kamflow.CmdAssignEngineers:
-			var body struct {
-				Engineers []string `json:"engineers"`
-			}
-			err = bind(c, &body)
-			cmd.Engineers = body.Engineers
-			if cmd.Engineers == nil {
-				cmd.Engineers = []string{}
-			}
-		default: // approvals, resume, project close: no input
-			err = bind(c, &struct{}{})
-		}
-		if err != nil {
+		if err := read(c, &cmd); err != nil {
 			return err
 		}
 		return s.execute(c, cmd)
