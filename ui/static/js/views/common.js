@@ -3,7 +3,7 @@
 import { api, apiAll, errorText, fieldLabel, ApiError } from '../api.js';
 import { t, tp, locale } from '../i18n.js';
 import { h, replace, field, select, validate, busy, openDialog, markField } from '../dom.js';
-import { CURRENCIES, statusLabel, addDays, today } from '../domain.js';
+import { CURRENCIES, statusLabel, stageLabel, addDays, today } from '../domain.js';
 
 /**
  * badges marks a deal's state in words and colour together (never colour alone): stalled with
@@ -23,6 +23,12 @@ export function badges(d) {
   if (d.paused || d.pause) {
     out.push(h('span', { class: 'badge badge-paused', data: { badge: 'paused' } },
       h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '⏸' }), t('badge.paused')));
+  }
+  if (d.imported) {
+    out.push(h('span', {
+      class: 'badge badge-imported', data: { badge: 'imported' },
+      title: t('badge.imported_title', { stage: stageLabel(d.imported.stage), line: d.imported.line }),
+    }, h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '⇪' }), t('badge.imported')));
   }
   if (d.status && d.status !== 'open') {
     out.push(h('span', { class: `badge badge-status badge-${d.status}`, data: { badge: d.status } }, statusLabel(d.status)));

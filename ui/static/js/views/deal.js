@@ -879,9 +879,21 @@ function localSummary(e, deal) {
       return a.owner ? t('tl.reassign', { from: b.owner || '', to: a.owner }) : null;
     case 'deal.assign_engineers':
       return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { names: formatList(a.engineers) }) : t('eng.none')) : null;
+    case 'deal.contact_stale':
+      return a.name ? staleSummary(e, a) : null;
     default:
       return e.action.startsWith('delivery.') ? deliverySummary(e, a) : null;
   }
+}
+
+// staleSummary says that kamflow marked a stakeholder stale (with the days since the last contact,
+// from the entry's time and the stakeholder's stale_since) or in contact again.
+function staleSummary(e, a) {
+  if (!a.stale) return t('tl.contact_fresh', { name: a.name });
+  const days = a.stale_since ? Math.floor((Date.parse(e.at) - Date.parse(a.stale_since)) / 86400000) : NaN;
+  return Number.isFinite(days) && days > 0
+    ? t('tl.contact_stale', { name: a.name, days: tp('unit.days', days) })
+    : t('tl.contact_stale_nodays', { name: a.name });
 }
 
 // deliverySummary says what a change to the delivery plan did, from the entry's recorded values
