@@ -170,6 +170,20 @@ func (d Duration) String() string {
 	if td > 0 && td%Day == 0 {
 		return strconv.FormatInt(int64(td/Day), 10) + "d"
 	}
+	// Whole seconds as one would type them ("36h", "1h30m", "90s" as "1m30s"), not Go's "36h0m0s".
+	if td > 0 && td%time.Second == 0 {
+		s := ""
+		if h := td / time.Hour; h > 0 {
+			s += strconv.FormatInt(int64(h), 10) + "h"
+		}
+		if m := td % time.Hour / time.Minute; m > 0 {
+			s += strconv.FormatInt(int64(m), 10) + "m"
+		}
+		if sec := td % time.Minute / time.Second; sec > 0 {
+			s += strconv.FormatInt(int64(sec), 10) + "s"
+		}
+		return s
+	}
 	return td.String()
 }
 

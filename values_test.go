@@ -167,15 +167,15 @@ func TestParseDuration(t *testing.T) {
 		{"30d", 30 * kamflow.Day, "30d"},
 		{"1d", kamflow.Day, "1d"},
 		{"2s", 2 * time.Second, "2s"},
-		{"1d12h", 36 * time.Hour, "36h0m0s"},
-		{"36h", 36 * time.Hour, "36h0m0s"},
+		{"1d12h", 36 * time.Hour, "36h"},
+		{"36h", 36 * time.Hour, "36h"},
 		{"48h", 2 * kamflow.Day, "2d"},
-		{"90m", 90 * time.Minute, "1h30m0s"},
+		{"90m", 90 * time.Minute, "1h30m"},
 		{" 7D ", 7 * kamflow.Day, "7d"},
 		{"1500ms", 1500 * time.Millisecond, "1.5s"},
 		{"3650d", 3650 * kamflow.Day, "3650d"},
 		{"87600h", 3650 * kamflow.Day, "3650d"},
-		{"1d-12h", 12 * time.Hour, "12h0m0s"},
+		{"1d-12h", 12 * time.Hour, "12h"},
 	}
 	for _, tt := range ok {
 		got, err := kamflow.ParseDuration(tt.in)

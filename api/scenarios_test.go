@@ -1116,7 +1116,7 @@ func reportScenarios() []scenario {
 		sla("stage SLA left out", "bid", `{}`, 400, "invalid", map[string]any{"error.details.field": "sla"}),
 		sla("stage SLA unknown stage", "launch", `{"sla":"30d"}`, 404, "not_found", nil),
 		sla("stage SLA in capitals", "BID", `{"sla":"21d"}`, 200, "", map[string]any{"stage": "bid", "sla": "21d"}),
-		sla("stage SLA 1d12h", "entry", `{"sla":"1d12h"}`, 200, "", map[string]any{"stage": "entry", "sla": "36h0m0s"}),
+		sla("stage SLA 1d12h", "entry", `{"sla":"1d12h"}`, 200, "", map[string]any{"stage": "entry", "sla": "36h"}),
 		sla("stage SLA longer lifts a stall", "development", `{"sla":"60d"}`, 200, "", map[string]any{"stage": "development", "sla": "60d"}),
 		{name: "deals updated by a stage SLA", method: "PUT", path: "/api/v1/settings/stages/development", as: "admin", body: `{"sla":"30d"}`, status: 200,
 			check: func(t *testing.T, e *testEnv, r *response) {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -229,10 +230,24 @@ func (r *deliveryRun) handle(ctx workflow.Context, cmd kamflow.DeliveryCommand) 
 		if cmd.Kind == kamflow.DelivResolve || (cmd.Kind == kamflow.DelivComplete && cmd.Task == kamflow.TaskAcceptanceTest) {
 			r.tellDeal(ctx, cmd.Actor)
 		}
-		out = r.plan
+		// A deep copy: the task coroutines change the plan's slices as soon as the lock is free,
+		// and the answer must be the plan as projected.
+		out = clonePlan(r.plan)
 		return nil
 	})
 	return out, err
+}
+
+func clonePlan(p kamflow.DeliveryPlan) kamflow.DeliveryPlan {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err) // a plan always encodes: it is the workflow's own state
+	}
+	var out kamflow.DeliveryPlan
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 // tellDeal sends the acceptance's outcome to the deal's workflow. A deal whose workflow has
