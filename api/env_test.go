@@ -423,13 +423,6 @@ func (e *testEnv) login(username string) session {
 	return s
 }
 
-// forget drops the user's cached session, so that the next request as them signs in again.
-func (e *testEnv) forget(username string) {
-	e.mu.Lock()
-	delete(e.sessions, username)
-	e.mu.Unlock()
-}
-
 // session returns the user's session, signing them in when they have none that is still valid
 // by the test's clock.
 func (e *testEnv) session(username string) session {
