@@ -182,12 +182,13 @@ type Session struct {
 
 // UserStore keeps users and teams.
 type UserStore interface {
-	CreateUser(ctx context.Context, u *User) error                      // conflict when the username is taken
+	// CreateUser, UpdateUser and CreateTeam append the audit entries given with the change.
+	CreateUser(ctx context.Context, u *User, audit ...*AuditEntry) error // conflict when the username is taken
 	User(ctx context.Context, id string) (*User, error)                 // not_found
 	UserByUsername(ctx context.Context, username string) (*User, error) // not_found
 	Users(ctx context.Context) ([]*User, error)
-	UpdateUser(ctx context.Context, u *User) error
-	CreateTeam(ctx context.Context, t *Team) error
+	UpdateUser(ctx context.Context, u *User, audit ...*AuditEntry) error
+	CreateTeam(ctx context.Context, t *Team, audit ...*AuditEntry) error
 	Teams(ctx context.Context) ([]*Team, error)
 	CountUsers(ctx context.Context) (int, error)
 }

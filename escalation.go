@@ -181,7 +181,7 @@ const (
 // EscalationStore keeps the escalation ladder's configuration.
 type EscalationStore interface {
 	Escalation(ctx context.Context) (Escalation, error) // the zero Escalation until one is saved
-	SaveEscalation(ctx context.Context, e Escalation) error
+	SaveEscalation(ctx context.Context, e Escalation, audit ...*AuditEntry) error // audit appended with the change
 }
 
 // Directory tells who is to be told: a team's directors and the users' e-mail addresses.

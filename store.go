@@ -117,12 +117,13 @@ const (
 
 // AccountStore keeps accounts.
 type AccountStore interface {
-	CreateAccount(ctx context.Context, a *Account) error
+	// The audit entries given are appended in the same transaction as the change.
+	CreateAccount(ctx context.Context, a *Account, audit ...*AuditEntry) error
 	Account(ctx context.Context, id string) (*Account, error) // not_found when missing
 	Accounts(ctx context.Context, f AccountFilter) ([]*Account, int, error)
 	// UpdateAccount overwrites the stored account with a: all but its ID, creation time, value
 	// score (recomputed) and lifecycle override.
-	UpdateAccount(ctx context.Context, a *Account) error
+	UpdateAccount(ctx context.Context, a *Account, audit ...*AuditEntry) error
 	// KeyAccountStore keeps the rest of the key-account record (keyaccount.go).
 	KeyAccountStore
 }
@@ -205,7 +206,7 @@ type NotificationStore interface {
 // SettingsStore keeps the settings.
 type SettingsStore interface {
 	Settings(ctx context.Context) (Settings, error) // the defaults until something is saved
-	SaveSettings(ctx context.Context, s Settings) error
+	SaveSettings(ctx context.Context, s Settings, audit ...*AuditEntry) error // audit appended with the change
 }
 
 // IdempotentResponse is a stored answer to a write made with an Idempotency-Key, replayed when

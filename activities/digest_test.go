@@ -97,7 +97,9 @@ func (s *digestStore) Escalation(context.Context) (kamflow.Escalation, error) {
 	return kamflow.Escalation{}, nil
 }
 
-func (s *digestStore) SaveEscalation(context.Context, kamflow.Escalation) error { return nil }
+func (s *digestStore) SaveEscalation(context.Context, kamflow.Escalation, ...*kamflow.AuditEntry) error {
+	return nil
+}
 
 // newDigestStore has the directors a (east) and b (west, north) with addresses, c (east) without
 // one, d (south: nothing there) and e (no team); east has a stalled deal and three approvals

@@ -29,10 +29,10 @@ func (s *Server) createAccount(c echo.Context) error {
 			return err
 		}
 	}
-	if err := s.cfg.Accounts.CreateAccount(c.Request().Context(), a); err != nil {
+	if err := s.cfg.Accounts.CreateAccount(c.Request().Context(), a,
+		s.entry(c, &kamflow.AuditEntry{Action: "account.create", EntityType: "account", EntityID: a.ID, Summary: "account " + a.Name + " created", After: a})); err != nil {
 		return err
 	}
-	s.audit(c, &kamflow.AuditEntry{Action: "account.create", EntityType: "account", EntityID: a.ID, Summary: "account " + a.Name + " created", After: a})
 	c.Response().Header().Set("Location", "/api/v1/accounts/"+a.ID)
 	return c.JSON(http.StatusCreated, a)
 }
@@ -140,10 +140,9 @@ func (s *Server) patchAccount(c echo.Context) error {
 			WithDetail("field", "owner")
 	}
 	a.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Accounts.UpdateAccount(ctx, a); err != nil {
+	if err := s.cfg.Accounts.UpdateAccount(ctx, a, s.entry(c, &kamflow.AuditEntry{Action: "account.update", EntityType: "account",
+		EntityID: a.ID, Summary: "account " + a.Name + " updated", Before: &before, After: a})); err != nil {
 		return err
 	}
-	s.audit(c, &kamflow.AuditEntry{Action: "account.update", EntityType: "account", EntityID: a.ID,
-		Summary: "account " + a.Name + " updated", Before: &before, After: a})
 	return s.accountDetail(c, a)
 }

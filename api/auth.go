@@ -234,12 +234,10 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// audit appends an entry to the audit trail. A failure is logged, not returned: the change it
-// records is already made and answered.
-func (s *Server) audit(c echo.Context, e *kamflow.AuditEntry) {
+// entry stamps an audit entry with the time and the signed-in user, for the store to append in
+// the same transaction as the change it records.
+func (s *Server) entry(c echo.Context, e *kamflow.AuditEntry) *kamflow.AuditEntry {
 	e.At = s.cfg.Now().UTC()
 	e.Actor = s.actor(c).ID
-	if err := s.cfg.Audit.AppendAudit(c.Request().Context(), e); err != nil {
-		s.cfg.Logger.Error("writing the audit trail", "action", e.Action, "entity", e.EntityID, "err", err)
-	}
+	return e
 }

@@ -400,11 +400,11 @@ func (s *Server) putServiceCadence(c echo.Context) error {
 	}
 	before := settings.ServiceCadence
 	settings.ServiceCadence = in.Cadence
-	if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
+	if err := s.cfg.Settings.SaveSettings(ctx, settings, s.entry(c, &kamflow.AuditEntry{Action: "settings.service_cadence",
+		EntityType: "settings", EntityID: "service_cadence", Summary: "service cadence set",
+		Before: map[string]any{"service_cadence": before}, After: map[string]any{"service_cadence": in.Cadence}})); err != nil {
 		return err
 	}
-	s.audit(c, &kamflow.AuditEntry{Action: "settings.service_cadence", EntityType: "settings", EntityID: "service_cadence",
-		Summary: "service cadence set", Before: map[string]any{"service_cadence": before}, After: map[string]any{"service_cadence": in.Cadence}})
 	// The open deals hold a copy of the settings: they plan their service with it when they enter
 	// delivery.
 	esc, err := s.cfg.Escalations.Escalation(ctx)

@@ -134,28 +134,31 @@ func (s *Server) putStageSettings(c echo.Context) error {
 	if err := esc.Validate(); err != nil {
 		return err
 	}
-	// The settings first: a deal created between the two saves gets the new SLA and the old
-	// rung, which the ApplyEscalation below corrects.
-	if in.Team == "" && in.SLA != nil {
-		if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
+	after := ladderOf(settings, esc, st)
+	// Each change is saved with its audit entry in one transaction. The SLA alone changes only the
+	// settings; anything else the ladder, after the settings when the stage's SLA changes too (a
+	// deal created between the two saves gets the new SLA and the old rung, which the
+	// ApplyEscalation below corrects).
+	if in.Team == "" && in.DirectorAfter == nil {
+		if err := s.cfg.Settings.SaveSettings(ctx, settings, s.entry(c, &kamflow.AuditEntry{Action: "settings.sla", EntityType: "settings",
+			EntityID: string(st), Summary: fmt.Sprintf("SLA of the %s stage set from %s to %s", st, before["sla"], after["sla"]),
+			Before: map[string]any{"sla": before["sla"]}, After: map[string]any{"sla": after["sla"]}})); err != nil {
 			return err
 		}
-	}
-	if err := s.cfg.Escalations.SaveEscalation(ctx, esc); err != nil {
-		return err
-	}
-	after := ladderOf(settings, esc, st)
-	summary := fmt.Sprintf("Escalation of the %s stage changed", st)
-	if in.Team != "" {
-		summary = fmt.Sprintf("Escalation of the %s stage for team %s changed", st, in.Team)
-	}
-	if in.Team == "" && in.DirectorAfter == nil { // the SLA alone
-		s.audit(c, &kamflow.AuditEntry{Action: "settings.sla", EntityType: "settings", EntityID: string(st),
-			Summary: fmt.Sprintf("SLA of the %s stage set from %s to %s", st, before["sla"], after["sla"]),
-			Before:  map[string]any{"sla": before["sla"]}, After: map[string]any{"sla": after["sla"]}})
 	} else {
-		s.audit(c, &kamflow.AuditEntry{Action: "settings.escalation", EntityType: "settings", EntityID: string(st),
-			Summary: summary, Before: before, After: after})
+		if in.Team == "" && in.SLA != nil {
+			if err := s.cfg.Settings.SaveSettings(ctx, settings); err != nil {
+				return err
+			}
+		}
+		summary := fmt.Sprintf("Escalation of the %s stage changed", st)
+		if in.Team != "" {
+			summary = fmt.Sprintf("Escalation of the %s stage for team %s changed", st, in.Team)
+		}
+		if err := s.cfg.Escalations.SaveEscalation(ctx, esc, s.entry(c, &kamflow.AuditEntry{Action: "settings.escalation",
+			EntityType: "settings", EntityID: string(st), Summary: summary, Before: before, After: after})); err != nil {
+			return err
+		}
 	}
 	ids, err := s.cfg.Deals.ActiveDealIDs(ctx, "")
 	if err != nil {

@@ -135,14 +135,13 @@ func (s *Server) createUser(c echo.Context) error {
 	if err := checkEmail(in); err != nil {
 		return err
 	}
-	if err := s.cfg.Users.CreateUser(ctx, u); err != nil {
+	if err := s.cfg.Users.CreateUser(ctx, u, s.entry(c, &kamflow.AuditEntry{Action: "user.create", EntityType: "user", EntityID: u.ID,
+		Summary: "user " + u.Username + " created as " + string(u.Role), After: u})); err != nil {
 		return err
 	}
 	if err := s.setEmail(ctx, in, u); err != nil {
 		return err
 	}
-	s.audit(c, &kamflow.AuditEntry{Action: "user.create", EntityType: "user", EntityID: u.ID,
-		Summary: "user " + u.Username + " created as " + string(u.Role), After: u})
 	c.Response().Header().Set("Location", "/api/v1/users/"+u.ID)
 	v, err := s.views(ctx, u)
 	if err != nil {
@@ -212,7 +211,12 @@ func (s *Server) patchUser(c echo.Context) error {
 		return err
 	}
 	u.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Users.UpdateUser(ctx, u); err != nil {
+	after := userView{User: shown(u), Email: beforeView[0].Email}
+	if in.Email != nil {
+		after.Email = strings.TrimSpace(*in.Email)
+	}
+	if err := s.cfg.Users.UpdateUser(ctx, u, s.entry(c, &kamflow.AuditEntry{Action: "user.update", EntityType: "user", EntityID: u.ID,
+		Summary: "user " + u.Username + " updated", Before: beforeView[0], After: after})); err != nil {
 		return err
 	}
 	if revoke {
@@ -227,8 +231,6 @@ func (s *Server) patchUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, &kamflow.AuditEntry{Action: "user.update", EntityType: "user", EntityID: u.ID,
-		Summary: "user " + u.Username + " updated", Before: beforeView[0], After: afterView[0]})
 	return c.JSON(http.StatusOK, afterView[0])
 }
 
@@ -255,10 +257,10 @@ func (s *Server) createTeam(c echo.Context) error {
 		return kamflow.Errorf(kamflow.EINVALID, "name is required, at most 200 characters").WithDetail("field", "name")
 	}
 	t := &kamflow.Team{ID: s.cfg.NewID(), Name: in.Name, CreatedAt: s.cfg.Now().UTC()}
-	if err := s.cfg.Users.CreateTeam(c.Request().Context(), t); err != nil {
+	if err := s.cfg.Users.CreateTeam(c.Request().Context(), t,
+		s.entry(c, &kamflow.AuditEntry{Action: "team.create", EntityType: "team", EntityID: t.ID, Summary: "team " + t.Name + " created", After: t})); err != nil {
 		return err
 	}
-	s.audit(c, &kamflow.AuditEntry{Action: "team.create", EntityType: "team", EntityID: t.ID, Summary: "team " + t.Name + " created", After: t})
 	return c.JSON(http.StatusCreated, t)
 }
 

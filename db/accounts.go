@@ -86,7 +86,7 @@ func fold(s string) string { return strings.ToLower(s) }
 // is a conflict. The value score is computed here (a's ValueScore and Segment are set to it); an
 // account created with value inputs may change the scale, so every account's score is
 // recomputed.
-func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account) error {
+func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account, audit ...*kamflow.AuditEntry) error {
 	if a.ID == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "account without an id")
 	}
@@ -113,6 +113,9 @@ func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account) error {
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ECONFLICT, "account %q already exists", a.ID)
+		}
+		if err := appendEach(tx, audit); err != nil {
+			return err
 		}
 		a.ValueScore, a.Segment = 0, ""
 		if v.Empty() {
@@ -231,7 +234,7 @@ func (d *DB) Accounts(ctx context.Context, f kamflow.AccountFilter) ([]*kamflow.
 // UpdateAccount overwrites the stored account with a: all fields but its ID, creation time,
 // value score and lifecycle override. When the value inputs changed, every account's value score
 // is recomputed (the change may move the scale); a gets its stored score either way.
-func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account) error {
+func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account, audit ...*kamflow.AuditEntry) error {
 	profile, err := json.Marshal(a.Profile)
 	if err != nil {
 		return fmt.Errorf("db: encode the profile of account %s: %w", a.ID, err)
@@ -263,6 +266,9 @@ func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account) error {
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ENOTFOUND, "account %q not found", a.ID)
+		}
+		if err := appendEach(tx, audit); err != nil {
+			return err
 		}
 		if old[0].value() == v {
 			a.ValueScore, a.Segment = old[0].ValueScore, kamflow.Segment(old[0].Segment)

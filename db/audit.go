@@ -177,3 +177,14 @@ func (d *DB) Audit(ctx context.Context, f kamflow.AuditFilter) ([]kamflow.AuditE
 	}
 	return out, int(total), nil
 }
+
+// appendEach appends the entries (nil ones are skipped) in the caller's transaction, so that a
+// change and its audit entry are stored together or not at all.
+func appendEach(tx *gorm.DB, entries []*kamflow.AuditEntry) error {
+	for _, e := range entries {
+		if err := appendAudit(tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

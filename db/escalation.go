@@ -36,7 +36,7 @@ func (d *DB) Escalation(ctx context.Context) (kamflow.Escalation, error) {
 }
 
 // SaveEscalation validates e and saves it in place of the ladder before.
-func (d *DB) SaveEscalation(ctx context.Context, e kamflow.Escalation) error {
+func (d *DB) SaveEscalation(ctx context.Context, e kamflow.Escalation, audit ...*kamflow.AuditEntry) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -44,13 +44,15 @@ func (d *DB) SaveEscalation(ctx context.Context, e kamflow.Escalation) error {
 	if err != nil {
 		return fmt.Errorf("db: encode escalation: %w", err)
 	}
-	err = d.w.WithContext(ctx).Exec(`INSERT INTO escalation_settings (id, data, updated_at) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-		string(data), ts(time.Now())).Error
-	if err != nil {
-		return fmt.Errorf("db: save escalation: %w", err)
-	}
-	return nil
+	return d.inTx(ctx, "save escalation", func(tx *gorm.DB) error {
+		err := tx.Exec(`INSERT INTO escalation_settings (id, data, updated_at) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+			string(data), ts(time.Now())).Error
+		if err != nil {
+			return fmt.Errorf("db: save escalation: %w", err)
+		}
+		return appendEach(tx, audit)
+	})
 }
 
 // Directors lists the enabled directors who lead team, in username order (regardless of case).

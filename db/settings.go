@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/kamflow/kamflow"
 )
 
@@ -26,7 +28,7 @@ func (d *DB) Settings(ctx context.Context) (kamflow.Settings, error) {
 }
 
 // SaveSettings validates s and saves it in place of the settings before.
-func (d *DB) SaveSettings(ctx context.Context, s kamflow.Settings) error {
+func (d *DB) SaveSettings(ctx context.Context, s kamflow.Settings, audit ...*kamflow.AuditEntry) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
@@ -34,11 +36,13 @@ func (d *DB) SaveSettings(ctx context.Context, s kamflow.Settings) error {
 	if err != nil {
 		return fmt.Errorf("db: encode settings: %w", err)
 	}
-	err = d.w.WithContext(ctx).Exec(`INSERT INTO settings (id, data, updated_at) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-		string(data), ts(time.Now())).Error
-	if err != nil {
-		return fmt.Errorf("db: save settings: %w", err)
-	}
-	return nil
+	return d.inTx(ctx, "save settings", func(tx *gorm.DB) error {
+		err := tx.Exec(`INSERT INTO settings (id, data, updated_at) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+			string(data), ts(time.Now())).Error
+		if err != nil {
+			return fmt.Errorf("db: save settings: %w", err)
+		}
+		return appendEach(tx, audit)
+	})
 }

@@ -73,7 +73,7 @@ func usernameTaken(username string) error {
 
 // CreateUser stores a new user. The caller sets its ID; a zero CreatedAt or UpdatedAt is the
 // current time. A username another user has, in any case, is a conflict, and so is an ID taken.
-func (d *DB) CreateUser(ctx context.Context, u *kamflow.User) error {
+func (d *DB) CreateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.AuditEntry) error {
 	if u.ID == "" || u.Username == "" || u.Role == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "user without an id, a username or a role")
 	}
@@ -100,7 +100,7 @@ func (d *DB) CreateUser(ctx context.Context, u *kamflow.User) error {
 			return fmt.Errorf("db: create user %s: %w", u.ID, res.Error)
 		}
 		if res.RowsAffected > 0 {
-			return nil
+			return appendEach(tx, audit)
 		}
 		var n int64
 		if err := tx.Raw("SELECT count(*) FROM users WHERE username_fold = ?", fold(u.Username)).Scan(&n).Error; err != nil {
@@ -153,7 +153,7 @@ func (d *DB) Users(ctx context.Context) ([]*kamflow.User, error) {
 
 // UpdateUser overwrites the stored user with u (every field but ID and CreatedAt). A username
 // another user has, in any case, is a conflict.
-func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User) error {
+func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.AuditEntry) error {
 	if u.Username == "" || u.Role == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "user without a username or a role")
 	}
@@ -184,7 +184,7 @@ func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User) error {
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ENOTFOUND, "user %q not found", u.ID)
 		}
-		return nil
+		return appendEach(tx, audit)
 	})
 }
 
@@ -199,22 +199,24 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 
 // CreateTeam stores a new team. The caller sets its ID; a zero CreatedAt is the current time. A
 // name another team has, in any case, is a conflict, and so is an ID taken.
-func (d *DB) CreateTeam(ctx context.Context, t *kamflow.Team) error {
+func (d *DB) CreateTeam(ctx context.Context, t *kamflow.Team, audit ...*kamflow.AuditEntry) error {
 	if t.ID == "" || t.Name == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "team without an id or a name")
 	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now()
 	}
-	res := d.w.WithContext(ctx).Exec(`INSERT INTO teams (id, name, name_fold, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, t.ID, t.Name, fold(t.Name), ts(t.CreatedAt))
-	if res.Error != nil {
-		return fmt.Errorf("db: create team %s: %w", t.ID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return kamflow.Errorf(kamflow.ECONFLICT, "team %q or a team named %q exists already", t.ID, t.Name).WithDetail("field", "name")
-	}
-	return nil
+	return d.inTx(ctx, "create team "+t.ID, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO teams (id, name, name_fold, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, t.ID, t.Name, fold(t.Name), ts(t.CreatedAt))
+		if res.Error != nil {
+			return fmt.Errorf("db: create team %s: %w", t.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return kamflow.Errorf(kamflow.ECONFLICT, "team %q or a team named %q exists already", t.ID, t.Name).WithDetail("field", "name")
+		}
+		return appendEach(tx, audit)
+	})
 }
 
 // Teams lists the teams in name order (regardless of case).
