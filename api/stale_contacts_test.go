@@ -54,4 +54,3 @@ func TestInteractionRefreshesAStaleStakeholder(t *testing.T) {
 		}
 	})
 }
-
