@@ -284,6 +284,16 @@ func (p *DeliveryPlan) Visit(id string) *ServiceVisit {
 	return nil
 }
 
+// Running reports whether a task's steps are running or being undone.
+func (p *DeliveryPlan) Running() bool {
+	for _, t := range p.Tasks {
+		if t.Status == TaskRunning || t.Status == TaskUndoing {
+			return true
+		}
+	}
+	return false
+}
+
 // Acceptance is the acceptance test's outcome, if it has one, and the punch items still open.
 func (p *DeliveryPlan) Acceptance() (AcceptanceResult, int) {
 	t := p.Task(TaskAcceptanceTest)
@@ -1070,4 +1080,60 @@ func DeliveryAudit(cmd DeliveryCommand, p *DeliveryPlan, now time.Time) *AuditEn
 func SystemDeliveryAudit(action, summary string, p *DeliveryPlan, now time.Time) *AuditEntry {
 	return &AuditEntry{At: now, Actor: "kamflow", Action: "delivery." + action, EntityType: "delivery", EntityID: p.DealID,
 		DealID: p.DealID, Summary: summary, Key: fmt.Sprintf("delivery:%s:%d", p.DealID, p.Seq)}
+}
+
+// StepLive is what the workflow engine knows of a step's activity while it runs: its attempt, its
+// last heartbeat and, while it is being retried, its last failure.
+type StepLive struct {
+	Task        string
+	Step        string
+	Run         int
+	Attempt     int
+	Progress    int
+	Note        string
+	LastFailure string
+}
+
+// DeliveryLive reads the live state of a deal's running delivery steps (nil map: none).
+type DeliveryLive interface {
+	LiveSteps(ctx context.Context, dealID string) ([]StepLive, error)
+}
+
+// StepActivityID is the activity ID of a run of a task's step: what ties an activity running in
+// the workflow engine to its step in the plan.
+func StepActivityID(task string, run int, step string) string {
+	return fmt.Sprintf("step/%s/%d/%s", task, run, step)
+}
+
+// ParseStepActivityID reads StepActivityID back.
+func ParseStepActivityID(id string) (task string, run int, step string, ok bool) {
+	parts := strings.Split(id, "/")
+	if len(parts) != 4 || parts[0] != "step" {
+		return "", 0, "", false
+	}
+	if _, err := fmt.Sscanf(parts[2], "%d", &run); err != nil {
+		return "", 0, "", false
+	}
+	return parts[1], run, parts[3], true
+}
+
+// Live merges what the engine knows of the running steps into the plan: a running step's
+// attempts, progress and the failure it is being retried after.
+func (p *DeliveryPlan) Live(steps []StepLive) {
+	for _, l := range steps {
+		t := p.Task(l.Task)
+		if t == nil || t.Runs != l.Run {
+			continue
+		}
+		s := t.step(l.Step)
+		if s == nil || s.Status != StepRunning {
+			continue
+		}
+		s.Attempts = max(s.Attempts, l.Attempt)
+		s.Progress = min(max(l.Progress, s.Progress), 99)
+		if l.LastFailure != "" {
+			s.Error = l.LastFailure
+		}
+		t.progress()
+	}
 }

@@ -506,3 +506,38 @@ func TestStaleContactReopensTheEntryGate(t *testing.T) {
 		t.Errorf("in contact again: %+v", d.Gate())
 	}
 }
+
+// TestLiveSteps: what the engine knows of a running step (its attempt, heartbeat, last failure)
+// is shown on the plan; a step no longer running, or of an earlier run, keeps what was projected.
+func TestLiveSteps(t *testing.T) {
+	id := kamflow.StepActivityID("installation", 2, "reserve_parts")
+	if task, run, step, ok := kamflow.ParseStepActivityID(id); !ok || task != "installation" || run != 2 || step != "reserve_parts" {
+		t.Errorf("activity id %q read back as %s %d %s %v", id, task, run, step, ok)
+	}
+	for _, bad := range []string{"", "step/x/y/z", "deal/a/1/b", "step/a/1"} {
+		if _, _, _, ok := kamflow.ParseStepActivityID(bad); ok {
+			t.Errorf("%q read as a step's activity", bad)
+		}
+	}
+	p := kamflow.NewDeliveryPlan(deliveryDeal(), dt0)
+	finish(t, p, "site_survey", nil)
+	mustApply(t, p, dcmd(kamflow.DelivStart, "installation"))
+	p.StepStarted("installation", "work_order", dt0)
+	p.StepDone("installation", "work_order", "WO-1", dt0)
+	p.StepStarted("installation", "reserve_parts", dt0)
+	if !p.Running() {
+		t.Fatal("a plan with a running task is not running")
+	}
+	p.Live([]kamflow.StepLive{
+		{Task: "installation", Run: 1, Step: "reserve_parts", Attempt: 3, Progress: 50, LastFailure: "field service: 503 Service Unavailable"},
+		{Task: "installation", Run: 1, Step: "work_order", Attempt: 9}, // done already
+		{Task: "installation", Run: 0, Step: "reserve_parts", Attempt: 7}, // an earlier run
+	})
+	task := p.Task("installation")
+	if s := task.Steps[1]; s.Attempts != 3 || s.Progress != 50 || s.Error != "field service: 503 Service Unavailable" {
+		t.Errorf("live step %+v", s)
+	}
+	if task.Steps[0].Attempts != 1 || task.Progress != 50 {
+		t.Errorf("done step %+v, task progress %d", task.Steps[0], task.Progress)
+	}
+}

@@ -89,6 +89,14 @@ func (s *Server) getDelivery(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.DeliveryLive != nil && p.Running() {
+		// Best effort: the plan as projected is still right without the engine's view of it.
+		if live, err := s.cfg.DeliveryLive.LiveSteps(c.Request().Context(), p.DealID); err != nil {
+			s.cfg.Logger.Warn("live delivery steps not read", "deal", p.DealID, "err", err)
+		} else {
+			p.Live(live)
+		}
+	}
 	return c.JSON(http.StatusOK, s.deliveryView(p))
 }
 

@@ -39,6 +39,8 @@ type Config struct {
 	// Deliveries reads the delivery plans and service visits; Delivery changes them.
 	Deliveries kamflow.DeliveryStore
 	Delivery   kamflow.DeliveryService
+	// DeliveryLive, when set, adds the running steps' attempts and heartbeats to the plan read.
+	DeliveryLive kamflow.DeliveryLive
 	// Imports keeps the imports and reads the exports; nil takes Accounts when it is one (the
 	// database is every store).
 	Imports kamflow.ImportStore

@@ -9,8 +9,10 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/activities"
 )
 
 // Client implements kamflow.DealService and kamflow.EscalationService on a Temporal client.
@@ -27,6 +29,7 @@ var (
 	_ kamflow.DealService       = (*Client)(nil)
 	_ kamflow.EscalationService = (*Client)(nil)
 	_ kamflow.DeliveryService   = (*Client)(nil)
+	_ kamflow.DeliveryLive      = (*Client)(nil)
 )
 
 func (c *Client) taskQueue() string {
@@ -109,6 +112,37 @@ func (c *Client) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow
 		return nil, c.mapDeliveryError(err, dealID)
 	}
 	return &out, nil
+}
+
+// LiveSteps reads the running steps of a deal's delivery from the workflow engine: each pending
+// step activity's attempt, last heartbeat and last failure. A delivery not running has none.
+func (c *Client) LiveSteps(ctx context.Context, dealID string) ([]kamflow.StepLive, error) {
+	d, err := c.Temporal.DescribeWorkflowExecution(ctx, DeliveryWorkflowID(dealID), "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("temporal: describe the delivery of %s: %w", dealID, err)
+	}
+	var out []kamflow.StepLive
+	for _, pa := range d.GetPendingActivities() {
+		task, run, step, ok := kamflow.ParseStepActivityID(pa.GetActivityId())
+		if !ok {
+			continue
+		}
+		l := kamflow.StepLive{Task: task, Run: run, Step: step, Attempt: int(pa.GetAttempt())}
+		if hb := pa.GetHeartbeatDetails(); hb != nil {
+			var beat activities.StepHeartbeat
+			if converter.GetDefaultDataConverter().FromPayloads(hb, &beat) == nil {
+				l.Progress, l.Note = beat.Progress, beat.Note
+			}
+		}
+		if f := pa.GetLastFailure(); f != nil {
+			l.LastFailure = f.GetMessage()
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func (c *Client) mapDeliveryError(err error, dealID string) error {

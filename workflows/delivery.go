@@ -41,7 +41,8 @@ const (
 	ProjectClosedSignal   = "project_closed" // a time.Time: when the project was closed
 	AcceptanceSignal      = "acceptance"     // to the deal: an AcceptanceNotice
 	deliveryPrefix        = "delivery-"
-	deliveryChange        = "delivery-plan" // GetVersion of starting the child
+	deliveryChange        = "delivery-plan"    // GetVersion of starting the child
+	stepIDChange          = "step-activity-id" // GetVersion of the steps' activity IDs
 	defaultStepAttempts   = 5
 	overdueNotice         = "task_overdue"
 	serviceVisitNotice    = "service_visit"
@@ -319,7 +320,14 @@ func (r *deliveryRun) runSteps(ctx, stepCtx workflow.Context, key string) {
 		}
 		var a *activities.DeliveryActivities
 		var res activities.StepResult
-		err := workflow.ExecuteActivity(actx, a.RunDeliveryStep, req).Get(actx, &res)
+		sctx := actx
+		if workflow.GetVersion(ctx, stepIDChange, workflow.DefaultVersion, 1) == 1 {
+			// The ID ties the running activity to its step, for the live progress (Client.LiveSteps).
+			opts := workflow.GetActivityOptions(actx)
+			opts.ActivityID = kamflow.StepActivityID(key, req.Run, step)
+			sctx = workflow.WithActivityOptions(actx, opts)
+		}
+		err := workflow.ExecuteActivity(sctx, a.RunDeliveryStep, req).Get(actx, &res)
 		switch {
 		case err == nil:
 			_ = r.locked(ctx, func() error {

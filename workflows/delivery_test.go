@@ -29,6 +29,8 @@ type fieldService struct {
 	mu    sync.Mutex
 	calls []activities.StepRequest
 	plans []kamflow.DeliveryPlan
+	// activityIDs are the step activities' IDs, which tie them to their steps for live progress.
+	activityIDs []string
 	audit []kamflow.AuditEntry
 	// fail says how a step request fails: "" succeeds, "retry" fails retryably, "reject" fails for
 	// good.
@@ -38,6 +40,7 @@ type fieldService struct {
 func (f *fieldService) RunDeliveryStep(ctx context.Context, r activities.StepRequest) (activities.StepResult, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, r)
+	f.activityIDs = append(f.activityIDs, activity.GetInfo(ctx).ActivityID)
 	how := ""
 	if f.fail != nil {
 		how = f.fail(r, activity.GetInfo(ctx).Attempt)
@@ -241,6 +244,9 @@ func TestDeliveryTaskGraphAndSteps(t *testing.T) {
 		"cable_pulling/work_order", "cable_pulling/notify_customer"}
 	if got := h.fs.steps(); !slices.Equal(got, want) {
 		t.Errorf("steps run\n%v\nwant\n%v", got, want)
+	}
+	if got := h.fs.activityIDs[:2]; !slices.Equal(got, []string{"step/site_survey/1/work_order", "step/site_survey/1/notify_customer"}) {
+		t.Errorf("step activity IDs %v", got)
 	}
 	// Every projection moved the plan forward.
 	for i := 1; i < len(h.fs.plans); i++ {

@@ -286,7 +286,7 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Se
 	svc := &workflows.Client{Temporal: tc, Escalations: d}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc,
+		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
 				return err
