@@ -1151,3 +1151,269 @@ func (f *fakeFieldService) undone(task, step string) bool {
 	}
 	return false
 }
+
+// TestBrowserKeyAccounts drives the key-account record in a real browser: a KAM opens an
+// account's page, records its value (the score and the strategic segment follow), adds two
+// contacts, one reporting to the other, and sees the org chart draw them as two boxes and a
+// connector (with its text alternative); logs a meeting with one of them and finds it on the
+// account's timeline; sets the lifecycle by hand with a reason; sorts and filters the account
+// list and reads the 80/20 view. Then an import of accounts with a bad row: the dry run shows
+// the row's line and reason, the real run is followed to done, and the rejected rows download as
+// CSV with a byte-order mark. The account page and the import page are photographed in English
+// and in Chinese.
+func TestBrowserKeyAccounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server and a browser")
+	}
+	chromiumPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app.api)
+	defer app.Close()
+	defer srv.Close()
+
+	kam := login(t, srv.URL, "kam1")
+	acct := kam.do("POST", "/api/v1/accounts", map[string]any{"name": "上海化工 Shanghai Chemical", "industry": "chemicals", "region": "Shanghai"}, 201)
+	acctID := acct["id"].(string)
+	kam.do("POST", "/api/v1/deals", map[string]any{"account_id": acctID, "title": "Agitators, PVC line", "value": "3200000", "currency": "CNY",
+		"expected_close": time.Now().AddDate(0, 4, 0).Format(time.DateOnly)}, 201)
+
+	b := newBrowser(t, srv.URL)
+	b.open("/", "#login-form")
+	b.signIn("kam1")
+	b.open("/accounts/"+acctID, "#account-profile")
+	b.waitText("#account-profile h2", "Customer profile")
+	b.waitText("#value-segment", "Not scored")
+	b.waitText("#lifecycle-phase", "Exploration")
+	b.waitText("#lifecycle-rung", "Prospect")
+	b.waitText("#lifecycle-reason", "No deal won yet.")
+	b.visible("#marketing-mix .mix-advice")
+	if mix := b.text("#marketing-mix .mix-advice"); strings.TrimSpace(mix) == "" {
+		t.Error("no marketing-mix advice")
+	}
+
+	// The profile: the organisation and decision structure.
+	b.click("#edit-profile")
+	b.visible("#profile-form")
+	b.typeIn("#profile-organisation", "Plant director decides; the chief engineer evaluates")
+	b.typeIn("#profile-strategy", "New PVC line in 2027")
+	b.click("#profile-save")
+	b.waitText("#flash", "Customer profile saved.")
+	b.waitText(`#account-profile [data-field=organisation]`, "Plant director decides")
+
+	// The value inputs: the only account with any, at the top of every factor, is strategic.
+	b.click("#edit-value")
+	b.visible("#value-form")
+	b.typeIn("#value-gross_profit", "2500000")
+	b.typeIn("#value-sales_volume", "9000000")
+	b.set("#value-marketing_cost", "")
+	b.set("#value-industry_position", "5")
+	b.set("#value-cooperation_years", "12")
+	b.set("#value-satisfaction", "5")
+	b.click("#value-save")
+	b.waitText("#flash", "value score 100")
+	b.waitText("#value-segment", "Strategic account")
+	if n := eval[int](b, `document.querySelectorAll('#value-factors tbody tr').length`); n != 6 {
+		t.Errorf("value factors: %d rows, want 6", n)
+	}
+	b.visible("#value-care")
+	b.check()
+
+	// Two contacts, the second reporting to the first: the org chart draws two boxes and a line.
+	b.waitText("#org-chart-panel", "Add contacts")
+	b.click("#add-contact")
+	b.visible("#contact-form")
+	b.typeIn("#contact-name", "李总 Li")
+	b.typeIn("#contact-title", "Plant director")
+	b.set("#contact-role", "decision_maker")
+	b.set("#contact-influence", "5")
+	b.click("#contact-save")
+	b.waitText("#flash", "李总 Li added.")
+	b.click("#add-contact")
+	b.visible("#contact-form")
+	b.typeIn("#contact-name", "王工 Wang")
+	b.typeIn("#contact-title", "Chief engineer")
+	b.selectText("#contact-reports-to", "李总 Li")
+	b.set("#contact-role", "insider")
+	b.set("#contact-stance", "supporter")
+	b.set("#contact-relationship", "4")
+	b.click("#contact-save")
+	b.waitText("#flash", "王工 Wang added.")
+	b.waitFor("two contacts", `document.querySelectorAll('#contacts-table tbody tr').length === 2`)
+	b.waitText(`#contacts-table`, "Insider")
+	if got := eval[int](b, `document.querySelectorAll('#org-chart .org-node').length`); got != 2 {
+		t.Errorf("org chart: %d boxes, want 2", got)
+	}
+	if got := eval[int](b, `document.querySelectorAll('#org-chart path.org-link').length`); got != 1 {
+		t.Errorf("org chart: %d connectors, want 1", got)
+	}
+	li := eval[string](b, `[...document.querySelectorAll('#contacts-table tbody tr')].find(tr => tr.textContent.includes('李总'))?.dataset.contactId || ''`)
+	wang := eval[string](b, `[...document.querySelectorAll('#contacts-table tbody tr')].find(tr => tr.textContent.includes('王工'))?.dataset.contactId || ''`)
+	if link := eval[string](b, `(() => { const p = document.querySelector('#org-chart path.org-link'); return p.dataset.from + '>' + p.dataset.to; })()`); link != li+">"+wang {
+		t.Errorf("org chart connector %s, want %s>%s", link, li, wang)
+	}
+	if name := eval[string](b, `(() => { const s = document.querySelector('#org-chart'); return s.getAttribute('role') + '|' + s.querySelector('title').textContent + '|' + s.querySelector('desc').textContent; })()`); !strings.HasPrefix(name, "img|Org chart of 上海化工") || !strings.Contains(name, "2 people") {
+		t.Errorf("org chart's accessible name and description: %q", name)
+	}
+	// The text alternative: the same tree as nested lists.
+	if got := eval[string](b, `[...document.querySelectorAll('#org-list li')].map(li => li.dataset.contactId + '@' + (li.parentElement.closest('li')?.dataset.contactId || '')).join(',')`); got != li+"@,"+wang+"@"+li {
+		t.Errorf("org chart as a list: %s", got)
+	}
+	// Editing a contact: the relationship of the plant director.
+	b.click(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q] button.edit-contact`, li))
+	b.visible("#contact-form")
+	b.set("#contact-relationship", "3")
+	b.click("#contact-save")
+	b.waitText("#flash", "李总 Li saved.")
+	b.waitText(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q]`, li), "3 / 5")
+	b.check()
+
+	// A meeting with the chief engineer: logged, on the timeline, his last contact updated.
+	b.set("#interaction-kind", "meeting")
+	b.click(fmt.Sprintf(`#interaction-form input[data-contact-id=%q]`, wang))
+	b.typeIn("#interaction-summary", "Walked the PVC line layout with the chief engineer")
+	b.set("#interaction-reaction", "positive")
+	b.typeIn("#interaction-reaction-text", "Asked for a reference visit")
+	b.click("#interaction-save")
+	b.waitText("#flash", "Meeting logged.")
+	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "Walked the PVC line layout")
+	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "王工 Wang")
+	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "Positive")
+	b.visible(`#account-timeline-list li[data-kind=stage][data-transition=created]`)
+	if never := eval[string](b, fmt.Sprintf(`document.querySelector('#contacts-table tr[data-contact-id=%q]').children[7].textContent`, wang)); never == "Never" {
+		t.Error("the chief engineer's last contact did not move with the meeting")
+	}
+
+	// The lifecycle set by hand, with a reason.
+	b.click("#account-lifecycle details.override summary")
+	b.set("#override-rung", "supporter")
+	b.typeIn("#override-reason", "Recommends us to their sister plant")
+	b.click("#override-save")
+	b.waitText("#flash", "Lifecycle set by hand.")
+	b.waitText("#lifecycle-rung", "Supporter")
+	b.waitText("#lifecycle-override", "Recommends us to their sister plant")
+	b.screenshot("account-record-en.png")
+	b.check()
+
+	// The list: by value score, strategic only, and the 80/20 view.
+	b.click(`.mainnav a[href="/accounts"]`)
+	b.visible("#accounts-table")
+	b.set("#account-sort", "value_score")
+	b.waitFor("sorted by value", `location.search.includes('sort=value_score') && document.querySelector('#accounts-table tbody tr')?.dataset.segment === 'strategic'`)
+	b.set("#account-segment", "strategic")
+	b.waitFor("strategic only", `location.search.includes('segment=strategic') && document.querySelectorAll('#accounts-table tbody tr').length === 1`)
+	b.waitText("#pareto-summary", "The top 1 of 1 accounts")
+	b.visible("#pareto-chart .chart-row")
+	b.check()
+
+	// ---- An import of accounts with a bad row: a formula in line 3.
+	csv := "name,industry,region\n宝钢 Baosteel,steel,Shanghai\n=1+1,steel,Shanghai\n中石化 Sinopec,petrochemical,Beijing\n"
+	b.click(`.mainnav a[href="/import"]`)
+	b.visible("#import-form")
+	if href := eval[string](b, `document.querySelector('#import-templates a[data-template=csv]').getAttribute('href')`); href != "/api/v1/imports/template?kind=accounts&format=csv&lang=en" {
+		t.Errorf("template link %q", href)
+	}
+	b.setFile("#import-file", "客户.csv", csv)
+	b.click("#import-dry-run")
+	b.visible("#import-issues")
+	b.waitFor("one rejected row", `document.querySelector('#import-counts [data-figure=rejected] .figure-value')?.textContent === '1'`)
+	if got := eval[string](b, `[...document.querySelectorAll('#import-issues tbody tr')].map(tr => tr.dataset.line + ':' + tr.dataset.code).join(',')`); got != "3:formula" {
+		t.Errorf("dry run issues %q, want 3:formula", got)
+	}
+	b.waitText(`#import-issues tr[data-line="3"]`, "name")
+	b.waitText("#import-counts [data-figure=imported]", "2")
+	b.waitText("#import-summary", "Dry run: nothing was written.")
+	b.click("#import-run")
+	b.waitFor("import done", `document.querySelector('#import-progress')?.dataset.status === 'done' && !!document.querySelector('#rejected-csv')`)
+	b.waitText("#import-progress-text", "3 of 3 rows")
+	b.waitText("#import-counts [data-figure=imported]", "2")
+	b.waitText("#import-counts [data-figure=rejected]", "1")
+	b.waitText(`#import-issues tr[data-line="3"]`, "formula")
+	b.screenshot("import-en.png")
+	res := eval[string](b, `(async () => {
+		const a = document.querySelector('#rejected-csv');
+		const r = await fetch(a.getAttribute('href'));
+		const b = new Uint8Array(await r.arrayBuffer());
+		return [a.getAttribute('href'), r.status, r.headers.get('content-type'), b.slice(0, 3).join(' '), new TextDecoder().decode(b.slice(3))].join('|');
+	})()`, chromedp.EvalAwaitPromise)
+	parts := strings.SplitN(res, "|", 5)
+	if len(parts) != 5 || parts[1] != "200" || !strings.HasPrefix(parts[2], "text/csv") || parts[3] != "239 187 191" {
+		t.Fatalf("rejected rows CSV: %q", res)
+	}
+	if !strings.Contains(parts[0], "format=csv") || !strings.Contains(parts[0], "lang=en") {
+		t.Errorf("rejected rows link %q", parts[0])
+	}
+	if lines := strings.Split(strings.TrimSpace(parts[4]), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "=1+1") || !strings.HasPrefix(lines[1], "3,") {
+		t.Errorf("rejected rows CSV: %q", parts[4])
+	}
+	// The exports: CSV and XLSX of each kind.
+	if n := eval[int](b, `document.querySelectorAll('#exports a[data-export]').length`); n != 6 {
+		t.Errorf("%d export links, want 6", n)
+	}
+	exp := eval[string](b, `(async () => {
+		const r = await fetch(document.querySelector('#exports a[data-export=accounts][data-format=csv]').getAttribute('href'));
+		return r.status + '|' + new TextDecoder().decode(new Uint8Array(await r.arrayBuffer()));
+	})()`, chromedp.EvalAwaitPromise)
+	if !strings.HasPrefix(exp, "200|") || !strings.Contains(exp, "Baosteel") || !strings.Contains(exp, "Shanghai Chemical") {
+		t.Errorf("accounts export: %q", exp)
+	}
+	b.check()
+
+	// ---- In Chinese: the account's record and the import page.
+	b.set("#lang", "zh-CN")
+	b.waitFor("zh-CN", `document.documentElement.lang === 'zh-CN'`)
+	b.waitText("h1", "导入与导出")
+	b.setFile("#import-file", "客户.csv", csv)
+	b.click("#import-dry-run")
+	b.visible("#import-issues")
+	b.waitText(`#import-issues tr[data-line="3"]`, "公式")
+	b.waitText("#import-dry-run", "试运行")
+	b.waitText("#import-counts", "被拒")
+	b.screenshot("import-zh-CN.png")
+	b.open("/accounts/"+acctID, "#account-profile")
+	b.waitText("#account-profile h2", "客户档案")
+	b.waitText("#account-profile", "组织与决策结构")
+	b.waitText("#account-contacts h2", "采购中心/关键人")
+	b.waitText("#contacts-table", "内线")
+	b.waitText("#contacts-table", "决策者")
+	b.waitText("#org-chart-panel h2", "组织架构图")
+	b.waitText("#value-segment", "战略客户")
+	b.waitText("#lifecycle-phase", "考察期")
+	b.waitText("#lifecycle-rung", "支持者")
+	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "会议")
+	if mix := b.text("#marketing-mix .mix-advice"); !strings.ContainsFunc(mix, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
+		t.Errorf("the marketing mix in Chinese: %q", mix)
+	}
+	b.screenshot("account-record-zh-CN.png")
+	b.check()
+
+	// ---- The director hands the account over to kam2: its open deal goes with it.
+	b.signOut()
+	b.signIn("director")
+	b.open("/accounts/"+acctID, "#account-team")
+	b.click("#account-team details.handover summary")
+	b.set("#handover-owner", "kam2")
+	b.typeIn("#handover-reason", "kam1 moves to the North China team")
+	b.click("#handover-submit")
+	b.waitText("#flash", "客户已由 kam1 移交给 kam2")
+	b.waitText("#handover-result .reassigned", "Agitators, PVC line")
+	b.waitText(`#account-team-list li[data-user=kam2]`, "负责人")
+	b.waitText("#account-deals", "kam2")
+	b.check()
+}
+
+// setFile puts a file of the given name and text into a file input, as a user's choice would.
+func (b *browser) setFile(css, name, content string) {
+	b.t.Helper()
+	eval[chromedp.Void](b, fmt.Sprintf(`(() => {
+		const el = document.querySelector(%s);
+		const dt = new DataTransfer();
+		dt.items.add(new File([%s], %s, { type: 'text/csv' }));
+		el.files = dt.files;
+		el.dispatchEvent(new Event('change', { bubbles: true }));
+	})()`, js(css), js(content), js(name)))
+}

@@ -74,6 +74,37 @@ export async function api(method, path, body) {
   return data;
 }
 
+/**
+ * upload sends a file as multipart/form-data (in the part named file) to path with POST: the
+ * browser sets the Content-Type with its boundary; the CSRF token and an Idempotency-Key go as for
+ * every write. It returns the decoded JSON answer, or throws an ApiError.
+ */
+export async function upload(path, file) {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  const headers = { Accept: 'application/json', 'Idempotency-Key': idempotencyKey() };
+  if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, { method: 'POST', headers, body: form, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', 'network error');
+  }
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    const err = new ApiError(res.status, e.code || (res.status >= 500 ? 'internal' : 'invalid'), e.message, e.details);
+    if (res.status === 401) unauthorized(err);
+    throw err;
+  }
+  return data;
+}
+
 /** Fetches every page of a list (the API gives at most 200 items a page). */
 export async function apiAll(path, max = 1000) {
   const sep = path.includes('?') ? '&' : '?';

@@ -13,6 +13,7 @@ import { engineerView } from './views/engineer.js';
 import { accountsView, accountView } from './views/accounts.js';
 import { settingsView } from './views/settings.js';
 import { reportsView } from './views/reports.js';
+import { importView } from './views/imports.js';
 
 const session = { user: null };
 
@@ -27,13 +28,14 @@ const routes = [
   { re: /^\/accounts$/, view: accountsView, roles: ['kam', 'director'], nav: 'nav.accounts' },
   { re: /^\/accounts\/([^/]+)$/, view: accountView, roles: ['kam', 'director', 'engineer'] },
   { re: /^\/deals\/([^/]+)$/, view: dealView, roles: ['kam', 'director', 'engineer'] },
+  { re: /^\/import$/, view: importView, roles: ['kam', 'director'], nav: 'nav.import' },
   { re: /^\/settings$/, view: settingsView, roles: ['admin'], nav: 'nav.settings' },
 ];
 
 // The navigation of each role, in order.
 const NAV = {
-  kam: ['/board', '/reports', '/accounts'],
-  director: ['/board', '/review', '/reports', '/accounts'],
+  kam: ['/board', '/reports', '/accounts', '/import'],
+  director: ['/board', '/review', '/reports', '/accounts', '/import'],
   engineer: ['/delivery'],
   admin: ['/settings'],
 };

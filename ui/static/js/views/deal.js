@@ -335,8 +335,8 @@ function buyingCenter(page, asWork) {
   const d = page.deal;
   const people = d.stakeholders || [];
   const hid = newId('bc');
-  const rows = people.map((p) => h('tr', { data: { person: p.name } },
-    h('th', { scope: 'row', text: p.name }),
+  const rows = people.map((p) => h('tr', { class: p.stale ? 'is-stale' : null, data: { person: p.name, stale: p.stale ? 'true' : null } },
+    h('th', { scope: 'row' }, p.name, p.stale ? [' ', staleMark(p)] : null),
     h('td', { text: p.title || '' }),
     h('td', null, h('span', { class: ['role', `role-${p.role}`], text: roleLabel(p.role) })),
     h('td', null, stanceTag(p.stance)),
@@ -353,6 +353,15 @@ function buyingCenter(page, asWork) {
   return h('section', { class: 'panel', id: 'buying-center', 'aria-labelledby': hid },
     h('h2', { id: hid, text: t('bc.title') }),
     people.length || !(page.sales && page.active) ? content : h('details', null, h('summary', { text: t('bc.add_person') }), content));
+}
+
+// staleMark says that there has been no contact with a stakeholder for too long (since when): a
+// stale insider or decision maker no longer counts toward the entry stage's key node.
+function staleMark(p) {
+  const days = p.stale_since ? Math.floor((Date.now() - Date.parse(p.stale_since)) / 86400000) : NaN;
+  return h('span', { class: 'badge badge-stale', data: { badge: 'stale' } },
+    h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '⌛' }),
+    Number.isFinite(days) && days > 0 ? t('contact.stale_days', { days: tp('unit.days', days) }) : t('bc.stale'));
 }
 
 export function stanceTag(s) {

@@ -1,0 +1,176 @@
+// Import and export: a KAM or director moves a team in from spreadsheets. Choose what the file
+// holds (accounts, contacts or deals; a template of each to start from), check it with a dry run
+// — every bad row with its line, column and reason — then import it for real and follow its
+// progress until it is done; the rejected rows come back as a file to correct. Exports of
+// everything the user may see, as CSV or XLSX.
+
+import { api, upload, ApiError } from '../api.js';
+import { t, tp, has, locale, formatNumber, formatPercent } from '../i18n.js';
+import { h, replace, field, select, busy, newId } from '../dom.js';
+import { formError, table, empty, query } from './common.js';
+
+export const IMPORT_KINDS = ['accounts', 'contacts', 'deals'];
+const POLL_MS = 400;
+
+const kindLabel = (k) => t(`import.kind.${k}`);
+
+function fileHref(path, params) {
+  return `/api/v1${path}?${query({ ...params, lang: locale() })}`;
+}
+
+function download(href, text, attrs = {}) {
+  return h('a', { class: 'btn btn-small', href, download: true, ...attrs }, h('span', { 'aria-hidden': 'true', text: '⤓' }), text);
+}
+
+export async function importView(root, ctx) {
+  const hid = newId('im');
+  const kindQ = ctx.query.get('kind');
+  const kind = select('kind', IMPORT_KINDS.map((k) => ({ value: k, label: kindLabel(k) })), IMPORT_KINDS.includes(kindQ) ? kindQ : 'accounts', { id: 'import-kind' });
+  const templates = h('p', { class: 'template-links', id: 'import-templates' });
+  const showTemplates = () => replace(templates, t('import.templates'), ' ',
+    download(fileHref('/imports/template', { kind: kind.value, format: 'csv' }), t('import.template_csv'), { data: { template: 'csv' } }), ' ',
+    download(fileHref('/imports/template', { kind: kind.value, format: 'xlsx' }), t('import.template_xlsx'), { data: { template: 'xlsx' } }));
+  showTemplates();
+  const file = h('input', { type: 'file', name: 'file', id: 'import-file', accept: '.csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', required: true });
+  const msg = h('div', { class: 'form-msg', role: 'alert', id: 'import-error' });
+  const dry = h('button', { type: 'button', class: 'btn', id: 'import-dry-run', text: t('import.dry_run') });
+  const real = h('button', { type: 'button', class: 'btn btn-primary', id: 'import-run', text: t('import.run') });
+  const result = h('div', { id: 'import-result', 'aria-live': 'polite' });
+  const form = h('form', { novalidate: true, id: 'import-form' },
+    h('div', { class: 'field-row' }, field(t('import.kind'), kind), field(t('import.file'), file, { hint: t('import.file_hint'), className: 'grow' })),
+    templates, msg,
+    h('div', { class: 'actions' }, dry, real));
+  kind.addEventListener('change', () => {
+    showTemplates();
+    replace(result);
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+
+  let seq = 0;
+  const send = (dryRun) => async () => {
+    replace(msg);
+    const f = file.files && file.files[0];
+    if (!f) {
+      replace(msg, h('p', { class: 'alert alert-error', text: t('import.choose_file') }));
+      file.focus();
+      return;
+    }
+    const mine = ++seq;
+    replace(result, h('p', { class: 'loading', text: dryRun ? t('import.checking') : t('import.uploading') }));
+    let imp;
+    try {
+      imp = await upload(`/imports?${query({ kind: kind.value, dry_run: String(dryRun) })}`, f);
+    } catch (err) {
+      replace(result);
+      fileError(msg, err);
+      return;
+    }
+    if (!ctx.alive() || mine !== seq) return;
+    if (dryRun) {
+      replace(result, report(imp));
+      return;
+    }
+    // The real run commits in the background: follow it until it is done or failed.
+    const bar = progress(imp);
+    replace(result, bar.node);
+    while (imp.status === 'pending' || imp.status === 'running') {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (!ctx.alive() || mine !== seq) return;
+      try {
+        imp = await api('GET', `/imports/${encodeURIComponent(imp.id)}`);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status === 0 || err.status >= 500) continue; // try again
+        formError(null, msg, err);
+        return;
+      }
+      bar.update(imp);
+    }
+    if (!ctx.alive() || mine !== seq) return;
+    replace(result, bar.node, report(imp));
+  };
+  dry.addEventListener('click', busy(dry, send(true)));
+  real.addEventListener('click', busy(real, send(false)));
+
+  const exports = h('section', { class: 'panel', id: 'exports', 'aria-labelledby': `${hid}-x` },
+    h('h2', { id: `${hid}-x`, text: t('export.title') }),
+    h('p', { class: 'hint', text: t('export.hint') }),
+    h('ul', { class: 'export-list' }, IMPORT_KINDS.map((k) => h('li', { data: { kind: k } },
+      h('span', { class: 'export-kind', text: kindLabel(k) }), ' ',
+      download(fileHref(`/exports/${k}`, { format: 'csv' }), 'CSV', { 'aria-label': t('export.csv', { kind: kindLabel(k) }), data: { export: k, format: 'csv' } }), ' ',
+      download(fileHref(`/exports/${k}`, { format: 'xlsx' }), 'XLSX', { 'aria-label': t('export.xlsx', { kind: kindLabel(k) }), data: { export: k, format: 'xlsx' } })))));
+
+  replace(root,
+    h('div', { class: 'page-head' }, h('h1', { text: t('import.title') })),
+    h('section', { class: 'panel', id: 'import', 'aria-labelledby': hid },
+      h('h2', { id: hid, text: t('import.upload') }),
+      h('p', { class: 'hint', text: t('import.hint') }),
+      form, result),
+    exports);
+}
+
+// fileError says why a file was refused whole (its reason, and line when given).
+function fileError(msgEl, err) {
+  const reason = err instanceof ApiError ? err.details?.reason : '';
+  if (reason && has(`import.reason.${reason}`)) {
+    const line = err.details?.line;
+    replace(msgEl, h('p', { class: 'alert alert-error', id: 'import-refused', data: { reason } },
+      t(`import.reason.${reason}`), line ? ` ${t('import.at_line', { line: formatNumber(line) })}` : ''));
+    return;
+  }
+  formError(null, msgEl, err);
+}
+
+// progress is the bar of a real run with its counts, updated as the import goes.
+function progress(imp) {
+  const bar = h('progress', { id: 'import-progress', max: '1', value: '0' });
+  const label = h('p', { class: 'import-progress-text', id: 'import-progress-text' });
+  const node = h('div', { class: 'import-progress' }, h('label', { for: 'import-progress', text: t('import.progress') }), bar, label);
+  const update = (x) => {
+    bar.max = Math.max(1, x.total);
+    bar.value = x.processed;
+    bar.dataset.status = x.status;
+    replace(label, t(`import.status.${x.status}`), ' — ', t('import.processed', {
+      processed: formatNumber(x.processed), total: formatNumber(x.total),
+      pct: formatPercent(x.total ? (x.processed / x.total) * 100 : 100),
+    }));
+  };
+  update(imp);
+  return { node, update };
+}
+
+// report shows an import's counts and every issue of its rows, by line.
+function report(imp) {
+  const counts = h('ul', { class: 'figures', id: 'import-counts', data: { status: imp.status, dryRun: String(imp.dry_run) } },
+    [['total', imp.total], ['imported', imp.imported], ['skipped', imp.skipped], ['rejected', imp.rejected]].map(([k, n]) => h('li', { class: 'figure', data: { figure: k } },
+      h('span', { class: 'figure-value', text: formatNumber(n) }), h('span', { class: 'figure-label', text: t(imp.dry_run ? `import.count_dry.${k}` : `import.count.${k}`) }))));
+  const issues = imp.issues || [];
+  const rows = issues.map((x) => h('tr', { class: x.outcome === 'rejected' ? 'is-rejected' : 'is-skipped', data: { line: String(x.line), code: x.code, outcome: x.outcome } },
+    h('td', { class: 'num', text: formatNumber(x.line) }),
+    h('td', { text: x.column || '' }),
+    h('td', { text: t(`import.outcome.${x.outcome}`) }),
+    h('td', { class: 'issue-reason' }, issueText(x))));
+  const parts = [
+    h('p', { class: 'summary', id: 'import-summary' }, imp.dry_run ? t('import.dry_summary') : t(`import.status.${imp.status}`),
+      imp.encoding ? ` ${t('import.encoding', { encoding: imp.encoding })}` : ''),
+    imp.error ? h('p', { class: 'alert alert-error', text: t('import.failed', { error: imp.error }) }) : null,
+    counts,
+  ];
+  if (!imp.dry_run && imp.rejected > 0) {
+    parts.push(h('p', { class: 'rejected-links', id: 'rejected-links' }, t('import.rejected_file'), ' ',
+      download(fileHref(`/imports/${imp.id}/rejected`, { format: 'csv' }), t('import.rejected_csv'), { id: 'rejected-csv' }), ' ',
+      download(fileHref(`/imports/${imp.id}/rejected`, { format: 'xlsx' }), t('import.rejected_xlsx'), { id: 'rejected-xlsx' })));
+  }
+  parts.push(issues.length
+    ? table(tp('import.issues', issues.length), [t('import.line'), t('import.column'), t('import.outcome'), t('import.reason')], rows, { id: 'import-issues', className: 'import-issues' })
+    : empty(t('import.no_issues')));
+  if (imp.issues_truncated) parts.push(h('p', { class: 'hint', text: t('import.truncated') }));
+  if (imp.dry_run && imp.imported + imp.skipped > 0) parts.push(h('p', { class: 'hint', text: t('import.next') }));
+  return h('div', { class: 'import-report' }, parts);
+}
+
+// issueText is a row's problem in the UI's language: the code's meaning; in English the server's
+// message, which says more.
+function issueText(x) {
+  if (locale() === 'en' && x.message) return x.message;
+  return has(`import.code.${x.code}`) ? t(`import.code.${x.code}`) : x.message;
+}
