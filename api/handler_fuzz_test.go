@@ -26,6 +26,14 @@ var fuzzRoutes = []struct{ method, path, as string }{
 	{"PUT", "/api/v1/deals/{pause}/engineers", "kam1"},
 	{"PATCH", "/api/v1/users/user-e2", "admin"},
 	{"POST", "/api/v1/auth/login", ""},
+	{"PUT", "/api/v1/deals/{delivery}/delivery", "kam1"},
+	{"POST", "/api/v1/deals/{delivery}/delivery/tasks/site_survey/complete", "e1"},
+	{"PUT", "/api/v1/settings/service-cadence", "admin"},
+	{"POST", "/api/v1/accounts/{acct1}/contacts", "kam1"},
+	{"POST", "/api/v1/interactions", "kam1"},
+	{"PUT", "/api/v1/accounts/{acct1}/lifecycle", "kam1"},
+	{"POST", "/api/v1/accounts/{acct1}/handover", "d1"},
+	{"PUT", "/api/v1/settings/segmentation", "admin"},
 }
 
 // FuzzHandler drives the whole HTTP handler, on a seeded SQLite database, with arbitrary bodies
@@ -44,6 +52,10 @@ func FuzzHandler(f *testing.F) {
 			`{"owner":"kam2","reason":"holiday"}`, `{"owner":"kam3"}`, `{"engineers":["e1","e2"]}`, `{"engineers":["kam1"]}`,
 			`{"name":"Engineer Two","teams":["west"]}`, `{"role":"root"}`, `{"password":"short"}`, `{"teams":["nowhere"]}`,
 			`{"username":"kam1","password":"wrong password"}`, `{"username":"","password":""}`,
+			`{"tasks":[{"key":"site_survey"},{"key":"acceptance_test","depends_on":["site_survey"]}]}`, `{"tasks":[{"key":"A b"}]}`,
+			`{"notes":"x","attachments":[{"name":"a","ref":""}]}`, `{"result":"pass"}`, `{"service_cadence":["30d","1d"]}`,
+			`{"name":"Chen Gong","role":"insider","reports_to":"nobody"}`, `{"account_id":"{acct1}","kind":"visit","summary":"s","reaction":"positive"}`,
+			`{"phase":"decline","reason":"x"}`, `{"rung":"partner"}`, `{"weights":{"gross_profit":-1}}`,
 			strings.Repeat("[", 10001),
 		} {
 			f.Add(uint8(i), []byte(s), false)
@@ -112,4 +124,10 @@ func seedForFuzz(f *testing.F, e *testEnv) {
 	e.must(200, "POST", p+"/contract/approve", "d1", "")
 	deal("pause")
 	deal("lose")
+	// A deal in delivery, its engineer assigned and its site survey under way.
+	d := deal("delivery")
+	step(d, toNeg...)
+	e.must(200, "POST", d+"/contract/approve", "d1", "")
+	step(d, "POST", "/contract/sign", sign, "PUT", "/engineers", `{"engineers":["e1"]}`, "POST", "/advance", "")
+	e.must(200, "POST", d+"/delivery/tasks/site_survey/start", "e1", "")
 }
