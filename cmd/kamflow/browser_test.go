@@ -1267,9 +1267,12 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.click(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q] button.edit-contact`, li))
 	b.visible("#contact-form")
 	b.set("#contact-relationship", "3")
+	b.set("#contact-form select[data-deal-id]", "opponent") // on this deal, against us
 	b.click("#contact-save")
 	b.waitText("#flash", "李总 Li saved.")
 	b.waitText(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q]`, li), "3 / 5")
+	b.waitText(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q] .contact-deals`, li), "Agitators, PVC line")
+	b.waitText(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q] .contact-deals`, li), "Opponent")
 	b.check()
 
 	// A meeting with the chief engineer: logged, on the timeline, his last contact updated.
@@ -1403,6 +1406,19 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.waitText("#handover-result .reassigned", "Agitators, PVC line")
 	b.waitText(`#account-team-list li[data-user=kam2]`, "负责人")
 	b.waitText("#account-deals", "kam2")
+	b.check()
+
+	// ---- The admin's key-account settings: a contact goes stale after 30 days from now on.
+	b.signOut()
+	b.signIn("admin")
+	b.visible("#segmentation-form")
+	if v := eval[string](b, `document.querySelector('#seg-stale_contact_days').value`); v != "90" {
+		t.Errorf("stale contact days shown as %q, want the default 90", v)
+	}
+	b.set("#seg-stale_contact_days", "30")
+	b.click("#segmentation-save")
+	b.waitText("#flash", "大客户设置已保存")
+	b.waitFor("saved", `document.querySelector('#seg-stale_contact_days')?.value === '30'`)
 	b.check()
 }
 

@@ -9,6 +9,7 @@ import { t, tp, formatNumber, formatPercent, formatList } from '../i18n.js';
 import { h, replace, validate, busy, newId, field } from '../dom.js';
 import { STAGES, FACTORS, stageLabel, factorLabel, formatSLA } from '../domain.js';
 import { formError, table, empty } from './common.js';
+import { VALUE_MONEY, VALUE_JUDGED } from './keyaccount.js';
 
 const DEFAULT_DIRECTOR_AFTER = 2;
 // A duration as the API reads it ("30d", "36h", "90m", "2s"), for an optional field: the browser
@@ -27,7 +28,7 @@ function savedText(key, res, params) {
 }
 
 export async function settingsView(root, ctx) {
-  const [s, teams] = await Promise.all([api('GET', '/settings'), api('GET', '/teams').then((r) => r.items || [])]);
+  const [s, teams, seg] = await Promise.all([api('GET', '/settings'), api('GET', '/teams').then((r) => r.items || []), api('GET', '/settings/segmentation')]);
   if (!ctx.alive()) return;
   const esc = s.escalation || {};
   const hs = newId('se');
@@ -45,6 +46,7 @@ export async function settingsView(root, ctx) {
       h('p', { class: 'hint', text: t('settings.teams_hint') }),
       teams.length ? [overridesTable(esc, teams, ctx), overrideForm(esc, teams, ctx)] : empty(t('settings.no_teams'))),
     cadenceSection(s, ctx),
+    segmentationSection(seg, ctx),
     h('section', { class: 'panel', 'aria-labelledby': ha },
       h('h2', { id: ha, text: t('settings.model_title') }),
       h('p', null, t('settings.margin_floor', { floor: formatPercent(s.margin_floor, 2) })),
@@ -199,5 +201,52 @@ function cadenceSection(s, ctx) {
     h('h2', { id: hid, text: t('settings.cadence_title') }),
     h('p', { class: 'hint', text: t('settings.cadence_lead') }),
     h('p', { id: 'service-cadence-now' }, t('settings.cadence_now', { list: formatList(now.map(formatSLA)) })),
+    form);
+}
+
+// The key-account settings' whole numbers, with their ranges (AccountSettingsInput).
+const SEG_NUMBERS = [
+  ['strategic_threshold', 0, 100, '0.1'],
+  ['full_cooperation_years', 1, 50, '1'],
+  ['stale_contact_days', 1, 3650, '1'],
+  ['repeat_window_years', 1, 20, '1'],
+  ['dormant_months', 1, 120, '1'],
+];
+
+// segmentationSection sets how accounts are valued and segmented (the weight of each value
+// factor, the strategic threshold) and when a contact goes stale and a lifecycle moves on.
+function segmentationSection(seg, ctx) {
+  const hid = newId('se');
+  const weights = {};
+  const numbers = {};
+  const rows = [...VALUE_MONEY, ...VALUE_JUDGED].map((f) => {
+    weights[f] = h('input', { type: 'number', name: `weights.${f}`, id: `seg-weight-${f}`, min: '0', max: '100', step: '0.1', required: true, value: String(seg.weights?.[f] ?? 0) });
+    return field(t(`value.${f}`), weights[f]);
+  });
+  const others = SEG_NUMBERS.map(([k, min, max, step]) => {
+    numbers[k] = h('input', { type: 'number', name: k, id: `seg-${k}`, min: String(min), max: String(max), step, required: true, value: String(seg[k] ?? '') });
+    return field(t(`segset.${k}`), numbers[k], { hint: t(`segset.${k}.hint`) });
+  });
+  const msg = h('div', { class: 'form-msg', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'segmentation-save', text: t('settings.save') });
+  const form = h('form', { class: 'subform', id: 'segmentation-form', novalidate: true },
+    h('fieldset', { class: 'seg-weights' }, h('legend', { text: t('segset.weights') }), h('div', { class: 'field-grid' }, rows)),
+    h('div', { class: 'field-grid' }, others), msg, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    const body = { weights: {} };
+    for (const [f, el] of Object.entries(weights)) body.weights[f] = Number(el.value);
+    for (const [k, el] of Object.entries(numbers)) body[k] = Number(el.value);
+    try {
+      await api('PUT', '/settings/segmentation', body);
+      await ctx.refresh({ text: t('segset.saved') });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  return h('section', { class: 'panel', id: 'segmentation', 'aria-labelledby': hid },
+    h('h2', { id: hid, text: t('segset.title') }),
+    h('p', { class: 'hint', text: t('segset.hint') }),
     form);
 }
