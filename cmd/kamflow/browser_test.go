@@ -1291,6 +1291,30 @@ func TestBrowserKeyAccounts(t *testing.T) {
 		t.Error("the chief engineer's last contact did not move with the meeting")
 	}
 
+	// A call with the plant director logged 120 days after the fact: his last contact is that
+	// long ago, beyond the 90 days after which a contact is stale — marked in the list and in
+	// the org chart, in words too.
+	past := eval[string](b, `(() => {
+		const d = new Date(Date.now() - 120 * 864e5);
+		const p = (n) => String(n).padStart(2, '0');
+		return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes());
+	})()`)
+	b.set("#interaction-kind", "call")
+	b.set("#interaction-at", past)
+	b.click(fmt.Sprintf(`#interaction-form input[data-contact-id=%q]`, li))
+	b.typeIn("#interaction-summary", "Budget call")
+	b.click("#interaction-save")
+	b.waitText("#flash", "Call logged.")
+	b.visible(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q][data-stale=true]`, li))
+	b.waitText(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q] [data-badge=stale]`, li), "Stale: no contact for 1")
+	b.visible(fmt.Sprintf(`#contacts-table tr[data-contact-id=%q][data-stale=false]`, wang))
+	b.waitText("#stale-summary", "1 contact is stale")
+	b.waitText(fmt.Sprintf(`#org-chart .org-node.is-stale[data-contact-id=%q]`, li), "Stale:")
+	if n := eval[int](b, `document.querySelectorAll('#org-chart .org-node.is-stale').length`); n != 1 {
+		t.Errorf("%d stale boxes in the org chart, want 1", n)
+	}
+	b.waitText(fmt.Sprintf(`#org-list li[data-contact-id=%q] .org-list-stale`, li), "Stale")
+
 	// The lifecycle set by hand, with a reason.
 	b.click("#account-lifecycle details.override summary")
 	b.set("#override-rung", "supporter")

@@ -4,7 +4,7 @@
 // the interactions logged with them and the account's timeline.
 
 import { api } from '../api.js';
-import { t, tp, locale, formatMoney, formatNumber, formatPercent, formatDateTime, formatList } from '../i18n.js';
+import { t, tp, locale, formatMoney, formatNumber, formatPercent, formatDate, formatDateTime, formatList } from '../i18n.js';
 import { h, replace, field, select, validate, busy, openDialog, newId } from '../dom.js';
 import { ROLES, STANCES, roleLabel, stanceLabel, stageLabel } from '../domain.js';
 import { formError, table, empty } from './common.js';
@@ -317,6 +317,14 @@ function staleBadge(c) {
     : null;
 }
 
+// localDate is the calendar day of an instant in the browser's time zone.
+function localDate(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const p = (n) => String(n).padStart(2, '0');
+  return formatDate(`${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`);
+}
+
 function rating(n) {
   return n ? `${formatNumber(n)} / 5` : '';
 }
@@ -333,7 +341,7 @@ function contactsPanel(page) {
     h('td', null, stanceTag(c.stance)),
     h('td', { class: 'num', text: rating(c.influence) }),
     h('td', { class: 'num', text: rating(c.relationship) }),
-    h('td', { text: c.last_contact_at ? formatDateTime(c.last_contact_at) : t('contact.never') }),
+    h('td', { class: 'nowrap' }, c.last_contact_at ? h('time', { datetime: c.last_contact_at, title: formatDateTime(c.last_contact_at), text: localDate(c.last_contact_at) }) : t('contact.never')),
     h('td', { class: 'contact-deals' }, (c.deals || []).map((d) => h('span', { class: 'contact-deal', data: { dealId: d.deal_id } },
       titles.get(d.deal_id) || d.deal_id, d.stance ? [' ', stanceTag(d.stance)] : null))),
     page.sales ? h('td', null, h('button', {
