@@ -1416,6 +1416,18 @@ func TestBrowserKeyAccounts(t *testing.T) {
 		t.Errorf("the marketing mix in Chinese: %q", mix)
 	}
 	b.screenshot("account-record-zh-CN.png")
+	// On a phone: nothing wider than the screen (wide tables and the org chart scroll in place).
+	b.do("phone viewport", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile))
+	for _, p := range []string{"/accounts/" + acctID, "/import", "/accounts"} {
+		b.open(p, "h1")
+		b.waitFor("the page drawn", `!document.querySelector('.view[aria-busy]')`)
+		if over := eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`); over {
+			t.Errorf("at 375px %s is %v px wide", p, eval[float64](b, `document.documentElement.scrollWidth`))
+		}
+	}
+	b.open("/accounts/"+acctID, "#org-chart")
+	b.screenshot("account-record-phone-zh-CN.png")
+	b.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
 	b.check()
 
 	// ---- The director hands the account over to kam2: its open deal goes with it.
