@@ -219,7 +219,8 @@ func (s *Server) createImport(c echo.Context) error {
 	// 201 either way: the import is created, done (a dry run) or committing in the background.
 	if !dryRun {
 		if imp.Status != kamflow.ImportDone {
-			s.startImport(imp, p, me)
+			run := *imp // the run's own: the answer below still reads imp
+			s.startImport(&run, p, me)
 		} else {
 			s.auditImport(imp, me)
 		}
@@ -664,8 +665,12 @@ func (s *Server) commitAccounts(ctx context.Context, imp *kamflow.Import, p *imp
 	return prog, nil
 }
 
-// commitDeals opens each deal's workflow at its stage, one after the other (each start waits for
-// the deal's projection), recording the progress every few deals.
+// dealStarts is how many imported deals' workflows are started at once: each start waits for its
+// deal's projection, so starting them one by one would leave the workers idle.
+const dealStarts = 8
+
+// commitDeals opens each deal's workflow at its stage, dealStarts at a time, recording the
+// progress every few deals. The results are taken in the file's order.
 func (s *Server) commitDeals(ctx context.Context, imp *kamflow.Import, p *importPlan, prog kamflow.ImportProgress, me kamflow.Actor) (kamflow.ImportProgress, error) {
 	settings, err := s.cfg.Settings.Settings(ctx)
 	if err != nil {
@@ -682,41 +687,92 @@ func (s *Server) commitDeals(ctx context.Context, imp *kamflow.Import, p *import
 		rows = nil
 		return err
 	}
-	for i, pd := range p.deals {
-		now := s.cfg.Now().UTC()
-		d, created, err := kamflow.ImportDeal(pd.id, pd.in, pd.stage, kamflow.DealImport{ImportID: imp.ID, Line: pd.line}, me, now, settings)
-		if err == nil {
-			cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
-			_, err = s.cfg.Service.CreateDeal(cctx, d, created, settings)
-			cancel()
+	start := func(pd plannedDeal) error {
+		d, created, err := kamflow.ImportDeal(pd.id, pd.in, pd.stage, kamflow.DealImport{ImportID: imp.ID, Line: pd.line}, me, s.cfg.Now().UTC(), settings)
+		if err != nil {
+			return err
 		}
-		prog.Processed++
-		switch code := kamflow.ErrorCode(err); code {
-		case "":
-			prog.Imported++
-		case kamflow.ECONFLICT:
-			// Its workflow ID is taken: another run of the file opened it meanwhile.
-			prog.Skipped++
-			rows = append(rows, kamflow.ImportRow{Line: pd.line, Outcome: kamflow.OutcomeSkipped, EntityID: pd.id,
-				Issues: []kamflow.ImportIssue{{Line: pd.line, Code: kamflow.IssueExists, Message: fmt.Sprintf("deal %s was imported meanwhile (another run of the same file)", pd.in.Title)}}})
-		case kamflow.EINVALID, kamflow.ENOTFOUND, kamflow.EWRONGSTAGE, kamflow.EFORBIDDEN, kamflow.EGATENOTMET:
-			prog.Rejected++
-			rows = append(rows, kamflow.ImportRow{Line: pd.line, Outcome: kamflow.OutcomeRejected, Cells: pd.cells,
-				Issues: []kamflow.ImportIssue{{Line: pd.line, Code: kamflow.IssueFailed, Message: "the deal's workflow refused it: " + kamflow.ErrorMessage(err)}}})
-		default:
-			// Temporal or the database is not answering: stop, and let the user run the file
-			// again later (what is imported stays, and is skipped then).
-			prog.Processed--
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
+		defer cancel()
+		_, err = s.cfg.Service.CreateDeal(cctx, d, created, settings)
+		return err
+	}
+	for from := 0; from < len(p.deals); from += dealStarts {
+		chunk := p.deals[from:min(from+dealStarts, len(p.deals))]
+		errs := make([]error, len(chunk))
+		// The chunk's first deal goes alone: when Temporal is not answering, the run stops there
+		// without sending the others into the same wall.
+		errs[0] = start(chunk[0])
+		if infraError(errs[0]) {
+			chunk = chunk[:1]
+		}
+		var wg sync.WaitGroup
+		for j, pd := range chunk {
+			if j == 0 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[j] = start(pd)
+			}()
+		}
+		wg.Wait()
+		var stop error
+		stopLine := 0
+		for j, pd := range chunk {
+			err := errs[j]
+			if infraError(err) {
+				// Temporal or the database is not answering: the chunk's other deals are counted,
+				// then the run stops; the user runs the file again later (what is imported stays,
+				// and is skipped then).
+				if stop == nil {
+					stop, stopLine = err, pd.line
+				}
+				continue
+			}
+			prog = s.dealOutcome(prog, pd, err, &rows)
+		}
+		if stop != nil {
 			if rerr := record(true); rerr != nil {
 				s.cfg.Logger.Error("recording an import's progress", "import", imp.ID, "err", rerr)
 			}
-			return prog, s.stopped(imp, pd.line, err)
+			return prog, s.stopped(imp, stopLine, stop)
 		}
-		if err := record(i == len(p.deals)-1); err != nil {
-			return prog, s.stopped(imp, pd.line, err)
+		if err := record(from+len(chunk) == len(p.deals)); err != nil {
+			return prog, s.stopped(imp, chunk[len(chunk)-1].line, err)
 		}
 	}
 	return prog, nil
+}
+
+// infraError reports whether a deal's start failed for want of Temporal or the database rather
+// than for the deal itself.
+func infraError(err error) bool {
+	switch kamflow.ErrorCode(err) {
+	case "", kamflow.ECONFLICT, kamflow.EINVALID, kamflow.ENOTFOUND, kamflow.EWRONGSTAGE, kamflow.EFORBIDDEN, kamflow.EGATENOTMET:
+		return false
+	}
+	return true
+}
+
+// dealOutcome counts an imported deal's start and notes its row when it was not imported.
+func (s *Server) dealOutcome(prog kamflow.ImportProgress, pd plannedDeal, err error, rows *[]kamflow.ImportRow) kamflow.ImportProgress {
+	prog.Processed++
+	switch kamflow.ErrorCode(err) {
+	case "":
+		prog.Imported++
+	case kamflow.ECONFLICT:
+		// Its workflow ID is taken: another run of the file opened it meanwhile.
+		prog.Skipped++
+		*rows = append(*rows, kamflow.ImportRow{Line: pd.line, Outcome: kamflow.OutcomeSkipped, EntityID: pd.id,
+			Issues: []kamflow.ImportIssue{{Line: pd.line, Code: kamflow.IssueExists, Message: fmt.Sprintf("deal %s was imported meanwhile (another run of the same file)", pd.in.Title)}}})
+	default:
+		prog.Rejected++
+		*rows = append(*rows, kamflow.ImportRow{Line: pd.line, Outcome: kamflow.OutcomeRejected, Cells: pd.cells,
+			Issues: []kamflow.ImportIssue{{Line: pd.line, Code: kamflow.IssueFailed, Message: "the deal's workflow refused it: " + kamflow.ErrorMessage(err)}}})
+	}
+	return prog
 }
 
 // auditImport appends the run's entry to the audit trail: who brought which file in, and what
