@@ -1377,6 +1377,10 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(parts[4]), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "=1+1") || !strings.HasPrefix(lines[1], "3,") {
 		t.Errorf("rejected rows CSV: %q", parts[4])
 	}
+	// The run in the list of recent imports, after its dry run, with its rejected rows.
+	b.waitText(`#import-history tr[data-dry-run=false][data-status=done]`, "客户.csv")
+	b.visible(`#import-history tr[data-dry-run=false][data-status=done] a.rejected-link`)
+	b.visible(`#import-history tr[data-dry-run=true]`)
 	// The exports: CSV and XLSX of each kind.
 	if n := eval[int](b, `document.querySelectorAll('#exports a[data-export]').length`); n != 6 {
 		t.Errorf("%d export links, want 6", n)

@@ -5,7 +5,7 @@
 // everything the user may see, as CSV or XLSX.
 
 import { api, upload, ApiError } from '../api.js';
-import { t, tp, has, locale, formatNumber, formatPercent } from '../i18n.js';
+import { t, tp, has, locale, formatNumber, formatPercent, formatDateTime } from '../i18n.js';
 import { h, replace, field, select, busy, newId } from '../dom.js';
 import { formError, table, empty, query } from './common.js';
 
@@ -87,9 +87,22 @@ export async function importView(root, ctx) {
     }
     if (!ctx.alive() || mine !== seq) return;
     replace(result, bar.node, report(imp));
+    await showHistory();
   };
   dry.addEventListener('click', busy(dry, send(true)));
   real.addEventListener('click', busy(real, send(false)));
+
+  const history = h('div', { class: 'import-history-body' });
+  const showHistory = async () => {
+    try {
+      const list = await api('GET', '/imports?limit=20');
+      if (ctx.alive()) replace(history, historyTable(list.items || []));
+    } catch (err) {
+      if (ctx.alive()) formError(null, history, err);
+    }
+  };
+  await showHistory();
+  if (!ctx.alive()) return;
 
   const exports = h('section', { class: 'panel', id: 'exports', 'aria-labelledby': `${hid}-x` },
     h('h2', { id: `${hid}-x`, text: t('export.title') }),
@@ -105,6 +118,8 @@ export async function importView(root, ctx) {
       h('h2', { id: hid, text: t('import.upload') }),
       h('p', { class: 'hint', text: t('import.hint') }),
       form, result),
+    h('section', { class: 'panel', id: 'import-history', 'aria-labelledby': `${hid}-h` },
+      h('h2', { id: `${hid}-h`, text: t('import.history') }), history),
     exports);
 }
 
@@ -150,7 +165,7 @@ function report(imp) {
     h('td', { text: t(`import.outcome.${x.outcome}`) }),
     h('td', { class: 'issue-reason' }, issueText(x))));
   const parts = [
-    h('p', { class: 'summary', id: 'import-summary' }, imp.dry_run ? t('import.dry_summary') : t(`import.status.${imp.status}`),
+    h('p', { class: 'summary', id: 'import-summary' }, imp.dry_run ? t('import.dry_summary') : imp.status === 'done' ? t('import.done_summary', { file: imp.file_name }) : t(`import.status.${imp.status}`),
       imp.encoding ? ` ${t('import.encoding', { encoding: imp.encoding })}` : ''),
     imp.error ? h('p', { class: 'alert alert-error', text: t('import.failed', { error: imp.error }) }) : null,
     counts,
@@ -173,4 +188,21 @@ function report(imp) {
 function issueText(x) {
   if (locale() === 'en' && x.message) return x.message;
   return has(`import.code.${x.code}`) ? t(`import.code.${x.code}`) : x.message;
+}
+
+// historyTable lists the recent imports the user may read: when, what, how it went, and the
+// rejected rows of a real run.
+function historyTable(items) {
+  if (!items.length) return empty(t('import.history_empty'));
+  const rows = items.map((x) => h('tr', { data: { importId: x.id, status: x.status, dryRun: String(x.dry_run) } },
+    h('td', { class: 'nowrap', text: formatDateTime(x.created_at) }),
+    h('th', { scope: 'row', text: x.file_name }),
+    h('td', { text: kindLabel(x.kind) }),
+    h('td', { class: 'import-status' }, x.dry_run ? t('import.dry_run') : t(`import.status.${x.status}`)),
+    h('td', { class: 'num', text: t('import.counts_short', {
+      imported: formatNumber(x.imported), skipped: formatNumber(x.skipped), rejected: formatNumber(x.rejected), total: formatNumber(x.total),
+    }) }),
+    h('td', { text: x.created_by }),
+    h('td', null, !x.dry_run && x.rejected > 0 ? h('a', { href: fileHref(`/imports/${x.id}/rejected`, { format: 'csv' }), download: true, class: 'rejected-link', text: t('import.rejected_csv') }) : null)));
+  return table(null, [t('import.when'), t('import.file'), t('import.kind'), t('import.outcome'), t('import.counts_head'), t('import.by'), t('import.rejected_rows')], rows, { className: 'import-history' });
 }
