@@ -1153,14 +1153,17 @@ func (f *fakeFieldService) undone(task, step string) bool {
 }
 
 // TestBrowserKeyAccounts drives the key-account record in a real browser: a KAM opens an
-// account's page, records its value (the score and the strategic segment follow), adds two
-// contacts, one reporting to the other, and sees the org chart draw them as two boxes and a
-// connector (with its text alternative); logs a meeting with one of them and finds it on the
-// account's timeline; sets the lifecycle by hand with a reason; sorts and filters the account
-// list and reads the 80/20 view. Then an import of accounts with a bad row: the dry run shows
-// the row's line and reason, the real run is followed to done, and the rejected rows download as
-// CSV with a byte-order mark. The account page and the import page are photographed in English
-// and in Chinese.
+// account's page, fills in its profile, records its value (the score and the strategic segment
+// follow), adds two contacts, one reporting to the other, and sees the org chart draw them as two
+// boxes and a connector (with its text alternative); sets a contact's stance on a deal; logs a
+// meeting with one of them and finds it on the account's timeline; logs a call 120 days after the
+// fact, which makes its contact stale in the list and the org chart; sets the lifecycle by hand
+// with a reason; sorts and filters the account list and reads the 80/20 view. Then an import of
+// accounts with a bad row: the dry run shows the row's line and reason, the real run is followed
+// to done, and the rejected rows download as CSV with a byte-order mark; an open deal imported at
+// its stage is marked imported; the exports download. The account page and the import page are
+// photographed in English and in Chinese, and checked at phone width. A director hands the
+// account over (its open deals go with it), and an admin changes the key-account settings.
 func TestBrowserKeyAccounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server and a browser")
@@ -1381,6 +1384,23 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.waitText(`#import-history tr[data-dry-run=false][data-status=done]`, "客户.csv")
 	b.visible(`#import-history tr[data-dry-run=false][data-status=done] a.rejected-link`)
 	b.visible(`#import-history tr[data-dry-run=true]`)
+	// An open deal imported at its stage: marked imported on its page and in its history.
+	b.set("#import-kind", "deals")
+	b.setFile("#import-file", "商机.csv", "account,title,value,stage\n上海化工 Shanghai Chemical,Cooling towers,1200000,proposal\n")
+	b.click("#import-run")
+	b.waitFor("deal import done", `document.querySelector('#import-progress')?.dataset.status === 'done' && document.querySelector('#import-counts [data-figure=imported] .figure-value')?.textContent === '1'`)
+	b.open("/accounts/"+acctID, "#account-deals")
+	b.waitText("#account-deals", "Cooling towers")
+	href := eval[string](b, `[...document.querySelectorAll('#account-deals a')].find(a => a.textContent === 'Cooling towers')?.getAttribute('href') || ''`)
+	if !strings.HasPrefix(href, "/deals/") {
+		t.Fatalf("the imported deal's link %q", href)
+	}
+	b.open(href, "#keynode")
+	b.visible("#deal-badges [data-badge=imported]")
+	b.waitText("#deal-badges [data-badge=imported]", "Imported")
+	b.waitText("#history tr[data-kind=imported]", "Imported")
+	b.waitText("#history tr[data-kind=imported]", "Proposal")
+	b.open("/import", "#import-form")
 	// The exports: CSV and XLSX of each kind.
 	if n := eval[int](b, `document.querySelectorAll('#exports a[data-export]').length`); n != 6 {
 		t.Errorf("%d export links, want 6", n)
