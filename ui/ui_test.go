@@ -242,6 +242,45 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 		keys = append(keys, "action.delivery."+string(k))
 	}
 	keys = append(keys, "action.delivery.task_failed")
+	// Key accounts: value factors, segments, lifecycle phases and loyalty rungs with the reasons
+	// and the marketing mix, interactions and the customer's reactions; imports: their kinds,
+	// statuses and every issue code.
+	for _, f := range kamflow.ValueFactors {
+		keys = append(keys, "value."+string(f), "value."+string(f)+".hint")
+	}
+	for _, s := range kamflow.Segments {
+		keys = append(keys, "segment."+string(s))
+	}
+	for _, p := range kamflow.Phases {
+		keys = append(keys, "phase."+string(p))
+	}
+	for _, r := range kamflow.LoyaltyRungs {
+		keys = append(keys, "rung."+string(r))
+	}
+	for _, r := range []string{kamflow.ReasonNoWonDeal, kamflow.ReasonOneWonDeal, kamflow.ReasonWinsSpreadOut, kamflow.ReasonRepeatWins,
+		kamflow.ReasonDormant, kamflow.ReasonFallingValue} {
+		keys = append(keys, "lcreason."+r)
+	}
+	keys = append(keys, "mix."+kamflow.MarketingRelationship, "mix."+kamflow.MarketingBrand)
+	for _, k := range kamflow.InteractionKinds {
+		keys = append(keys, "ikind."+string(k))
+	}
+	for _, r := range kamflow.Reactions {
+		keys = append(keys, "reaction."+string(r))
+	}
+	for _, k := range kamflow.ImportKinds {
+		keys = append(keys, "import.kind."+string(k))
+	}
+	for _, s := range []kamflow.ImportStatus{kamflow.ImportPending, kamflow.ImportRunning, kamflow.ImportDone, kamflow.ImportFailed} {
+		keys = append(keys, "import.status."+string(s))
+	}
+	for _, c := range []string{kamflow.IssueRequired, kamflow.IssueTooLong, kamflow.IssueFormula, kamflow.IssueText, kamflow.IssueDate,
+		kamflow.IssueMoney, kamflow.IssueNumber, kamflow.IssueCurrency, kamflow.IssueEmail, kamflow.IssueStage, kamflow.IssueStatus,
+		kamflow.IssueNotOpen, kamflow.IssueRole, kamflow.IssueStance, kamflow.IssueOwner, kamflow.IssueAccount, kamflow.IssueDuplicate,
+		kamflow.IssueExtraCells, kamflow.IssueExists, kamflow.IssueFailed} {
+		keys = append(keys, "import.code."+c)
+	}
+	keys = append(keys, "history."+kamflow.TransitionImported)
 	for _, lang := range []string{"en", "zh-CN"} {
 		d := dictionary(t, lang)
 		for _, k := range keys {
