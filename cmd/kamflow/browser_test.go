@@ -1280,6 +1280,7 @@ func TestBrowserKeyAccounts(t *testing.T) {
 
 	// A meeting with the chief engineer: logged, on the timeline, his last contact updated.
 	b.set("#interaction-kind", "meeting")
+	b.selectText("#interaction-deal", "Agitators, PVC line")
 	b.click(fmt.Sprintf(`#interaction-form input[data-contact-id=%q]`, wang))
 	b.typeIn("#interaction-summary", "Walked the PVC line layout with the chief engineer")
 	b.set("#interaction-reaction", "positive")
@@ -1289,6 +1290,7 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "Walked the PVC line layout")
 	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "王工 Wang")
 	b.waitText(`#account-timeline-list li[data-kind=interaction]`, "Positive")
+	b.waitText(`#account-timeline-list li[data-kind=interaction] a[href^="/deals/"]`, "Agitators, PVC line")
 	b.visible(`#account-timeline-list li[data-kind=stage][data-transition=created]`)
 	if never := eval[string](b, fmt.Sprintf(`document.querySelector('#contacts-table tr[data-contact-id=%q]').children[7].textContent`, wang)); never == "Never" {
 		t.Error("the chief engineer's last contact did not move with the meeting")

@@ -506,6 +506,7 @@ function interactionPanel(page) {
 function timelinePanel(page) {
   const items = page.timeline || [];
   const names = new Map(page.contacts.map((c) => [c.id, c.name]));
+  const titles = new Map(page.deals.map((d) => [d.id, d.title]));
   const entry = (e) => {
     if (e.kind === 'interaction' && e.interaction) {
       const it = e.interaction;
@@ -515,6 +516,7 @@ function timelinePanel(page) {
           h('time', { datetime: e.at, text: formatDateTime(e.at) }), ' · ',
           h('strong', { text: t(`ikind.${it.kind}`) }),
           who.length ? ` · ${t('timeline.with', { names: formatList(who) })}` : '',
+          it.deal_id && titles.has(it.deal_id) ? [' · ', h('a', { href: `/deals/${it.deal_id}`, 'data-link': true, text: titles.get(it.deal_id) })] : null,
           ' · ', h('span', { text: t('timeline.by', { who: it.recorded_by }) })),
         h('p', { class: 'timeline-summary' }, it.summary),
         h('p', { class: 'timeline-summary' }, h('span', { class: `reaction reaction-${it.reaction}`, text: t(`reaction.${it.reaction}`) }),
