@@ -97,7 +97,7 @@ function profileDialog(page) {
     ];
     const msg = msgBox();
     const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'profile-save', text: t('common.save') });
-    const form = h('form', { novalidate: true, id: 'profile-form', class: 'dialog-wide' }, fields, msg,
+    const form = h('form', { novalidate: true, id: 'profile-form' }, fields, msg,
       h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
     form.addEventListener('submit', busy(submit, async () => {
       replace(msg);
