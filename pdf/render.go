@@ -104,7 +104,7 @@ func (d *doc) finish(w io.Writer) error {
 		return fmt.Errorf("pdf: %w", d.err)
 	}
 	var b bytes.Buffer
-	if err := d.gp.Write(&b); err != nil {
+	if _, err := d.gp.WriteTo(&b); err != nil {
 		return fmt.Errorf("pdf: %w", err)
 	}
 	_, err := w.Write(b.Bytes())

@@ -31,7 +31,7 @@ type fieldService struct {
 	plans []kamflow.DeliveryPlan
 	// activityIDs are the step activities' IDs, which tie them to their steps for live progress.
 	activityIDs []string
-	audit []kamflow.AuditEntry
+	audit       []kamflow.AuditEntry
 	// fail says how a step request fails: "" succeeds, "retry" fails retryably, "reject" fails for
 	// good.
 	fail func(r activities.StepRequest, attempt int32) string
