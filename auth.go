@@ -184,8 +184,8 @@ type Session struct {
 type UserStore interface {
 	// CreateUser, UpdateUser and CreateTeam append the audit entries given with the change.
 	CreateUser(ctx context.Context, u *User, audit ...*AuditEntry) error // conflict when the username is taken
-	User(ctx context.Context, id string) (*User, error)                 // not_found
-	UserByUsername(ctx context.Context, username string) (*User, error) // not_found
+	User(ctx context.Context, id string) (*User, error)                  // not_found
+	UserByUsername(ctx context.Context, username string) (*User, error)  // not_found
 	Users(ctx context.Context) ([]*User, error)
 	UpdateUser(ctx context.Context, u *User, audit ...*AuditEntry) error
 	CreateTeam(ctx context.Context, t *Team, audit ...*AuditEntry) error

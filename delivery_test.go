@@ -530,7 +530,7 @@ func TestLiveSteps(t *testing.T) {
 	}
 	p.Live([]kamflow.StepLive{
 		{Task: "installation", Run: 1, Step: "reserve_parts", Attempt: 3, Progress: 50, LastFailure: "field service: 503 Service Unavailable"},
-		{Task: "installation", Run: 1, Step: "work_order", Attempt: 9}, // done already
+		{Task: "installation", Run: 1, Step: "work_order", Attempt: 9},    // done already
 		{Task: "installation", Run: 0, Step: "reserve_parts", Attempt: 7}, // an earlier run
 	})
 	task := p.Task("installation")

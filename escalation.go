@@ -180,7 +180,7 @@ const (
 
 // EscalationStore keeps the escalation ladder's configuration.
 type EscalationStore interface {
-	Escalation(ctx context.Context) (Escalation, error) // the zero Escalation until one is saved
+	Escalation(ctx context.Context) (Escalation, error)                           // the zero Escalation until one is saved
 	SaveEscalation(ctx context.Context, e Escalation, audit ...*AuditEntry) error // audit appended with the change
 }
 

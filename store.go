@@ -205,7 +205,7 @@ type NotificationStore interface {
 
 // SettingsStore keeps the settings.
 type SettingsStore interface {
-	Settings(ctx context.Context) (Settings, error) // the defaults until something is saved
+	Settings(ctx context.Context) (Settings, error)                           // the defaults until something is saved
 	SaveSettings(ctx context.Context, s Settings, audit ...*AuditEntry) error // audit appended with the change
 }
 
