@@ -129,6 +129,7 @@ const (
 	IssueStance     = "unknown_stance"  // not supporter, neutral or opponent
 	IssueOwner      = "unknown_owner"   // not a KAM of the import's team
 	IssueAccount    = "unknown_account" // no such account in the import's team
+	IssueManager    = "unknown_manager" // reports_to names no one (or several) of the account, or makes a circle
 	IssueDuplicate  = "duplicate"       // the same record as an earlier row of the file
 	IssueExtraCells = "extra_cells"     // a value in a column without a head
 	IssueExists     = "exists"          // already in kamflow: skipped, not an error
@@ -339,7 +340,7 @@ var ImportFields = map[ImportKind][]ImportField{
 		{Name: "phone", ZH: "电话", Aliases: []string{"手机", "手机号", "联系电话", "mobile"}},
 		{Name: "email", ZH: "邮箱", Aliases: []string{"e-mail", "电子邮箱", "mail"}},
 		{Name: "notes", ZH: "备注", Aliases: []string{"note", "remarks", "说明"}},
-		{Name: "reports_to", ZH: "上级", ReadOnly: true},
+		{Name: "reports_to", ZH: "上级", Aliases: []string{"manager", "直属上级", "汇报对象"}},
 		{Name: "last_contact_at", ZH: "最近联系", ReadOnly: true},
 		{Name: "created_at", ZH: "创建时间", ReadOnly: true},
 		{Name: "updated_at", ZH: "更新时间", ReadOnly: true},

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,6 +41,10 @@ func (x *importContext) planContacts(ctx context.Context, p *importPlan, rows []
 	}
 	seen := map[string][]seenRow{}
 	now := x.imp.CreatedAt
+	// The managers named in reports_to, by the planned contact's index: resolved once every row
+	// is planned, since a manager may come later in the file.
+	managers := map[int]string{}
+	cells := map[int][]string{}
 	for _, r := range rows {
 		if ext := x.h.Value(r.Cells, "external_id"); ext != "" {
 			if k, ok := byID[ext]; ok {
@@ -95,13 +100,116 @@ func (x *importContext) planContacts(ctx context.Context, p *importPlan, rows []
 				continue
 			}
 		}
+		if m := x.h.Value(r.Cells, "reports_to"); m != "" {
+			managers[len(p.contacts)] = m
+		}
 		p.contacts = append(p.contacts, kamflow.ImportedContact{Line: r.Line, Contact: &kamflow.Contact{
 			ID: id, AccountID: acc.ID, Name: rec.Name, Title: rec.Title, Department: rec.Department, Role: rec.Role,
 			Stance: rec.Stance, Influence: rec.Influence, Relationship: rec.Relationship, Phone: rec.Phone, Email: rec.Email,
 			Notes: rec.Notes, Deals: []kamflow.ContactDeal{}, CreatedBy: x.me.ID, CreatedAt: now, UpdatedAt: now,
 		}})
+		cells[len(p.contacts)-1] = r.Cells
 	}
+	x.resolveManagers(p, existing, managers, cells)
 	return nil
+}
+
+// resolveManagers sets each planned contact's reports_to from what its row named: a contact's id
+// (as an export writes it) or the name of one person of the same account, in kamflow already or
+// in the file. A name that matches no one or several people, or managers that would report to
+// each other in a circle, reject the row: nothing is dropped silently.
+func (x *importContext) resolveManagers(p *importPlan, existing []kamflow.ContactKey, managers map[int]string, cells map[int][]string) {
+	if len(managers) == 0 {
+		return
+	}
+	type person struct{ id, account string }
+	byID := map[string]person{}
+	byName := map[string][]string{} // account + NormName → ids
+	add := func(id, account, name string) {
+		byID[id] = person{id, account}
+		k := account + "\x00" + kamflow.NormName(name)
+		byName[k] = append(byName[k], id)
+	}
+	for _, c := range existing {
+		add(c.ID, c.AccountID, c.Name)
+	}
+	for _, ic := range p.contacts {
+		add(ic.Contact.ID, ic.Contact.AccountID, ic.Contact.Name)
+	}
+	bad := map[int]kamflow.ImportIssue{}
+	issue := func(i int, format string, args ...any) {
+		bad[i] = x.issue(p.contacts[i].Line, "reports_to", kamflow.IssueManager, format, args...)
+	}
+	for i, m := range managers {
+		c := p.contacts[i].Contact
+		if pr, ok := byID[m]; ok && pr.account == c.AccountID {
+			c.ReportsTo = m
+		} else if ids := byName[c.AccountID+"\x00"+kamflow.NormName(m)]; len(ids) == 1 {
+			c.ReportsTo = ids[0]
+		} else if len(ids) > 1 {
+			issue(i, "several people of the account are called %s: name the manager by id", m)
+			continue
+		} else {
+			issue(i, "no one called %s at this account: add the manager first, or in the same file", m)
+			continue
+		}
+		if c.ReportsTo == c.ID {
+			issue(i, "%s cannot report to themselves", c.Name)
+		}
+	}
+	// A circle can only be among the file's new people: someone in kamflow already reports to no
+	// one of them.
+	planned := map[string]int{}
+	for i, ic := range p.contacts {
+		planned[ic.Contact.ID] = i
+	}
+	for i := range managers {
+		if _, done := bad[i]; done {
+			continue
+		}
+		start := p.contacts[i].Contact.ID
+		seen := map[string]bool{}
+		for cur := p.contacts[i].Contact.ReportsTo; cur != "" && !seen[cur]; {
+			if cur == start {
+				issue(i, "%s and their managers would report to each other in a circle", p.contacts[i].Contact.Name)
+				break
+			}
+			j, ok := planned[cur]
+			if !ok {
+				break
+			}
+			seen[cur] = true // a circle not through i: its own rows are rejected, and i with them below
+			cur = p.contacts[j].Contact.ReportsTo
+		}
+	}
+	// Someone whose manager's row is rejected would report to no one that exists: rejected too.
+	for changed := true; changed; {
+		changed = false
+		for i, ic := range p.contacts {
+			if _, done := bad[i]; done {
+				continue
+			}
+			if j, ok := planned[ic.Contact.ReportsTo]; ok {
+				if _, mgrBad := bad[j]; mgrBad {
+					issue(i, "the row of their manager %s (line %d) is rejected", p.contacts[j].Contact.Name, p.contacts[j].Line)
+					changed = true
+				}
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	kept := p.contacts[:0]
+	for i, ic := range p.contacts {
+		if is, ok := bad[i]; ok {
+			p.reject(ic.Line, cells[i], []kamflow.ImportIssue{is})
+			continue
+		}
+		kept = append(kept, ic)
+	}
+	p.contacts = kept
+	slices.SortStableFunc(p.rows, func(a, b kamflow.ImportRow) int { return a.Line - b.Line })
 }
 
 func (s *Server) commitContacts(ctx context.Context, imp *kamflow.Import, p *importPlan, prog kamflow.ImportProgress, me kamflow.Actor) (kamflow.ImportProgress, error) {

@@ -713,3 +713,50 @@ func TestImportIdempotencyKey(t *testing.T) {
 		t.Errorf("%d imports, want 1", len(items))
 	}
 }
+
+// TestImportContactsReportsTo: the manager a row names (by name, or by id as an export writes it)
+// becomes the contact's reports_to, also when the manager comes later in the file; a manager who
+// is no one, several people or part of a circle rejects the row, and so does a manager whose own
+// row is rejected — nothing is dropped silently.
+func TestImportContactsReportsTo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.upload("kam1", "kind=accounts&dry_run=false", "a.csv", []byte("external_id,name\nCRM-1,华东石化\n"))
+		e.srv.WaitImports()
+		acc := e.must(200, "GET", "/api/v1/accounts?q=华东", "kam1", "")["items"].([]any)[0].(map[string]any)["id"].(string)
+		boss := e.must(201, "POST", "/api/v1/accounts/"+acc+"/contacts", "kam1", `{"name":"李总","title":"Plant director"}`)["id"].(string)
+		e.must(201, "POST", "/api/v1/accounts/"+acc+"/contacts", "kam1", `{"name":"张工","phone":"1"}`)
+		e.must(201, "POST", "/api/v1/accounts/"+acc+"/contacts", "kam1", `{"name":"张工","phone":"2"}`)
+		file := "客户编号,姓名,上级\n" +
+			"CRM-1,王工,周总\n" + // 2: a manager further down the file
+			"CRM-1,周总," + boss + "\n" + // 3: a manager in kamflow, by id
+			"CRM-1,赵工,钱总\n" + // 4: no one of that name
+			"CRM-1,孙工,张工\n" + // 5: two people of that name
+			"CRM-1,吴工,郑工\n" + // 6: a circle with line 7
+			"CRM-1,郑工,吴工\n" + // 7
+			"CRM-1,冯工,吴工\n" + // 8: their manager's row is rejected
+			"CRM-1,陈工,陈工\n" // 9: themselves
+		r := decodeReport(t, e.upload("kam1", "kind=contacts&dry_run=true", "c.csv", []byte(file)))
+		sameText(t, "dry run", r.counts(), "done dry_run=true total=8 processed=8 imported=2 skipped=0 rejected=6")
+		sameText(t, "issues", r.issues(), `4 rejected 上级 (reports_to) unknown_manager: no one called 钱总 at this account: add the manager first, or in the same file
+5 rejected 上级 (reports_to) unknown_manager: several people of the account are called 张工: name the manager by id
+6 rejected 上级 (reports_to) unknown_manager: 吴工 and their managers would report to each other in a circle
+7 rejected 上级 (reports_to) unknown_manager: 郑工 and their managers would report to each other in a circle
+8 rejected 上级 (reports_to) unknown_manager: the row of their manager 吴工 (line 6) is rejected
+9 rejected 上级 (reports_to) unknown_manager: 陈工 cannot report to themselves
+`)
+		e.upload("kam1", "kind=contacts&dry_run=false", "c.csv", []byte(file))
+		e.srv.WaitImports()
+		got := map[string]string{}
+		ids := map[string]string{}
+		items := e.must(200, "GET", "/api/v1/accounts/"+acc+"/contacts", "kam1", "")["items"].([]any)
+		for _, it := range items {
+			m := it.(map[string]any)
+			ids[m["name"].(string)] = m["id"].(string)
+			got[m["name"].(string)], _ = m["reports_to"].(string)
+		}
+		if got["王工"] != ids["周总"] || got["周总"] != boss || len(items) != 5 {
+			t.Errorf("reports_to %v (ids %v)", got, ids)
+		}
+	})
+}

@@ -276,7 +276,7 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 	}
 	for _, c := range []string{kamflow.IssueRequired, kamflow.IssueTooLong, kamflow.IssueFormula, kamflow.IssueText, kamflow.IssueDate,
 		kamflow.IssueMoney, kamflow.IssueNumber, kamflow.IssueCurrency, kamflow.IssueEmail, kamflow.IssueStage, kamflow.IssueStatus,
-		kamflow.IssueNotOpen, kamflow.IssueRole, kamflow.IssueStance, kamflow.IssueOwner, kamflow.IssueAccount, kamflow.IssueDuplicate,
+		kamflow.IssueNotOpen, kamflow.IssueRole, kamflow.IssueStance, kamflow.IssueOwner, kamflow.IssueAccount, kamflow.IssueManager, kamflow.IssueDuplicate,
 		kamflow.IssueExtraCells, kamflow.IssueExists, kamflow.IssueFailed} {
 		keys = append(keys, "import.code."+c)
 	}
