@@ -545,6 +545,14 @@ func (d *Deal) stakeholderIndex(name string) int {
 	return -1
 }
 
+// MarksContact reports whether CmdContactStale with this mark would change the deal: it has an
+// active stakeholder of that name not marked so already. Senders check it on the stored deal to
+// spare the workflow a command it would refuse.
+func (d *Deal) MarksContact(name string, stale bool) bool {
+	i := d.stakeholderIndex(name)
+	return d.Active() && i >= 0 && d.Stakeholders[i].Stale != stale
+}
+
 // progress restarts the stall clock: recorded stage work is progress, and work during a pause
 // ends the pause (the customer is back).
 func (d *Deal) progress(now time.Time, fx *Effects) {

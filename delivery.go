@@ -224,6 +224,16 @@ type DeliveryPlan struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// PlanDelivery is the plan a deal starts delivery with under settings s: the default plan, with
+// the service cadence of s when it sets one.
+func PlanDelivery(d *Deal, now time.Time, s Settings) *DeliveryPlan {
+	p := NewDeliveryPlan(d, now)
+	if len(s.ServiceCadence) > 0 {
+		p.Cadence = slices.Clone(s.ServiceCadence)
+	}
+	return p
+}
+
 // NewDeliveryPlan is the default plan of a deal entering delivery: the five tasks in order, each
 // depending on the one before (training and the acceptance test both on commissioning, the
 // acceptance test on training too), assigned to the deal's first engineer.
@@ -910,6 +920,51 @@ func (p *DeliveryPlan) AddVisit(assignee string, now time.Time) *ServiceVisit {
 	p.Visits = append(p.Visits, v)
 	p.touch(now)
 	return v
+}
+
+// NoteOverdue marks the open tasks past their due date at now as told (once per due date) and
+// returns them; none once the project is closed.
+func (p *DeliveryPlan) NoteOverdue(now time.Time) []DeliveryTask {
+	if p.ClosedAt != nil {
+		return nil
+	}
+	var out []DeliveryTask
+	for i := range p.Tasks {
+		t := &p.Tasks[i]
+		if t.Overdue(now) && t.OverdueNotified != t.Due {
+			t.OverdueNotified = t.Due
+			out = append(out, *t)
+		}
+	}
+	if len(out) > 0 {
+		p.touch(now)
+	}
+	return out
+}
+
+// VisitAssignee is who makes the service visits: the acceptance test's engineer, else the deal's
+// first engineer ("" with neither).
+func (p *DeliveryPlan) VisitAssignee(d *Deal) string {
+	if t := p.Task(TaskAcceptanceTest); t != nil && t.Assignee != "" {
+		return t.Assignee
+	}
+	if len(d.Engineers) > 0 {
+		return d.Engineers[0]
+	}
+	return ""
+}
+
+// DueVisits creates every service visit whose day has come by now (a late wake-up creates the
+// missed ones too) for the deal's visit assignee, and returns them.
+func (p *DeliveryPlan) DueVisits(d *Deal, now time.Time) []*ServiceVisit {
+	var out []*ServiceVisit
+	for {
+		due, round := p.NextVisitDue()
+		if round == 0 || due.After(now) {
+			return out
+		}
+		out = append(out, p.AddVisit(p.VisitAssignee(d), now))
+	}
 }
 
 // ServiceDone reports whether every visit of the cadence has come and been reported.

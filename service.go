@@ -14,8 +14,6 @@ type DealService interface {
 	// requestID deduplicates retries of the same request (an Idempotency-Key, say); "" for none.
 	// A rejected command returns its *Error and changes nothing.
 	Execute(ctx context.Context, dealID string, cmd Command, requestID string) (*Deal, error)
-	// ApplySettings tells the given deals' workflows that the settings changed (e.g. a stage SLA).
-	ApplySettings(ctx context.Context, s Settings, dealIDs []string) error
 }
 
 // MissingKeys returns the gate keys listed under "missing" in err's details: what a rejected move

@@ -16,6 +16,8 @@ import (
 // again once they are in contact.
 type Contacts struct {
 	Store kamflow.KeyAccountStore
+	// Deals reads the deals as stored, so that only the marks that change a deal are sent.
+	Deals kamflow.DealStore
 	// Service sends the deals' commands (their workflows decide on them).
 	Service kamflow.DealService
 	Now     func() time.Time
@@ -53,6 +55,13 @@ func (a *Contacts) MarkStaleContacts(ctx context.Context, at time.Time) (StaleRe
 	for i, sc := range all {
 		stale := sc.Contact.Stale(at, settings.StaleAfter())
 		for _, deal := range sc.OpenDeals {
+			// Most days change nothing: skip the deals already marked so without a round trip
+			// to their workflows.
+			if d, err := a.Deals.Deal(ctx, deal); err != nil && kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
+				return res, err
+			} else if err != nil || !d.MarksContact(sc.Contact.Name, stale) {
+				continue
+			}
 			cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: system,
 				ContactStale: &kamflow.ContactStaleInput{Name: sc.Contact.Name, Stale: stale, Days: sc.DaysSince}}
 			id := fmt.Sprintf("contact-stale:%s:%s:%s:%v", deal, sc.Contact.ID, day, stale)

@@ -20,10 +20,7 @@ var _ kamflow.DeliveryService = (*fakeService)(nil)
 func (s *fakeService) toDelivery(ctx context.Context, before, d *kamflow.Deal, cmd kamflow.Command, settings kamflow.Settings) error {
 	now := s.now().UTC()
 	if before.Stage != kamflow.Delivery && d.Stage == kamflow.Delivery {
-		p := kamflow.NewDeliveryPlan(d, now)
-		if len(settings.ServiceCadence) > 0 {
-			p.Cadence = settings.ServiceCadence
-		}
+		p := kamflow.PlanDelivery(d, now, settings)
 		p.Seq = 1
 		return s.deliveries.ProjectDelivery(ctx, p)
 	}
@@ -118,12 +115,7 @@ func (s *fakeService) runVisits(ctx context.Context, dealIDs ...string) error {
 		}
 		now := s.now().UTC()
 		var notes []kamflow.Notification
-		for {
-			due, round := p.NextVisitDue()
-			if round == 0 || due.After(now) {
-				break
-			}
-			v := p.AddVisit(d.Engineers[0], now)
+		for _, v := range p.DueVisits(d, now) {
 			notes = append(notes, kamflow.Notification{UserID: v.Assignee, DealID: id, Kind: "service_visit", Key: "visit:" + v.ID,
 				Message: fmt.Sprintf("Service visit %d to %s is due", v.Round, v.Site), CreatedAt: now})
 		}

@@ -162,20 +162,8 @@ func (s *fakeService) Execute(ctx context.Context, dealID string, cmd kamflow.Co
 	return d, nil
 }
 
-func (s *fakeService) ApplySettings(ctx context.Context, settings kamflow.Settings, dealIDs []string) error {
-	if err := s.failure(); err != nil {
-		return err
-	}
-	for _, id := range dealIDs {
-		if err := s.applySettings(ctx, settings, id); err != nil {
-			return fmt.Errorf("deal %s: %w", id, err)
-		}
-	}
-	return nil
-}
-
-// ApplyEscalation is ApplySettings with each deal held to its team's SLA overrides, as the
-// workflow does on the escalation signal.
+// ApplyEscalation holds each deal to the settings with its team's SLA overrides, as the workflow
+// does on the escalation signal.
 func (s *fakeService) ApplyEscalation(ctx context.Context, settings kamflow.Settings, esc kamflow.Escalation, dealIDs []string) error {
 	if err := s.failure(); err != nil {
 		return err

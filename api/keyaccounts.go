@@ -316,6 +316,9 @@ func (s *Server) freshContacts(ctx context.Context, it *kamflow.Interaction) {
 			continue
 		}
 		for _, cd := range ct.Deals {
+			if d, err := s.cfg.Deals.Deal(ctx, cd.DealID); err != nil || !d.MarksContact(ct.Name, false) {
+				continue // not marked stale (the usual case), or gone
+			}
 			cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: system,
 				ContactStale: &kamflow.ContactStaleInput{Name: ct.Name, Stale: false}}
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)

@@ -299,5 +299,5 @@ func (s *Server) forecastReport(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// days formats a number of days for CSV.
+// num writes a figure for CSV, as short as it reads exactly.
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

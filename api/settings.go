@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 
@@ -75,9 +74,6 @@ func (s *Server) putStageSettings(c echo.Context) error {
 		return kamflow.Errorf(kamflow.EINVALID, "reset takes no sla or director_after").WithDetail("field", "reset")
 	case !in.Reset && in.SLA == nil && in.DirectorAfter == nil:
 		return kamflow.Errorf(kamflow.EINVALID, "sla (such as \"30d\" or \"2s\") or director_after (such as 2 for twice the SLA) is required").WithDetail("field", "sla")
-	}
-	if in.DirectorAfter != nil && (math.IsNaN(*in.DirectorAfter) || *in.DirectorAfter != 0 && (*in.DirectorAfter < 1 || *in.DirectorAfter > kamflow.MaxDirectorAfter)) {
-		return kamflow.Errorf(kamflow.EINVALID, "director_after must be from 1 to %g times the SLA (0 for the default, %g)", kamflow.MaxDirectorAfter, kamflow.DefaultDirectorAfter).WithDetail("field", "director_after")
 	}
 	ctx := c.Request().Context()
 	if in.Team != "" {

@@ -153,20 +153,6 @@ func (c *Client) mapDeliveryError(err error, dealID string) error {
 	return c.mapError(err, dealID)
 }
 
-// ApplySettings signals the settings to each deal's workflow. A deal that ended meanwhile is
-// skipped; any other failure is returned after trying the rest.
-func (c *Client) ApplySettings(ctx context.Context, s kamflow.Settings, dealIDs []string) error {
-	var errs []error
-	for _, id := range dealIDs {
-		err := c.Temporal.SignalWorkflow(ctx, WorkflowID(id), "", SettingsSignal, s)
-		var nf *serviceerror.NotFound
-		if err != nil && !errors.As(err, &nf) {
-			errs = append(errs, fmt.Errorf("deal %s: %w", id, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // ApplyEscalation signals the settings and the escalation ladder to each deal's workflow, so that
 // deals already in a stage are held to its new SLA and director's rung. A deal that ended meanwhile
 // is skipped; any other failure is returned after trying the rest.

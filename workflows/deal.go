@@ -320,10 +320,7 @@ func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kam
 func (r *dealRun) toDelivery(ctx workflow.Context, before *kamflow.Deal, cmd kamflow.Command) error {
 	now := workflow.Now(ctx)
 	if !r.deliveryStarted && r.deal.DeliveryPlanned {
-		plan := kamflow.NewDeliveryPlan(&r.deal, now)
-		if len(r.settings.ServiceCadence) > 0 {
-			plan.Cadence = slices.Clone(r.settings.ServiceCadence)
-		}
+		plan := kamflow.PlanDelivery(&r.deal, now, r.settings)
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:            DeliveryWorkflowID(r.deal.ID),
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // the service outlives the deal's workflow

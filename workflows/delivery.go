@@ -435,37 +435,25 @@ func (r *deliveryRun) nextWake() time.Time {
 func (r *deliveryRun) onTimer(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
 	var notes []kamflow.Notification
-	changed := false
-	for i := range r.plan.Tasks {
-		t := &r.plan.Tasks[i]
-		if r.plan.ClosedAt != nil || !t.Overdue(now) || t.OverdueNotified == t.Due {
-			continue
-		}
-		t.OverdueNotified = t.Due
-		changed = true
+	overdue := r.plan.NoteOverdue(now)
+	for _, t := range overdue {
 		msg := fmt.Sprintf("The %s task of %s was due on %s and is not done", t.Key, r.plan.Site, t.Due)
 		for _, to := range uniq(t.Assignee, r.deal.Owner) {
 			notes = append(notes, kamflow.Notification{UserID: to, DealID: r.plan.DealID, Kind: overdueNotice,
 				Key: fmt.Sprintf("overdue:%s:%s:%s:%s", r.plan.DealID, t.Key, t.Due, to), Message: msg, CreatedAt: now})
 		}
 	}
-	for {
-		due, round := r.plan.NextVisitDue()
-		if round == 0 || due.After(now) {
-			break
-		}
-		v := r.plan.AddVisit(r.visitAssignee(), now)
-		changed = true
+	visits := r.plan.DueVisits(&r.deal, now)
+	for _, v := range visits {
 		if v.Assignee != "" {
 			notes = append(notes, kamflow.Notification{UserID: v.Assignee, DealID: r.plan.DealID, Kind: serviceVisitNotice,
 				Key: "visit:" + v.ID, CreatedAt: now,
 				Message: fmt.Sprintf("Service visit %d to %s is due: record faults found, faults unresolved and the customer's satisfaction", v.Round, v.Site)})
 		}
 	}
-	if !changed {
+	if len(overdue) == 0 && len(visits) == 0 {
 		return nil
 	}
-	r.plan.Seq++
 	r.changes++
 	if err := r.project(ctx); err != nil {
 		return err
@@ -475,18 +463,6 @@ func (r *deliveryRun) onTimer(ctx workflow.Context) error {
 	}
 	var a *activities.Activities
 	return workflow.ExecuteActivity(activityCtx(ctx), a.Notify, notes).Get(ctx, nil)
-}
-
-// visitAssignee is who makes the service visits: the engineer of the acceptance test, else the
-// deal's first engineer.
-func (r *deliveryRun) visitAssignee() string {
-	if t := r.plan.Task(kamflow.TaskAcceptanceTest); t != nil && t.Assignee != "" {
-		return t.Assignee
-	}
-	if len(r.deal.Engineers) > 0 {
-		return r.deal.Engineers[0]
-	}
-	return ""
 }
 
 func (r *deliveryRun) notifyFailed(ctx workflow.Context, key, step string) error {

@@ -213,7 +213,7 @@ func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 	}
 	w.RegisterActivity(delivery)
 	// The daily run marks stale key contacts on their deals through the deals' workflows.
-	w.RegisterActivity(&activities.Contacts{Store: d, Service: &workflows.Client{Temporal: tc, Escalations: d}})
+	w.RegisterActivity(&activities.Contacts{Store: d, Deals: d, Service: &workflows.Client{Temporal: tc, Escalations: d}})
 	return w
 }
 
