@@ -42,8 +42,11 @@ type Deal struct {
 	Acceptance   *Acceptance   `json:"acceptance,omitempty"`
 	// DeliveryPlanned is set when the deal entered delivery with a delivery plan (its delivery
 	// workflow): the plan's acceptance test then records the acceptance.
-	DeliveryPlanned bool     `json:"delivery_planned,omitempty"`
-	Closing         *Closing `json:"closing,omitempty"`
+	DeliveryPlanned bool `json:"delivery_planned,omitempty"`
+	// UndoFailed are the delivery tasks whose undo failed and must be cleaned up by hand, as the
+	// delivery plan last told the deal (DeliveryHold): the project cannot close while any is.
+	UndoFailed []string `json:"undo_failed,omitempty"`
+	Closing    *Closing `json:"closing,omitempty"`
 	// Imported is set on a deal that came in from a spreadsheet (ImportDeal): the gates of the
 	// stages before the one it was imported at were passed outside kamflow.
 	Imported *DealImport `json:"imported,omitempty"`

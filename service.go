@@ -14,6 +14,15 @@ type DealService interface {
 	// requestID deduplicates retries of the same request (an Idempotency-Key, say); "" for none.
 	// A rejected command returns its *Error and changes nothing.
 	Execute(ctx context.Context, dealID string, cmd Command, requestID string) (*Deal, error)
+	// MarkContact is kamflow's own mark of a stakeholder gone stale or in contact again (the daily
+	// run, a logged interaction). It reaches the deal by a path of its own, never as a user's
+	// command; conflict when the deal is marked so already, invalid when it has no such
+	// stakeholder.
+	MarkContact(ctx context.Context, dealID string, mark ContactStaleInput, requestID string) (*Deal, error)
+	// RetryProjection writes the changes of a deal that needs attention (see Attention) again, as
+	// the admin by asks; conflict when the deal needs none. The deal is back to normal once
+	// they are written.
+	RetryProjection(ctx context.Context, dealID string, by Actor, requestID string) (*Deal, error)
 }
 
 // MissingKeys returns the gate keys listed under "missing" in err's details: what a rejected move

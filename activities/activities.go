@@ -62,15 +62,8 @@ func (a *Activities) Notify(ctx context.Context, n []kamflow.Notification) error
 	return a.Notifications.Notify(ctx, n)
 }
 
-// DirectorNotice asks NotifyDirectors to tell the directors of a deal's team that the deal passed
-// the director's rung of its escalation ladder.
-type DirectorNotice struct {
-	DealID  string    `json:"deal_id"`
-	TeamID  string    `json:"team_id"`
-	Key     string    `json:"key"` // the notice's key; each director's notification is keyed Key + ":" + username
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
-}
+// DirectorNotice asks NotifyDirectors to tell the directors of a deal's team (kamflow's).
+type DirectorNotice = kamflow.DirectorNotice
 
 // NotifyDirectors stores an in-app notification (kind kamflow.NoticeEscalated) for each enabled
 // director of the deal's team and returns their usernames, in order. A retry stores nothing twice.
@@ -102,46 +95,16 @@ func (a *Activities) NotifyDirectors(ctx context.Context, n DirectorNotice) ([]s
 	return told, nil
 }
 
-// Channels of the notices delivered outside kamflow.
+// Channels and events of the notices delivered outside kamflow (the domain's).
 const (
-	ChannelWebhook = "webhook"
-	ChannelEmail   = "email"
+	ChannelWebhook = kamflow.ChannelWebhook
+	ChannelEmail   = kamflow.ChannelEmail
+	EventStalled   = kamflow.EventStalled
+	EventEscalated = kamflow.EventEscalated
 )
 
-// Events of the notices delivered outside kamflow.
-const (
-	EventStalled   = "deal.stalled"   // the deal passed its SLA: its KAM is told
-	EventEscalated = "deal.escalated" // the deal passed the director's rung: its team's directors are told
-)
+// Notice is a rung of the escalation ladder reached by a deal (kamflow's).
+type Notice = kamflow.Notice
 
-// Notice is a rung of the escalation ladder reached by a deal, as the webhook receives it (the
-// request's JSON body) and as the e-mail tells it.
-type Notice struct {
-	// ID is unique to the notice and the same on every retry (the receiver drops repeats by it).
-	ID    string `json:"id"`
-	Event string `json:"event"` // EventStalled or EventEscalated
-	// Level is who is told: "kam" or "director"; Recipients are their usernames.
-	Level         string           `json:"level"`
-	Recipients    []string         `json:"recipients"`
-	DealID        string           `json:"deal_id"`
-	Title         string           `json:"title"`
-	AccountID     string           `json:"account_id"`
-	Stage         kamflow.Stage    `json:"stage"`
-	TeamID        string           `json:"team_id,omitempty"`
-	Owner         string           `json:"owner"`
-	SLA           kamflow.Duration `json:"sla"`
-	DirectorAfter float64          `json:"director_after"`
-	StalledSince  *time.Time       `json:"stalled_since,omitempty"`
-	Message       string           `json:"message"`
-	At            time.Time        `json:"at"`
-}
-
-// Delivery is a notice to deliver on one channel: the workflow retries each until it is delivered,
-// and carries the undelivered ones across continue-as-new.
-type Delivery struct {
-	Channel string `json:"channel"` // ChannelWebhook or ChannelEmail
-	Notice  Notice `json:"notice"`
-}
-
-// Key identifies the delivery.
-func (d Delivery) Key() string { return d.Channel + ":" + d.Notice.ID }
+// Delivery is a notice to deliver on one channel (kamflow's OutboundNotice).
+type Delivery = kamflow.OutboundNotice

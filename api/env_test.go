@@ -548,3 +548,12 @@ func lookup(v any, path string) (any, bool) {
 	}
 	return v, true
 }
+
+func (s *fakeService) MarkContact(ctx context.Context, dealID string, mark kamflow.ContactStaleInput, requestID string) (*kamflow.Deal, error) {
+	cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}, ContactStale: &mark}
+	return s.Execute(ctx, dealID, cmd, requestID)
+}
+
+func (s *fakeService) RetryProjection(ctx context.Context, dealID string, by kamflow.Actor, requestID string) (*kamflow.Deal, error) {
+	return nil, kamflow.Errorf(kamflow.ECONFLICT, "deal %s needs no attention", dealID)
+}

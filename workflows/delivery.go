@@ -66,13 +66,8 @@ type DeliveryInput struct {
 	MaxChangesPerRun int `json:"max_changes_per_run,omitempty"`
 }
 
-// AcceptanceNotice tells the deal the acceptance test's outcome, and the punch items still open.
-type AcceptanceNotice struct {
-	Result         kamflow.AcceptanceResult `json:"result"`
-	Notes          string                   `json:"notes,omitempty"`
-	OpenPunchItems int                      `json:"open_punch_items"`
-	Actor          kamflow.Actor            `json:"actor"`
-}
+// AcceptanceNotice tells the deal the acceptance test's outcome (kamflow's).
+type AcceptanceNotice = kamflow.AcceptanceNotice
 
 type deliveryRun struct {
 	in        DeliveryInput
