@@ -18,6 +18,7 @@ import (
 	"github.com/kamflow/kamflow/api"
 	"github.com/kamflow/kamflow/db"
 	"github.com/kamflow/kamflow/db/dbtest"
+	"github.com/kamflow/kamflow/engine"
 	"github.com/kamflow/kamflow/workflows"
 )
 
@@ -65,7 +66,7 @@ func BenchmarkStageAdvance(b *testing.B) {
 	if err := app.db.CreateAccount(ctx, acct); err != nil {
 		b.Fatal(err)
 	}
-	svc := &workflows.Client{Temporal: app.client}
+	svc := &engine.Client{Temporal: app.client}
 	settings := kamflow.DefaultSettings()
 	scores := map[kamflow.Factor]int{}
 	for _, f := range kamflow.Factors {

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/kamflow/kamflow/engine"
 	"github.com/kamflow/kamflow/workflows"
 )
 
@@ -339,7 +340,7 @@ func TestDevSchedulesTheDailyDigest(t *testing.T) {
 	login(t, c.base, "admin").do("PUT", "/api/v1/settings/service-cadence", map[string]any{"service_cadence": []string{"3s", "1h"}}, 200)
 	describe := func() *client.ScheduleDescription {
 		t.Helper()
-		d, err := app.client.ScheduleClient().GetHandle(t.Context(), workflows.DigestScheduleID).Describe(t.Context())
+		d, err := app.client.ScheduleClient().GetHandle(t.Context(), engine.DigestScheduleID).Describe(t.Context())
 		if err != nil {
 			t.Fatalf("the daily digest's schedule: %v", err)
 		}
@@ -362,7 +363,7 @@ func TestDevSchedulesTheDailyDigest(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := app.client.ScheduleClient().GetHandle(t.Context(), workflows.DigestScheduleID).Trigger(t.Context(), client.ScheduleTriggerOptions{}); err != nil {
+	if err := app.client.ScheduleClient().GetHandle(t.Context(), engine.DigestScheduleID).Trigger(t.Context(), client.ScheduleTriggerOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	director := login(t, c.base, "director")

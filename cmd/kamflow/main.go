@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/kamflow/kamflow/engine"
 	"github.com/kamflow/kamflow/workflows"
 )
 
@@ -143,7 +144,7 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 		return c, errors.New("DATABASE_URL (or --database-url) is required")
 	}
 	if dev || name == "worker" {
-		if _, err := workflows.DigestScheduleAt(c.digestTime, c.digestTZ); err != nil {
+		if _, err := engine.DigestScheduleAt(c.digestTime, c.digestTZ); err != nil {
 			return c, fmt.Errorf("--digest-time/--digest-tz: %w", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/kamflow/kamflow/api"
 	"github.com/kamflow/kamflow/cmd/kamflow/internal/devserver"
 	"github.com/kamflow/kamflow/db"
+	"github.com/kamflow/kamflow/engine"
 	"github.com/kamflow/kamflow/ui"
 	"github.com/kamflow/kamflow/workflows"
 )
@@ -68,7 +69,7 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	logger.Info("starting the embedded Temporal server", "data", filepath.Join(cfg.dataDir, "temporal"))
 	app.temporal, err = devserver.Start(ctx, devserver.Options{
 		DataDir: filepath.Join(cfg.dataDir, "temporal"), Port: cfg.temporalPort, Namespace: cfg.namespace,
-		SearchAttributes: workflows.SearchAttributes, Logger: temporalLogger(logger),
+		SearchAttributes: engine.SearchAttributes, Logger: temporalLogger(logger),
 	})
 	if err != nil {
 		return nil, err
@@ -155,7 +156,7 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	}
 	defer d.Close()
 	defer tc.Close()
-	if err := workflows.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
+	if err := engine.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
 		return err
 	}
 	w := newWorker(tc, d, cfg)
@@ -213,24 +214,24 @@ func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
 	}
 	w.RegisterActivity(delivery)
 	// The daily run marks stale key contacts on their deals through the deals' workflows.
-	w.RegisterActivity(&activities.Contacts{Store: d, Deals: d, Service: &workflows.Client{Temporal: tc, Escalations: d}})
+	w.RegisterActivity(&activities.Contacts{Store: d, Deals: d, Service: &engine.Client{Temporal: tc, Escalations: d}})
 	return w
 }
 
 // ensureDigestSchedule creates or updates the Temporal Schedule of the daily digest. A failure is
 // logged, not fatal: the deals do not wait for the digest.
 func ensureDigestSchedule(ctx context.Context, logger *slog.Logger, tc client.Client, cfg config) {
-	o, err := workflows.DigestScheduleAt(cfg.digestTime, cfg.digestTZ)
+	o, err := engine.DigestScheduleAt(cfg.digestTime, cfg.digestTZ)
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		err = workflows.EnsureDigestSchedule(sctx, tc, o)
+		err = engine.EnsureDigestSchedule(sctx, tc, o)
 	}
 	if err != nil {
 		logger.Error("the directors' daily digest is not scheduled", "err", err)
 		return
 	}
-	logger.Info("daily digest scheduled", "schedule", workflows.DigestScheduleID, "at", fmt.Sprintf("%02d:%02d", o.Hour, o.Minute), "time_zone", o.TimeZone)
+	logger.Info("daily digest scheduled", "schedule", engine.DigestScheduleID, "at", fmt.Sprintf("%02d:%02d", o.Hour, o.Minute), "time_zone", o.TimeZone)
 }
 
 // newActivities wires the activities to the database and to the configured notice channels.
@@ -283,7 +284,7 @@ func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 }
 
 func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Server {
-	svc := &workflows.Client{Temporal: tc, Escalations: d}
+	svc := &engine.Client{Temporal: tc, Escalations: d}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
 		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,

@@ -1,4 +1,9 @@
-package workflows
+// Package engine is the adapter between kamflow and the Temporal service: the Client that
+// implements the domain's DealService, EscalationService, DeliveryService and DeliveryLive on
+// Temporal, the daily digest's Schedule, and the set-up of the search attributes the workflows
+// set. The workflows themselves are in package workflows, which holds workflow code only, so that
+// workflowcheck can check it all for determinism.
+package engine
 
 import (
 	"context"
@@ -6,19 +11,21 @@ import (
 	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/activities"
+	"github.com/kamflow/kamflow/workflows"
 )
 
-// Client implements kamflow.DealService and kamflow.EscalationService on a Temporal client.
+// Client implements kamflow.DealService, kamflow.EscalationService, kamflow.DeliveryService and
+// kamflow.DeliveryLive on a Temporal client, by starting, updating, signalling and describing the
+// workflows of package workflows.
 type Client struct {
 	Temporal  client.Client
-	TaskQueue string // TaskQueue when empty
+	TaskQueue string // workflows.TaskQueue when empty
 	// Escalations, when set, is read by CreateDeal, so that a new deal starts under the escalation
 	// ladder in force (its team's SLA, its director's rung). Without it a new deal has the default
 	// ladder until the next ApplyEscalation.
@@ -36,13 +43,13 @@ func (c *Client) taskQueue() string {
 	if c.TaskQueue != "" {
 		return c.TaskQueue
 	}
-	return TaskQueue
+	return workflows.TaskQueue
 }
 
 // CreateDeal starts the deal's workflow with an Update-With-Start of the snapshot update, which
 // completes once the workflow has projected the deal: the caller can read it right away.
 func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, s kamflow.Settings) (*kamflow.Deal, error) {
-	in := DealInput{Deal: *d, Settings: s, Created: created}
+	in := workflows.DealInput{Deal: *d, Settings: s, Created: created}
 	if c.Escalations != nil {
 		e, err := c.Escalations.Escalation(ctx)
 		if err != nil {
@@ -51,16 +58,16 @@ func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamfl
 		in.Escalation = &e
 	}
 	start := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       WorkflowID(d.ID),
+		ID:                       workflows.WorkflowID(d.ID),
 		TaskQueue:                c.taskQueue(),
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, DealWorkflowName, in)
+	}, workflows.DealWorkflowName, in)
 	h, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			WorkflowID:   WorkflowID(d.ID),
-			UpdateName:   SnapshotUpdate,
+			WorkflowID:   workflows.WorkflowID(d.ID),
+			UpdateName:   workflows.SnapshotUpdate,
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
@@ -78,7 +85,7 @@ func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamfl
 // Update ID, which the server deduplicates: a retried request applies the change once.
 func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command, requestID string) (*kamflow.Deal, error) {
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(dealID),
+		WorkflowID:   workflows.WorkflowID(dealID),
 		UpdateID:     requestID,
 		UpdateName:   string(cmd.Kind),
 		Args:         []any{cmd},
@@ -98,9 +105,9 @@ func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command
 // (and be projected). requestID becomes the Update ID.
 func (c *Client) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow.DeliveryCommand, requestID string) (*kamflow.DeliveryPlan, error) {
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   DeliveryWorkflowID(dealID),
+		WorkflowID:   workflows.DeliveryWorkflowID(dealID),
 		UpdateID:     requestID,
-		UpdateName:   DeliveryUpdate,
+		UpdateName:   workflows.DeliveryUpdate,
 		Args:         []any{cmd},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
@@ -117,7 +124,7 @@ func (c *Client) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow
 // LiveSteps reads the running steps of a deal's delivery from the workflow engine: each pending
 // step activity's attempt, last heartbeat and last failure. A delivery not running has none.
 func (c *Client) LiveSteps(ctx context.Context, dealID string) ([]kamflow.StepLive, error) {
-	d, err := c.Temporal.DescribeWorkflowExecution(ctx, DeliveryWorkflowID(dealID), "")
+	d, err := c.Temporal.DescribeWorkflowExecution(ctx, workflows.DeliveryWorkflowID(dealID), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return nil, nil
@@ -158,9 +165,9 @@ func (c *Client) mapDeliveryError(err error, dealID string) error {
 // is skipped; any other failure is returned after trying the rest.
 func (c *Client) ApplyEscalation(ctx context.Context, s kamflow.Settings, e kamflow.Escalation, dealIDs []string) error {
 	var errs []error
-	u := SettingsUpdate{Settings: s, Escalation: e}
+	u := workflows.SettingsUpdate{Settings: s, Escalation: e}
 	for _, id := range dealIDs {
-		err := c.Temporal.SignalWorkflow(ctx, WorkflowID(id), "", EscalationSignal, u)
+		err := c.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.EscalationSignal, u)
 		var nf *serviceerror.NotFound
 		if err != nil && !errors.As(err, &nf) {
 			errs = append(errs, fmt.Errorf("deal %s: %w", id, err))
@@ -178,43 +185,10 @@ func (c *Client) mapError(err error, dealID string) error {
 	case errors.As(err, &started):
 		return kamflow.Errorf(kamflow.ECONFLICT, "deal %s exists already", dealID)
 	}
-	if mapped := FromError(err); mapped != err {
+	if mapped := workflows.FromError(err); mapped != err {
 		return mapped
 	}
 	return fmt.Errorf("temporal: %w", err)
-}
-
-// SearchAttributes are the custom search attributes the deal workflows set, so that operators can
-// find deals by stage and status in Temporal's own tools.
-var SearchAttributes = map[string]enumspb.IndexedValueType{
-	SearchAttrStage:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	SearchAttrStatus: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-}
-
-// EnsureSearchAttributes registers the search attributes in the namespace when missing. The
-// workflows cannot run without them: upserting an unknown attribute fails the workflow task.
-func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("list search attributes: %w", err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range SearchAttributes {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = typ
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("add search attributes %v: %w", missing, err)
-	}
-	return nil
 }
 
 // MarkContact marks a stakeholder of the deal stale or fresh, as kamflow itself.
