@@ -2,6 +2,7 @@
 GO        ?= go
 BIN       ?= bin/kamflow
 STATICCHECK_VERSION ?= v0.8.2
+WORKFLOWCHECK_VERSION ?= v0.6.0
 export GOTOOLCHAIN ?= local
 
 .PHONY: run build test test-short bench lint fmt clean
@@ -26,9 +27,13 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./...
 
+# workflowcheck checks that the workflow code (package workflows, and what it calls) is
+# deterministic; its exceptions are in workflows/workflowcheck.config.yaml.
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) -show-pos \
+		-config workflows/workflowcheck.config.yaml ./workflows/...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
 
 fmt:

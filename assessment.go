@@ -156,3 +156,17 @@ func missingFactors(scores map[Factor]int) []string {
 	sort.Strings(out)
 	return out
 }
+
+// scoredFactors lists the factors scored in scores, known ones or not, sorted, so that a check
+// that stops at the first bad score reports the same one every time (and on every replay of a
+// workflow), which ranging over the map would not.
+func scoredFactors(scores map[Factor]int) []Factor {
+	out := make([]Factor, 0, len(scores))
+	// The keys are sorted below: the map's order never shows.
+	//workflowcheck:ignore
+	for f := range scores {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -227,7 +227,8 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 		if m := missingFactors(in.Scores); len(m) > 0 {
 			return Errorf(EINVALID, "assessment scores are missing: %s", strings.Join(m, ", ")).WithDetail("missing", m)
 		}
-		for f, v := range in.Scores {
+		for _, f := range scoredFactors(in.Scores) {
+			v := in.Scores[f]
 			if !f.valid() {
 				return Errorf(EINVALID, "unknown assessment factor %q", f).WithDetail("field", "scores."+string(f))
 			}
@@ -577,6 +578,8 @@ func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
 			Scores: map[Factor]int{}, ExpectedClose: in.ExpectedClose, Likelihood: in.Likelihood,
 			Threshold: s.Assessment.Threshold, AssessedBy: who, AssessedAt: now,
 		}
+		// A copy: the order cannot matter.
+		//workflowcheck:ignore
 		for f, v := range in.Scores {
 			a.Scores[f] = v
 		}
