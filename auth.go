@@ -130,19 +130,26 @@ var directorOnly = map[CommandKind]string{
 }
 
 // Authorize decides whether the actor may give cmd on the deal. It is part of Check, so the
-// workflow's Update validator enforces it even for a caller that bypasses the API. Visibility is
-// checked too: an actor who may not see the deal gets not_found.
+// workflow's Update validator enforces it even for a caller that bypasses the API. It fails
+// closed: a command names a signed-in person's role, and kamflow's own work (UserSystem) never
+// comes as a command — it reaches the deal by paths of its own (DealState.Handle). Visibility is
+// checked too: an actor who may not see the deal gets not_found. A deal with a team is worked on
+// by its team: a KAM or director outside it is refused, even the deal's owner.
 func (a Actor) Authorize(cmd Command, d *Deal) error {
-	if a.Role == "" {
-		// Commands built before roles existed (and tests of the rules alone) carry no role; the
-		// API always sets one.
-		return nil
+	switch a.Role {
+	case UserKAM, UserDirector, UserEngineer, UserAdmin:
+	case "":
+		return Errorf(EFORBIDDEN, "the command names no role: every command is a signed-in person's")
+	case UserSystem:
+		return Errorf(EFORBIDDEN, "kamflow's own work never comes as a command")
+	default:
+		return Errorf(EFORBIDDEN, "%q is not a role", a.Role)
 	}
 	if !a.CanSeeDeal(d) {
 		return Errorf(ENOTFOUND, "deal %q not found", d.ID)
 	}
-	if a.Role == UserSystem {
-		return nil
+	if (a.Role == UserKAM || a.Role == UserDirector) && d.TeamID != "" && !a.inTeam(d.TeamID) {
+		return Errorf(EFORBIDDEN, "only the members of the deal's team work on it")
 	}
 	if cmd.Kind == CmdContactStale {
 		return Errorf(EFORBIDDEN, "kamflow marks stakeholders stale itself, from the contacts' interactions")

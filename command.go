@@ -2,6 +2,7 @@ package kamflow
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -209,6 +210,15 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 	if err := cmd.Actor.Authorize(cmd, d); err != nil {
 		return err
 	}
+	return d.CheckRules(cmd, now, s)
+}
+
+// CheckRules is Check without the actor's rights: the deal's rules alone. It is for inputs whose
+// origin was decided elsewhere: the work kamflow does by itself (DealState.Handle), which comes
+// by a path of its own rather than as a person's command, and the legacy deal workflow's
+// handlers, whose commands its validator authorized (histories recorded before commands named a
+// role must replay as they ran).
+func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 	if !d.Active() {
 		return wrongStage("the deal is %s; nothing more can be done on it", d.Status).WithDetail("status", string(d.Status))
 	}
@@ -414,6 +424,10 @@ func (d *Deal) Check(cmd Command, now time.Time, s Settings) error {
 			return Errorf(EGATENOTMET, "the project can be closed once the acceptance's punch list is cleared: %d item(s) open", n).
 				WithDetail("open_punch_items", n)
 		}
+		if len(d.UndoFailed) > 0 {
+			return Errorf(EGATENOTMET, "the project can be closed once the delivery tasks whose undo failed are cleaned up by hand: %s",
+				strings.Join(d.UndoFailed, ", ")).WithDetail("undo_failed", slices.Clone(d.UndoFailed))
+		}
 	case CmdAdvance:
 		in := cmd.Advance
 		if in == nil {
@@ -566,7 +580,16 @@ func (d *Deal) progress(now time.Time, fx *Effects) {
 
 // Apply checks cmd and applies it. now is the command's time, s the settings in force.
 func (d *Deal) Apply(cmd Command, now time.Time, s Settings) (Effects, error) {
-	if err := d.Check(cmd, now, s); err != nil {
+	if err := cmd.Actor.Authorize(cmd, d); err != nil {
+		return Effects{}, err
+	}
+	return d.ApplyRules(cmd, now, s)
+}
+
+// ApplyRules is Apply under the deal's rules alone (see CheckRules): never for a person's
+// command that no validator has authorized.
+func (d *Deal) ApplyRules(cmd Command, now time.Time, s Settings) (Effects, error) {
+	if err := d.CheckRules(cmd, now, s); err != nil {
 		return Effects{}, err
 	}
 	var fx Effects

@@ -180,7 +180,7 @@ func TestCommandLimits(t *testing.T) {
 	}{
 		{kamflow.Development, assess(walkScores(), "2026-08-31", 0, "")},
 		{kamflow.Development, assess(walkScores(), "2026-08-31", 100, kamflow.GradeD)},
-		{kamflow.Entry, kamflow.Command{Kind: kamflow.CmdStakeholder, Actor: kamflow.Actor{ID: long(200)}, Stakeholder: &kamflow.Stakeholder{
+		{kamflow.Entry, kamflow.Command{Kind: kamflow.CmdStakeholder, Actor: kamflow.Actor{ID: long(200), Role: kamflow.UserKAM, Teams: kam.Teams}, Stakeholder: &kamflow.Stakeholder{
 			Name: long(200), Title: long(200), Notes: long(4000), Role: kamflow.RoleExecutor, Stance: kamflow.StanceOpponent, Influence: 5}}},
 		{kamflow.Entry, kamflow.Command{Kind: kamflow.CmdStakeholder, Actor: kam, Stakeholder: &kamflow.Stakeholder{
 			Name: "Zhou", Role: kamflow.RolePurchaser, Stance: kamflow.StanceNeutral}}}, // influence unset

@@ -633,7 +633,6 @@ func TestClosedDealsRefuseEverything(t *testing.T) {
 		pause("waiting", "2027-01-01"),
 		simple(kamflow.CmdResume, kam),
 		{Kind: "teleport", Actor: kam},
-		{Kind: kamflow.CmdResume}, // no actor: still wrong_stage first
 	}
 	for status, setup := range closed {
 		t.Run(string(status), func(t *testing.T) {

@@ -465,18 +465,31 @@ func TestStaleContactReopensTheEntryGate(t *testing.T) {
 	if !d.Gate().Met {
 		t.Fatalf("entry gate with an insider and an engaged decision maker: %+v", d.Gate())
 	}
-	system := kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}
+	// The mark is kamflow's own input (EvContact), never a person's command: a director cannot
+	// send it, nor can a payload that claims to be kamflow.
+	st := &kamflow.DealState{Deal: *d}
+	d = &st.Deal
+	system := kamflow.Actor{}
 	mark := func(name string, stale bool, as kamflow.Actor) error {
-		cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: as, ContactStale: &kamflow.ContactStaleInput{Name: name, Stale: stale, Days: 95}}
-		if err := d.Check(cmd, dt0, kamflow.Settings{}); err != nil {
+		in := &kamflow.ContactStaleInput{Name: name, Stale: stale, Days: 95}
+		ev := kamflow.DealEvent{Kind: kamflow.EvContact, Contact: in}
+		if as.Role != "" {
+			ev = kamflow.DealEvent{Kind: kamflow.EvCommand, Command: &kamflow.Command{Kind: kamflow.CmdContactStale, Actor: as, ContactStale: in}}
+		}
+		if err := st.Check(ev, dt0); err != nil {
 			return err
 		}
-		fx, err := d.Apply(cmd, dt0, kamflow.Settings{})
-		if err == nil && (fx.Progress || fx.Transition != nil) {
-			t.Errorf("marking a contact stale is no progress: %+v", fx)
+		before := d.Seq
+		fx, err := st.Handle(ev, dt0)
+		if err == nil && (len(fx) != 1 || fx[0].Kind != kamflow.FxProject || fx[0].Projection.Transition != nil || d.Seq != before+1) {
+			t.Errorf("marking a contact stale is one projected change, no stage move: %+v", fx)
+		}
+		if err == nil && fx[0].Projection.Audit.Actor != kamflow.SystemActorID {
+			t.Errorf("the mark is recorded as %q", fx[0].Projection.Audit.Actor)
 		}
 		return err
 	}
+	wantErr(t, mark("wang gong", true, kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}), kamflow.EFORBIDDEN, "never comes as a command")
 	wantErr(t, mark("wang gong", true, kamflow.Actor{ID: "dir", Role: kamflow.UserDirector, Teams: []string{"east"}}), kamflow.EFORBIDDEN, "itself")
 	if err := mark("wang gong", true, system); err != nil {
 		t.Fatal(err)

@@ -1,17 +1,23 @@
 // Package workflows runs each deal as one long-running Temporal workflow, the source of truth for
-// its stage. Every change to a deal is a Workflow Update whose validator applies the domain's
-// rules to the workflow's state, so a move that misses its key node is rejected synchronously and
-// leaves no event in the history. A timer per stage marks the deal stalled when its SLA passes.
+// its stage, and a won deal's delivery as its child. The deal's rules and what follows from each
+// input live in the domain (kamflow.DealState: Check and Handle); DealWorkflow only feeds it its
+// inputs, one at a time in the order they came, and runs the effects it returns as activities,
+// signals and a child workflow.
 //
-// The escalation ladder (kamflow.Escalation): when the SLA passes without progress the deal is
-// stalled and its KAM told; when DirectorAfter × the SLA passes, the directors of its team are
-// told. Progress resets the ladder, a pause stops its clock, a change of SLA or ladder reaches
-// deals in flight through a signal. Each notice is stored in-app and delivered by webhook and
-// e-mail by activities retried until they succeed; undelivered notices are carried across
-// continue-as-new and a deal's workflow ends only once they are delivered.
+// Every change a person makes is a Workflow Update whose validator is the domain's Check, so a
+// move that misses its key node is rejected synchronously and leaves no event in the history.
+// Work kamflow does by itself comes by paths of its own: the deal's timer (stall, director's rung,
+// resume date), the escalation and settings signals, the delivery plan's acceptance and hold
+// signals, and kamflow's stale-contact Update; never as a role in a command's payload.
 //
-// The package must stay deterministic: no I/O, no wall clock, no goroutines. Side effects live in
-// the activities package.
+// Nothing accepted is lost: every input goes through one queue, and before the run continues as
+// new the workflow drains the signal channels, works off the queue and waits until every Update
+// handler has finished, again until nothing is left. A change the database refuses for good puts
+// the deal in attention: the change is held (with every later one), the admins are told, and an
+// admin's retry writes them all in order.
+//
+// The package must stay deterministic: no I/O, no wall clock, no goroutines (make lint runs
+// workflowcheck). Side effects live in the activities package; the Temporal client in engine.
 package workflows
 
 import (
@@ -30,26 +36,32 @@ import (
 
 // Names shared by the workflow and its clients.
 const (
-	TaskQueue          = "kamflow-deals"
-	DealWorkflowName   = "DealWorkflow"
-	SnapshotUpdate     = "snapshot" // waits until the deal is projected and returns it
-	DealQuery          = "deal"
-	SettingsSignal     = "settings"
-	SearchAttrStage    = "KamflowStage"
-	SearchAttrStatus   = "KamflowStatus"
-	workflowIDPrefix   = "deal-"
-	projectionAttempts = 0 // unlimited: a projection is retried until the database takes it
+	TaskQueue        = "kamflow-deals"
+	DealWorkflowName = "DealWorkflow"
+	SnapshotUpdate   = "snapshot" // waits until the deal is projected and returns it
+	DealQuery        = "deal"
+	SettingsSignal   = "settings"
+	SearchAttrStage  = "KamflowStage"
+	SearchAttrStatus = "KamflowStatus"
+	workflowIDPrefix = "deal-"
+	// MarkContactUpdate is kamflow's own stale-contact mark (a kamflow.ContactStaleInput): the
+	// daily run and a logged interaction send it, never a person.
+	MarkContactUpdate = "kamflow.mark_contact"
+	// RetryUpdate asks a deal that needs attention to write its held changes (a kamflow.Actor,
+	// the admin who asks).
+	RetryUpdate = "kamflow.retry_projection"
+	// deliveryHoldSignal carries a kamflow.DeliveryHold from the deal's delivery plan.
+	deliveryHoldSignal = "delivery_hold"
+	// oneQueueChange is the GetVersion of the one-queue state machine, asked at the start of every
+	// run: runs started before it (DefaultVersion) go on with legacyDealWorkflow.
+	oneQueueChange = "deal-one-queue"
+	// projectionAttempts bounds a projection's retries (about three minutes of backoff): past them,
+	// or at once for a change the store refuses, the deal needs attention.
+	projectionAttempts = 12
 )
 
 // EscalationSignal carries a SettingsUpdate: the settings and the escalation ladder together.
 const EscalationSignal = "escalation"
-
-// ladderChange is the workflow.GetVersion change of the escalation ladder. A run that reached
-// a stall before it (DefaultVersion) keeps the behaviour it had: no director's rung and no
-// webhook or e-mail, until it continues as new. It is asked for only where the ladder changes
-// what the workflow does (a stalled deal's timer, a stall's notices), so a run that never stalls
-// has no marker at all.
-const ladderChange = "escalation-ladder"
 
 // WorkflowID is the workflow ID of a deal.
 func WorkflowID(dealID string) string { return workflowIDPrefix + dealID }
@@ -82,6 +94,10 @@ type DealInput struct {
 	Outbound []activities.Delivery `json:"outbound,omitempty"`
 	// DeliveryStarted is set once the deal's delivery workflow (its child) has started.
 	DeliveryStarted bool `json:"delivery_started,omitempty"`
+	// Attention and Held carry a deal that needs attention across continue-as-new: why, and the
+	// changes not written yet (see kamflow.DealState).
+	Attention *kamflow.Attention   `json:"attention,omitempty"`
+	Held      []kamflow.Projection `json:"held,omitempty"`
 }
 
 // SettingsUpdate is the payload of EscalationSignal: the settings and the escalation ladder, so
@@ -99,324 +115,6 @@ type LadderState struct {
 	DirectorsToldAt *time.Time `json:"directors_told_at,omitempty"`
 }
 
-// dealRun is the state of one run of a deal workflow.
-type dealRun struct {
-	in       DealInput
-	deal     kamflow.Deal
-	settings kamflow.Settings
-	esc      kamflow.Escalation
-	ladder   LadderState
-	// ladderVersion is the ladderChange version of this run, asked for once (ladderAsked).
-	ladderVersion workflow.Version
-	ladderAsked   bool
-	// outbound are the deliveries under way.
-	outbound []activities.Delivery
-	// rearm moves when the time to wake may have moved without an accepted change (a new
-	// director's rung), so that the main loop sets its timer again.
-	rearm int
-	// projected is the Seq last written to the database.
-	projected int64
-	// changes counts accepted changes in this run; the main loop re-arms its timer when it moves.
-	changes int
-	// deliveryStarted: the deal's delivery workflow runs (see DeliveryWorkflow).
-	deliveryStarted bool
-	// mu serialises handlers: each applies its change and waits for the projection before the
-	// next one starts, so the database sees changes in order and a handler returns only after the
-	// change is readable.
-	mu workflow.Mutex
-}
-
-// DealWorkflow runs one deal from development to its end. It completes when the deal is final
-// (won deals go on through delivery until the project is closed).
-func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
-	r := &dealRun{in: in, deal: in.Deal, settings: in.Settings, projected: in.ProjectedSeq, deliveryStarted: in.DeliveryStarted,
-		mu: workflow.NewMutex(ctx)}
-	if in.Escalation != nil {
-		r.esc = *in.Escalation
-		if in.Created != nil && r.projected < r.deal.Seq {
-			// Not projected yet: the deal starts with its team's SLA, as if it had been opened with it.
-			r.deal.StageSLA = kamflow.Duration(r.effective().StageSLA(r.deal.Stage))
-		}
-	}
-	if in.Ladder != nil {
-		r.ladder = *in.Ladder
-	}
-	if err := r.register(ctx); err != nil {
-		return r.deal, err
-	}
-	for _, d := range in.Outbound {
-		r.send(ctx, d)
-	}
-	if r.projected < r.deal.Seq {
-		var audit *kamflow.AuditEntry
-		if in.Created != nil {
-			audit = kamflow.CreatedAudit(&r.deal)
-		}
-		if err := r.locked(ctx, func() error { return r.project(ctx, in.Created, audit) }); err != nil {
-			return r.deal, err
-		}
-	}
-	for {
-		seen, rearm := r.changes, r.rearm
-		wake := r.nextWake(ctx)
-		changed := func() bool {
-			return r.changes != seen || r.rearm != rearm || r.canSuggested(ctx) || !r.deal.Active()
-		}
-		fired, err := awaitWake(ctx, wake, changed)
-		if err != nil {
-			return r.deal, err
-		}
-		if fired {
-			if err := r.locked(ctx, func() error { return r.onTimer(ctx) }); err != nil {
-				return r.deal, err
-			}
-		}
-		if !r.deal.Active() || r.canSuggested(ctx) {
-			// Let every accepted Update finish (and project) before the run ends.
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return r.deal, err
-			}
-			if !r.deal.Active() {
-				// The deal is over, but its notices are still delivered: none is ever dropped.
-				if err := workflow.Await(ctx, func() bool { return len(r.outbound) == 0 }); err != nil {
-					return r.deal, err
-				}
-				return r.deal, nil
-			}
-			esc, ladder := r.esc, r.ladder
-			next := DealInput{Deal: r.deal, Settings: r.settings, ProjectedSeq: r.projected, MaxUpdatesPerRun: in.MaxUpdatesPerRun,
-				Escalation: &esc, Ladder: &ladder, Outbound: slices.Clone(r.outbound), DeliveryStarted: r.deliveryStarted}
-			return r.deal, workflow.NewContinueAsNewError(ctx, DealWorkflowName, next)
-		}
-	}
-}
-
-func (r *dealRun) register(ctx workflow.Context) error {
-	for _, kind := range kamflow.CommandKinds {
-		kind := kind
-		err := workflow.SetUpdateHandlerWithOptions(ctx, string(kind),
-			func(ctx workflow.Context, cmd kamflow.Command) (kamflow.Deal, error) { return r.handle(ctx, kind, cmd) },
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, cmd kamflow.Command) error {
-				if cmd.Kind != kind {
-					return toAppError(kamflow.Errorf(kamflow.EINVALID, "update %s carries a %q command", kind, cmd.Kind))
-				}
-				return toAppError(r.deal.Check(cmd, workflow.Now(ctx), r.effective()))
-			}})
-		if err != nil {
-			return err
-		}
-	}
-	err := workflow.SetUpdateHandler(ctx, SnapshotUpdate, func(ctx workflow.Context) (kamflow.Deal, error) {
-		err := workflow.Await(ctx, func() bool { return r.projected >= r.deal.Seq })
-		return r.deal, err
-	})
-	if err != nil {
-		return err
-	}
-	if err := workflow.SetQueryHandler(ctx, DealQuery, func() (kamflow.Deal, error) { return r.deal, nil }); err != nil {
-		return err
-	}
-	settings := workflow.GetSignalChannel(ctx, SettingsSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var s kamflow.Settings
-			settings.Receive(ctx, &s)
-			_ = r.locked(ctx, func() error { return r.applySettings(ctx, s) })
-		}
-	})
-	acceptance := workflow.GetSignalChannel(ctx, AcceptanceSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var n AcceptanceNotice
-			acceptance.Receive(ctx, &n)
-			_ = r.locked(ctx, func() error { return r.applyAcceptance(ctx, n) })
-		}
-	})
-	escalation := workflow.GetSignalChannel(ctx, EscalationSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var u SettingsUpdate
-			escalation.Receive(ctx, &u)
-			_ = r.locked(ctx, func() error {
-				r.esc = u.Escalation
-				r.rearm++ // the director's rung may have moved
-				return r.applySettings(ctx, u.Settings)
-			})
-		}
-	})
-	return nil
-}
-
-// effective is the settings as they apply to the deal: its team's SLA overrides in place.
-func (r *dealRun) effective() kamflow.Settings { return r.esc.SettingsFor(r.settings, r.deal.TeamID) }
-
-// directorAfter is the deal's director's rung, as a multiple of its SLA.
-func (r *dealRun) directorAfter() float64 { return r.esc.DirectorAfter(r.deal.TeamID, r.deal.Stage) }
-
-// applySettings takes new settings: the deal is held to its stage's new SLA at once (which may
-// stall it, or lift its stall), and a ladder whose director's rung now lies ahead starts again.
-func (r *dealRun) applySettings(ctx workflow.Context, s kamflow.Settings) error {
-	r.settings = s
-	now := workflow.Now(ctx)
-	if !r.deal.Active() {
-		return nil
-	}
-	changed := r.deal.SetStageSLA(r.effective(), now)
-	if r.ladder.DirectorsToldAt != nil {
-		if dl := r.deal.DirectorDeadline(r.directorAfter()); !dl.IsZero() && now.Before(dl) {
-			r.ladder.DirectorsToldAt = nil
-			r.rearm++
-		}
-	}
-	if !changed {
-		return nil
-	}
-	r.changes++
-	return r.project(ctx, nil, kamflow.SystemAudit("sla", fmt.Sprintf("SLA of the %s stage set to %s", r.deal.Stage, r.deal.StageSLA), &r.deal, now))
-}
-
-// ladderOn reports whether this run has the escalation ladder (see ladderChange).
-func (r *dealRun) ladderOn(ctx workflow.Context) bool {
-	if !r.ladderAsked {
-		r.ladderVersion = workflow.GetVersion(ctx, ladderChange, workflow.DefaultVersion, 1)
-		r.ladderAsked = true
-	}
-	return r.ladderVersion >= 1
-}
-
-// handle applies an accepted command. The validator already checked it, but another handler may
-// have changed the deal while this one waited for the lock, so Apply checks again.
-func (r *dealRun) handle(ctx workflow.Context, kind kamflow.CommandKind, cmd kamflow.Command) (kamflow.Deal, error) {
-	var out kamflow.Deal
-	err := r.locked(ctx, func() error {
-		now := workflow.Now(ctx)
-		before := r.deal.Clone()
-		fx, err := r.deal.Apply(cmd, now, r.effective())
-		if err != nil {
-			return toAppError(err)
-		}
-		if fx.Progress {
-			r.ladder.DirectorsToldAt = nil // stage work: the ladder starts again from the bottom
-		}
-		if !r.deliveryStarted && before.Stage != kamflow.Delivery && r.deal.Stage == kamflow.Delivery &&
-			workflow.GetVersion(ctx, deliveryChange, workflow.DefaultVersion, 1) == 1 {
-			r.deal.DeliveryPlanned = true // the delivery workflow started below records the acceptance
-		}
-		r.changes++
-		if err := r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now)); err != nil {
-			return err
-		}
-		if err := r.toDelivery(ctx, before, cmd); err != nil {
-			return err
-		}
-		out = r.deal
-		return nil
-	})
-	return out, err
-}
-
-// toDelivery starts the deal's delivery workflow when the deal enters delivery, and tells it what
-// it needs later: the project closed, the engineers or owner changed, the deal ended.
-func (r *dealRun) toDelivery(ctx workflow.Context, before *kamflow.Deal, cmd kamflow.Command) error {
-	now := workflow.Now(ctx)
-	if !r.deliveryStarted && r.deal.DeliveryPlanned {
-		plan := kamflow.PlanDelivery(&r.deal, now, r.settings)
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            DeliveryWorkflowID(r.deal.ID),
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // the service outlives the deal's workflow
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		})
-		f := workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflowName, DeliveryInput{Plan: *plan, Deal: r.deal})
-		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			return fmt.Errorf("start the delivery of deal %s: %w", r.deal.ID, err)
-		}
-		r.deliveryStarted = true
-		return nil
-	}
-	if !r.deliveryStarted {
-		return nil
-	}
-	var err error
-	switch {
-	case cmd.Kind == kamflow.CmdCloseProject:
-		err = workflow.SignalExternalWorkflow(ctx, DeliveryWorkflowID(r.deal.ID), "", ProjectClosedSignal, now).Get(ctx, nil)
-	case cmd.Kind == kamflow.CmdReassign || cmd.Kind == kamflow.CmdAssignEngineers || !r.deal.Active():
-		err = workflow.SignalExternalWorkflow(ctx, DeliveryWorkflowID(r.deal.ID), "", DeliveryDealSignal, r.deal).Get(ctx, nil)
-	}
-	if err != nil {
-		// The delivery has ended (every visit reported) or never ran: nothing is waiting for this.
-		workflow.GetLogger(ctx).Warn("the delivery was not told", "deal", r.deal.ID, "command", cmd.Kind, "err", err)
-	}
-	return nil
-}
-
-// applyAcceptance records the outcome of the delivery plan's acceptance test on the deal, under
-// the deal's own rules, as the engineer who recorded it.
-func (r *dealRun) applyAcceptance(ctx workflow.Context, n AcceptanceNotice) error {
-	now := workflow.Now(ctx)
-	cmd := kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: n.Actor,
-		Acceptance: &kamflow.AcceptanceInput{Result: n.Result, Notes: n.Notes, OpenPunchItems: n.OpenPunchItems, FromPlan: true}}
-	if err := r.deal.Check(cmd, now, r.effective()); err != nil {
-		workflow.GetLogger(ctx).Warn("acceptance from the delivery refused", "deal", r.deal.ID, "err", err)
-		return nil
-	}
-	before := r.deal.Clone()
-	fx, err := r.deal.Apply(cmd, now, r.effective())
-	if err != nil {
-		return nil
-	}
-	if fx.Progress {
-		r.ladder.DirectorsToldAt = nil
-	}
-	r.changes++
-	return r.project(ctx, fx.Transition, kamflow.DealAudit(cmd, before, &r.deal, now))
-}
-
-// onTimer handles the stall deadline or the resume date coming.
-func (r *dealRun) onTimer(ctx workflow.Context) error {
-	now := workflow.Now(ctx)
-	if r.deal.ResumeDue(now) {
-		r.changes++
-		if err := r.project(ctx, nil, kamflow.SystemAudit("resume", "resumed on the pause's resume date", &r.deal, now)); err != nil {
-			return err
-		}
-	}
-	if r.deal.MarkStalled(now) {
-		r.changes++
-		summary := fmt.Sprintf("stalled: no progress in the %s stage within its SLA of %s", r.deal.Stage, r.deal.StageSLA)
-		if err := r.project(ctx, nil, kamflow.SystemAudit("stalled", summary, &r.deal, now)); err != nil {
-			return err
-		}
-		if err := r.notifyStalled(ctx); err != nil {
-			return err
-		}
-	}
-	if r.deal.Stalled && r.ladderOn(ctx) && r.ladder.DirectorsToldAt == nil {
-		if dl := r.deal.DirectorDeadline(r.directorAfter()); !dl.IsZero() && !now.Before(dl) {
-			return r.notifyDirectors(ctx)
-		}
-	}
-	return nil
-}
-
-// nextWake is when the workflow must next look at the deal by itself: the stall deadline, the
-// director's rung once stalled, or the pause's resume date. Zero when nothing is due.
-func (r *dealRun) nextWake(ctx workflow.Context) time.Time {
-	if !r.deal.Active() {
-		return time.Time{}
-	}
-	if r.deal.Pause != nil {
-		return r.deal.Pause.ResumeOn.Time()
-	}
-	if r.deal.Stalled {
-		if r.ladder.DirectorsToldAt == nil && r.ladderOn(ctx) {
-			return r.deal.DirectorDeadline(r.directorAfter())
-		}
-		return time.Time{}
-	}
-	return r.deal.StallDeadline()
-}
-
 // awaitWake waits until changed holds or the wake time comes (zero: no wake time), and reports
 // whether the wake time came first.
 func awaitWake(ctx workflow.Context, wake time.Time, changed func() bool) (fired bool, err error) {
@@ -431,21 +129,7 @@ func awaitWake(ctx workflow.Context, wake time.Time, changed func() bool) (fired
 	return !ok, err
 }
 
-func (r *dealRun) canSuggested(ctx workflow.Context) bool {
-	if r.in.MaxUpdatesPerRun > 0 && r.changes >= r.in.MaxUpdatesPerRun {
-		return true
-	}
-	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-}
-
-func (r *dealRun) locked(ctx workflow.Context, fn func() error) error {
-	if err := r.mu.Lock(ctx); err != nil {
-		return err
-	}
-	defer r.mu.Unlock()
-	return fn()
-}
-
+// activityCtx retries a store activity until it succeeds (the delivery workflow's).
 func activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -453,94 +137,23 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
 			MaximumInterval:    time.Minute,
-			MaximumAttempts:    projectionAttempts,
+			MaximumAttempts:    0, // unlimited
 		},
 	})
 }
 
-// project writes the deal as it now stands to the database and updates the search attributes.
-func (r *dealRun) project(ctx workflow.Context, t *kamflow.StageTransition, audit *kamflow.AuditEntry) error {
-	var a *activities.Activities
-	p := kamflow.Projection{Deal: r.deal, Transition: t, Audit: audit}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), a.ProjectDeal, p).Get(ctx, nil); err != nil {
-		return fmt.Errorf("project deal %s seq %d: %w", r.deal.ID, r.deal.Seq, err)
-	}
-	r.projected = r.deal.Seq
-	return workflow.UpsertTypedSearchAttributes(ctx,
-		stageKey.ValueSet(string(r.deal.Stage)), statusKey.ValueSet(string(r.deal.Status)))
-}
-
-func (r *dealRun) notifyStalled(ctx workflow.Context) error {
-	var a *activities.Activities
-	d := r.deal
-	n := []kamflow.Notification{{
-		UserID: d.Owner, DealID: d.ID, Kind: "stalled",
-		Key:       fmt.Sprintf("stalled:%s:%d", d.ID, d.Seq),
-		Message:   fmt.Sprintf("%s has made no progress in the %s stage within its SLA of %s", d.Title, d.Stage, d.StageSLA),
-		CreatedAt: workflow.Now(ctx),
-	}}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), a.Notify, n).Get(ctx, nil); err != nil {
-		return err
-	}
-	if r.ladderOn(ctx) {
-		r.deliver(ctx, r.notice(ctx, n[0].Key, activities.EventStalled, "kam", []string{d.Owner}, n[0].Message))
-	}
-	return nil
-}
-
-// notifyDirectors climbs the ladder's second rung: the directors of the deal's team are told, in
-// the app and outside it.
-func (r *dealRun) notifyDirectors(ctx workflow.Context) error {
-	var a *activities.Activities
-	d := r.deal
-	now := workflow.Now(ctx)
-	after := r.directorAfter()
-	// The time makes the key unique: the same stall may reach the rung twice (raised past now, then
-	// passed again) without a change of the deal.
-	key := fmt.Sprintf("escalated:%s:%d:%d", d.ID, d.Seq, now.Unix())
-	msg := fmt.Sprintf("%s (owner %s) has made no progress in the %s stage for %s, %g× its SLA of %s",
-		d.Title, d.Owner, d.Stage, kamflow.Duration(kamflow.DirectorDelay(time.Duration(d.StageSLA), after)), after, d.StageSLA)
-	var told []string
-	err := workflow.ExecuteActivity(activityCtx(ctx), a.NotifyDirectors,
-		activities.DirectorNotice{DealID: d.ID, TeamID: d.TeamID, Key: key, Message: msg, At: now}).Get(ctx, &told)
-	if err != nil {
-		return err
-	}
-	r.ladder.DirectorsToldAt = &now
-	r.deliver(ctx, r.notice(ctx, key, activities.EventEscalated, "director", told, msg))
-	return nil
-}
-
-func (r *dealRun) notice(ctx workflow.Context, id, event, level string, to []string, msg string) activities.Notice {
-	d := r.deal
-	return activities.Notice{
-		ID: id, Event: event, Level: level, Recipients: append([]string{}, to...), DealID: d.ID, Title: d.Title,
-		AccountID: d.AccountID, Stage: d.Stage, TeamID: d.TeamID, Owner: d.Owner, SLA: d.StageSLA,
-		DirectorAfter: r.directorAfter(), StalledSince: d.StalledSince, Message: msg, At: workflow.Now(ctx),
-	}
-}
-
-// deliver sends the notice by webhook and by e-mail, each on its own, without holding up the deal.
-func (r *dealRun) deliver(ctx workflow.Context, n activities.Notice) {
-	r.send(ctx, activities.Delivery{Channel: activities.ChannelWebhook, Notice: n})
-	r.send(ctx, activities.Delivery{Channel: activities.ChannelEmail, Notice: n})
-}
-
-// send runs the delivery's activity in a coroutine of its own, retried until it succeeds: the
-// deal's changes go on meanwhile. It stays in r.outbound until delivered.
-func (r *dealRun) send(ctx workflow.Context, d activities.Delivery) {
-	r.outbound = append(r.outbound, d)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		var a *activities.Activities
-		fn := a.SendWebhook
-		if d.Channel == activities.ChannelEmail {
-			fn = a.SendEmail
-		}
-		if err := workflow.ExecuteActivity(outboundCtx(ctx), fn, d.Notice).Get(ctx, nil); err != nil {
-			// Only a non-retryable failure (or a cancellation) ends up here: nothing more to do.
-			workflow.GetLogger(ctx).Error("notice not delivered", "delivery", d.Key(), "err", err)
-		}
-		r.outbound = slices.DeleteFunc(r.outbound, func(x activities.Delivery) bool { return x.Key() == d.Key() })
+// storeCtx retries a deal's store activity (projection, notifications, attention) a bounded number
+// of times: a change the store refuses (a non-retryable error) or cannot take within them puts
+// the deal in attention rather than holding it, and every change after it, for ever.
+func storeCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    projectionAttempts,
+		},
 	})
 }
 
@@ -572,7 +185,7 @@ func toAppError(err error) error {
 
 var domainCodes = map[string]bool{
 	kamflow.EINVALID: true, kamflow.ENOTFOUND: true, kamflow.EGATENOTMET: true, kamflow.EWRONGSTAGE: true,
-	kamflow.ECONFLICT: true, kamflow.EFORBIDDEN: true, kamflow.EUNAUTHORIZED: true,
+	kamflow.ECONFLICT: true, kamflow.EFORBIDDEN: true, kamflow.EUNAUTHORIZED: true, kamflow.EUNAVAILABLE: true,
 }
 
 // FromError turns an ApplicationError made by toAppError back into the domain's *Error; other
@@ -590,4 +203,372 @@ func FromError(err error) error {
 		}
 	}
 	return e
+}
+
+// DealWorkflow runs one deal from development to its end. It completes when the deal is final
+// (won deals go on through delivery until the project is closed) and none of its changes or
+// notices is still waiting.
+func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
+	if workflow.GetVersion(ctx, oneQueueChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return legacyDealWorkflow(ctx, in)
+	}
+	l := &dealLoop{in: in, projected: in.ProjectedSeq,
+		settingsCh:   workflow.GetSignalChannel(ctx, SettingsSignal),
+		escalationCh: workflow.GetSignalChannel(ctx, EscalationSignal),
+		acceptanceCh: workflow.GetSignalChannel(ctx, AcceptanceSignal),
+		holdCh:       workflow.GetSignalChannel(ctx, deliveryHoldSignal),
+	}
+	l.st = kamflow.DealState{Deal: in.Deal, Settings: in.Settings, DeliveryStarted: in.DeliveryStarted,
+		Attention: in.Attention, Held: in.Held}
+	if in.Escalation != nil {
+		l.st.Escalation = *in.Escalation
+	}
+	if in.Ladder != nil {
+		l.st.DirectorsToldAt = in.Ladder.DirectorsToldAt
+	}
+	if err := l.register(ctx); err != nil {
+		return l.st.Deal, err
+	}
+	for _, d := range in.Outbound {
+		l.send(ctx, d)
+	}
+	switch {
+	case in.Created != nil && l.projected < in.Deal.Seq:
+		// The deal's first run: open it under the ladder in force (its team's SLA).
+		st, fx := kamflow.OpenDeal(in.Deal, in.Created, in.Settings, l.st.Escalation)
+		l.st = *st
+		l.run(ctx, fx)
+	case l.projected < l.st.Deal.Seq && l.st.Attention == nil:
+		// A run continued as new before its last change was written (a legacy run only).
+		p := kamflow.Projection{Deal: *l.st.Deal.Clone()}
+		l.run(ctx, []kamflow.DealEffect{{Kind: kamflow.FxProject, Projection: &p}})
+	}
+	for {
+		l.drain()
+		if len(l.queue) > 0 {
+			next := l.queue[0]
+			l.queue = l.queue[1:]
+			l.process(ctx, next)
+			continue
+		}
+		if l.ending(ctx) {
+			if workflow.AllHandlersFinished(ctx) && !l.signalled() {
+				if l.st.Deal.Active() {
+					return l.st.Deal, workflow.NewContinueAsNewError(ctx, DealWorkflowName, l.next())
+				}
+				if len(l.outbound) == 0 && l.st.Attention == nil {
+					return l.st.Deal, nil
+				}
+			}
+			// Let every accepted Update finish, and the last notices go out, before the run ends;
+			// an input arriving meanwhile is taken first.
+			outbound := len(l.outbound)
+			err := workflow.Await(ctx, func() bool {
+				return len(l.queue) > 0 || l.signalled() || len(l.outbound) != outbound ||
+					(workflow.AllHandlersFinished(ctx) && (l.st.Deal.Active() || l.st.Attention == nil && len(l.outbound) == 0))
+			})
+			if err != nil {
+				return l.st.Deal, err
+			}
+			continue
+		}
+		fired, err := awaitWake(ctx, l.st.NextWake(), func() bool {
+			return len(l.queue) > 0 || l.signalled() || l.ending(ctx)
+		})
+		if err != nil {
+			return l.st.Deal, err
+		}
+		if fired {
+			l.process(ctx, &input{ev: kamflow.DealEvent{Kind: kamflow.EvTimer}})
+		}
+	}
+}
+
+// dealLoop is one run of a deal's workflow.
+type dealLoop struct {
+	in DealInput
+	st kamflow.DealState
+	// projected is the Seq last written to the database.
+	projected int64
+	// queue holds the inputs not taken yet, in the order they came.
+	queue []*input
+	// changes counts the inputs of this run that changed the deal (MaxUpdatesPerRun).
+	changes int
+	// outbound are the notices being delivered by webhook and e-mail.
+	outbound []kamflow.OutboundNotice
+	// The signal channels, drained into the queue by the loop itself: a signal is taken in the
+	// order it came on its channel, and never left behind by a continue-as-new.
+	settingsCh, escalationCh, acceptanceCh, holdCh workflow.ReceiveChannel
+}
+
+// input is one input in the queue; an Update's handler waits until it is done.
+type input struct {
+	ev   kamflow.DealEvent
+	done bool
+	deal kamflow.Deal
+	err  error
+}
+
+func (l *dealLoop) enqueue(ev kamflow.DealEvent) *input {
+	in := &input{ev: ev}
+	l.queue = append(l.queue, in)
+	return in
+}
+
+// signalled reports whether a signal waits on any channel.
+func (l *dealLoop) signalled() bool {
+	return l.settingsCh.Len() > 0 || l.escalationCh.Len() > 0 || l.acceptanceCh.Len() > 0 || l.holdCh.Len() > 0
+}
+
+// drain moves every signal waiting on the channels into the queue.
+func (l *dealLoop) drain() {
+	for {
+		var s kamflow.Settings
+		if !l.settingsCh.ReceiveAsync(&s) {
+			break
+		}
+		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &s})
+	}
+	for {
+		var u SettingsUpdate
+		if !l.escalationCh.ReceiveAsync(&u) {
+			break
+		}
+		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &u.Settings, Escalation: &u.Escalation})
+	}
+	for {
+		var n kamflow.AcceptanceNotice
+		if !l.acceptanceCh.ReceiveAsync(&n) {
+			break
+		}
+		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvAcceptance, Acceptance: &n})
+	}
+	for {
+		var h kamflow.DeliveryHold
+		if !l.holdCh.ReceiveAsync(&h) {
+			break
+		}
+		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvDeliveryHold, Hold: &h})
+	}
+}
+
+// ending reports whether the run is to end: the deal is over, or it is time to continue as new.
+func (l *dealLoop) ending(ctx workflow.Context) bool {
+	if !l.st.Deal.Active() {
+		return true
+	}
+	if l.in.MaxUpdatesPerRun > 0 && l.changes >= l.in.MaxUpdatesPerRun {
+		return true
+	}
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// next is the input of the next run.
+func (l *dealLoop) next() DealInput {
+	esc := l.st.Escalation
+	return DealInput{Deal: l.st.Deal, Settings: l.st.Settings, ProjectedSeq: l.projected, MaxUpdatesPerRun: l.in.MaxUpdatesPerRun,
+		Escalation: &esc, Ladder: &LadderState{DirectorsToldAt: l.st.DirectorsToldAt}, Outbound: slices.Clone(l.outbound),
+		DeliveryStarted: l.st.DeliveryStarted, Attention: l.st.Attention, Held: l.st.Held}
+}
+
+func (l *dealLoop) register(ctx workflow.Context) error {
+	for _, kind := range kamflow.CommandKinds {
+		kind := kind
+		event := func(cmd kamflow.Command) kamflow.DealEvent {
+			return kamflow.DealEvent{Kind: kamflow.EvCommand, Command: &cmd}
+		}
+		err := workflow.SetUpdateHandlerWithOptions(ctx, string(kind),
+			func(ctx workflow.Context, cmd kamflow.Command) (kamflow.Deal, error) { return l.await(ctx, event(cmd)) },
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, cmd kamflow.Command) error {
+				if cmd.Kind != kind {
+					return toAppError(kamflow.Errorf(kamflow.EINVALID, "update %s carries a %q command", kind, cmd.Kind))
+				}
+				return toAppError(l.st.Check(event(cmd), workflow.Now(ctx)))
+			}})
+		if err != nil {
+			return err
+		}
+	}
+	contact := func(m kamflow.ContactStaleInput) kamflow.DealEvent {
+		return kamflow.DealEvent{Kind: kamflow.EvContact, Contact: &m}
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, MarkContactUpdate,
+		func(ctx workflow.Context, m kamflow.ContactStaleInput) (kamflow.Deal, error) {
+			return l.await(ctx, contact(m))
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, m kamflow.ContactStaleInput) error {
+			return toAppError(l.st.Check(contact(m), workflow.Now(ctx)))
+		}})
+	if err != nil {
+		return err
+	}
+	retry := func(by kamflow.Actor) kamflow.DealEvent { return kamflow.DealEvent{Kind: kamflow.EvRetry, By: &by} }
+	err = workflow.SetUpdateHandlerWithOptions(ctx, RetryUpdate,
+		func(ctx workflow.Context, by kamflow.Actor) (kamflow.Deal, error) { return l.await(ctx, retry(by)) },
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, by kamflow.Actor) error {
+			return toAppError(l.st.Check(retry(by), workflow.Now(ctx)))
+		}})
+	if err != nil {
+		return err
+	}
+	err = workflow.SetUpdateHandler(ctx, SnapshotUpdate, func(ctx workflow.Context) (kamflow.Deal, error) {
+		err := workflow.Await(ctx, func() bool { return l.projected >= l.st.Deal.Seq || l.st.Attention != nil })
+		if err == nil && l.projected < l.st.Deal.Seq {
+			err = toAppError(l.st.AttentionError())
+		}
+		return *l.st.Deal.Clone(), err
+	})
+	if err != nil {
+		return err
+	}
+	return workflow.SetQueryHandler(ctx, DealQuery, func() (kamflow.Deal, error) { return l.st.Deal, nil })
+}
+
+// await queues an Update's input and waits until the loop has taken it.
+func (l *dealLoop) await(ctx workflow.Context, ev kamflow.DealEvent) (kamflow.Deal, error) {
+	in := l.enqueue(ev)
+	if err := workflow.Await(ctx, func() bool { return in.done }); err != nil {
+		return kamflow.Deal{}, err
+	}
+	return in.deal, in.err
+}
+
+// process takes one input: the domain's Handle decides, and its effects are run here in order. An
+// Update's answer is the deal once its change is written (read-your-writes), or why not.
+func (l *dealLoop) process(ctx workflow.Context, in *input) {
+	defer func() { in.done = true }()
+	seq := l.st.Deal.Seq
+	fx, err := l.st.Handle(in.ev, workflow.Now(ctx))
+	if err != nil {
+		if in.ev.Kind != kamflow.EvCommand && in.ev.Kind != kamflow.EvContact && in.ev.Kind != kamflow.EvRetry {
+			// kamflow's own input no longer fits the deal (e.g. an acceptance for a deal closed
+			// meanwhile): nobody waits for it, and it changes nothing.
+			workflow.GetLogger(ctx).Warn("input refused", "deal", l.st.Deal.ID, "input", in.ev.Kind, "err", err)
+		}
+		in.err = toAppError(err)
+		return
+	}
+	if l.st.Deal.Seq != seq {
+		l.changes++
+	}
+	l.run(ctx, fx)
+	in.deal = *l.st.Deal.Clone()
+	if l.projected < l.st.Deal.Seq && l.st.Attention != nil {
+		in.err = toAppError(l.st.AttentionError())
+	}
+}
+
+// run runs effects in order.
+func (l *dealLoop) run(ctx workflow.Context, fx []kamflow.DealEffect) {
+	var a *activities.Activities
+	log := workflow.GetLogger(ctx)
+	for _, e := range fx {
+		switch e.Kind {
+		case kamflow.FxProject:
+			if err := l.project(ctx, *e.Projection); err != nil {
+				l.run(ctx, []kamflow.DealEffect{l.st.ProjectionFailed(*e.Projection, failureMessage(err), failureReason(err), workflow.Now(ctx))})
+			}
+		case kamflow.FxProjectHeld:
+			for len(l.st.Held) > 0 {
+				if err := l.project(ctx, l.st.Held[0]); err != nil {
+					l.run(ctx, []kamflow.DealEffect{l.st.HoldFailed(failureMessage(err), failureReason(err), workflow.Now(ctx))})
+					break
+				}
+				if done := l.st.HeldWritten(); done != nil {
+					l.run(ctx, []kamflow.DealEffect{*done})
+				}
+			}
+		case kamflow.FxRecordAttention:
+			if err := workflow.ExecuteActivity(storeCtx(ctx), a.RecordAttention, *e.Attention).Get(ctx, nil); err != nil {
+				log.Error("the deal needs attention, and that could not be recorded", "deal", l.st.Deal.ID, "err", err)
+			}
+		case kamflow.FxClearAttention:
+			if err := workflow.ExecuteActivity(storeCtx(ctx), a.ClearAttention, l.st.Deal.ID, workflow.Now(ctx)).Get(ctx, nil); err != nil {
+				log.Error("the deal's attention could not be cleared", "deal", l.st.Deal.ID, "err", err)
+			}
+		case kamflow.FxNotify:
+			if err := workflow.ExecuteActivity(storeCtx(ctx), a.Notify, e.Notifications).Get(ctx, nil); err != nil {
+				log.Error("notifications not stored", "deal", l.st.Deal.ID, "err", err)
+			}
+		case kamflow.FxOutbound:
+			l.deliver(ctx, *e.Notice)
+		case kamflow.FxTellDirectors:
+			var told []string
+			if err := workflow.ExecuteActivity(storeCtx(ctx), a.NotifyDirectors, *e.Directors).Get(ctx, &told); err != nil {
+				log.Error("the directors were not told", "deal", l.st.Deal.ID, "err", err)
+				continue
+			}
+			n := *e.Notice
+			n.Recipients = told
+			l.deliver(ctx, n)
+		case kamflow.FxStartDelivery:
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:            DeliveryWorkflowID(l.st.Deal.ID),
+				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON, // the service outlives the deal's workflow
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			})
+			f := workflow.ExecuteChildWorkflow(cctx, DeliveryWorkflowName, DeliveryInput{Plan: *e.Plan, Deal: *l.st.Deal.Clone()})
+			if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+				log.Error("the delivery did not start", "deal", l.st.Deal.ID, "err", err)
+			}
+		case kamflow.FxProjectClosed:
+			l.tellDelivery(ctx, ProjectClosedSignal, e.At)
+		case kamflow.FxDealChanged:
+			l.tellDelivery(ctx, DeliveryDealSignal, *e.Deal)
+		}
+	}
+}
+
+// project writes one projection and, once written, the deal's search attributes.
+func (l *dealLoop) project(ctx workflow.Context, p kamflow.Projection) error {
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(storeCtx(ctx), a.ProjectDeal, p).Get(ctx, nil); err != nil {
+		return fmt.Errorf("project deal %s seq %d: %w", p.Deal.ID, p.Deal.Seq, err)
+	}
+	l.projected = max(l.projected, p.Deal.Seq)
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		stageKey.ValueSet(string(p.Deal.Stage)), statusKey.ValueSet(string(p.Deal.Status)))
+}
+
+func (l *dealLoop) tellDelivery(ctx workflow.Context, signal string, arg any) {
+	err := workflow.SignalExternalWorkflow(ctx, DeliveryWorkflowID(l.st.Deal.ID), "", signal, arg).Get(ctx, nil)
+	if err != nil {
+		// The delivery has ended (every visit reported): nothing is waiting for this.
+		workflow.GetLogger(ctx).Warn("the delivery was not told", "deal", l.st.Deal.ID, "signal", signal, "err", err)
+	}
+}
+
+// deliver sends the notice by webhook and by e-mail, each on its own, without holding up the deal.
+func (l *dealLoop) deliver(ctx workflow.Context, n kamflow.Notice) {
+	l.send(ctx, kamflow.OutboundNotice{Channel: kamflow.ChannelWebhook, Notice: n})
+	l.send(ctx, kamflow.OutboundNotice{Channel: kamflow.ChannelEmail, Notice: n})
+}
+
+// send runs the delivery's activity in a coroutine of its own, retried until it succeeds: the
+// deal's inputs go on meanwhile. It stays in l.outbound, carried across continue-as-new, until
+// delivered.
+func (l *dealLoop) send(ctx workflow.Context, d kamflow.OutboundNotice) {
+	l.outbound = append(l.outbound, d)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var a *activities.Activities
+		fn := a.SendWebhook
+		if d.Channel == kamflow.ChannelEmail {
+			fn = a.SendEmail
+		}
+		if err := workflow.ExecuteActivity(outboundCtx(ctx), fn, d.Notice).Get(ctx, nil); err != nil {
+			// Only a non-retryable failure (or a cancellation) ends up here: nothing more to do.
+			workflow.GetLogger(ctx).Error("notice not delivered", "delivery", d.Key(), "err", err)
+		}
+		l.outbound = slices.DeleteFunc(l.outbound, func(x kamflow.OutboundNotice) bool { return x.Key() == d.Key() })
+	})
+}
+
+// failureReason tells a change the store refused (a non-retryable failure of the activity) from
+// one whose retries ran out.
+func failureReason(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		return kamflow.AttentionRefused
+	}
+	return kamflow.AttentionExhausted
 }

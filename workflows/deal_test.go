@@ -166,7 +166,7 @@ func (h *harness) finish() kamflow.Deal {
 	return d
 }
 
-var kam = kamflow.Actor{ID: "kam1", Role: "kam"}
+var kam = kamflow.Actor{ID: "kam1", Role: "kam", Teams: []string{"east"}}
 var director = kamflow.Actor{ID: "director", Role: "director", Teams: []string{"east"}}
 
 func allScores(v int) map[kamflow.Factor]int {
