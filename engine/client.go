@@ -30,6 +30,11 @@ type Client struct {
 	// ladder in force (its team's SLA, its director's rung). Without it a new deal has the default
 	// ladder until the next ApplyEscalation.
 	Escalations kamflow.EscalationStore
+	// MaxUpdatesPerRun, when above 0, is the workflows.DealInput.MaxUpdatesPerRun of the deals
+	// CreateDeal starts: their workflows continue as new after that many accepted changes instead
+	// of when the server suggests. A test knob (KAMFLOW_MAX_UPDATES_PER_RUN in cmd/kamflow), so that
+	// a test sees continue-as-new within a few changes; 0 in production.
+	MaxUpdatesPerRun int
 }
 
 var (
@@ -49,7 +54,7 @@ func (c *Client) taskQueue() string {
 // CreateDeal starts the deal's workflow with an Update-With-Start of the snapshot update, which
 // completes once the workflow has projected the deal: the caller can read it right away.
 func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, s kamflow.Settings) (*kamflow.Deal, error) {
-	in := workflows.DealInput{Deal: *d, Settings: s, Created: created}
+	in := workflows.DealInput{Deal: *d, Settings: s, Created: created, MaxUpdatesPerRun: c.MaxUpdatesPerRun}
 	if c.Escalations != nil {
 		e, err := c.Escalations.Escalation(ctx)
 		if err != nil {
@@ -84,11 +89,17 @@ func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamfl
 // Execute sends cmd as the Update of its kind and waits for it to complete. requestID becomes the
 // Update ID, which the server deduplicates: a retried request applies the change once.
 func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command, requestID string) (*kamflow.Deal, error) {
+	return c.update(ctx, dealID, string(cmd.Kind), requestID, cmd)
+}
+
+// update sends the deal's workflow the Update name with arg and waits for it to complete: the
+// deal as the Update left it, once written. requestID becomes the Update ID.
+func (c *Client) update(ctx context.Context, dealID, name, requestID string, arg any) (*kamflow.Deal, error) {
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.WorkflowID(dealID),
 		UpdateID:     requestID,
-		UpdateName:   string(cmd.Kind),
-		Args:         []any{cmd},
+		UpdateName:   name,
+		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -191,13 +202,13 @@ func (c *Client) mapError(err error, dealID string) error {
 	return fmt.Errorf("temporal: %w", err)
 }
 
-// MarkContact marks a stakeholder of the deal stale or fresh, as kamflow itself.
+// MarkContact sends kamflow's own stale-contact mark by its own Update, never as a person's
+// command (workflows.MarkContactUpdate).
 func (c *Client) MarkContact(ctx context.Context, dealID string, mark kamflow.ContactStaleInput, requestID string) (*kamflow.Deal, error) {
-	cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}, ContactStale: &mark}
-	return c.Execute(ctx, dealID, cmd, requestID)
+	return c.update(ctx, dealID, workflows.MarkContactUpdate, requestID, mark)
 }
 
-// RetryProjection writes a deal's held changes again.
+// RetryProjection asks a deal that needs attention to write its held changes, as the admin by.
 func (c *Client) RetryProjection(ctx context.Context, dealID string, by kamflow.Actor, requestID string) (*kamflow.Deal, error) {
-	return nil, kamflow.Errorf(kamflow.ECONFLICT, "deal %s needs no attention", dealID)
+	return c.update(ctx, dealID, workflows.RetryUpdate, requestID, by)
 }
