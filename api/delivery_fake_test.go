@@ -15,28 +15,6 @@ import (
 
 var _ kamflow.DeliveryService = (*fakeService)(nil)
 
-// toDelivery is what the deal workflow does after a change: start the delivery on entering it,
-// tell it the project closed or the deal changed.
-func (s *fakeService) toDelivery(ctx context.Context, before, d *kamflow.Deal, cmd kamflow.Command, settings kamflow.Settings) error {
-	now := s.now().UTC()
-	if before.Stage != kamflow.Delivery && d.Stage == kamflow.Delivery {
-		p := kamflow.PlanDelivery(d, now, settings)
-		p.Seq = 1
-		return s.deliveries.ProjectDelivery(ctx, p)
-	}
-	if cmd.Kind != kamflow.CmdCloseProject {
-		return nil
-	}
-	p, err := s.deliveries.DeliveryPlan(ctx, d.ID)
-	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	p.CloseProject(now)
-	return s.deliveries.ProjectDelivery(ctx, p)
-}
-
 // ExecuteDelivery is the delivery workflow's Update.
 func (s *fakeService) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow.DeliveryCommand, requestID string) (*kamflow.DeliveryPlan, error) {
 	if err := s.failure(); err != nil {
@@ -82,21 +60,10 @@ func (s *fakeService) ExecuteDelivery(ctx context.Context, dealID string, cmd ka
 	}
 	if cmd.Kind == kamflow.DelivResolve || (cmd.Kind == kamflow.DelivComplete && cmd.Task == kamflow.TaskAcceptanceTest) {
 		result, open := p.Acceptance()
-		acc := kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: cmd.Actor,
-			Acceptance: &kamflow.AcceptanceInput{Result: result, Notes: p.Task(kamflow.TaskAcceptanceTest).Notes, OpenPunchItems: open, FromPlan: true}}
-		settings, err := s.settings.Settings(ctx)
-		if err != nil {
+		// The acceptance signal to the deal, whose own rules decide the accepted gate item.
+		n := kamflow.AcceptanceNotice{Result: result, Notes: p.Task(kamflow.TaskAcceptanceTest).Notes, OpenPunchItems: open, Actor: cmd.Actor}
+		if err := s.signal(ctx, dealID, kamflow.DealEvent{Kind: kamflow.EvAcceptance, Acceptance: &n}); err != nil {
 			return nil, err
-		}
-		if err := d.Check(acc, now, settings); err == nil {
-			before := d.Clone()
-			fx, err := d.Apply(acc, now, settings)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Transition: fx.Transition, Audit: kamflow.DealAudit(acc, before, d, now)}); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return p, nil

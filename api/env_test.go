@@ -23,22 +23,29 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // fakeService implements kamflow.DealService in process on the real stores, the way the deal
-// workflows do on Temporal: one lock per deal (the workflow's mutex), the command applied to the
-// deal as stored with the settings in force, the result projected before Execute returns, and a
-// retried request ID answered with the first result instead of being applied again (Temporal's
-// Update ID). A rejected command is not recorded, so it changes nothing and a retry is checked
-// again, as a rejected Update leaves no trace in the history.
+// workflows do on Temporal: each deal's state is the domain's kamflow.DealState, fed one input at
+// a time under the deal's lock (the workflow's one queue), each input checked first (the Update
+// validator) and its effects run on the stores before Execute returns. A retried request ID is
+// answered with the first result instead of being applied again (Temporal's Update ID); a refused
+// input changes nothing, as a rejected Update leaves no trace in the history. The rules are the
+// domain's alone: this double only runs the effects, as the workflow's activities would.
 type fakeService struct {
-	deals      kamflow.DealStore
-	deliveries kamflow.DeliveryStore
-	settings   kamflow.SettingsStore
-	notes      kamflow.NotificationStore
-	now        func() time.Time
+	deals       kamflow.DealStore
+	deliveries  kamflow.DeliveryStore
+	settings    kamflow.SettingsStore
+	escalations kamflow.EscalationStore
+	notes       kamflow.NotificationStore
+	directory   kamflow.Directory
+	attention   kamflow.AttentionStore
+	now         func() time.Time
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
-	done    map[string]kamflow.Deal // dealID + "\n" + requestID → the deal after the command
-	applied map[string]int          // dealID → accepted commands
+	states  map[string]*kamflow.DealState // the deals' workflows, by deal ID
+	done    map[string]kamflow.Deal       // dealID + "\n" + requestID → the deal after the input
+	applied map[string]int                // dealID → accepted commands
+	// outbound are the notices the deals sent by webhook and e-mail, in order.
+	outbound []kamflow.Notice
 
 	// fail, when set, is returned by the next call of the service instead of doing anything:
 	// a Temporal outage, a timeout.
@@ -48,8 +55,8 @@ type fakeService struct {
 var _ kamflow.DealService = (*fakeService)(nil)
 
 func newFakeService(d *db.DB, now func() time.Time) *fakeService {
-	return &fakeService{deals: d, deliveries: d, settings: d, notes: d, now: now,
-		locks: map[string]*sync.Mutex{}, done: map[string]kamflow.Deal{}, applied: map[string]int{}}
+	return &fakeService{deals: d, deliveries: d, settings: d, escalations: d, notes: d, directory: d, attention: d, now: now,
+		locks: map[string]*sync.Mutex{}, states: map[string]*kamflow.DealState{}, done: map[string]kamflow.Deal{}, applied: map[string]int{}}
 }
 
 // lock takes the deal's lock and returns its unlock.
@@ -86,28 +93,91 @@ func (s *fakeService) Applied(id string) int {
 	return s.applied[id]
 }
 
-func (s *fakeService) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, _ kamflow.Settings) (*kamflow.Deal, error) {
+// state is the deal's workflow state; the caller holds the deal's lock. A deal the test stored
+// without the service (as an import or a seed would) has its workflow from its stored state, with
+// the settings and ladder in force, as a running workflow would hold them.
+func (s *fakeService) state(ctx context.Context, id string) (*kamflow.DealState, error) {
+	s.mu.Lock()
+	st := s.states[id]
+	s.mu.Unlock()
+	if st != nil {
+		return st, nil
+	}
+	d, err := s.deals.Deal(ctx, id)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %s is not running", id)
+	} else if err != nil {
+		return nil, err
+	}
+	settings, err := s.settings.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	esc, err := s.escalations.Escalation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st = &kamflow.DealState{Deal: *d, Settings: settings, Escalation: esc, DeliveryStarted: d.DeliveryPlanned}
+	s.mu.Lock()
+	s.states[id] = st
+	s.mu.Unlock()
+	return st, nil
+}
+
+func (s *fakeService) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, settings kamflow.Settings) (*kamflow.Deal, error) {
 	if err := s.failure(); err != nil {
 		return nil, err
 	}
 	defer s.lock(d.ID)()
 	// Temporal rejects a second workflow with the deal's ID (REJECT_DUPLICATE).
-	if _, err := s.deals.Deal(ctx, d.ID); err == nil {
+	if _, err := s.state(ctx, d.ID); err == nil {
 		return nil, kamflow.Errorf(kamflow.ECONFLICT, "deal %s exists already", d.ID)
 	} else if kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
 		return nil, err
 	}
-	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Transition: created, Audit: kamflow.CreatedAudit(d)}); err != nil {
+	esc, err := s.escalations.Escalation(ctx) // as engine.Client reads it for a new deal
+	if err != nil {
 		return nil, err
 	}
-	return s.deals.Deal(ctx, d.ID)
+	st, fx := kamflow.OpenDeal(*d, created, settings, esc)
+	s.mu.Lock()
+	s.states[d.ID] = st
+	s.mu.Unlock()
+	if err := s.run(ctx, st, fx); err != nil {
+		return nil, err
+	}
+	if st.Attention != nil {
+		return nil, st.AttentionError()
+	}
+	return st.Deal.Clone(), nil
 }
 
-// Execute is the deal workflow's Update: the validator (Deal.Check, which calls
-// Actor.Authorize) decides on the deal as it stands, so a command the actor has no right to is
-// refused even when it comes past the API; the handler applies it (Apply checks again) and
-// projects the deal with the change's audit entry, as the workflow does.
+// Execute is the deal workflow's Update of the command's kind.
 func (s *fakeService) Execute(ctx context.Context, dealID string, cmd kamflow.Command, requestID string) (*kamflow.Deal, error) {
+	if !slices.Contains(kamflow.CommandKinds, cmd.Kind) {
+		return nil, kamflow.Errorf(kamflow.EINVALID, "no update %q", cmd.Kind)
+	}
+	d, err := s.input(ctx, dealID, kamflow.DealEvent{Kind: kamflow.EvCommand, Command: &cmd}, requestID)
+	if err == nil {
+		s.mu.Lock()
+		s.applied[dealID]++
+		s.mu.Unlock()
+	}
+	return d, err
+}
+
+// MarkContact is kamflow's own stale-contact Update.
+func (s *fakeService) MarkContact(ctx context.Context, dealID string, mark kamflow.ContactStaleInput, requestID string) (*kamflow.Deal, error) {
+	return s.input(ctx, dealID, kamflow.DealEvent{Kind: kamflow.EvContact, Contact: &mark}, requestID)
+}
+
+// RetryProjection is the admin's retry Update.
+func (s *fakeService) RetryProjection(ctx context.Context, dealID string, by kamflow.Actor, requestID string) (*kamflow.Deal, error) {
+	return s.input(ctx, dealID, kamflow.DealEvent{Kind: kamflow.EvRetry, By: &by}, requestID)
+}
+
+// input is one Update: validated, taken, its effects run, answered with the deal once written.
+func (s *fakeService) input(ctx context.Context, dealID string, ev kamflow.DealEvent, requestID string) (*kamflow.Deal, error) {
 	if err := s.failure(); err != nil {
 		return nil, err
 	}
@@ -121,122 +191,156 @@ func (s *fakeService) Execute(ctx context.Context, dealID string, cmd kamflow.Co
 			return &d, nil
 		}
 	}
-	d, err := s.deals.Deal(ctx, dealID)
-	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
-		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %s is not running", dealID)
-	} else if err != nil {
-		return nil, err
-	}
-	settings, err := s.settings.Settings(ctx)
+	st, err := s.state(ctx, dealID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
-	if !slices.Contains(kamflow.CommandKinds, cmd.Kind) {
-		return nil, kamflow.Errorf(kamflow.EINVALID, "no update %q", cmd.Kind)
-	}
-	if err := d.Check(cmd, now, settings); err != nil { // the validator
+	if err := s.take(ctx, st, ev); err != nil {
 		return nil, err
 	}
-	before := d.Clone()
-	fx, err := d.Apply(cmd, now, settings)
-	if err != nil {
-		return nil, err
+	if st.Attention != nil {
+		return nil, st.AttentionError()
 	}
-	if before.Stage != kamflow.Delivery && d.Stage == kamflow.Delivery {
-		d.DeliveryPlanned = true // as the workflow does when it starts the delivery
-	}
-	p := kamflow.Projection{Deal: *d, Transition: fx.Transition, Audit: kamflow.DealAudit(cmd, before, d, now)}
-	if err := s.deals.Project(ctx, p); err != nil {
-		return nil, err
-	}
-	if err := s.toDelivery(ctx, before, d, cmd, settings); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.applied[dealID]++
+	d := st.Deal.Clone()
 	if requestID != "" {
+		s.mu.Lock()
 		s.done[key] = *d
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 	return d, nil
 }
 
-// ApplyEscalation holds each deal to the settings with its team's SLA overrides, as the workflow
-// does on the escalation signal.
-func (s *fakeService) ApplyEscalation(ctx context.Context, settings kamflow.Settings, esc kamflow.Escalation, dealIDs []string) error {
-	if err := s.failure(); err != nil {
+// take checks and handles one input on a deal whose lock the caller holds, and runs its effects.
+func (s *fakeService) take(ctx context.Context, st *kamflow.DealState, ev kamflow.DealEvent) error {
+	now := s.now().UTC()
+	if err := st.Check(ev, now); err != nil { // the validator
 		return err
 	}
-	for _, id := range dealIDs {
-		d, err := s.deals.Deal(ctx, id)
-		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
-			continue
-		} else if err != nil {
-			return err
+	fx, err := st.Handle(ev, now)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, st, fx)
+}
+
+// run runs a deal's effects on the stores, in order, as the workflow's activities do. A
+// projection the store refuses puts the deal in attention, as in the workflow.
+func (s *fakeService) run(ctx context.Context, st *kamflow.DealState, fx []kamflow.DealEffect) error {
+	now := s.now().UTC()
+	failed := func(err error) string {
+		if kamflow.ErrorCode(err) == kamflow.EINVALID {
+			return kamflow.AttentionRefused
 		}
-		if err := s.applySettings(ctx, esc.SettingsFor(settings, d.TeamID), id); err != nil {
-			return fmt.Errorf("deal %s: %w", id, err)
+		return kamflow.AttentionExhausted
+	}
+	for _, e := range fx {
+		var err error
+		switch e.Kind {
+		case kamflow.FxProject:
+			if perr := s.deals.Project(ctx, *e.Projection); perr != nil {
+				err = s.run(ctx, st, []kamflow.DealEffect{st.ProjectionFailed(*e.Projection, perr.Error(), failed(perr), now)})
+			}
+		case kamflow.FxProjectHeld:
+			for len(st.Held) > 0 {
+				if perr := s.deals.Project(ctx, st.Held[0]); perr != nil {
+					err = s.run(ctx, st, []kamflow.DealEffect{st.HoldFailed(perr.Error(), failed(perr), now)})
+					break
+				}
+				if done := st.HeldWritten(); done != nil {
+					err = s.run(ctx, st, []kamflow.DealEffect{*done})
+				}
+			}
+		case kamflow.FxRecordAttention:
+			err = s.attention.RecordAttention(ctx, *e.Attention)
+		case kamflow.FxClearAttention:
+			err = s.attention.ClearAttention(ctx, st.Deal.ID, now)
+		case kamflow.FxNotify:
+			err = s.notes.Notify(ctx, e.Notifications)
+		case kamflow.FxOutbound:
+			s.mu.Lock()
+			s.outbound = append(s.outbound, *e.Notice)
+			s.mu.Unlock()
+		case kamflow.FxTellDirectors:
+			// What activities.NotifyDirectors does: each enabled director of the team told in the app.
+			var dirs []*kamflow.User
+			if dirs, err = s.directory.Directors(ctx, e.Directors.TeamID); err == nil {
+				var ns []kamflow.Notification
+				n := *e.Notice
+				for _, u := range dirs {
+					ns = append(ns, kamflow.Notification{UserID: u.Username, DealID: e.Directors.DealID, Kind: kamflow.NoticeEscalated,
+						Key: e.Directors.Key + ":" + u.Username, Message: e.Directors.Message, CreatedAt: e.Directors.At})
+					n.Recipients = append(n.Recipients, u.Username)
+				}
+				if err = s.notes.Notify(ctx, ns); err == nil {
+					s.mu.Lock()
+					s.outbound = append(s.outbound, n)
+					s.mu.Unlock()
+				}
+			}
+		case kamflow.FxStartDelivery:
+			p := *e.Plan
+			p.Seq = 1
+			err = s.deliveries.ProjectDelivery(ctx, &p)
+		case kamflow.FxProjectClosed:
+			err = s.closeProject(ctx, st.Deal.ID, e.At)
+		case kamflow.FxDealChanged:
+			// The delivery double reads the deal from the store: nothing to tell it.
+		}
+		if err != nil {
+			return fmt.Errorf("deal %s: %s: %w", st.Deal.ID, e.Kind, err)
 		}
 	}
 	return nil
 }
 
-func (s *fakeService) applySettings(ctx context.Context, settings kamflow.Settings, id string) error {
-	defer s.lock(id)()
-	d, err := s.deals.Deal(ctx, id)
-	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
-		return nil // ended meanwhile
-	} else if err != nil {
+// signal gives a deal whose lock the caller holds one of kamflow's own inputs (a signal): the
+// delivery plan's acceptance or hold. An input the deal refuses is dropped, as the workflow does.
+func (s *fakeService) signal(ctx context.Context, dealID string, ev kamflow.DealEvent) error {
+	st, err := s.state(ctx, dealID)
+	if err != nil {
 		return err
 	}
-	now := s.now().UTC()
-	if !d.Active() || !d.SetStageSLA(settings, now) {
-		return nil
+	if err := s.take(ctx, st, ev); err != nil && kamflow.ErrorCode(err) == kamflow.EINTERNAL {
+		return err
 	}
-	return s.deals.Project(ctx, kamflow.Projection{Deal: *d,
-		Audit: kamflow.SystemAudit("sla", fmt.Sprintf("SLA of the %s stage set to %s", d.Stage, d.StageSLA), d, now)})
+	return nil
 }
 
-// runTimers does what the deal workflows' timers do at the current time: resume the deals whose
-// resume date has come and mark stalled (and tell the owner of) those past their stage's SLA.
+// ApplyEscalation is the escalation signal to each deal.
+func (s *fakeService) ApplyEscalation(ctx context.Context, settings kamflow.Settings, esc kamflow.Escalation, dealIDs []string) error {
+	if err := s.failure(); err != nil {
+		return err
+	}
+	for _, id := range dealIDs {
+		err := func() error {
+			defer s.lock(id)()
+			return s.signal(ctx, id, kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &settings, Escalation: &esc})
+		}()
+		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+			continue // ended meanwhile
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runTimers fires every open deal's timer at the current time, as the workflows' timers do.
 func (s *fakeService) runTimers(ctx context.Context) error {
 	ids, err := s.deals.ActiveDealIDs(ctx, "")
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if err := s.timer(ctx, id); err != nil {
+		err := func() error {
+			defer s.lock(id)()
+			return s.signal(ctx, id, kamflow.DealEvent{Kind: kamflow.EvTimer})
+		}()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (s *fakeService) timer(ctx context.Context, id string) error {
-	defer s.lock(id)()
-	d, err := s.deals.Deal(ctx, id)
-	if err != nil {
-		return err
-	}
-	now := s.now().UTC()
-	if d.ResumeDue(now) {
-		if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Audit: kamflow.SystemAudit("resume", "resumed on the pause's resume date", d, now)}); err != nil {
-			return err
-		}
-	}
-	if !d.MarkStalled(now) {
-		return nil
-	}
-	summary := fmt.Sprintf("stalled: no progress in the %s stage within its SLA of %s", d.Stage, d.StageSLA)
-	if err := s.deals.Project(ctx, kamflow.Projection{Deal: *d, Audit: kamflow.SystemAudit("stalled", summary, d, now)}); err != nil {
-		return err
-	}
-	return s.notes.Notify(ctx, []kamflow.Notification{{
-		UserID: d.Owner, DealID: d.ID, Kind: "stalled", Key: fmt.Sprintf("stalled:%s:%d", d.ID, d.Seq),
-		Message:   fmt.Sprintf("%s has made no progress in the %s stage within its SLA of %s", d.Title, d.Stage, d.StageSLA),
-		CreatedAt: now,
-	}})
 }
 
 // clock is the fixed clock of a test; it moves only when told.
@@ -549,11 +653,16 @@ func lookup(v any, path string) (any, bool) {
 	return v, true
 }
 
-func (s *fakeService) MarkContact(ctx context.Context, dealID string, mark kamflow.ContactStaleInput, requestID string) (*kamflow.Deal, error) {
-	cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}, ContactStale: &mark}
-	return s.Execute(ctx, dealID, cmd, requestID)
-}
 
-func (s *fakeService) RetryProjection(ctx context.Context, dealID string, by kamflow.Actor, requestID string) (*kamflow.Deal, error) {
-	return nil, kamflow.Errorf(kamflow.ECONFLICT, "deal %s needs no attention", dealID)
+// closeProject tells the deal's delivery double that the project closed, as the deal workflow's
+// signal does: the plan starts its service cadence.
+func (s *fakeService) closeProject(ctx context.Context, dealID string, at time.Time) error {
+	p, err := s.deliveries.DeliveryPlan(ctx, dealID)
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	p.CloseProject(at)
+	return s.deliveries.ProjectDelivery(ctx, p)
 }
