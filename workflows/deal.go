@@ -129,19 +129,6 @@ func awaitWake(ctx workflow.Context, wake time.Time, changed func() bool) (fired
 	return !ok, err
 }
 
-// activityCtx retries a store activity until it succeeds (the delivery workflow's).
-func activityCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    200 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-			MaximumAttempts:    0, // unlimited
-		},
-	})
-}
-
 // storeCtx retries a deal's store activity (projection, notifications, attention) a bounded number
 // of times: a change the store refuses (a non-retryable error) or cannot take within them puts
 // the deal in attention rather than holding it, and every change after it, for ever.

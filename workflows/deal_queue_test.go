@@ -222,7 +222,9 @@ func (s *refusingStore) ClearAttention(context.Context, string, time.Time) error
 	return nil
 }
 
-func (s *refusingStore) Attentions(context.Context) ([]kamflow.Attention, error) { return s.attention, nil }
+func (s *refusingStore) Attentions(context.Context) ([]kamflow.Attention, error) {
+	return s.attention, nil
+}
 
 // TestProjectionRefusedPutsTheDealInAttention: a change the store refuses is not retried for ever
 // under the deal's lock. The deal needs attention: the change is held, later commands are refused
@@ -288,4 +290,3 @@ func TestProjectionRefusedPutsTheDealInAttention(t *testing.T) {
 		})
 	}
 }
-
