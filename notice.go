@@ -82,9 +82,20 @@ type Attention struct {
 	Pending int       `json:"pending"`
 	Error   string    `json:"error"`
 	Since   time.Time `json:"since"`
+	// Reason says why the change could not be written: AttentionRefused or AttentionExhausted.
+	Reason string `json:"reason,omitempty"`
 	// Attempts counts the retries an admin asked for.
 	Attempts int `json:"attempts"`
 }
+
+// Why a deal needs attention (Attention.Reason).
+const (
+	// AttentionRefused: the store refused the change (data it can never accept); retrying alone
+	// does not help, the cause must be fixed first.
+	AttentionRefused = "refused"
+	// AttentionExhausted: every retry of the projection failed (the database was away too long).
+	AttentionExhausted = "exhausted"
+)
 
 // AttentionStore keeps the deals that need attention.
 type AttentionStore interface {

@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/kamflow/kamflow"
 )
@@ -120,7 +123,7 @@ func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 			return err
 		}
 	}
-	return d.inTx(ctx, "project deal "+deal.ID, func(tx *gorm.DB) error {
+	err = d.inTx(ctx, "project deal "+deal.ID, func(tx *gorm.DB) error {
 		// The upsert comes first: it locks the deal's row (on PostgreSQL even when the seq guard
 		// skips the update), so projections of one deal run one after the other from here on.
 		res := tx.Exec(upsertDeal,
@@ -173,6 +176,37 @@ func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 		}
 		return nil
 	})
+	if err != nil && refused(err) {
+		// No retry can write it: the deal's workflow stops retrying and asks for attention.
+		return kamflow.Errorf(kamflow.EINVALID, "the database refused change %d of deal %s: %v", deal.Seq, deal.ID, err)
+	}
+	return err
+}
+
+// refused reports whether err is the database refusing the data, which no retry of the same write
+// can get past: on PostgreSQL a data exception (SQLSTATE class 22: a value too long or out of
+// range, text it cannot store) or an integrity constraint's violation (class 23: a check, a
+// foreign key, NOT NULL, a trigger raising one) — except a unique violation, which a write racing
+// another can meet and its retry get past; on SQLite a constraint's violation (a trigger's
+// RAISE(ABORT) among them; one writer at a time, so none is a race), a string or blob too big, a
+// datatype mismatch. A lost connection, a timeout, a serialization failure or a deadlock is not:
+// a retry may well succeed.
+func refused(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		if pe.Code == "23505" {
+			return false
+		}
+		return strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23")
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+			return true
+		}
+	}
+	return false
 }
 
 // replaceEngineers makes the deal's deal_engineers rows the given engineers.
