@@ -6,12 +6,16 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/metrics"
 )
 
 // Activities are registered on the worker; their stores are the database's.
@@ -32,6 +36,11 @@ type Activities struct {
 	// is both).
 	Directors   kamflow.DigestDirectory
 	Escalations kamflow.EscalationStore
+	// Attention keeps the deals needing attention (RecordAttention, ClearAttention). Nil: Deals, if
+	// it is one (the database is).
+	Attention kamflow.AttentionStore
+	// Metrics counts the projection failures that make a deal need attention; nil counts nothing.
+	Metrics *metrics.Registry
 	// Now is the clock of the webhook's timestamp and the e-mail's date; nil is time.Now.
 	Now func() time.Time
 }
@@ -51,10 +60,82 @@ func (a *Activities) directory() kamflow.Directory {
 	return d
 }
 
+func (a *Activities) attention() kamflow.AttentionStore {
+	if a.Attention != nil {
+		return a.Attention
+	}
+	s, _ := a.Deals.(kamflow.AttentionStore)
+	return s
+}
+
+// ProjectionRefused is the type of ProjectDeal's non-retryable error: the store refused the change
+// (kamflow.EINVALID, say: data the database can never accept), so that no retry can write it and
+// Temporal stops retrying at once. The error's details hold the store's *kamflow.Error.
+const ProjectionRefused = "projection_refused"
+
 // ProjectDeal writes one accepted change of a deal (and its stage-history row, if any) to the
-// store. The store's sequence guard makes retries and reordered deliveries harmless.
+// store. The store's sequence guard makes retries and reordered deliveries harmless. A change the
+// store refuses with a domain error fails for good (ProjectionRefused); any other failure (the
+// database away, a timeout) is retried.
 func (a *Activities) ProjectDeal(ctx context.Context, p kamflow.Projection) error {
-	return a.Deals.Project(ctx, p)
+	err := a.Deals.Project(ctx, p)
+	var e *kamflow.Error
+	if errors.As(err, &e) && e.Code != kamflow.EUNAVAILABLE && e.Code != kamflow.EINTERNAL {
+		return temporal.NewNonRetryableApplicationError("projection refused: "+err.Error(), ProjectionRefused, err, e)
+	}
+	return err
+}
+
+// newAttention is a store that says whether a recorded attention is a new failure (the database).
+type newAttention interface {
+	RecordNewAttention(ctx context.Context, a kamflow.Attention) (bool, error)
+}
+
+// RecordAttention lists a deal as needing attention, which tells the admins (once per deal and
+// change), and counts the failure in kamflow_projection_failures_total by its Reason — once per
+// deal and change as well, when the store says whether it is new (the database does); a retried
+// call or a new count of pending changes is not a new failure. An Attention without a Reason
+// takes it from its Error: refused when the store refused the change, exhausted otherwise.
+func (a *Activities) RecordAttention(ctx context.Context, at kamflow.Attention) error {
+	s := a.attention()
+	if s == nil {
+		return temporal.NewNonRetryableApplicationError("no store keeps the deals needing attention", "no_attention_store", nil)
+	}
+	if at.Reason == "" {
+		at.Reason = kamflow.AttentionExhausted
+		if strings.Contains(at.Error, ProjectionRefused) || strings.HasPrefix(at.Error, kamflow.EINVALID+":") {
+			at.Reason = kamflow.AttentionRefused
+		}
+	}
+	fresh := true
+	var err error
+	if n, ok := s.(newAttention); ok {
+		fresh, err = n.RecordNewAttention(ctx, at)
+	} else {
+		err = s.RecordAttention(ctx, at)
+	}
+	if err != nil {
+		return fmt.Errorf("record deal %s needing attention: %w", at.DealID, err)
+	}
+	if fresh {
+		a.Metrics.ProjectionFailed(at.Reason)
+		activity.GetLogger(ctx).Error("a deal needs attention: its change could not be written", "deal", at.DealID, "seq", at.Seq,
+			"reason", at.Reason, "pending", at.Pending, "err", at.Error)
+	}
+	return nil
+}
+
+// ClearAttention takes a deal off the list of those needing attention, its changes written; the
+// deal's timeline says so. Clearing a deal not listed does nothing.
+func (a *Activities) ClearAttention(ctx context.Context, dealID string, at time.Time) error {
+	s := a.attention()
+	if s == nil {
+		return temporal.NewNonRetryableApplicationError("no store keeps the deals needing attention", "no_attention_store", nil)
+	}
+	if err := s.ClearAttention(ctx, dealID, at); err != nil {
+		return fmt.Errorf("clear deal %s needing attention: %w", dealID, err)
+	}
+	return nil
 }
 
 // Notify stores in-app notifications; each carries a key, so a retry stores nothing twice.

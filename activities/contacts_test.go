@@ -43,7 +43,7 @@ func (s *storedDeals) Deal(_ context.Context, id string) (*kamflow.Deal, error) 
 	return nil, kamflow.Errorf(kamflow.ENOTFOUND, "deal %q not found", id)
 }
 
-// dealCommands records the commands sent to the deals; fail answers for a deal.
+// dealCommands records the marks sent to the deals; fail answers for a deal.
 type dealCommands struct {
 	kamflow.DealService
 	sent []string
@@ -51,18 +51,19 @@ type dealCommands struct {
 	fail map[string]error
 }
 
-func (s *dealCommands) Execute(_ context.Context, deal string, cmd kamflow.Command, requestID string) (*kamflow.Deal, error) {
+func (s *dealCommands) Execute(context.Context, string, kamflow.Command, string) (*kamflow.Deal, error) {
+	return nil, errors.New("a contact's mark is kamflow's own, never a command in a system actor's name")
+}
+
+func (s *dealCommands) MarkContact(_ context.Context, deal string, mark kamflow.ContactStaleInput, requestID string) (*kamflow.Deal, error) {
 	if err := s.fail[deal]; err != nil {
 		return nil, err
 	}
-	if cmd.Kind != kamflow.CmdContactStale || cmd.Actor.Role != kamflow.UserSystem {
-		return nil, errors.New("unexpected command")
+	m := "fresh"
+	if mark.Stale {
+		m = "stale"
 	}
-	mark := "fresh"
-	if cmd.ContactStale.Stale {
-		mark = "stale"
-	}
-	s.sent = append(s.sent, deal+" "+cmd.ContactStale.Name+" "+mark)
+	s.sent = append(s.sent, deal+" "+mark.Name+" "+m)
 	s.ids = append(s.ids, requestID)
 	return &kamflow.Deal{ID: deal}, nil
 }
@@ -83,7 +84,7 @@ func TestMarkStaleContacts(t *testing.T) {
 		"d2": open(kamflow.Stakeholder{Name: "Wang Gong", Stale: true}), // marked already
 		"d3": open(kamflow.Stakeholder{Name: "Qian"}),                   // no stakeholder of Zhao's name
 	}}
-	// A command the stored deals say would change nothing is not sent: d2 and d3 would refuse.
+	// A mark the stored deals say would change nothing is not sent: d2 and d3 would refuse.
 	svc := &dealCommands{fail: map[string]error{
 		"d2": errors.New("d2 must not be asked"),
 		"d3": errors.New("d3 must not be asked"),
@@ -92,25 +93,55 @@ func TestMarkStaleContacts(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	a := &activities.Contacts{Store: store, Deals: deals, Service: svc}
 	env.RegisterActivity(a)
-	v, err := env.ExecuteActivity(a.MarkStaleContacts, now)
-	if err != nil {
-		t.Fatal(err)
+	run := func() (activities.StaleResult, error) {
+		t.Helper()
+		var res activities.StaleResult
+		v, err := env.ExecuteActivity(a.MarkStaleContacts, now)
+		if err == nil {
+			err = v.Get(&res)
+		}
+		return res, err
 	}
-	var res activities.StaleResult
-	if err := v.Get(&res); err != nil {
+	res, err := run()
+	if err != nil {
 		t.Fatal(err)
 	}
 	// 90 days by default: Wang Gong is stale on d1 (d2 has it already), Li Zong fresh on d1, and
 	// d3 has no stakeholder of Zhao's name.
-	if want := []string{"d1 Wang Gong stale", "d1 Li Zong fresh"}; !slices.Equal(svc.sent, want) || res.MarkedStale != 1 || res.MarkedFresh != 1 {
+	if want := []string{"d1 Wang Gong stale", "d1 Li Zong fresh"}; !slices.Equal(svc.sent, want) || res.MarkedStale != 1 || res.MarkedFresh != 1 || res.Failed != 0 {
 		t.Errorf("sent %v, result %+v", svc.sent, res)
 	}
 	if svc.ids[0] != "contact-stale:d1:c1:2026-11-23:true" {
 		t.Errorf("request id %q: a retry the same day must send nothing twice", svc.ids[0])
 	}
-	// A deal service that is down fails the attempt, to be retried.
+
+	// A deal that cannot be told (its workflow away, or needing attention) is counted and holds
+	// up no other: d4, after it, is still marked.
+	store.contacts = append(store.contacts, kamflow.StaleContact{
+		Contact: kamflow.Contact{ID: "c4", Name: "Sun", Role: kamflow.RoleDecisionMaker, LastContactAt: ago(120)}, DaysSince: 120, OpenDeals: []string{"d4"}})
+	deals.deals["d4"] = open(kamflow.Stakeholder{Name: "Sun"})
+	svc.sent, svc.ids = nil, nil
 	svc.fail["d1"] = errors.New("temporal: unavailable")
-	if _, err := env.ExecuteActivity(a.MarkStaleContacts, now); err == nil {
-		t.Error("no error with the deal service down")
+	res, err = run()
+	if err != nil {
+		t.Fatalf("one deal failing failed the run: %v", err)
 	}
+	if want := []string{"d4 Sun stale"}; !slices.Equal(svc.sent, want) || res.MarkedStale != 1 || res.MarkedFresh != 0 ||
+		res.Failed != 2 || !slices.Equal(res.FailedDeals, []string{"d1"}) {
+		t.Errorf("with d1 failing: sent %v, result %+v", svc.sent, res)
+	}
+
+	// Only contacts that cannot be listed at all fail the run (to be retried).
+	failing := &failingContacts{keyContacts: store}
+	a.Store = failing
+	if _, err := run(); err == nil {
+		t.Error("no error with the contacts not listed")
+	}
+}
+
+// failingContacts cannot list the contacts.
+type failingContacts struct{ *keyContacts }
+
+func (f *failingContacts) StaleKeyContacts(context.Context, kamflow.StaleContactFilter) ([]kamflow.StaleContact, error) {
+	return nil, errors.New("database away")
 }
