@@ -58,8 +58,13 @@ var digestActivityOptions = workflow.ActivityOptions{
 	},
 }
 
-// DigestWorkflow sends the directors the daily digest of one date (see activities.SendDigests).
-func DigestWorkflow(ctx workflow.Context, in DigestInput) (activities.DigestResult, error) {
+// DigestWorkflow is the daily run: it marks the key contacts gone stale (or in contact again) on
+// their open deals (see activities.Contacts.MarkStaleContacts) and sends the directors the daily
+// digest of one date (see activities.SendDigests). The two steps run at the same time and are
+// retried each on its own: a slow or failing marking never delays or fails the digest, and a
+// retried digest does not mark the contacts again. The result reports both; the run fails only
+// when the digest does.
+func DigestWorkflow(ctx workflow.Context, in DigestInput) (DailyResult, error) {
 	tz := in.TimeZone
 	if tz == "" {
 		tz = DefaultDigestTimeZone
@@ -81,28 +86,43 @@ func DigestWorkflow(ctx workflow.Context, in DigestInput) (activities.DigestResu
 			return zonedDate{Date: kamflow.DateOf(at.In(loc))}
 		}).Get(&r)
 		if err != nil {
-			return activities.DigestResult{}, err
+			return DailyResult{}, err
 		}
 		if r.Err != "" {
-			return activities.DigestResult{}, temporal.NewNonRetryableApplicationError("digest: time zone "+strconv.Quote(tz)+": "+r.Err,
+			return DailyResult{}, temporal.NewNonRetryableApplicationError("digest: time zone "+strconv.Quote(tz)+": "+r.Err,
 				activities.InvalidDigestRun, nil)
 		}
 		date = r.Date
 	}
-	// The daily run first marks the key contacts gone stale (or in contact again) on their open
-	// deals, so that the digest and the deals' key nodes agree with the contacts' record.
-	if workflow.GetVersion(ctx, staleContactsChange, workflow.DefaultVersion, 1) == 1 {
-		var c *activities.Contacts
-		var marked activities.StaleResult
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, digestActivityOptions), c.MarkStaleContacts,
-			workflow.Now(ctx)).Get(ctx, &marked); err != nil {
-			return activities.DigestResult{}, err
-		}
-	}
+	ao := workflow.WithActivityOptions(ctx, digestActivityOptions)
 	var a *activities.Activities
-	var res activities.DigestResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, digestActivityOptions), a.SendDigests,
-		activities.DigestRun{Date: date, Location: tz}).Get(ctx, &res)
+	var c *activities.Contacts
+	var res DailyResult
+	run := activities.DigestRun{Date: date, Location: tz}
+	if workflow.GetVersion(ctx, staleContactsChange, workflow.DefaultVersion, 1) == 1 {
+		if workflow.GetVersion(ctx, dailyStepsChange, workflow.DefaultVersion, 1) == 1 {
+			// Both steps at once, each waited for: the run ends only once neither is still going,
+			// so that neither is cut short by the other's end.
+			marking := workflow.ExecuteActivity(ao, c.MarkStaleContacts, workflow.Now(ctx))
+			digest := workflow.ExecuteActivity(ao, a.SendDigests, run)
+			err := digest.Get(ctx, &res.DigestResult)
+			var marked activities.StaleResult
+			if merr := marking.Get(ctx, &marked); merr != nil {
+				workflow.GetLogger(ctx).Error("daily run: the stale contacts were not marked; the digest went its own way", "err", merr)
+				res.StaleContactsError = merr.Error()
+			} else {
+				res.StaleContacts = &marked
+			}
+			return res, err
+		}
+		// Runs from before: the contacts first, then the digest.
+		var marked activities.StaleResult
+		if err := workflow.ExecuteActivity(ao, c.MarkStaleContacts, workflow.Now(ctx)).Get(ctx, &marked); err != nil {
+			return DailyResult{}, err
+		}
+		res.StaleContacts = &marked
+	}
+	err := workflow.ExecuteActivity(ao, a.SendDigests, run).Get(ctx, &res.DigestResult)
 	return res, err
 }
 
