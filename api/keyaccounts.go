@@ -308,7 +308,6 @@ func (s *Server) logInteraction(c echo.Context) error {
 // that cannot be told now is told by the next daily run (activities.MarkStaleContacts), so a
 // failure here is only logged.
 func (s *Server) freshContacts(ctx context.Context, it *kamflow.Interaction) {
-	system := kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}
 	for _, id := range it.ContactIDs {
 		ct, err := s.cfg.Accounts.Contact(ctx, id)
 		if err != nil {
@@ -319,10 +318,9 @@ func (s *Server) freshContacts(ctx context.Context, it *kamflow.Interaction) {
 			if d, err := s.cfg.Deals.Deal(ctx, cd.DealID); err != nil || !d.MarksContact(ct.Name, false) {
 				continue // not marked stale (the usual case), or gone
 			}
-			cmd := kamflow.Command{Kind: kamflow.CmdContactStale, Actor: system,
-				ContactStale: &kamflow.ContactStaleInput{Name: ct.Name, Stale: false}}
 			cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
-			_, err := s.cfg.Service.Execute(cctx, cd.DealID, cmd, "contact-fresh:"+it.ID+":"+cd.DealID+":"+ct.ID)
+			_, err := s.cfg.Service.MarkContact(cctx, cd.DealID, kamflow.ContactStaleInput{Name: ct.Name, Stale: false},
+				"contact-fresh:"+it.ID+":"+cd.DealID+":"+ct.ID)
 			cancel()
 			switch kamflow.ErrorCode(err) {
 			case "", kamflow.ECONFLICT, kamflow.ENOTFOUND, kamflow.EWRONGSTAGE:

@@ -482,6 +482,8 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"StageSummary":      kamflow.StageSummary{},
 		"CurrencyTotal":     kamflow.CurrencyTotal{},
 		"ApprovalEntry":     approvalEntry{},
+		"AttentionItem":     attentionItem{},
+		"AttentionList":     attentionList{},
 
 		// Imports and exports.
 		"Import":       kamflow.Import{},

@@ -13,6 +13,7 @@ import (
 	"github.com/kamflow/kamflow/api"
 	"github.com/kamflow/kamflow/db"
 	"github.com/kamflow/kamflow/db/dbtest"
+	"github.com/kamflow/kamflow/metrics"
 )
 
 // permissionMatrix is the specification of who may call which route: the exact status every
@@ -37,6 +38,7 @@ const permissionMatrix = `
 route                                          anon admin  d1   d2 kam1 kam2 kam3   e1   e2
 GET    /healthz                                 200   200  200  200  200  200  200  200  200
 GET    /api/openapi.json                        200   200  200  200  200  200  200  200  200
+GET    /metrics                                 200   200  200  200  200  200  200  200  200
 GET    /api/v1/healthz                          200   200  200  200  200  200  200  200  200
 POST   /api/v1/auth/login                       200   200  200  200  200  200  200  200  200
 POST   /api/v1/auth/logout                      401   204  204  204  204  204  204  204  204
@@ -78,6 +80,7 @@ POST   /api/v1/deals/{id}/pause                 401   403  200  404  200  200  4
 POST   /api/v1/deals/{id}/resume                401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/reassign              401   403  200  404  403  403  403  403  403
 PUT    /api/v1/deals/{id}/engineers             401   403  200  404  200  200  404  403  403
+POST   /api/v1/deals/{id}/retry-projection      401   409  403  403  403  403  403  403  403
 
 GET    /api/v1/deals/{id}/delivery              401   403  200  404  200  200  404  200  404
 PUT    /api/v1/deals/{id}/delivery              401   403  200  404  200  200  404  403  403
@@ -120,6 +123,7 @@ PATCH  /api/v1/users/{id}                       401   200  403  403  403  403  4
 GET    /api/v1/teams                            401   200  200  200  403  403  403  403  403
 POST   /api/v1/teams                            401   201  403  403  403  403  403  403  403
 GET    /api/v1/audit                            401   200  200  200  403  403  403  403  403
+GET    /api/v1/admin/attention                  401   200  403  403  403  403  403  403  403
 `
 
 // matrixRow is one parsed line of permissionMatrix.
@@ -215,6 +219,7 @@ const matrixForce = `{"force":true,"reason":"The customer's board asked us to bi
 var matrixCases = map[string]matrixCase{
 	"GET /healthz":                                               {},
 	"GET /api/openapi.json":                                      {},
+	"GET /metrics":                                               {},
 	"GET /api/v1/healthz":                                        {},
 	"POST /api/v1/auth/login":                                    {}, // the body is the principal's own credentials
 	"POST /api/v1/auth/logout":                                   {}, // sent with a session of its own
@@ -245,6 +250,7 @@ var matrixCases = map[string]matrixCase{
 	"POST /api/v1/deals/{id}/resume":                             {stage: paused},
 	"POST /api/v1/deals/{id}/reassign":                           {stage: development, body: `{"owner":"kam2","reason":"kam1 moves to the steel accounts"}`},
 	"PUT /api/v1/deals/{id}/engineers":                           {stage: development, body: `{"engineers":["e1","e2"]}`},
+	"POST /api/v1/deals/{id}/retry-projection":                   {stage: development}, // needs no attention: the admin's retry is a conflict
 	"GET /api/v1/deals/{id}/delivery":                            {stage: delivery},
 	"PUT /api/v1/deals/{id}/delivery":                            {stage: delivery, body: matrixPlan},
 	"POST /api/v1/deals/{id}/delivery/tasks/{key}/start":         {stage: delivery},
@@ -291,6 +297,7 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/teams":                                          {},
 	"POST /api/v1/teams":                                         {body: `{"name":"{team}"}`},
 	"GET /api/v1/audit":                                          {},
+	"GET /api/v1/admin/attention":                                {},
 }
 
 // TestPermissionMatrix drives every route of the router as every principal and checks the exact
@@ -303,7 +310,7 @@ func TestPermissionMatrix(t *testing.T) {
 
 	// Every route of the router has a row, and every row is a route.
 	routes := map[string]bool{}
-	for _, r := range api.New(api.Config{}).Routes() {
+	for _, r := range api.New(api.Config{Metrics: metrics.New(nil)}).Routes() {
 		if r[0] == "echo_route_not_found" || r[1] == "/*" || r[1] == "/api/v1/*" {
 			continue // Echo's internal not-found routes and the API's catch-all
 		}
@@ -335,7 +342,7 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		m := &matrixRun{env: newEnv(t, d)}
+		m := &matrixRun{env: newEnv(t, d, func(c *api.Config) { c.Metrics = metrics.New(d) })}
 		for _, u := range principals {
 			if u != "anon" {
 				m.env.session(u)

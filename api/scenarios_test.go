@@ -299,7 +299,7 @@ func scenarios() []scenario {
 		metaScenarios(), accountScenarios(), listScenarios(), createScenarios(), assessmentScenarios(),
 		entryScenarios(), proposalScenarios(), bidScenarios(), negotiationScenarios(), deliveryScenarios(),
 		forceScenarios(), closeScenarios(), pauseScenarios(), bodyScenarios(), routingScenarios(),
-		idempotencyScenarios(), reportScenarios(), failureScenarios(), keyAccountScenarios(),
+		idempotencyScenarios(), reportScenarios(), failureScenarios(), keyAccountScenarios(), attentionScenarios(),
 	} {
 		all = append(all, group...)
 	}
@@ -1462,5 +1462,90 @@ func keyAccountScenarios() []scenario {
 					}
 				}
 			}},
+	}
+}
+
+// refuseDeal makes the database refuse every change of the deal named by the variable (a trigger
+// standing in for data the database can never accept); accept takes the trigger away again.
+func refuseDeal(v string) func(e *testEnv) {
+	return func(e *testEnv) {
+		id := strings.ReplaceAll(e.vars[v], "'", "''")
+		stmts := []string{`CREATE TRIGGER refuse_deal BEFORE UPDATE ON deals WHEN NEW.id = '` + id + `'
+			BEGIN SELECT RAISE(ABORT, 'the test refuses this deal'); END`}
+		if e.db.Dialect() == db.DialectPostgres {
+			stmts = []string{`CREATE FUNCTION refuse_deal() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN
+					IF NEW.id = '` + id + `' THEN
+						RAISE EXCEPTION 'the test refuses this deal' USING ERRCODE = 'check_violation';
+					END IF;
+					RETURN NEW;
+				END $$`,
+				`CREATE TRIGGER refuse_deal BEFORE UPDATE ON deals FOR EACH ROW EXECUTE FUNCTION refuse_deal()`}
+		}
+		for _, q := range stmts {
+			if err := e.db.Gorm().Exec(q).Error; err != nil {
+				e.t.Fatal(err)
+			}
+		}
+	}
+}
+
+func acceptDeals(e *testEnv) {
+	stmts := []string{`DROP TRIGGER refuse_deal`}
+	if e.db.Dialect() == db.DialectPostgres {
+		stmts = []string{`DROP TRIGGER refuse_deal ON deals`, `DROP FUNCTION refuse_deal()`}
+	}
+	for _, q := range stmts {
+		if err := e.db.Gorm().Exec(q).Error; err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// attentionScenarios: a deal whose change the database refuses needs attention — its KAM is told
+// so, the admins see it listed with the error and are notified, it takes no command meanwhile,
+// and no other deal is held up by it — until an admin, the cause fixed, retries: the change is
+// written and the deal back to normal, and its timeline says so.
+func attentionScenarios() []scenario {
+	return []scenario{
+		{name: "attention: a deal", method: "POST", path: "/api/v1/deals",
+			body: `{"account_id":"{acct1}","title":"Flare gas recovery compressors","value":"3200000.00","currency":"CNY"}`, status: 201,
+			capture: map[string]string{"att": "id"}},
+		{name: "attention: the database refuses its change", method: "PUT", path: "/api/v1/deals/{att}/assessment", body: assessPass,
+			before: refuseDeal("att"), status: 503, code: "unavailable", want: map[string]any{"error.details.attention": true},
+			contains: []string{"needs attention"}},
+		{name: "attention: listed for the admin", method: "GET", path: "/api/v1/admin/attention", as: "admin", status: 200,
+			want: map[string]any{"items": length(1), "items.0.deal_id": "{att}", "items.0.title": "Flare gas recovery compressors",
+				"items.0.owner": "kam1", "items.0.owner_name": "kam1", "items.0.reason": "refused", "items.0.pending": 1, "items.0.attempts": 0},
+			contains: []string{"the test refuses this deal"}},
+		{name: "attention: the admin is told", method: "GET", path: "/api/v1/notifications", as: "admin", status: 200,
+			contains: []string{`"kind":"attention"`, `"deal_id":"{att}"`, "Flare gas recovery compressors"}},
+		{name: "attention: not for a director", method: "GET", path: "/api/v1/admin/attention", as: "d1", status: 403, code: "forbidden"},
+		{name: "attention: the deal takes no command meanwhile", method: "POST", path: "/api/v1/deals/{att}/stakeholders", body: insider,
+			status: 503, code: "unavailable", want: map[string]any{"error.details.attention": true}},
+		{name: "attention: another deal goes on", method: "POST", path: "/api/v1/deals",
+			body: `{"account_id":"{acct1}","title":"Tank farm radar gauges","value":"900000.00","currency":"CNY"}`, status: 201,
+			capture: map[string]string{"att2": "id"}},
+		{name: "attention: another deal's change goes on", method: "PUT", path: "/api/v1/deals/{att2}/assessment", body: assessPass, status: 200,
+			want: map[string]any{"gate.met": true}},
+		{name: "attention: a retry before the cause is fixed", method: "POST", path: "/api/v1/deals/{att}/retry-projection", as: "admin",
+			status: 503, code: "unavailable", want: map[string]any{"error.details.attention": true}},
+		{name: "attention: the failed retry is counted", method: "GET", path: "/api/v1/admin/attention", as: "admin", status: 200,
+			want: map[string]any{"items": length(1), "items.0.deal_id": "{att}", "items.0.attempts": 1}},
+		{name: "attention: a retry by the KAM", method: "POST", path: "/api/v1/deals/{att}/retry-projection", status: 403, code: "forbidden"},
+		{name: "attention: the retry once the cause is fixed", method: "POST", path: "/api/v1/deals/{att}/retry-projection", as: "admin",
+			before: acceptDeals, status: 200, want: map[string]any{"id": "{att}", "gate.met": true, "assessment.passed": true}},
+		{name: "attention: off the list", method: "GET", path: "/api/v1/admin/attention", as: "admin", status: 200,
+			want: map[string]any{"items": length(0)}},
+		{name: "attention: the change is stored", method: "GET", path: "/api/v1/deals/{att}", status: 200,
+			want: map[string]any{"gate.met": true, "assessment.passed": true}},
+		{name: "attention: on the deal's timeline", method: "GET", path: "/api/v1/deals/{att}/timeline", status: 200,
+			contains: []string{`"action":"deal.attention_cleared"`, `"actor":"kamflow"`, `"action":"deal.assessment"`}},
+		{name: "attention: the deal takes commands again", method: "POST", path: "/api/v1/deals/{att}/advance", status: 200,
+			want: map[string]any{"stage": "entry"}},
+		{name: "attention: a retry of a deal that needs none", method: "POST", path: "/api/v1/deals/{att}/retry-projection", as: "admin",
+			status: 409, code: "conflict"},
+		{name: "attention: a retry of no deal", method: "POST", path: "/api/v1/deals/no-such-deal/retry-projection", as: "admin",
+			status: 404, code: "not_found"},
 	}
 }

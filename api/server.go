@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kamflow/kamflow"
 )
@@ -44,6 +46,12 @@ type Config struct {
 	// Imports keeps the imports and reads the exports; nil takes Accounts when it is one (the
 	// database is every store).
 	Imports kamflow.ImportStore
+	// Attention lists the deals needing attention (GET /admin/attention); nil takes Deals when it
+	// is one.
+	Attention kamflow.AttentionStore
+	// Metrics, when set, is served at GET /metrics in the Prometheus formats, without credentials
+	// (as /healthz is): counts only, nothing about any deal or user. Unset, there is no such route.
+	Metrics prometheus.Gatherer
 	// SessionTTL is how long a sign-in lasts. Default 12 hours: a working day on the road.
 	SessionTTL time.Duration
 	// SecureCookies marks the session cookie Secure even when the request did not come over TLS
@@ -96,6 +104,9 @@ func New(cfg Config) *Server {
 	if cfg.Imports == nil {
 		cfg.Imports, _ = cfg.Accounts.(kamflow.ImportStore)
 	}
+	if cfg.Attention == nil {
+		cfg.Attention, _ = cfg.Deals.(kamflow.AttentionStore)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{cfg: cfg, echo: e}
@@ -118,6 +129,10 @@ func New(cfg Config) *Server {
 
 	e.GET("/healthz", s.health)
 	e.GET("/api/openapi.json", s.openAPI)
+	if cfg.Metrics != nil {
+		// A metric that cannot be read (the database away) is left out, the others still served.
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
+	}
 	v1 := e.Group("/api/v1")
 	v1.Use(s.authenticate, s.idempotency)
 	v1.GET("/healthz", s.health)
@@ -215,6 +230,9 @@ func New(cfg Config) *Server {
 	v1.GET("/teams", s.listTeams, oversee)
 	v1.POST("/teams", s.createTeam, admin)
 	v1.GET("/audit", s.listAudit, oversee)
+	// The deals whose changes could not be written (attention.go).
+	v1.GET("/admin/attention", s.listAttention, admin)
+	v1.POST("/deals/:id/retry-projection", s.retryProjection, admin)
 
 	v1.Any("/*", func(c echo.Context) error {
 		return kamflow.Errorf(kamflow.ENOTFOUND, "no API route %s %s", c.Request().Method, c.Request().URL.Path)
