@@ -161,11 +161,11 @@ const (
 )
 
 func checkText(field, v string, required bool, max int) error {
-	if required && strings.TrimSpace(v) == "" {
-		return Errorf(EINVALID, "%s is required", field).WithDetail("field", field)
+	if p := textProblem(v); p != "" {
+		return Errorf(EINVALID, "%s %s", field, p).WithDetail("field", field)
 	}
-	if !utf8.ValidString(v) {
-		return Errorf(EINVALID, "%s is not valid UTF-8", field).WithDetail("field", field)
+	if required && Blank(v) {
+		return Errorf(EINVALID, "%s is required", field).WithDetail("field", field)
 	}
 	if utf8.RuneCountInString(v) > max {
 		return Errorf(EINVALID, "%s is longer than %d characters", field, max).WithDetail("field", field)
@@ -185,8 +185,18 @@ func checkDate(field string, d Date, required bool) error {
 	if p, err := ParseDate(string(d)); err != nil || p != d {
 		return Errorf(EINVALID, "%s %q is not a calendar date YYYY-MM-DD", field, d).WithDetail("field", field)
 	}
+	if d < MinDate || d > MaxDate {
+		return Errorf(EINVALID, "%s %s is out of range: dates run from %s to %s", field, d, MinDate, MaxDate).WithDetail("field", field)
+	}
 	return nil
 }
+
+// The range of the dates a deal takes (a close, a deadline, a signing, a resume date): a year
+// such as 0000 or 9999 is a typing slip, and would put a forecast in month 0000-01.
+const (
+	MinDate Date = "1990-01-01"
+	MaxDate Date = "2100-12-31"
+)
 
 func wrongStage(format string, args ...any) *Error { return Errorf(EWRONGSTAGE, format, args...) }
 
@@ -351,8 +361,9 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		if in.Price > MaxMoney {
 			return Errorf(EINVALID, "cost and price must be from 0 to 999999999999.99").WithDetail("field", "price")
 		}
-		if in.Cost < 0 || in.Cost > MaxMoney {
-			return Errorf(EINVALID, "cost and price must be from 0 to 999999999999.99").WithDetail("field", "cost")
+		if in.Cost <= 0 || in.Cost > MaxMoney {
+			// A cost of 0 would make a 100% margin that needs no director's look.
+			return Errorf(EINVALID, "cost must be more than zero and at most 999999999999.99").WithDetail("field", "cost")
 		}
 		if err := checkDate("deadline", in.Deadline, false); err != nil {
 			return err
@@ -825,7 +836,7 @@ func (in NewDealInput) Validate() error {
 	if in.Value < 0 || in.Value > MaxMoney {
 		return Errorf(EINVALID, "value must be from 0 to 999999999999.99").WithDetail("field", "value")
 	}
-	if len(in.Currency) != 3 || strings.ToUpper(in.Currency) != in.Currency || strings.Trim(in.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+	if !ValidCurrency(in.Currency) {
 		return Errorf(EINVALID, "currency %q must be an ISO 4217 code such as CNY or USD", in.Currency).WithDetail("field", "currency")
 	}
 	if err := checkText("owner", in.Owner, false, maxName); err != nil {

@@ -185,7 +185,7 @@ func TestCommandLimits(t *testing.T) {
 		{kamflow.Entry, kamflow.Command{Kind: kamflow.CmdStakeholder, Actor: kam, Stakeholder: &kamflow.Stakeholder{
 			Name: "Zhou", Role: kamflow.RolePurchaser, Stance: kamflow.StanceNeutral}}}, // influence unset
 		{kamflow.Proposal, criteria(kamflow.Criterion{Name: long(200), Favours: kamflow.FavoursNeutral, Notes: long(4000)})},
-		{kamflow.Bid, bid(0, kamflow.MaxMoney, false)},
+		{kamflow.Bid, bid(1, kamflow.MaxMoney, false)},
 		{kamflow.Bid, bid(kamflow.MaxMoney, 1, false)},
 		{kamflow.Bid, kamflow.Command{Kind: kamflow.CmdBid, Actor: kam, Bid: &kamflow.BidInput{Cost: 1, Price: 2}}}, // no deadline
 		{kamflow.Delivery, kamflow.Command{Kind: kamflow.CmdAcceptance, Actor: engineer, Acceptance: &kamflow.AcceptanceInput{Result: kamflow.AcceptanceFail, Notes: long(4000)}}},

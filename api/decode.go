@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/kamflow/kamflow"
 )
@@ -55,7 +57,50 @@ func decodeJSON(body []byte, v any) error {
 		// The database cannot store one; refused here rather than failing the write.
 		return kamflow.Errorf(kamflow.EINVALID, "text must not contain the NUL character \\u0000")
 	}
+	nfc(reflect.ValueOf(v))
 	return nil
+}
+
+// nfc puts every string held in v into Unicode normalisation form C, so that the same name typed
+// on two keyboards (a precomposed é, or e and a combining accent) is stored, compared and
+// searched as one. Map keys are codes (factors, stages), left as they are.
+func nfc(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			nfc(v.Elem())
+		}
+	case reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		if e := v.Elem(); e.Kind() == reflect.String && v.CanSet() {
+			v.Set(reflect.ValueOf(norm.NFC.String(e.String())).Convert(e.Type()))
+		} else {
+			nfc(e) // maps, slices and pointers share what they hold
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				nfc(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			nfc(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			nfc(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.String:
+		if v.CanSet() && !norm.NFC.IsNormalString(v.String()) {
+			v.SetString(norm.NFC.String(v.String()))
+		}
+	}
 }
 
 // hasNUL reports whether a string of the (valid) JSON text holds an escaped NUL, \u0000.

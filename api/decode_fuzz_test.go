@@ -265,3 +265,26 @@ func anyNUL(v any) bool {
 	}
 	return false
 }
+
+// TestDecodeNormalisesToNFC: a name typed with a combining accent is stored as the precomposed
+// one, wherever it sits in the body (a field, a list, a map, a pointer).
+func TestDecodeNormalisesToNFC(t *testing.T) {
+	decomposed := "Caf\u0065\u0301 Zhou" // e + combining acute
+	composed := "Caf\u00e9 Zhou"
+	var cmd kamflow.Command
+	body := `{"kind":"criteria","actor":{"id":"kam1"},"stakeholder":{"name":"` + decomposed + `","role":"insider","stance":"neutral"},` +
+		`"criteria":[{"name":"` + decomposed + `","favours":"us"}]}`
+	if err := decodeJSON([]byte(body), &cmd); err != nil {
+		t.Fatal(err)
+	}
+	if cmd.Stakeholder.Name != composed || cmd.Criteria[0].Name != composed {
+		t.Errorf("not NFC: %q, %q", cmd.Stakeholder.Name, cmd.Criteria[0].Name)
+	}
+	var m map[string]any
+	if err := decodeJSON([]byte(`{"a":"`+decomposed+`","b":["`+decomposed+`"],"c":{"d":"`+decomposed+`"}}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["a"] != composed || m["b"].([]any)[0] != composed || m["c"].(map[string]any)["d"] != composed {
+		t.Errorf("not NFC in a map: %q", m)
+	}
+}
