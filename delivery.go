@@ -23,6 +23,13 @@ import (
 // retried. A cancelled task is compensated the same way. Once its steps are done the task is
 // active (the work happens on site) until the engineer completes it with notes and attachments.
 //
+// An undo that fails for good (the field-service system refuses it, or keeps failing for a day)
+// leaves what the step made in the outside system: the task's other steps are still undone, then
+// the task is undo_failed, naming each step, its ref and the error, until an engineer cleans it up
+// by hand and says so with a note (resolve_undo); the task then ends as failed or cancelled, as it
+// was heading. While any task is undo_failed, the acceptance certificate is refused and the deal
+// is told (DeliveryHold) so that its project cannot close.
+//
 // The acceptance test's result decides the deal's accepted gate item; with a punch list, the
 // project can be closed only once every item is resolved.
 //
@@ -61,6 +68,9 @@ const (
 	TaskCancelled TaskStatus = "cancelled" // cancelled; the done steps were undone; can be started again
 	// TaskUndoing: a failure or a cancellation is undoing the done steps.
 	TaskUndoing TaskStatus = "undoing"
+	// TaskUndoFailed: a done step could not be undone: what it made must be cleaned up by hand
+	// (UndoFailures) and the clean-up resolved (resolve_undo) before the task ends as UndoTo.
+	TaskUndoFailed TaskStatus = "undo_failed"
 )
 
 // StepStatus is where a step of a task stands.
@@ -73,6 +83,7 @@ const (
 	StepDone        StepStatus = "done"
 	StepFailed      StepStatus = "failed"
 	StepCompensated StepStatus = "compensated" // done, then undone
+	StepUndoFailed  StepStatus = "undo_failed" // done, and its undo failed for good
 )
 
 // DeliveryStep is one step of a task's current run.
@@ -94,6 +105,23 @@ type DeliveryStep struct {
 type Attachment struct {
 	Name string `json:"name"`
 	Ref  string `json:"ref"`
+}
+
+// UndoFailure is a done step whose undo failed for good: what it made in the outside system (Ref,
+// the work order or the reservation) is left there, to be cleaned up by hand.
+type UndoFailure struct {
+	Step  string    `json:"step"`
+	Ref   string    `json:"ref,omitempty"`
+	Error string    `json:"error"`
+	At    time.Time `json:"at"`
+}
+
+// UndoCleanup is an engineer's word that the work of the failed undos was cleaned up by hand.
+type UndoCleanup struct {
+	By    string        `json:"by"`
+	At    time.Time     `json:"at"`
+	Note  string        `json:"note"`
+	Steps []UndoFailure `json:"steps"`
 }
 
 // PunchItem is an open point of a passed-with-punch-list acceptance.
@@ -134,6 +162,11 @@ type DeliveryTask struct {
 	OverdueNotified Date `json:"overdue_notified,omitempty"`
 	// UndoTo is how an undoing task ends once its steps are undone: failed or cancelled.
 	UndoTo TaskStatus `json:"undo_to,omitempty"`
+	// UndoFailures are the steps of the current run whose undo failed: what must be cleaned up by
+	// hand while the task is undo_failed.
+	UndoFailures []UndoFailure `json:"undo_failures,omitempty"`
+	// Cleanups are the failed undos resolved by hand, the earliest first.
+	Cleanups []UndoCleanup `json:"cleanups,omitempty"`
 }
 
 // Open reports whether the task is still to be done.
@@ -274,6 +307,74 @@ func StepsOf(task string) []string {
 // Compensable reports whether a done step has an undo.
 func Compensable(step string) bool { return step != StepNotifyCustomer }
 
+// Clone is a deep copy of the plan: nothing of it shares memory with p.
+func (p *DeliveryPlan) Clone() DeliveryPlan {
+	c := *p
+	c.ClosedAt = clonePtr(p.ClosedAt)
+	c.Cadence = slices.Clone(p.Cadence)
+	if p.Tasks != nil {
+		c.Tasks = make([]DeliveryTask, len(p.Tasks))
+		for i := range p.Tasks {
+			c.Tasks[i] = p.Tasks[i].clone()
+		}
+	}
+	if p.Visits != nil {
+		c.Visits = make([]*ServiceVisit, len(p.Visits))
+		for i, v := range p.Visits {
+			if v == nil {
+				continue
+			}
+			cv := *v
+			if v.Report != nil {
+				r := *v.Report
+				r.ReportedAt = clonePtr(v.Report.ReportedAt)
+				cv.Report = &r
+			}
+			c.Visits[i] = &cv
+		}
+	}
+	return c
+}
+
+func (t *DeliveryTask) clone() DeliveryTask {
+	c := *t
+	c.DependsOn = slices.Clone(t.DependsOn)
+	c.StartedAt, c.CompletedAt = clonePtr(t.StartedAt), clonePtr(t.CompletedAt)
+	if t.Steps != nil {
+		c.Steps = make([]DeliveryStep, len(t.Steps))
+		for i, s := range t.Steps {
+			s.Started, s.Ended = clonePtr(s.Started), clonePtr(s.Ended)
+			c.Steps[i] = s
+		}
+	}
+	c.Attachments = slices.Clone(t.Attachments)
+	if t.PunchList != nil {
+		c.PunchList = make([]PunchItem, len(t.PunchList))
+		for i, it := range t.PunchList {
+			it.ResolvedAt = clonePtr(it.ResolvedAt)
+			c.PunchList[i] = it
+		}
+	}
+	c.Issues = slices.Clone(t.Issues)
+	c.UndoFailures = slices.Clone(t.UndoFailures)
+	if t.Cleanups != nil {
+		c.Cleanups = make([]UndoCleanup, len(t.Cleanups))
+		for i, x := range t.Cleanups {
+			x.Steps = slices.Clone(x.Steps)
+			c.Cleanups[i] = x
+		}
+	}
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
 // Task returns the task with key, or nil.
 func (p *DeliveryPlan) Task(key string) *DeliveryTask {
 	for i := range p.Tasks {
@@ -331,7 +432,13 @@ const (
 	DelivCancel   DeliveryCommandKind = "cancel"   // cancel a task, undoing its done steps
 	DelivResolve  DeliveryCommandKind = "resolve"  // resolve a punch item
 	DelivReport   DeliveryCommandKind = "report"   // report a service visit
+	// DelivResolveUndo records that an undo_failed task's work was cleaned up by hand (with a
+	// note); the task ends as it was heading, failed or cancelled.
+	DelivResolveUndo DeliveryCommandKind = "resolve_undo"
 )
+
+// MaxNoteLength bounds the note of a hand clean-up, like the other notes.
+const MaxNoteLength = 4000
 
 // TaskSpec is a task as the plan input gives it.
 type TaskSpec struct {
@@ -368,6 +475,8 @@ type DeliveryCommand struct {
 	Punch    string              `json:"punch,omitempty"`
 	Visit    string              `json:"visit,omitempty"`
 	Report   *VisitReport        `json:"report,omitempty"`
+	// Note says how a failed undo was cleaned up by hand (resolve_undo).
+	Note string `json:"note,omitempty"`
 }
 
 var taskKeyRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
@@ -418,6 +527,16 @@ func (p *DeliveryPlan) Check(cmd DeliveryCommand) error {
 			return Errorf(ENOTFOUND, "no delivery task %q", cmd.Task)
 		}
 		return p.checkTask(cmd, t)
+	case DelivResolveUndo:
+		t := p.Task(cmd.Task)
+		if t == nil {
+			return Errorf(ENOTFOUND, "no delivery task %q", cmd.Task)
+		}
+		if t.Status != TaskUndoFailed {
+			return Errorf(EWRONGSTAGE, "task %s is %s: only a task whose undo failed is resolved by hand", t.Key, t.Status).
+				WithDetail("task_status", string(t.Status))
+		}
+		return checkText("note", cmd.Note, true, MaxNoteLength)
 	case DelivResolve:
 		t := p.Task(TaskAcceptanceTest)
 		if t == nil || t.Status != TaskDone || t.Result != AcceptancePassPunchList {
@@ -471,6 +590,10 @@ func (p *DeliveryPlan) checkTask(cmd DeliveryCommand, t *DeliveryTask) error {
 			return Errorf(EWRONGSTAGE, "task %s is %s: only a failed task is retried", t.Key, t.Status).WithDetail("task_status", string(t.Status))
 		}
 	case DelivCancel:
+		if t.Status == TaskUndoFailed {
+			return Errorf(EWRONGSTAGE, "task %s is undo_failed: its work is cleaned up by hand and resolved (resolve_undo), not cancelled", t.Key).
+				WithDetail("task_status", string(t.Status))
+		}
 		if t.Status == TaskDone || t.Status == TaskCancelled || t.Status == TaskPending || t.Status == TaskUndoing {
 			return Errorf(EWRONGSTAGE, "task %s is %s: only a running, active or failed task is cancelled", t.Key, t.Status).WithDetail("task_status", string(t.Status))
 		}
@@ -699,6 +822,7 @@ func (p *DeliveryPlan) Apply(cmd DeliveryCommand, now time.Time) error {
 	case DelivStart, DelivRetry:
 		t := p.Task(cmd.Task)
 		t.Status, t.Error, t.Progress, t.Runs = TaskRunning, "", 0, t.Runs+1
+		t.UndoTo, t.UndoFailures = "", nil
 		t.StartedBy, t.StartedAt = who, &at
 		t.CompletedBy, t.CompletedAt, t.Result, t.PunchList, t.Issues = "", nil, "", nil, nil
 		t.Steps = t.Steps[:0]
@@ -722,6 +846,20 @@ func (p *DeliveryPlan) Apply(cmd DeliveryCommand, now time.Time) error {
 		for i, text := range in.PunchList {
 			t.PunchList = append(t.PunchList, PunchItem{ID: fmt.Sprintf("p%d", i+1), Text: strings.TrimSpace(text)})
 		}
+	case DelivResolveUndo:
+		t := p.Task(cmd.Task)
+		t.Cleanups = append(t.Cleanups, UndoCleanup{By: who, At: at, Note: strings.TrimSpace(cmd.Note), Steps: t.UndoFailures})
+		for i := range t.Steps {
+			if t.Steps[i].Status == StepUndoFailed {
+				t.Steps[i].Status = StepCompensated // undone by hand
+			}
+		}
+		t.UndoFailures = nil
+		t.Status, t.UndoTo = t.UndoTo, ""
+		if t.Status == "" {
+			t.Status = TaskFailed
+		}
+		t.progress()
 	case DelivResolve:
 		t := p.Task(TaskAcceptanceTest)
 		for i := range t.PunchList {
@@ -860,15 +998,71 @@ func (p *DeliveryPlan) StepCompensated(task, step string, now time.Time) {
 		return
 	}
 	t.step(step).Status = StepCompensated
-	if t.Status == TaskUndoing && len(t.ToCompensate()) == 0 {
-		t.Status, t.UndoTo = t.UndoTo, ""
-		if t.Status == "" {
-			t.Status = TaskFailed
-		}
-	}
+	t.settleUndo()
 	t.progress()
 	p.touch(now)
 }
+
+// StepUndoFailed records that a done step's undo failed for good (refused, or out of attempts):
+// what the step made (its ref) is left in the outside system. The task's other done steps are
+// still undone; once none is left, the task is undo_failed until its clean-up by hand is resolved.
+func (p *DeliveryPlan) StepUndoFailed(task, step, msg string, now time.Time) {
+	t := p.Task(task)
+	if t == nil || t.step(step) == nil || t.step(step).Status != StepDone {
+		return
+	}
+	s := t.step(step)
+	s.Status, s.Error = StepUndoFailed, msg
+	t.UndoFailures = append(t.UndoFailures, UndoFailure{Step: step, Ref: s.Ref, Error: msg, At: now.UTC()})
+	t.settleUndo()
+	t.progress()
+	p.touch(now)
+}
+
+// settleUndo ends an undoing task whose done steps are all undone or failed to undo: as UndoTo
+// (failed when unset), or undo_failed while a failed undo waits to be cleaned up by hand.
+func (t *DeliveryTask) settleUndo() {
+	if t.Status != TaskUndoing || len(t.ToCompensate()) > 0 {
+		return
+	}
+	if t.UndoTo == "" {
+		t.UndoTo = TaskFailed
+	}
+	if len(t.UndoFailures) > 0 {
+		t.Status = TaskUndoFailed
+		return
+	}
+	t.Status, t.UndoTo = t.UndoTo, ""
+}
+
+// UndoFailedTasks lists, in the plan's order, the tasks whose undo failed and waits to be cleaned
+// up by hand (never nil).
+func (p *DeliveryPlan) UndoFailedTasks() []string {
+	out := []string{}
+	for _, t := range p.Tasks {
+		if t.Status == TaskUndoFailed {
+			out = append(out, t.Key)
+		}
+	}
+	return out
+}
+
+// Hold is what the plan tells the deal of its failed undos (see DeliveryHold).
+func (p *DeliveryPlan) Hold() DeliveryHold { return DeliveryHold{UndoFailed: p.UndoFailedTasks()} }
+
+// Check refuses what must wait until every failed undo is cleaned up by hand and resolved (the
+// acceptance certificate, the project's close): gate_not_met with the tasks under
+// details.undo_failed, as the deal's close_project says it; nil when none is held.
+func (h DeliveryHold) Check(what string) error {
+	if len(h.UndoFailed) == 0 {
+		return nil
+	}
+	return Errorf(EGATENOTMET, "%s waits until the failed undo of %s is cleaned up by hand and resolved", what,
+		strings.Join(h.UndoFailed, ", ")).WithDetail("undo_failed", slices.Clone(h.UndoFailed))
+}
+
+// Same reports whether h and o hold the same tasks.
+func (h DeliveryHold) Same(o DeliveryHold) bool { return slices.Equal(h.UndoFailed, o.UndoFailed) }
 
 func (t *DeliveryTask) progress() {
 	if len(t.Steps) == 0 {
@@ -1122,6 +1316,11 @@ func DeliveryAudit(cmd DeliveryCommand, p *DeliveryPlan, now time.Time) *AuditEn
 		e.After = cmd.Complete
 	case DelivResolve:
 		e.Summary = fmt.Sprintf("punch item %s resolved", cmd.Punch)
+	case DelivResolveUndo:
+		e.Summary = fmt.Sprintf("delivery task %s: the failed undo was cleaned up by hand: %s", cmd.Task, strings.TrimSpace(cmd.Note))
+		if t := p.Task(cmd.Task); t != nil && len(t.Cleanups) > 0 {
+			e.After = t.Cleanups[len(t.Cleanups)-1]
+		}
 	case DelivReport:
 		r := cmd.Report
 		e.Summary = fmt.Sprintf("service visit %s reported: %d fault(s) found, %d unresolved, %s", cmd.Visit, r.FaultsFound, r.FaultsUnresolved, r.Satisfaction)
@@ -1135,6 +1334,148 @@ func DeliveryAudit(cmd DeliveryCommand, p *DeliveryPlan, now time.Time) *AuditEn
 func SystemDeliveryAudit(action, summary string, p *DeliveryPlan, now time.Time) *AuditEntry {
 	return &AuditEntry{At: now, Actor: "kamflow", Action: "delivery." + action, EntityType: "delivery", EntityID: p.DealID,
 		DealID: p.DealID, Summary: summary, Key: fmt.Sprintf("delivery:%s:%d", p.DealID, p.Seq)}
+}
+
+// UndoFailedAudit is the timeline's entry of a task whose undo failed: what is to be cleaned up by
+// hand.
+func UndoFailedAudit(p *DeliveryPlan, task string, now time.Time) *AuditEntry {
+	t := p.Task(task)
+	e := SystemDeliveryAudit("undo_failed", fmt.Sprintf("delivery task %s could not be undone: clean up by hand %s", task, t.CleanupList()), p, now)
+	e.After = map[string]any{"task": task, "undo_failures": t.UndoFailures, "undo_to": t.UndoTo}
+	return e
+}
+
+// CleanupList names what an undo_failed task left in the outside system: each step, its ref and
+// the error, as one line.
+func (t *DeliveryTask) CleanupList() string {
+	parts := make([]string, 0, len(t.UndoFailures))
+	for _, f := range t.UndoFailures {
+		s := f.Step
+		if f.Ref != "" {
+			s += " " + f.Ref
+		}
+		parts = append(parts, s+" ("+f.Error+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Kinds of the delivery's in-app notifications.
+const (
+	NoticeTaskOverdue  = "task_overdue"
+	NoticeServiceVisit = "service_visit"
+	NoticeTaskFailed   = "task_failed"
+	NoticeUndoFailed   = "undo_failed"
+)
+
+// taskNotices tells a task's engineer and the deal's KAM, once each: key is the notice's key, to
+// which each recipient's name is added.
+func (p *DeliveryPlan) taskNotices(t *DeliveryTask, d *Deal, kind, key, msg string, now time.Time) []Notification {
+	var out []Notification
+	for _, to := range []string{t.Assignee, d.Owner} {
+		if to == "" || slices.ContainsFunc(out, func(n Notification) bool { return n.UserID == to }) {
+			continue
+		}
+		out = append(out, Notification{UserID: to, DealID: p.DealID, Kind: kind, Key: key + ":" + to, Message: msg, CreatedAt: now})
+	}
+	return out
+}
+
+// OverdueNotices are the notifications of tasks found overdue (NoteOverdue): their engineer and
+// the deal's KAM, once per due date.
+func (p *DeliveryPlan) OverdueNotices(overdue []DeliveryTask, d *Deal, now time.Time) []Notification {
+	var out []Notification
+	for i := range overdue {
+		t := &overdue[i]
+		msg := fmt.Sprintf("The %s task of %s was due on %s and is not done", t.Key, p.Site, t.Due)
+		out = append(out, p.taskNotices(t, d, NoticeTaskOverdue, fmt.Sprintf("overdue:%s:%s:%s", p.DealID, t.Key, t.Due), msg, now)...)
+	}
+	return out
+}
+
+// VisitNotices tell each new visit's engineer that it is due.
+func (p *DeliveryPlan) VisitNotices(visits []*ServiceVisit, now time.Time) []Notification {
+	var out []Notification
+	for _, v := range visits {
+		if v.Assignee != "" {
+			out = append(out, Notification{UserID: v.Assignee, DealID: p.DealID, Kind: NoticeServiceVisit, Key: "visit:" + v.ID, CreatedAt: now,
+				Message: fmt.Sprintf("Service visit %d to %s is due: record faults found, faults unresolved and the customer's satisfaction", v.Round, v.Site)})
+		}
+	}
+	return out
+}
+
+// FailedNotices tell a task's engineer and the deal's KAM that the task failed at step, once per
+// run.
+func (p *DeliveryPlan) FailedNotices(task, step string, d *Deal, now time.Time) []Notification {
+	t := p.Task(task)
+	if t == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("The %s task of %s failed at %s: %s", task, p.Site, step, t.Error)
+	return p.taskNotices(t, d, NoticeTaskFailed, fmt.Sprintf("failed:%s:%s:%d", p.DealID, task, t.Runs), msg, now)
+}
+
+// UndoFailedNotices tell an undo_failed task's engineer and the deal's KAM what to clean up by
+// hand, once per run.
+func (p *DeliveryPlan) UndoFailedNotices(task string, d *Deal, now time.Time) []Notification {
+	t := p.Task(task)
+	if t == nil || t.Status != TaskUndoFailed {
+		return nil
+	}
+	msg := fmt.Sprintf("The %s task of %s could not be undone: clean up by hand %s, then mark it resolved", task, p.Site, t.CleanupList())
+	return p.taskNotices(t, d, NoticeUndoFailed, fmt.Sprintf("undo_failed:%s:%s:%d", p.DealID, task, t.Runs), msg, now)
+}
+
+// NextWake is when the plan next needs the time: the end of the due day of an open task not told
+// overdue yet (before the close), or the next visit's day; zero when nothing waits on the time.
+func (p *DeliveryPlan) NextWake() time.Time {
+	var wake time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
+			wake = t
+		}
+	}
+	for _, t := range p.Tasks {
+		if t.Due != "" && t.Open() && t.OverdueNotified != t.Due && p.ClosedAt == nil {
+			earlier(EndOfDay(t.Due, time.UTC))
+		}
+	}
+	due, _ := p.NextVisitDue()
+	earlier(due)
+	return wake
+}
+
+// Tick does to the plan what the time does at now: the tasks past their due date are marked told
+// and the visits whose day has come are created. It returns the notifications they call for, and
+// whether the plan changed.
+func (p *DeliveryPlan) Tick(d *Deal, now time.Time) (bool, []Notification) {
+	overdue := p.NoteOverdue(now)
+	notes := p.OverdueNotices(overdue, d, now)
+	visits := p.DueVisits(d, now)
+	notes = append(notes, p.VisitNotices(visits, now)...)
+	return len(overdue) > 0 || len(visits) > 0, notes
+}
+
+// Finished reports whether the delivery of deal d is over: every visit of the cadence reported,
+// or the deal ended without being delivered before its project closed.
+func (p *DeliveryPlan) Finished(d *Deal) bool {
+	if p.ServiceDone() {
+		return true
+	}
+	return d.Status.Final() && d.Status != StatusDelivered && p.ClosedAt == nil
+}
+
+// AcceptanceNoticeOf is what the deal is to be told after cmd changed the plan: the acceptance
+// test's outcome, when cmd completed it or resolved a punch item and it has one.
+func (p *DeliveryPlan) AcceptanceNoticeOf(cmd DeliveryCommand) (AcceptanceNotice, bool) {
+	if cmd.Kind != DelivResolve && (cmd.Kind != DelivComplete || cmd.Task != TaskAcceptanceTest) {
+		return AcceptanceNotice{}, false
+	}
+	result, open := p.Acceptance()
+	if result == "" {
+		return AcceptanceNotice{}, false
+	}
+	return AcceptanceNotice{Result: result, Notes: p.Task(TaskAcceptanceTest).Notes, OpenPunchItems: open, Actor: cmd.Actor}, true
 }
 
 // StepLive is what the workflow engine knows of a step's activity while it runs: its attempt, its

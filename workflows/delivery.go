@@ -1,9 +1,9 @@
 package workflows
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -22,6 +22,10 @@ import (
 //     and heartbeats; a step that fails for good has the task's done steps undone in reverse
 //     (saga), and so does a cancellation. Each step's outcome is projected as it comes: the plan
 //     in the database shows the task's progress live.
+//   - An undo is retried for a day at most (DeliveryInput.UndoTimeout); one that fails for good
+//     leaves its task undo_failed, tells the task's engineer and the deal's KAM what to clean up by
+//     hand, and tells the deal (signal DeliveryHoldSignal) that its project cannot close until an
+//     engineer resolves it (resolve_undo).
 //   - Completing the acceptance test, and resolving its punch items, tell the deal's workflow
 //     (signal AcceptanceSignal), whose Update rules decide the accepted gate item.
 //   - Tasks past their due date tell their engineer and the deal's KAM, once per due date.
@@ -29,24 +33,38 @@ import (
 //     each service visit when its day comes, with a durable timer (no cron scan). The workflow
 //     ends once every visit of the cadence is reported.
 //
+// One input path: the Update, both signals, the timer and every step's outcome become inputs of
+// one queue, which the workflow's main loop alone takes in order. It applies each to the plan by
+// the domain's rules (kamflow.DeliveryPlan) and runs what they call for: the projection, the
+// notifications, the signals to the deal, the next step's activity. No signal has a coroutine of
+// its own: the main loop reads the channels (ReceiveAsync) and waits on their Len, so before it
+// continues as new it takes in everything that came, answers every Update, and only then goes,
+// with nothing left behind.
+//
+// A run started before this code (its history lacks the deliveryQueueChange marker) goes on as
+// it was written (legacyDeliveryWorkflow, delivery_legacy.go) until its next continue-as-new.
+//
 // The child outlives its parent (ParentClosePolicy abandon): the deal's workflow ends when its
 // project closes, the service goes on for a year.
 
 // Names of the delivery workflow and its messages.
 const (
-	DeliveryWorkflowName  = "DeliveryWorkflow"
-	DeliveryUpdate        = "delivery" // a kamflow.DeliveryCommand; returns the plan
-	DeliveryQuery         = "delivery"
-	DeliveryDealSignal    = "deal"           // a kamflow.Deal: the deal as it now stands
-	ProjectClosedSignal   = "project_closed" // a time.Time: when the project was closed
-	AcceptanceSignal      = "acceptance"     // to the deal: an AcceptanceNotice
-	deliveryPrefix        = "delivery-"
-	deliveryChange        = "delivery-plan"    // GetVersion of starting the child
-	stepIDChange          = "step-activity-id" // GetVersion of the steps' activity IDs
+	DeliveryWorkflowName = "DeliveryWorkflow"
+	DeliveryUpdate       = "delivery" // a kamflow.DeliveryCommand; returns the plan
+	DeliveryQuery        = "delivery"
+	DeliveryDealSignal   = "deal"           // a kamflow.Deal: the deal as it now stands
+	ProjectClosedSignal  = "project_closed" // a time.Time: when the project was closed
+	AcceptanceSignal     = "acceptance"     // to the deal: an AcceptanceNotice
+	// DeliveryHoldSignal, to the deal: a kamflow.DeliveryHold, sent whenever the set of the plan's
+	// undo_failed tasks changes (the whole set each time; empty once every one is resolved).
+	DeliveryHoldSignal = "delivery_hold"
+	deliveryPrefix     = "delivery-"
+	deliveryChange     = "delivery-plan"    // GetVersion of starting the child (the deal's workflow)
+	stepIDChange       = "step-activity-id" // GetVersion of the steps' activity IDs (legacy runs)
+	// deliveryQueueChange is the GetVersion, asked first thing in a run, of the one input queue.
+	deliveryQueueChange   = "delivery-one-queue"
 	defaultStepAttempts   = 5
-	overdueNotice         = "task_overdue"
-	serviceVisitNotice    = "service_visit"
-	deliveryFailedNotice  = "task_failed"
+	defaultUndoTimeout    = 24 * time.Hour
 	maxDeliveryRunChanges = 2000
 )
 
@@ -62,32 +80,99 @@ type DeliveryInput struct {
 	ProjectedSeq int64 `json:"projected_seq"`
 	// StepAttempts bounds the attempts of a step before it fails for good (0: 5).
 	StepAttempts int32 `json:"step_attempts,omitempty"`
+	// UndoTimeout bounds how long a step's undo is retried before it fails for good and its task is
+	// undo_failed (0: a day); UndoAttempts bounds its attempts too (0: as many as fit).
+	UndoTimeout  kamflow.Duration `json:"undo_timeout,omitempty"`
+	UndoAttempts int32            `json:"undo_attempts,omitempty"`
 	// MaxChangesPerRun continues as new after this many changes (0: when the server suggests).
 	MaxChangesPerRun int `json:"max_changes_per_run,omitempty"`
+	// Held is the hold the deal was last told (DeliveryHoldSignal).
+	Held []string `json:"held,omitempty"`
 }
 
 // AcceptanceNotice tells the deal the acceptance test's outcome (kamflow's).
 type AcceptanceNotice = kamflow.AcceptanceNotice
 
+// DeliveryWorkflow runs a deal's delivery and after-sales service.
+func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (kamflow.DeliveryPlan, error) {
+	if workflow.GetVersion(ctx, deliveryQueueChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return legacyDeliveryWorkflow(ctx, in)
+	}
+	r := &deliveryRun{in: in, plan: in.Plan, deal: in.Deal, projected: in.ProjectedSeq, held: kamflow.DeliveryHold{UndoFailed: in.Held}}
+	if r.plan.Visits == nil {
+		r.plan.Visits = []*kamflow.ServiceVisit{}
+	}
+	return r.run(ctx)
+}
+
+// delivKind is what an input of the queue is.
+type delivKind int
+
+const (
+	delivUpdate delivKind = iota // a delivery command (the Update)
+	delivDeal                    // the deal as it now stands (DeliveryDealSignal)
+	delivClosed                  // the project closed (ProjectClosedSignal)
+	delivTimer                   // the plan's wake time came
+	delivStep                    // a step's activity (or its undo's) ended
+)
+
+// delivInput is one input of the queue.
+type delivInput struct {
+	kind  delivKind
+	cmd   kamflow.DeliveryCommand
+	reply *delivReply
+	deal  kamflow.Deal
+	at    time.Time
+	step  *delivStepCall
+}
+
+// delivReply is the answer to an Update, filled in by the main loop.
+type delivReply struct {
+	done bool
+	plan kamflow.DeliveryPlan
+	err  error
+}
+
+// delivStepCall is a step's activity (or its undo's) in flight.
+type delivStepCall struct {
+	task   string
+	step   string
+	run    int
+	undo   bool
+	future workflow.Future
+	cancel workflow.CancelFunc
+	// cancelled: the task was cancelled while the step ran; its outcome, unless it got through,
+	// is the cancellation's.
+	cancelled bool
+	// queued: the activity ended and its outcome waits in the queue.
+	queued bool
+	// What the activity answered, once it ended.
+	ref string
+	err error
+}
+
+// deliveryRun is a run of the delivery workflow. Only the main loop (run) changes it; the Update
+// handler only queues its command and waits for the answer.
 type deliveryRun struct {
 	in        DeliveryInput
 	plan      kamflow.DeliveryPlan
 	deal      kamflow.Deal
 	projected int64
 	changes   int
-	// cancels stop the running step of a task (by key); running counts the task coroutines.
-	cancels map[string]workflow.CancelFunc
-	running int
-	mu      workflow.Mutex
+	held      kamflow.DeliveryHold
+	queue     []delivInput
+	// flight are the step activities in flight, in the order they were started, until their
+	// outcome is taken in (a task has at most one).
+	flight []*delivStepCall
+	deals  workflow.ReceiveChannel
+	closed workflow.ReceiveChannel
+	// The timer of the plan's next wake time.
+	timer       workflow.Future
+	timerAt     time.Time
+	cancelTimer workflow.CancelFunc
 }
 
-// DeliveryWorkflow runs a deal's delivery and after-sales service.
-func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (kamflow.DeliveryPlan, error) {
-	r := &deliveryRun{in: in, plan: in.Plan, deal: in.Deal, projected: in.ProjectedSeq, cancels: map[string]workflow.CancelFunc{},
-		mu: workflow.NewMutex(ctx)}
-	if r.plan.Visits == nil {
-		r.plan.Visits = []*kamflow.ServiceVisit{}
-	}
+func (r *deliveryRun) run(ctx workflow.Context) (kamflow.DeliveryPlan, error) {
 	if err := r.register(ctx); err != nil {
 		return r.plan, err
 	}
@@ -95,56 +180,413 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (kamflow.DeliveryP
 		if r.plan.Seq == 0 {
 			r.plan.Seq = 1
 		}
-		if err := r.locked(ctx, func() error { return r.project(ctx) }); err != nil {
+		if err := r.project(ctx, nil); err != nil {
 			return r.plan, err
 		}
 	}
-	// A run continued as new only when no task was running; tasks left running or undoing by a
-	// run that failed over are picked up again.
+	if err := r.tellHold(ctx); err != nil {
+		return r.plan, err
+	}
+	// A run continues as new only when no step is in flight; tasks left running or undoing by a
+	// run that failed over go on.
 	for _, t := range r.plan.Tasks {
-		switch t.Status {
-		case kamflow.TaskRunning, kamflow.TaskUndoing:
-			r.goTask(ctx, t.Key)
+		if t.Status == kamflow.TaskRunning || t.Status == kamflow.TaskUndoing {
+			if err := r.advance(ctx, t.Key); err != nil {
+				return r.plan, err
+			}
 		}
 	}
 	for {
-		seen := r.changes
-		wake := r.nextWake()
-		changed := func() bool { return r.changes != seen || r.finished() || r.canSuggested(ctx) }
-		fired, err := awaitWake(ctx, wake, changed)
-		if err != nil {
+		if err := r.drain(ctx); err != nil {
 			return r.plan, err
 		}
-		if fired {
-			if err := r.locked(ctx, func() error { return r.onTimer(ctx) }); err != nil {
-				return r.plan, err
-			}
-		}
-		if r.finished() {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.running == 0 }); err != nil {
-				return r.plan, err
-			}
-			return r.plan, nil
-		}
-		if r.canSuggested(ctx) && r.running == 0 {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return r.plan, err
-			}
-			if r.running == 0 {
+		if len(r.flight) == 0 && (r.plan.Finished(&r.deal) || r.canSuggested(ctx)) {
+			// Nothing may be left behind: every input taken in, every Update answered.
+			if !r.pending() && workflow.AllHandlersFinished(ctx) {
+				if r.plan.Finished(&r.deal) {
+					return r.plan, nil
+				}
 				next := r.in
-				next.Plan, next.Deal, next.ProjectedSeq = r.plan, r.deal, r.projected
+				next.Plan, next.Deal, next.ProjectedSeq, next.Held = r.plan, r.deal, r.projected, r.held.UndoFailed
 				return r.plan, workflow.NewContinueAsNewError(ctx, DeliveryWorkflowName, next)
 			}
+			if err := workflow.Await(ctx, func() bool { return r.pending() || workflow.AllHandlersFinished(ctx) }); err != nil {
+				return r.plan, err
+			}
+			continue
+		}
+		r.arm(ctx)
+		if err := workflow.Await(ctx, func() bool {
+			return r.pending() || (len(r.flight) == 0 && r.canSuggested(ctx))
+		}); err != nil {
+			return r.plan, err
 		}
 	}
 }
 
-// finished: every visit of the cadence reported, or the deal ended without being delivered.
-func (r *deliveryRun) finished() bool {
-	if r.plan.ServiceDone() {
+func (r *deliveryRun) register(ctx workflow.Context) error {
+	err := workflow.SetUpdateHandlerWithOptions(ctx, DeliveryUpdate, r.update, workflow.UpdateHandlerOptions{
+		Validator: func(ctx workflow.Context, cmd kamflow.DeliveryCommand) error {
+			if err := cmd.Actor.AuthorizeDelivery(cmd, &r.deal); err != nil {
+				return deliveryError(err)
+			}
+			return deliveryError(r.plan.Check(cmd))
+		}})
+	if err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, DeliveryQuery, func() (kamflow.DeliveryPlan, error) { return r.plan, nil }); err != nil {
+		return err
+	}
+	r.deals = workflow.GetSignalChannel(ctx, DeliveryDealSignal)
+	r.closed = workflow.GetSignalChannel(ctx, ProjectClosedSignal)
+	return nil
+}
+
+// update queues an accepted command behind what came before it and waits for the main loop's
+// answer: the plan as projected after the change.
+func (r *deliveryRun) update(ctx workflow.Context, cmd kamflow.DeliveryCommand) (kamflow.DeliveryPlan, error) {
+	r.receive(ctx) // the signals that came first go first
+	reply := &delivReply{}
+	r.queue = append(r.queue, delivInput{kind: delivUpdate, cmd: cmd, reply: reply})
+	if err := workflow.Await(ctx, func() bool { return reply.done }); err != nil {
+		return kamflow.DeliveryPlan{}, err
+	}
+	return reply.plan, reply.err
+}
+
+// receive moves what came in into the queue, in order: the signals, the steps' activities that
+// ended (in the order they were started) and the timer.
+func (r *deliveryRun) receive(ctx workflow.Context) {
+	for {
+		var d kamflow.Deal
+		if !r.deals.ReceiveAsync(&d) {
+			break
+		}
+		r.queue = append(r.queue, delivInput{kind: delivDeal, deal: d})
+	}
+	for {
+		var at time.Time
+		if !r.closed.ReceiveAsync(&at) {
+			break
+		}
+		r.queue = append(r.queue, delivInput{kind: delivClosed, at: at})
+	}
+	for _, c := range r.flight {
+		if c.queued || !c.future.IsReady() {
+			continue
+		}
+		var res activities.StepResult
+		c.err = c.future.Get(ctx, &res)
+		c.ref, c.queued = res.Ref, true
+		r.queue = append(r.queue, delivInput{kind: delivStep, step: c})
+	}
+	if r.timer != nil && r.timer.IsReady() {
+		err := r.timer.Get(ctx, nil)
+		r.timer, r.cancelTimer, r.timerAt = nil, nil, time.Time{}
+		if err == nil {
+			r.queue = append(r.queue, delivInput{kind: delivTimer})
+		}
+	}
+}
+
+// pending reports whether an input waits to be taken in.
+func (r *deliveryRun) pending() bool {
+	if len(r.queue) > 0 || r.deals.Len() > 0 || r.closed.Len() > 0 || (r.timer != nil && r.timer.IsReady()) {
 		return true
 	}
-	return r.deal.Status.Final() && r.deal.Status != kamflow.StatusDelivered && r.plan.ClosedAt == nil
+	for _, c := range r.flight {
+		if !c.queued && c.future.IsReady() {
+			return true
+		}
+	}
+	return false
+}
+
+// drain takes in every input, in order, until none is left.
+func (r *deliveryRun) drain(ctx workflow.Context) error {
+	for {
+		r.receive(ctx)
+		if len(r.queue) == 0 {
+			return nil
+		}
+		in := r.queue[0]
+		r.queue = r.queue[1:]
+		if err := r.take(ctx, in); err != nil {
+			return err
+		}
+		if err := r.tellHold(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// take applies one input and runs its effects.
+func (r *deliveryRun) take(ctx workflow.Context, in delivInput) error {
+	switch in.kind {
+	case delivUpdate:
+		return r.command(ctx, in.cmd, in.reply)
+	case delivDeal:
+		r.deal = in.deal
+		r.changes++ // the deal may have ended
+		return nil
+	case delivClosed:
+		if r.plan.ClosedAt != nil {
+			return nil
+		}
+		r.plan.CloseProject(in.at)
+		r.changes++
+		return r.project(ctx, nil)
+	case delivTimer:
+		now := workflow.Now(ctx)
+		changed, notes := r.plan.Tick(&r.deal, now)
+		if !changed {
+			return nil
+		}
+		r.changes++
+		if err := r.project(ctx, nil); err != nil {
+			return err
+		}
+		return r.notify(ctx, notes)
+	case delivStep:
+		return r.stepEnded(ctx, in.step)
+	}
+	return nil
+}
+
+// command applies an accepted command, answers it with the plan as projected, and starts or stops
+// what it calls for.
+func (r *deliveryRun) command(ctx workflow.Context, cmd kamflow.DeliveryCommand, reply *delivReply) error {
+	defer func() { reply.done = true }()
+	now := workflow.Now(ctx)
+	if err := r.plan.Apply(cmd, now); err != nil {
+		// Accepted by the validator, but an input taken in before it changed the plan.
+		reply.err = deliveryError(err)
+		return nil
+	}
+	r.changes++
+	if err := r.project(ctx, kamflow.DeliveryAudit(cmd, &r.plan, now)); err != nil {
+		reply.err = err
+		return err
+	}
+	if n, ok := r.plan.AcceptanceNoticeOf(cmd); ok {
+		// A deal whose workflow has ended (the project closed) needs it no more.
+		if err := workflow.SignalExternalWorkflow(ctx, WorkflowID(r.plan.DealID), "", AcceptanceSignal, n).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("the deal was not told of the acceptance", "deal", r.plan.DealID, "err", err)
+		}
+	}
+	// A deep copy: the plan changes on as soon as the main loop takes the next input, and the
+	// answer must be the plan as projected.
+	reply.plan = r.plan.Clone()
+	if cmd.Kind == kamflow.DelivCancel {
+		if c := r.inFlight(cmd.Task); c != nil && !c.undo {
+			// The running step is stopped; its outcome, when it is taken in, moves the task on to
+			// its undo.
+			c.cancelled = true
+			c.cancel()
+			return nil
+		}
+	}
+	switch cmd.Kind {
+	case kamflow.DelivStart, kamflow.DelivRetry, kamflow.DelivCancel:
+		return r.advance(ctx, cmd.Task)
+	}
+	return nil
+}
+
+func (r *deliveryRun) inFlight(task string) *delivStepCall {
+	for _, c := range r.flight {
+		if c.task == task {
+			return c
+		}
+	}
+	return nil
+}
+
+// advance starts what a task calls for when none of its steps is in flight: its next step while
+// it runs, its next undo while it is undoing.
+func (r *deliveryRun) advance(ctx workflow.Context, key string) error {
+	t := r.plan.Task(key)
+	if t == nil || r.inFlight(key) != nil {
+		return nil
+	}
+	switch t.Status {
+	case kamflow.TaskRunning:
+		step := t.NextStep()
+		if step == "" {
+			return nil
+		}
+		r.plan.StepStarted(key, step, workflow.Now(ctx))
+		if err := r.project(ctx, nil); err != nil {
+			return err
+		}
+		r.start(ctx, key, step, false)
+	case kamflow.TaskUndoing:
+		if todo := t.ToCompensate(); len(todo) > 0 {
+			r.start(ctx, key, todo[0], true)
+		}
+	}
+	return nil
+}
+
+// start runs a step (or its undo) of a task's current run as an activity. A step is tried
+// StepAttempts times; an undo, for UndoTimeout: a work order left open or parts left reserved
+// would be lost to everyone, but a field-service system that stays away must not leave the task
+// undoing for ever.
+func (r *deliveryRun) start(ctx workflow.Context, key, step string, undo bool) {
+	t := r.plan.Task(key)
+	req := activities.StepRequest{DealID: r.plan.DealID, AccountID: r.plan.AccountID, Site: r.plan.Site, Task: key,
+		Step: step, Run: t.Runs, Undo: undo, Assignee: t.Assignee}
+	for _, s := range t.Steps {
+		if s.Key == step {
+			req.Ref = s.Ref
+		}
+	}
+	var opts workflow.ActivityOptions
+	if undo {
+		opts = workflow.ActivityOptions{
+			ActivityID:             "undo/" + key + "/" + strconv.Itoa(t.Runs) + "/" + step,
+			StartToCloseTimeout:    2 * time.Minute,
+			ScheduleToCloseTimeout: r.undoTimeout(),
+			HeartbeatTimeout:       30 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+				MaximumInterval: 10 * time.Minute, MaximumAttempts: r.in.UndoAttempts},
+		}
+	} else {
+		attempts := r.in.StepAttempts
+		if attempts == 0 {
+			attempts = defaultStepAttempts
+		}
+		opts = workflow.ActivityOptions{
+			// The ID ties the running activity to its step, for the live progress (LiveSteps).
+			ActivityID:          kamflow.StepActivityID(key, t.Runs, step),
+			StartToCloseTimeout: 2 * time.Minute,
+			HeartbeatTimeout:    30 * time.Second,
+			// A cancelled step is waited for: if it got through before it heard of the
+			// cancellation, its work is recorded and undone with the rest.
+			WaitForCancellation: true,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+				MaximumInterval: time.Minute, MaximumAttempts: attempts},
+		}
+	}
+	actx, cancel := workflow.WithCancel(ctx)
+	actx = workflow.WithActivityOptions(actx, opts)
+	var a *activities.DeliveryActivities
+	f := workflow.ExecuteActivity(actx, a.RunDeliveryStep, req)
+	r.flight = append(r.flight, &delivStepCall{task: key, step: step, run: t.Runs, undo: undo, future: f, cancel: cancel})
+}
+
+// stepEnded records a step's (or an undo's) outcome and goes on with its task.
+func (r *deliveryRun) stepEnded(ctx workflow.Context, c *delivStepCall) error {
+	for i, f := range r.flight {
+		if f == c {
+			r.flight = append(r.flight[:i], r.flight[i+1:]...)
+			break
+		}
+	}
+	c.cancel() // (releases the context; the activity has ended)
+	t := r.plan.Task(c.task)
+	if t == nil || t.Runs != c.run {
+		return nil
+	}
+	now := workflow.Now(ctx)
+	was := t.Status
+	switch {
+	case !c.undo && c.err == nil:
+		r.plan.StepDone(c.task, c.step, c.ref, now)
+		r.changes++
+		if err := r.project(ctx, nil); err != nil {
+			return err
+		}
+	case !c.undo && (c.cancelled || temporal.IsCanceledError(c.err)):
+		// The cancellation moved the task on; its undo follows.
+	case !c.undo:
+		r.plan.StepFailed(c.task, c.step, failureMessage(c.err), now)
+		r.changes++
+		audit := kamflow.SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", c.task, t.Error), &r.plan, now)
+		if err := r.project(ctx, audit); err != nil {
+			return err
+		}
+		if err := r.notify(ctx, r.plan.FailedNotices(c.task, c.step, &r.deal, now)); err != nil {
+			return err
+		}
+	default:
+		if c.err == nil {
+			r.plan.StepCompensated(c.task, c.step, now)
+		} else {
+			msg := failureMessage(c.err)
+			if app := (*temporal.ApplicationError)(nil); !errors.As(c.err, &app) || !app.NonRetryable() {
+				// Not refused: the undo was retried until its time (or its attempts) ran out.
+				msg = fmt.Sprintf("not undone within %s: %s", kamflow.Duration(r.undoTimeout()), msg)
+			}
+			workflow.GetLogger(ctx).Error("a step could not be undone", "deal", r.plan.DealID, "task", c.task, "step", c.step, "err", c.err)
+			r.plan.StepUndoFailed(c.task, c.step, msg, now)
+		}
+		r.changes++
+		// Once its last undo has ended, a task with a failed one is undo_failed: the timeline says
+		// what to clean up by hand, and its engineer and the KAM are told.
+		failed := was != kamflow.TaskUndoFailed && t.Status == kamflow.TaskUndoFailed
+		var audit *kamflow.AuditEntry
+		if failed {
+			audit = kamflow.UndoFailedAudit(&r.plan, c.task, now)
+		}
+		if err := r.project(ctx, audit); err != nil {
+			return err
+		}
+		if failed {
+			if err := r.notify(ctx, r.plan.UndoFailedNotices(c.task, &r.deal, now)); err != nil {
+				return err
+			}
+		}
+	}
+	return r.advance(ctx, c.task)
+}
+
+func (r *deliveryRun) undoTimeout() time.Duration {
+	if r.in.UndoTimeout > 0 {
+		return time.Duration(r.in.UndoTimeout)
+	}
+	return defaultUndoTimeout
+}
+
+// tellHold tells the deal's workflow the plan's undo_failed tasks whenever they change. A deal
+// whose workflow has ended needs it no more.
+func (r *deliveryRun) tellHold(ctx workflow.Context) error {
+	h := r.plan.Hold()
+	if h.Same(r.held) {
+		return nil
+	}
+	if err := workflow.SignalExternalWorkflow(ctx, WorkflowID(r.plan.DealID), "", DeliveryHoldSignal, h).Get(ctx, nil); err != nil {
+		if temporal.IsCanceledError(err) {
+			return err
+		}
+		workflow.GetLogger(ctx).Warn("the deal was not told of the delivery's hold", "deal", r.plan.DealID, "err", err)
+	}
+	r.held = h
+	return nil
+}
+
+// arm sets the timer of the plan's next wake time, when it changed.
+func (r *deliveryRun) arm(ctx workflow.Context) {
+	wake := r.plan.NextWake()
+	if wake.Equal(r.timerAt) && (r.timer != nil || wake.IsZero()) {
+		return
+	}
+	if r.cancelTimer != nil {
+		r.cancelTimer()
+	}
+	r.timer, r.cancelTimer, r.timerAt = nil, nil, wake
+	if wake.IsZero() {
+		return
+	}
+	d := wake.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		r.queue = append(r.queue, delivInput{kind: delivTimer})
+		r.timerAt = time.Time{}
+		return
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	r.timer, r.cancelTimer = workflow.NewTimer(tctx, d), cancel
 }
 
 func (r *deliveryRun) canSuggested(ctx workflow.Context) bool {
@@ -155,238 +597,44 @@ func (r *deliveryRun) canSuggested(ctx workflow.Context) bool {
 	return r.changes >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 }
 
-func (r *deliveryRun) register(ctx workflow.Context) error {
-	err := workflow.SetUpdateHandlerWithOptions(ctx, DeliveryUpdate, r.handle, workflow.UpdateHandlerOptions{
-		Validator: func(ctx workflow.Context, cmd kamflow.DeliveryCommand) error {
-			if err := cmd.Actor.AuthorizeDelivery(cmd, &r.deal); err != nil {
-				return toAppError(err)
-			}
-			return toAppError(r.plan.Check(cmd))
-		}})
-	if err != nil {
-		return err
+func (r *deliveryRun) project(ctx workflow.Context, audit *kamflow.AuditEntry) error {
+	var a *activities.DeliveryActivities
+	p := activities.DeliveryProjection{Plan: r.plan, Audit: audit}
+	if err := workflow.ExecuteActivity(deliveryStoreCtx(ctx), a.ProjectDelivery, p).Get(ctx, nil); err != nil {
+		return fmt.Errorf("project delivery of %s seq %d: %w", r.plan.DealID, r.plan.Seq, err)
 	}
-	if err := workflow.SetQueryHandler(ctx, DeliveryQuery, func() (kamflow.DeliveryPlan, error) { return r.plan, nil }); err != nil {
-		return err
-	}
-	deals := workflow.GetSignalChannel(ctx, DeliveryDealSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var d kamflow.Deal
-			deals.Receive(ctx, &d)
-			r.deal = d
-			r.changes++ // wake the main loop: the deal may have ended
-		}
-	})
-	closed := workflow.GetSignalChannel(ctx, ProjectClosedSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var at time.Time
-			closed.Receive(ctx, &at)
-			_ = r.locked(ctx, func() error {
-				if r.plan.ClosedAt != nil {
-					return nil
-				}
-				r.plan.CloseProject(at)
-				r.changes++
-				return r.project(ctx)
-			})
-		}
-	})
+	r.projected = r.plan.Seq
 	return nil
 }
 
-// handle applies an accepted change, starts or stops what it calls for, and returns the plan once
-// it is projected.
-func (r *deliveryRun) handle(ctx workflow.Context, cmd kamflow.DeliveryCommand) (kamflow.DeliveryPlan, error) {
-	var out kamflow.DeliveryPlan
-	err := r.locked(ctx, func() error {
-		before := r.plan.Task(cmd.Task)
-		var status kamflow.TaskStatus
-		if before != nil {
-			status = before.Status
-		}
-		if err := r.plan.Apply(cmd, workflow.Now(ctx)); err != nil {
-			return toAppError(err)
-		}
-		r.changes++
-		switch cmd.Kind {
-		case kamflow.DelivStart, kamflow.DelivRetry:
-			r.goTask(ctx, cmd.Task)
-		case kamflow.DelivCancel:
-			if cancel, ok := r.cancels[cmd.Task]; ok {
-				cancel() // its coroutine undoes the done steps once the running one has stopped
-			} else if status != kamflow.TaskRunning {
-				r.goTask(ctx, cmd.Task) // an active or failed task: undo its done steps
-			}
-		}
-		if err := r.project(ctx, kamflow.DeliveryAudit(cmd, &r.plan, workflow.Now(ctx))); err != nil {
-			return err
-		}
-		if cmd.Kind == kamflow.DelivResolve || (cmd.Kind == kamflow.DelivComplete && cmd.Task == kamflow.TaskAcceptanceTest) {
-			r.tellDeal(ctx, cmd.Actor)
-		}
-		// A deep copy: the task coroutines change the plan's slices as soon as the lock is free,
-		// and the answer must be the plan as projected.
-		out = clonePlan(r.plan)
+func (r *deliveryRun) notify(ctx workflow.Context, notes []kamflow.Notification) error {
+	if len(notes) == 0 {
 		return nil
-	})
-	return out, err
+	}
+	var a *activities.Activities
+	return workflow.ExecuteActivity(deliveryStoreCtx(ctx), a.Notify, notes).Get(ctx, nil)
 }
 
-func clonePlan(p kamflow.DeliveryPlan) kamflow.DeliveryPlan {
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic(err) // a plan always encodes: it is the workflow's own state
-	}
-	var out kamflow.DeliveryPlan
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
-	}
-	return out
-}
-
-// tellDeal sends the acceptance's outcome to the deal's workflow. A deal whose workflow has
-// ended (the project closed) needs it no more.
-func (r *deliveryRun) tellDeal(ctx workflow.Context, who kamflow.Actor) {
-	result, open := r.plan.Acceptance()
-	if result == "" {
-		return
-	}
-	t := r.plan.Task(kamflow.TaskAcceptanceTest)
-	n := AcceptanceNotice{Result: result, Notes: t.Notes, OpenPunchItems: open, Actor: who}
-	if err := workflow.SignalExternalWorkflow(ctx, WorkflowID(r.plan.DealID), "", AcceptanceSignal, n).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("the deal was not told of the acceptance", "deal", r.plan.DealID, "err", err)
-	}
-}
-
-// goTask runs a task's steps (when it is running) and then undoes its done steps (when it is
-// undoing), in a coroutine of its own.
-func (r *deliveryRun) goTask(ctx workflow.Context, key string) {
-	r.running++
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		defer func() { r.running-- }()
-		stepCtx, cancel := workflow.WithCancel(ctx)
-		r.cancels[key] = cancel
-		r.runSteps(ctx, stepCtx, key)
-		delete(r.cancels, key)
-		r.undoSteps(ctx, key)
+// deliveryStoreCtx retries a store activity of the delivery (its projection, its notifications)
+// until it succeeds.
+func deliveryStoreCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, MaximumAttempts: 0},
 	})
 }
 
-func (r *deliveryRun) stepRequest(key, step string, undo bool) activities.StepRequest {
-	t := r.plan.Task(key)
-	req := activities.StepRequest{DealID: r.plan.DealID, AccountID: r.plan.AccountID, Site: r.plan.Site, Task: key,
-		Step: step, Run: t.Runs, Undo: undo, Assignee: t.Assignee}
-	for _, s := range t.Steps {
-		if s.Key == step {
-			req.Ref = s.Ref
-		}
+// deliveryError carries a domain error across Temporal as a non-retryable ApplicationError whose
+// type is the error code (FromError turns it back).
+func deliveryError(err error) error {
+	var e *kamflow.Error
+	if err == nil || !errors.As(err, &e) {
+		return err
 	}
-	return req
-}
-
-func (r *deliveryRun) runSteps(ctx, stepCtx workflow.Context, key string) {
-	attempts := r.in.StepAttempts
-	if attempts == 0 {
-		attempts = defaultStepAttempts
-	}
-	actx := workflow.WithActivityOptions(stepCtx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
-		// A cancelled step is waited for: if it got through before it heard of the cancellation,
-		// its work is recorded and undone with the rest.
-		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: time.Minute, MaximumAttempts: attempts},
+	return temporal.NewApplicationErrorWithOptions(e.Message, e.Code, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Details: []any{e.Details},
 	})
-	for {
-		t := r.plan.Task(key)
-		if t == nil {
-			return
-		}
-		step := t.NextStep()
-		if step == "" {
-			return
-		}
-		req := r.stepRequest(key, step, false)
-		if r.locked(ctx, func() error { r.plan.StepStarted(key, step, workflow.Now(ctx)); return r.project(ctx) }) != nil {
-			return
-		}
-		var a *activities.DeliveryActivities
-		var res activities.StepResult
-		sctx := actx
-		if workflow.GetVersion(ctx, stepIDChange, workflow.DefaultVersion, 1) == 1 {
-			// The ID ties the running activity to its step, for the live progress (Client.LiveSteps).
-			opts := workflow.GetActivityOptions(actx)
-			opts.ActivityID = kamflow.StepActivityID(key, req.Run, step)
-			sctx = workflow.WithActivityOptions(actx, opts)
-		}
-		err := workflow.ExecuteActivity(sctx, a.RunDeliveryStep, req).Get(actx, &res)
-		switch {
-		case err == nil:
-			_ = r.locked(ctx, func() error {
-				r.plan.StepDone(key, step, res.Ref, workflow.Now(ctx))
-				r.changes++
-				return r.project(ctx)
-			})
-		case temporal.IsCanceledError(err):
-			return // the cancellation moved the task on; undoSteps does the rest
-		default:
-			_ = r.locked(ctx, func() error {
-				now := workflow.Now(ctx)
-				r.plan.StepFailed(key, step, failureMessage(err), now)
-				r.changes++
-				t := r.plan.Task(key)
-				if err := r.project(ctx, kamflow.SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", key, t.Error), &r.plan, now)); err != nil {
-					return err
-				}
-				return r.notifyFailed(ctx, key, step)
-			})
-			return
-		}
-	}
-}
-
-// undoSteps undoes a failed or cancelled task's done steps, last first, each retried until it
-// succeeds: a work order left open or parts left reserved would be lost to everyone.
-func (r *deliveryRun) undoSteps(ctx workflow.Context, key string) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 10 * time.Minute, MaximumAttempts: 0},
-	})
-	for {
-		t := r.plan.Task(key)
-		if t == nil || t.Status != kamflow.TaskUndoing {
-			return
-		}
-		todo := t.ToCompensate()
-		if len(todo) == 0 {
-			return
-		}
-		step := todo[0]
-		var a *activities.DeliveryActivities
-		var res activities.StepResult
-		if err := workflow.ExecuteActivity(actx, a.RunDeliveryStep, r.stepRequest(key, step, true)).Get(ctx, &res); err != nil {
-			// Only a non-retryable refusal gets here: record the step as undone by hand is not
-			// possible, so leave the task undoing and say so.
-			workflow.GetLogger(ctx).Error("a step could not be undone", "deal", r.plan.DealID, "task", key, "step", step, "err", err)
-			_ = r.locked(ctx, func() error {
-				t.Error = fmt.Sprintf("%s could not be undone: %s", step, failureMessage(err))
-				r.plan.StepCompensated(key, step, workflow.Now(ctx))
-				r.changes++
-				return r.project(ctx)
-			})
-			continue
-		}
-		_ = r.locked(ctx, func() error {
-			r.plan.StepCompensated(key, step, workflow.Now(ctx))
-			r.changes++
-			return r.project(ctx)
-		})
-	}
 }
 
 // failureMessage is what a step's failure says, without Temporal's wrapping.
@@ -406,103 +654,4 @@ func failureMessage(err error) string {
 		return app.Message()
 	}
 	return err.Error()
-}
-
-// nextWake is the next overdue deadline of a task not told yet, or the next visit's day.
-func (r *deliveryRun) nextWake() time.Time {
-	var wake time.Time
-	earlier := func(t time.Time) {
-		if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
-			wake = t
-		}
-	}
-	for _, t := range r.plan.Tasks {
-		if t.Due != "" && t.Open() && t.OverdueNotified != t.Due && r.plan.ClosedAt == nil {
-			earlier(kamflow.EndOfDay(t.Due, time.UTC))
-		}
-	}
-	due, _ := r.plan.NextVisitDue()
-	earlier(due)
-	return wake
-}
-
-// onTimer tells the engineers and the KAM of overdue tasks and creates the visits whose day came.
-func (r *deliveryRun) onTimer(ctx workflow.Context) error {
-	now := workflow.Now(ctx)
-	var notes []kamflow.Notification
-	overdue := r.plan.NoteOverdue(now)
-	for _, t := range overdue {
-		msg := fmt.Sprintf("The %s task of %s was due on %s and is not done", t.Key, r.plan.Site, t.Due)
-		for _, to := range uniq(t.Assignee, r.deal.Owner) {
-			notes = append(notes, kamflow.Notification{UserID: to, DealID: r.plan.DealID, Kind: overdueNotice,
-				Key: fmt.Sprintf("overdue:%s:%s:%s:%s", r.plan.DealID, t.Key, t.Due, to), Message: msg, CreatedAt: now})
-		}
-	}
-	visits := r.plan.DueVisits(&r.deal, now)
-	for _, v := range visits {
-		if v.Assignee != "" {
-			notes = append(notes, kamflow.Notification{UserID: v.Assignee, DealID: r.plan.DealID, Kind: serviceVisitNotice,
-				Key: "visit:" + v.ID, CreatedAt: now,
-				Message: fmt.Sprintf("Service visit %d to %s is due: record faults found, faults unresolved and the customer's satisfaction", v.Round, v.Site)})
-		}
-	}
-	if len(overdue) == 0 && len(visits) == 0 {
-		return nil
-	}
-	r.changes++
-	if err := r.project(ctx); err != nil {
-		return err
-	}
-	if len(notes) == 0 {
-		return nil
-	}
-	var a *activities.Activities
-	return workflow.ExecuteActivity(activityCtx(ctx), a.Notify, notes).Get(ctx, nil)
-}
-
-func (r *deliveryRun) notifyFailed(ctx workflow.Context, key, step string) error {
-	t := r.plan.Task(key)
-	now := workflow.Now(ctx)
-	var notes []kamflow.Notification
-	for _, to := range uniq(t.Assignee, r.deal.Owner) {
-		notes = append(notes, kamflow.Notification{UserID: to, DealID: r.plan.DealID, Kind: deliveryFailedNotice,
-			Key:     fmt.Sprintf("failed:%s:%s:%d:%s", r.plan.DealID, key, t.Runs, to),
-			Message: fmt.Sprintf("The %s task of %s failed at %s: %s", key, r.plan.Site, step, t.Error), CreatedAt: now})
-	}
-	if len(notes) == 0 {
-		return nil
-	}
-	var a *activities.Activities
-	return workflow.ExecuteActivity(activityCtx(ctx), a.Notify, notes).Get(ctx, nil)
-}
-
-func uniq(names ...string) []string {
-	var out []string
-	for _, n := range names {
-		if n != "" && !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func (r *deliveryRun) project(ctx workflow.Context, audit ...*kamflow.AuditEntry) error {
-	var a *activities.DeliveryActivities
-	p := activities.DeliveryProjection{Plan: r.plan}
-	if len(audit) > 0 {
-		p.Audit = audit[0]
-	}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), a.ProjectDelivery, p).Get(ctx, nil); err != nil {
-		return fmt.Errorf("project delivery of %s seq %d: %w", r.plan.DealID, r.plan.Seq, err)
-	}
-	r.projected = r.plan.Seq
-	return nil
-}
-
-func (r *deliveryRun) locked(ctx workflow.Context, fn func() error) error {
-	if err := r.mu.Lock(ctx); err != nil {
-		return err
-	}
-	defer r.mu.Unlock()
-	return fn()
 }

@@ -13,9 +13,11 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kamflow/kamflow"
@@ -86,15 +88,61 @@ func (f *fieldService) steps() []string {
 	return out
 }
 
+// inbox keeps the in-app notifications, each once by its key, as the database does.
+type inbox struct {
+	mu    sync.Mutex
+	notes []kamflow.Notification
+}
+
+func (b *inbox) Notify(_ context.Context, n []kamflow.Notification) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, x := range n {
+		if x.Key != "" && slices.ContainsFunc(b.notes, func(y kamflow.Notification) bool { return y.Key == x.Key }) {
+			continue
+		}
+		b.notes = append(b.notes, x)
+	}
+	return nil
+}
+
+func (b *inbox) Notifications(context.Context, string, int) ([]kamflow.Notification, error) {
+	return nil, errors.New("not used")
+}
+
+func (b *inbox) kinds() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]int{}
+	for _, n := range b.notes {
+		out[n.Kind]++
+	}
+	return out
+}
+
+// of lists the notifications of a kind as "user: message".
+func (b *inbox) of(kind string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, n := range b.notes {
+		if n.Kind == kind {
+			out = append(out, n.UserID+": "+n.Message)
+		}
+	}
+	return out
+}
+
 type deliveryHarness struct {
 	t     *testing.T
 	env   *testsuite.TestWorkflowEnvironment
 	fs    *fieldService
-	rec   *recorder
+	rec   *inbox
 	in    workflows.DeliveryInput
 	clock time.Duration
-	// told are the acceptance notices sent to the deal.
-	told []workflows.AcceptanceNotice
+	// told are the acceptance notices sent to the deal; holds the delivery holds.
+	told  []workflows.AcceptanceNotice
+	holds []kamflow.DeliveryHold
 }
 
 var (
@@ -104,20 +152,35 @@ var (
 	delStart = time.Date(2027, 2, 1, 9, 0, 0, 0, time.UTC)
 )
 
+// bothPaths runs a test on the delivery workflow as it now is (one input queue) and on its
+// legacy code, which runs whose history lacks the queue's version marker go on with.
+func bothPaths(t *testing.T, fn func(t *testing.T)) {
+	t.Run("queue", fn)
+	t.Run("legacy", fn)
+}
+
 func newDeliveryHarness(t *testing.T) *deliveryHarness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(delStart)
-	h := &deliveryHarness{t: t, env: env, fs: &fieldService{}, rec: &recorder{}}
+	h := &deliveryHarness{t: t, env: env, fs: &fieldService{}, rec: &inbox{}}
 	env.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
 	env.RegisterActivityWithOptions(h.fs.RunDeliveryStep, activity.RegisterOptions{Name: "RunDeliveryStep"})
 	env.RegisterActivityWithOptions(h.fs.ProjectDelivery, activity.RegisterOptions{Name: "ProjectDelivery"})
-	env.RegisterActivity(&activities.Activities{Deals: h.rec, Notifications: h.rec})
+	env.RegisterActivity(&activities.Activities{Notifications: h.rec})
+	if strings.HasSuffix(t.Name(), "/legacy") { // (bothPaths)
+		env.OnGetVersion("delivery-one-queue", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
 	env.OnSignalExternalWorkflow(mock.Anything, "deal-d1", "", workflows.AcceptanceSignal, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
 			h.told = append(h.told, arg.(workflows.AcceptanceNotice))
+			return nil
+		})
+	env.OnSignalExternalWorkflow(mock.Anything, "deal-d1", "", workflows.DeliveryHoldSignal, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			h.holds = append(h.holds, arg.(kamflow.DeliveryHold))
 			return nil
 		})
 	d := &kamflow.Deal{ID: "d1", AccountID: "a1", Title: "Hot strip mill drives", Owner: "kam1", TeamID: "east",
@@ -216,7 +279,9 @@ func (h *deliveryHarness) through(keys ...string) {
 
 func statusOf(p kamflow.DeliveryPlan, key string) kamflow.TaskStatus { return p.Task(key).Status }
 
-func TestDeliveryTaskGraphAndSteps(t *testing.T) {
+func TestDeliveryTaskGraphAndSteps(t *testing.T) { bothPaths(t, testDeliveryTaskGraphAndSteps) }
+
+func testDeliveryTaskGraphAndSteps(t *testing.T) {
 	h := newDeliveryHarness(t)
 	h.refused(task(kamflow.DelivStart, kamflow.TaskCommissioning), kamflow.EGATENOTMET)
 	h.refused(kamflow.DeliveryCommand{Kind: kamflow.DelivStart, Actor: kamEast, Task: kamflow.TaskSiteSurvey}, kamflow.EFORBIDDEN)
@@ -257,6 +322,10 @@ func TestDeliveryTaskGraphAndSteps(t *testing.T) {
 }
 
 func TestDeliveryStepFailsAndIsCompensated(t *testing.T) {
+	bothPaths(t, testDeliveryStepFailsAndIsCompensated)
+}
+
+func testDeliveryStepFailsAndIsCompensated(t *testing.T) {
 	h := newDeliveryHarness(t)
 	rejectParts := true
 	h.fs.fail = func(r activities.StepRequest, attempt int32) string {
@@ -322,7 +391,9 @@ func TestDeliveryStepFailsAndIsCompensated(t *testing.T) {
 	}
 }
 
-func TestDeliveryTaskCancelled(t *testing.T) {
+func TestDeliveryTaskCancelled(t *testing.T) { bothPaths(t, testDeliveryTaskCancelled) }
+
+func testDeliveryTaskCancelled(t *testing.T) {
 	h := newDeliveryHarness(t)
 	// The parts system keeps answering 503: the step is retried (every minute at most) until the
 	// engineer gives up and cancels the task.
@@ -357,7 +428,9 @@ func TestDeliveryTaskCancelled(t *testing.T) {
 	}
 }
 
-func TestDeliveryOverdueNotices(t *testing.T) {
+func TestDeliveryOverdueNotices(t *testing.T) { bothPaths(t, testDeliveryOverdueNotices) }
+
+func testDeliveryOverdueNotices(t *testing.T) {
 	h := newDeliveryHarness(t)
 	h.in.Plan.Tasks[0].Due = "2027-02-03"
 	h.in.Plan.Tasks[1].Due = "2027-03-01"
@@ -392,7 +465,9 @@ func TestDeliveryOverdueNotices(t *testing.T) {
 	h.run()
 }
 
-func TestAcceptanceOutcomesTellTheDeal(t *testing.T) {
+func TestAcceptanceOutcomesTellTheDeal(t *testing.T) { bothPaths(t, testAcceptanceOutcomesTellTheDeal) }
+
+func testAcceptanceOutcomesTellTheDeal(t *testing.T) {
 	h := newDeliveryHarness(t)
 	h.through(kamflow.TaskSiteSurvey, kamflow.TaskInstallation, kamflow.TaskCommissioning, kamflow.TaskTraining)
 	h.ok(task(kamflow.DelivStart, kamflow.TaskAcceptanceTest))
@@ -419,7 +494,9 @@ func TestAcceptanceOutcomesTellTheDeal(t *testing.T) {
 	}
 }
 
-func TestServiceCadenceOverAYear(t *testing.T) {
+func TestServiceCadenceOverAYear(t *testing.T) { bothPaths(t, testServiceCadenceOverAYear) }
+
+func testServiceCadenceOverAYear(t *testing.T) {
 	h := newDeliveryHarness(t)
 	day := 24 * time.Hour
 	closed := delStart.Add(day)
@@ -468,7 +545,9 @@ func TestServiceCadenceOverAYear(t *testing.T) {
 	}
 }
 
-func TestDeliveryContinuesAsNew(t *testing.T) {
+func TestDeliveryContinuesAsNew(t *testing.T) { bothPaths(t, testDeliveryContinuesAsNew) }
+
+func testDeliveryContinuesAsNew(t *testing.T) {
 	h := newDeliveryHarness(t)
 	h.in.MaxChangesPerRun = 4 // the site survey's start, two steps and completion
 	h.through(kamflow.TaskSiteSurvey)
@@ -482,5 +561,289 @@ func TestDeliveryContinuesAsNew(t *testing.T) {
 	}
 	if last := h.fs.plans[len(h.fs.plans)-1]; statusOf(last, kamflow.TaskSiteSurvey) != kamflow.TaskDone {
 		t.Errorf("the survey was not done and projected before continuing: %s", statusOf(last, kamflow.TaskSiteSurvey))
+	}
+}
+
+// TestReplayDeliveryLegacyHistory replays the history of a delivery recorded on a real server
+// from the code before the one input queue (a plan adjusted, a task started, cancelled and undone,
+// started again, every task completed, the acceptance with a punch list, the deal's signal, the
+// project closed, the first service visit reported). Such a run lacks the queue's version marker:
+// it must go on, and replay, on the legacy code.
+func TestReplayDeliveryLegacyHistory(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+	logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	if err := r.ReplayWorkflowHistoryFromJSONFile(logger, "testdata/delivery_legacy_history.json"); err != nil {
+		t.Fatalf("replaying the recorded delivery history: %v", err)
+	}
+}
+
+// undoFailure: installation's parts are refused, and so is the undo of its work order.
+func undoFailure(r activities.StepRequest, _ int32) string {
+	switch {
+	case r.Task != kamflow.TaskInstallation:
+		return ""
+	case r.Undo && r.Step == kamflow.StepWorkOrder:
+		return "reject"
+	case !r.Undo && r.Step == kamflow.StepReserveParts:
+		return "reject"
+	}
+	return ""
+}
+
+func (h *deliveryHarness) auditActions() []string {
+	h.fs.mu.Lock()
+	defer h.fs.mu.Unlock()
+	var out []string
+	for _, e := range h.fs.audit {
+		out = append(out, e.Action)
+	}
+	return out
+}
+
+func holdsOf(hs []kamflow.DeliveryHold) []string {
+	var out []string
+	for _, x := range hs {
+		out = append(out, "["+strings.Join(x.UndoFailed, ",")+"]")
+	}
+	return out
+}
+
+func TestDeliveryUndoFailsThenResolvedByHand(t *testing.T) {
+	h := newDeliveryHarness(t)
+	h.fs.fail = undoFailure
+	h.through(kamflow.TaskSiteSurvey)
+	h.ok(task(kamflow.DelivStart, kamflow.TaskInstallation))
+	h.check(func(p kamflow.DeliveryPlan) {
+		inst := p.Task(kamflow.TaskInstallation)
+		if inst.Status != kamflow.TaskUndoFailed || inst.UndoTo != kamflow.TaskFailed {
+			t.Fatalf("installation whose undo was refused: %s (to %s)", inst.Status, inst.UndoTo)
+		}
+		if !strings.Contains(inst.Error, "reserve_parts failed") {
+			t.Errorf("the task's error %q is no longer why it failed", inst.Error)
+		}
+		want := []kamflow.UndoFailure{{Step: kamflow.StepWorkOrder, Ref: "WO-installation-1", Error: "no stock of drive 6SE7031", At: inst.UndoFailures[0].At}}
+		if !slices.Equal(inst.UndoFailures, want) {
+			t.Errorf("undo failures %+v, want %+v", inst.UndoFailures, want)
+		}
+		if s := inst.Steps[0].Status; s != kamflow.StepUndoFailed {
+			t.Errorf("the work order's step is %s", s)
+		}
+		if got := p.UndoFailedTasks(); !slices.Equal(got, []string{kamflow.TaskInstallation}) {
+			t.Errorf("undo_failed tasks %v", got)
+		}
+		// The engineer and the KAM are told what to clean up by hand, once each.
+		got := h.rec.of(kamflow.NoticeUndoFailed)
+		if len(got) != 2 || !strings.HasPrefix(got[0], "eng1: ") || !strings.HasPrefix(got[1], "kam1: ") ||
+			!strings.Contains(got[0], "work_order WO-installation-1 (no stock of drive 6SE7031)") {
+			t.Errorf("undo_failed notices %q", got)
+		}
+		if got := holdsOf(h.holds); !slices.Equal(got, []string{"[installation]"}) {
+			t.Errorf("the deal was told %v", got)
+		}
+		if !slices.Contains(h.auditActions(), "delivery.undo_failed") {
+			t.Errorf("no undo_failed entry on the timeline: %v", h.auditActions())
+		}
+	})
+	// Nothing moves the task on but the hand clean-up, which only an engineer or a director
+	// records, with a note.
+	h.refused(task(kamflow.DelivRetry, kamflow.TaskInstallation), kamflow.EWRONGSTAGE)
+	h.refused(task(kamflow.DelivCancel, kamflow.TaskInstallation), kamflow.EWRONGSTAGE)
+	h.refused(task(kamflow.DelivResolveUndo, kamflow.TaskInstallation), kamflow.EINVALID)
+	h.refused(kamflow.DeliveryCommand{Kind: kamflow.DelivResolveUndo, Actor: kamEast, Task: kamflow.TaskInstallation, Note: "done"}, kamflow.EFORBIDDEN)
+	h.refused(kamflow.DeliveryCommand{Kind: kamflow.DelivResolveUndo, Actor: eng1, Task: kamflow.TaskSiteSurvey, Note: "done"}, kamflow.EWRONGSTAGE)
+	resolve := kamflow.DeliveryCommand{Kind: kamflow.DelivResolveUndo, Actor: eng1, Task: kamflow.TaskInstallation,
+		Note: "Work order WO-installation-1 closed by phone with the ERP team"}
+	h.send(resolve, func(p kamflow.DeliveryPlan, err error) {
+		if err != nil {
+			t.Fatalf("resolve_undo: %v", err)
+		}
+		inst := p.Task(kamflow.TaskInstallation)
+		if inst.Status != kamflow.TaskFailed || len(inst.UndoFailures) != 0 || inst.Steps[0].Status != kamflow.StepCompensated {
+			t.Errorf("resolved installation: %s %+v %+v", inst.Status, inst.UndoFailures, inst.Steps)
+		}
+		if len(inst.Cleanups) != 1 || inst.Cleanups[0].By != "eng1" || inst.Cleanups[0].Note != resolve.Note ||
+			len(inst.Cleanups[0].Steps) != 1 || inst.Cleanups[0].Steps[0].Ref != "WO-installation-1" {
+			t.Errorf("clean-up record %+v", inst.Cleanups)
+		}
+	})
+	h.check(func(kamflow.DeliveryPlan) {
+		if got := holdsOf(h.holds); !slices.Equal(got, []string{"[installation]", "[]"}) {
+			t.Errorf("the deal was told %v", got)
+		}
+		acts := h.auditActions()
+		if acts[len(acts)-1] != "delivery.resolve_undo" {
+			t.Errorf("timeline %v", acts)
+		}
+		h.fs.fail = nil
+	})
+	h.ok(task(kamflow.DelivRetry, kamflow.TaskInstallation))
+	h.check(func(p kamflow.DeliveryPlan) {
+		if s := statusOf(p, kamflow.TaskInstallation); s != kamflow.TaskActive {
+			t.Errorf("installation retried after the clean-up: %s", s)
+		}
+	})
+	h.end()
+	h.run()
+}
+
+// An undo is retried for UndoTimeout, not for ever: a field-service system that stays away leaves
+// the task undo_failed, and the task's other steps are still undone.
+func TestDeliveryUndoGivesUpAfterItsTimeout(t *testing.T) {
+	h := newDeliveryHarness(t)
+	h.in.UndoTimeout = kamflow.Duration(3 * time.Hour)
+	h.in.UndoAttempts = 10000 // (the test environment's default is 10)
+	h.fs.fail = func(r activities.StepRequest, _ int32) string {
+		if r.Undo && r.Step == kamflow.StepReserveParts {
+			return "retry"
+		}
+		return ""
+	}
+	h.through(kamflow.TaskSiteSurvey)
+	h.ok(task(kamflow.DelivStart, kamflow.TaskInstallation))
+	h.check(func(p kamflow.DeliveryPlan) {
+		if s := statusOf(p, kamflow.TaskInstallation); s != kamflow.TaskActive {
+			t.Errorf("installation %s", s)
+		}
+	})
+	h.ok(task(kamflow.DelivCancel, kamflow.TaskInstallation))
+	h.at(h.clock+time.Hour, func() {
+		if s := statusOf(h.plan(), kamflow.TaskInstallation); s != kamflow.TaskUndoing {
+			t.Errorf("installation an hour into its undo: %s", s)
+		}
+	})
+	h.at(h.clock+4*time.Hour, func() {
+		p := h.plan()
+		inst := p.Task(kamflow.TaskInstallation)
+		if inst.Status != kamflow.TaskUndoFailed || inst.UndoTo != kamflow.TaskCancelled {
+			t.Fatalf("installation after its undo's timeout: %s (to %s)", inst.Status, inst.UndoTo)
+		}
+		if len(inst.UndoFailures) != 1 || inst.UndoFailures[0].Step != kamflow.StepReserveParts || inst.UndoFailures[0].Ref != "RE-installation-1" ||
+			inst.UndoFailures[0].Error != "not undone within 3h: field service: 503 Service Unavailable" {
+			t.Errorf("undo failures %+v", inst.UndoFailures)
+		}
+		// The work order was still cancelled.
+		if inst.Steps[0].Status != kamflow.StepCompensated || inst.Steps[1].Status != kamflow.StepUndoFailed {
+			t.Errorf("steps %+v", inst.Steps)
+		}
+		if n := h.rec.kinds()[kamflow.NoticeUndoFailed]; n != 2 {
+			t.Errorf("%d undo_failed notices", n)
+		}
+		if got := holdsOf(h.holds); !slices.Equal(got, []string{"[installation]"}) {
+			t.Errorf("the deal was told %v", got)
+		}
+	})
+	h.send(kamflow.DeliveryCommand{Kind: kamflow.DelivResolveUndo, Actor: dirEast, Task: kamflow.TaskInstallation, Note: "Parts released in the warehouse system"},
+		func(p kamflow.DeliveryPlan, err error) {
+			if err != nil || statusOf(p, kamflow.TaskInstallation) != kamflow.TaskCancelled {
+				t.Errorf("resolved by the director: %v %s", err, statusOf(p, kamflow.TaskInstallation))
+			}
+		})
+	h.end()
+	h.run()
+	if got := holdsOf(h.holds); !slices.Equal(got, []string{"[installation]", "[]"}) {
+		t.Errorf("the deal was told %v", got)
+	}
+}
+
+// continuedWith is the input the run continued as new with.
+func (h *deliveryHarness) continuedWith() workflows.DeliveryInput {
+	h.t.Helper()
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("not ended")
+	}
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) || can.WorkflowType.Name != workflows.DeliveryWorkflowName {
+		h.t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next workflows.DeliveryInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		h.t.Fatal(err)
+	}
+	return next
+}
+
+// With one change per run, the Update and both signals come in the workflow task of the change
+// that calls for the continue-as-new: every one of them is in the next run's input, answered and
+// projected, none lost.
+func TestDeliveryContinuesAsNewWithNothingLost(t *testing.T) {
+	for _, how := range []string{"same instant", "from the update"} {
+		t.Run(how, func(t *testing.T) {
+			h := newDeliveryHarness(t)
+			h.in.MaxChangesPerRun = 1
+			closedAt := delStart.Add(time.Hour)
+			later := h.in.Deal
+			later.Engineers = []string{"eng1", "eng2"}
+			answered := false
+			plan := kamflow.DeliveryCommand{Kind: kamflow.DelivPlan, Actor: kamEast, Plan: &kamflow.PlanInput{Tasks: []kamflow.TaskSpec{
+				{Key: "site_survey", Due: "2027-02-10", DependsOn: []string{}}, {Key: "installation", DependsOn: []string{"site_survey"}},
+				{Key: "commissioning", DependsOn: []string{"installation"}}, {Key: "training", DependsOn: []string{"commissioning"}},
+				{Key: "acceptance_test", DependsOn: []string{"commissioning", "training"}},
+			}}}
+			signals := func() {
+				h.env.SignalWorkflow(workflows.DeliveryDealSignal, later)
+				h.env.SignalWorkflow(workflows.ProjectClosedSignal, closedAt)
+			}
+			update := func(onAccept func()) {
+				h.env.UpdateWorkflow(workflows.DeliveryUpdate, "", &testsuite.TestUpdateCallback{
+					OnAccept: onAccept,
+					OnReject: func(err error) { t.Errorf("plan refused: %v", err) },
+					OnComplete: func(v any, err error) {
+						if err != nil {
+							t.Errorf("plan: %v", err)
+						}
+						answered = true
+					},
+				}, plan)
+			}
+			if how == "same instant" {
+				h.at(time.Hour, func() { update(func() {}) })
+				h.at(time.Hour, signals)
+			} else {
+				h.at(time.Hour, func() { update(signals) })
+			}
+			h.run()
+			next := h.continuedWith()
+			if !answered {
+				t.Error("the update was not answered before the run continued as new")
+			}
+			if next.Plan.Tasks[0].Due != "2027-02-10" {
+				t.Errorf("the plan's change is lost: %+v", next.Plan.Tasks[0])
+			}
+			if next.Plan.ClosedAt == nil || !next.Plan.ClosedAt.Equal(closedAt) {
+				t.Errorf("the project's close is lost: %v", next.Plan.ClosedAt)
+			}
+			if !slices.Equal(next.Deal.Engineers, []string{"eng1", "eng2"}) {
+				t.Errorf("the deal's change is lost: %v", next.Deal.Engineers)
+			}
+			last := h.fs.plans[len(h.fs.plans)-1]
+			if next.ProjectedSeq != next.Plan.Seq || last.Seq != next.Plan.Seq || last.ClosedAt == nil {
+				t.Errorf("continued at seq %d, projected %d (last projection seq %d)", next.Plan.Seq, next.ProjectedSeq, last.Seq)
+			}
+		})
+	}
+}
+
+// The hold the deal was told goes on with the run: the next run tells it again only when it
+// changes.
+func TestDeliveryHoldCarriedAcrossContinueAsNew(t *testing.T) {
+	h := newDeliveryHarness(t)
+	h.fs.fail = undoFailure
+	h.in.MaxChangesPerRun = 8 // through the installation's undo_failed
+	h.through(kamflow.TaskSiteSurvey)
+	h.ok(task(kamflow.DelivStart, kamflow.TaskInstallation))
+	h.run()
+	next := h.continuedWith()
+	if statusOf(next.Plan, kamflow.TaskInstallation) != kamflow.TaskUndoFailed || !slices.Equal(next.Held, []string{kamflow.TaskInstallation}) {
+		t.Fatalf("continued with installation %s, held %v", statusOf(next.Plan, kamflow.TaskInstallation), next.Held)
+	}
+	h2 := newDeliveryHarness(t)
+	h2.in = next
+	h2.in.MaxChangesPerRun = 0
+	h2.ok(kamflow.DeliveryCommand{Kind: kamflow.DelivResolveUndo, Actor: eng1, Task: kamflow.TaskInstallation, Note: "closed by hand"})
+	h2.end()
+	h2.run()
+	if got := holdsOf(h2.holds); !slices.Equal(got, []string{"[]"}) {
+		t.Errorf("the next run told the deal %v", got)
 	}
 }
