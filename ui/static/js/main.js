@@ -14,6 +14,7 @@ import { accountsView, accountView } from './views/accounts.js';
 import { settingsView } from './views/settings.js';
 import { reportsView } from './views/reports.js';
 import { importView } from './views/imports.js';
+import { attentionView } from './views/attention.js';
 
 const session = { user: null };
 
@@ -30,6 +31,7 @@ const routes = [
   { re: /^\/deals\/([^/]+)$/, view: dealView, roles: ['kam', 'director', 'engineer'] },
   { re: /^\/import$/, view: importView, roles: ['kam', 'director'], nav: 'nav.import' },
   { re: /^\/settings$/, view: settingsView, roles: ['admin'], nav: 'nav.settings' },
+  { re: /^\/attention$/, view: attentionView, roles: ['admin'], nav: 'nav.attention' },
 ];
 
 // The navigation of each role, in order.
@@ -37,7 +39,7 @@ const NAV = {
   kam: ['/board', '/reports', '/accounts', '/import'],
   director: ['/board', '/review', '/reports', '/accounts', '/import'],
   engineer: ['/delivery'],
-  admin: ['/settings'],
+  admin: ['/settings', '/attention'],
 };
 
 let renderSeq = 0;
