@@ -1,7 +1,10 @@
 package workflows_test
 
 import (
+	"io/fs"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/log"
@@ -11,15 +14,41 @@ import (
 	"github.com/kamflow/kamflow/workflows"
 )
 
-// TestReplayRecordedHistory replays the history of a deal walked through all six stages on a real
-// server (recorded by `go test ./cmd/kamflow -run TestDevWalks -args -record-history`). If a
-// change to DealWorkflow would make running deals fail to replay, this fails: such a change needs
-// a workflow.GetVersion branch instead.
-func TestReplayRecordedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
+// TestReplayRecordedHistories replays every history recorded under testdata (each a JSON file,
+// in subdirectories by workflow type; see the README, "Recording workflow histories"), one
+// subtest per file, on today's workflow code with all three workflow types registered. The
+// histories are of runs on a real server, made by the code of their day: if a change to a
+// workflow would make a run like them fail to replay (nondeterminism), this fails, and the change
+// needs a workflow.GetVersion branch that keeps the old behaviour for the old runs.
+func TestReplayRecordedHistories(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".json") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no recorded histories under testdata")
+	}
 	logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	if err := r.ReplayWorkflowHistoryFromJSONFile(logger, "testdata/deal_history.json"); err != nil {
-		t.Fatalf("replaying the recorded deal history: %v", err)
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.ToSlash(strings.TrimPrefix(path, "testdata"+string(filepath.Separator))), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, path); err != nil {
+				t.Fatalf("replaying %s: %v", path, err)
+			}
+		})
 	}
 }
