@@ -4,28 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/kamflow/kamflow/engine"
-	"github.com/kamflow/kamflow/workflows"
 )
-
-var recordHistory = flag.Bool("record-history", false, "rewrite workflows/testdata/deal_history.json from the walked deal")
 
 // api is a tiny JSON client for the tests.
 type apiClient struct {
@@ -101,7 +92,7 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 		t.Skip("starts the embedded Temporal server")
 	}
 	dir := t.TempDir()
-	app, c, stop := startTestDev(t, dir)
+	_, c, stop := startTestDev(t, dir)
 	defer func() { stop() }()
 	// Service visits a few seconds after the close, so that the first one comes during the test.
 	login(t, c.base, "admin").do("PUT", "/api/v1/settings/service-cadence", map[string]any{"service_cadence": []string{"3s", "1h"}}, 200)
@@ -206,10 +197,6 @@ func TestDevWalksADealAndSurvivesRestart(t *testing.T) {
 			t.Fatal("the KAM got no stall notification")
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-
-	if *recordHistory {
-		writeHistory(t, app, id)
 	}
 
 	// Restart on the same data directory.
@@ -388,26 +375,4 @@ func TestDevSchedulesTheDailyDigest(t *testing.T) {
 		t.Errorf("the digest's schedule after a restart: updated %v (was %v), %d actions",
 			again.Info.LastUpdateAt, d.Info.LastUpdateAt, again.Info.NumActions)
 	}
-}
-
-func writeHistory(t *testing.T, app *devApp, dealID string) {
-	ctx := context.Background()
-	it := app.client.GetWorkflowHistory(ctx, workflows.WorkflowID(dealID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("..", "..", "workflows", "testdata", "deal_history.json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s (%d events)", path, len(h.Events))
 }
