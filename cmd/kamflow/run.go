@@ -284,7 +284,7 @@ func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 }
 
 func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Server {
-	svc := &engine.Client{Temporal: tc, Escalations: d}
+	svc := &engine.Client{Temporal: tc, Escalations: d, MaxUpdatesPerRun: maxUpdatesPerRunKnob()}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
 		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
