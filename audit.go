@@ -145,6 +145,15 @@ func CreatedAudit(d *Deal) *AuditEntry {
 	return e
 }
 
+// EncodedSize is the size of the deal encoded as its workflow carries it, in bytes.
+func (d *Deal) EncodedSize() int {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("kamflow: a deal does not marshal: %v", err)) // every field is plain data
+	}
+	return len(b)
+}
+
 // Clone returns a deep copy of the deal.
 func (d *Deal) Clone() *Deal {
 	b, err := json.Marshal(d)

@@ -150,6 +150,10 @@ type Effects struct {
 	Progress bool
 }
 
+// MaxStakeholders is how many people a deal's buying center records: more than any buying
+// center has, and a bound on the deal's record (see DealBudget).
+const MaxStakeholders = 60
+
 // MaxPause is the longest a deal may be paused.
 const MaxPause = 366 * Day
 
@@ -291,6 +295,10 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		}
 		if p.Influence < 0 || p.Influence > 5 {
 			return Errorf(EINVALID, "influence must be from 1 to 5").WithDetail("field", "influence")
+		}
+		if d.stakeholderIndex(p.Name) < 0 && len(d.Stakeholders) >= MaxStakeholders {
+			return Errorf(EINVALID, "a deal records at most %d stakeholders", MaxStakeholders).WithDetail("field", "stakeholders").
+				WithDetail("limit", MaxStakeholders)
 		}
 	case CmdContactStale:
 		in := cmd.ContactStale

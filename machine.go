@@ -124,7 +124,10 @@ func (s *DealState) Check(ev DealEvent, now time.Time) error {
 		if s.Attention != nil {
 			return s.AttentionError()
 		}
-		return s.Deal.Check(*ev.Command, now, s.Effective())
+		if err := s.Deal.Check(*ev.Command, now, s.Effective()); err != nil {
+			return err
+		}
+		return s.withinBudget(*ev.Command, now)
 	case EvContact:
 		if ev.Contact == nil {
 			return Errorf(EINVALID, "the stakeholder's mark is missing")
@@ -160,6 +163,25 @@ func (s *DealState) Check(ev DealEvent, now time.Time) error {
 }
 
 // AttentionError is what a change to a deal that needs attention is answered: it is held, not lost.
+// DealBudget bounds a deal's record as its workflow holds it, encoded: far below Temporal's
+// payload limit (2 MiB), since every change's Update answer and projection carry the whole deal.
+// A change that would take the deal past it is refused (too_large), naming the budget.
+const DealBudget = 256 << 10
+
+// withinBudget refuses a command that would take the deal past DealBudget: the command is tried
+// on a copy of the deal.
+func (s *DealState) withinBudget(cmd Command, now time.Time) error {
+	c := s.Deal.Clone()
+	if _, err := c.ApplyRules(cmd, now, s.Effective()); err != nil {
+		return err
+	}
+	if n := c.EncodedSize(); n > DealBudget {
+		return Errorf(ETOOLARGE, "the deal's record would be %d KiB, over its budget of %d KiB: shorten notes or record fewer stakeholders or criteria",
+			(n+1023)/1024, DealBudget/1024).WithDetail("limit", DealBudget).WithDetail("size", n)
+	}
+	return nil
+}
+
 func (s *DealState) AttentionError() *Error {
 	return Errorf(EUNAVAILABLE, "deal %s needs attention: its change %d could not be saved (%s); an admin has been told, and the deal takes changes again once they have retried",
 		s.Deal.ID, s.Attention.Seq, s.Attention.Error).WithDetail("attention", true)

@@ -1,6 +1,7 @@
 package kamflow_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -300,4 +301,37 @@ func TestMachineAttention(t *testing.T) {
 	}
 	asError(t, st.Check(kamflow.DealEvent{Kind: kamflow.EvRetry, By: &admin}, t0), kamflow.ECONFLICT)
 	handle(t, st, command(assess(walkScores(), "2026-08-31", 70, "")), t0.Add(13*kamflow.Day), kamflow.FxProject)
+}
+
+// TestMachineBudget: a deal's record stays far below Temporal's payload limit: stakeholders are
+// capped, and a change that would take the record past its budget is refused, naming it, before
+// anything is recorded.
+func TestMachineBudget(t *testing.T) {
+	st := dealInState(t, kamflow.Entry)
+	at := t0.Add(30 * kamflow.Day)
+	notes := strings.Repeat("长", 4000) // 12 KB of UTF-8 each
+	var refused *kamflow.Error
+	for i := 0; i < kamflow.MaxStakeholders && refused == nil; i++ {
+		c := kamflow.Command{Kind: kamflow.CmdStakeholder, Actor: kam, Stakeholder: &kamflow.Stakeholder{
+			Name: fmt.Sprintf("Person %02d", i), Role: kamflow.RoleInfluencer, Stance: kamflow.StanceNeutral, Influence: 2, Notes: notes}}
+		if err := st.Check(command(c), at); err != nil {
+			refused = asError(t, err, kamflow.ETOOLARGE)
+			break
+		}
+		handle(t, st, command(c), at, kamflow.FxProject)
+	}
+	if refused == nil || refused.Details["limit"] != kamflow.DealBudget || !strings.Contains(refused.Message, "256 KiB") {
+		t.Fatalf("never refused, or without its budget: %+v", refused)
+	}
+	if n := st.Deal.EncodedSize(); n > kamflow.DealBudget {
+		t.Fatalf("the record grew to %d bytes", n)
+	}
+	// Short stakeholders still fit, up to the cap.
+	st = dealInState(t, kamflow.Entry)
+	for i := 0; i < kamflow.MaxStakeholders; i++ {
+		handle(t, st, command(person(fmt.Sprintf("P%02d", i), kamflow.RoleUser, kamflow.StanceNeutral, false)), at, kamflow.FxProject)
+	}
+	e := asError(t, st.Check(command(person("One more", kamflow.RoleUser, kamflow.StanceNeutral, false)), at), kamflow.EINVALID)
+	checkField(t, e, "stakeholders")
+	handle(t, st, command(person("P07", kamflow.RoleInsider, kamflow.StanceSupporter, true)), at, kamflow.FxProject) // an update still fits
 }

@@ -419,6 +419,10 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 			} else if err != nil {
 				return err
 			}
+			if d.TeamID != "" && !slices.Contains(u.Teams, d.TeamID) {
+				// An engineer of the deal sees it and its account's contacts: only its team's.
+				return kamflow.Errorf(kamflow.EINVALID, "%q is not an engineer of the deal's team", name).WithDetail("field", "engineers")
+			}
 			cmd.Engineers[i] = u.Username
 		}
 	}
