@@ -21,6 +21,7 @@ import (
 	"github.com/kamflow/kamflow/cmd/kamflow/internal/devserver"
 	"github.com/kamflow/kamflow/db"
 	"github.com/kamflow/kamflow/engine"
+	"github.com/kamflow/kamflow/metrics"
 	"github.com/kamflow/kamflow/ui"
 	"github.com/kamflow/kamflow/workflows"
 )
@@ -81,7 +82,8 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	if app.client, err = dialTemporal(ctx, logger, cfg); err != nil {
 		return nil, err
 	}
-	app.worker = newWorker(app.client, app.db, cfg)
+	reg := metrics.New(app.db) // one process: the API serves what the activities count
+	app.worker = newWorker(app.client, app.db, cfg, reg)
 	if err := app.worker.Start(); err != nil {
 		app.worker = nil
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -90,7 +92,7 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	if err := ensureDemoUsers(ctx, logger, app.db, cfg.demoPassword); err != nil {
 		return nil, err
 	}
-	app.api = newAPI(logger, app.db, app.client, cfg)
+	app.api = newAPI(logger, app.db, app.client, cfg, reg)
 	return app, nil
 }
 
@@ -144,7 +146,7 @@ func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
 	defer d.Close()
 	defer tc.Close()
 	go purgeExpired(ctx, logger, d)
-	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc, cfg))
+	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc, cfg, metrics.New(d)))
 }
 
 // runWorker runs the deal workflows and activities only. Run several for throughput and
@@ -159,7 +161,7 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := engine.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
 		return err
 	}
-	w := newWorker(tc, d, cfg)
+	w := newWorker(tc, d, cfg, nil) // serves no HTTP: its counts would go unread
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -202,10 +204,10 @@ func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.
 }
 
 // newWorker registers the deal workflow and its activities on the deals task queue.
-func newWorker(tc client.Client, d *db.DB, cfg config) worker.Worker {
+func newWorker(tc client.Client, d *db.DB, cfg config, reg *metrics.Registry) worker.Worker {
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
-	w.RegisterActivity(newActivities(d, cfg))
+	w.RegisterActivity(newActivities(d, cfg, reg))
 	w.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
 	delivery := &activities.DeliveryActivities{Store: d}
@@ -235,8 +237,8 @@ func ensureDigestSchedule(ctx context.Context, logger *slog.Logger, tc client.Cl
 }
 
 // newActivities wires the activities to the database and to the configured notice channels.
-func newActivities(d *db.DB, cfg config) *activities.Activities {
-	a := &activities.Activities{Deals: d, Notifications: d, Directory: d, Directors: d, Escalations: d}
+func newActivities(d *db.DB, cfg config, reg *metrics.Registry) *activities.Activities {
+	a := &activities.Activities{Deals: d, Notifications: d, Directory: d, Directors: d, Escalations: d, Attention: d, Metrics: reg}
 	if cfg.webhookURL != "" {
 		a.Webhook = &activities.Webhook{URL: cfg.webhookURL, Secret: cfg.webhookSecret}
 	}
@@ -283,11 +285,12 @@ func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 	}
 }
 
-func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config) *api.Server {
+func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config, reg *metrics.Registry) *api.Server {
 	svc := &engine.Client{Temporal: tc, Escalations: d, MaxUpdatesPerRun: maxUpdatesPerRunKnob()}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
 		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
+		Attention: d, Metrics: reg,
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
 				return err

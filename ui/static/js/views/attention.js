@@ -45,7 +45,7 @@ function row(a, ctx) {
       h('span', { class: 'cell-sub attention-error', text: a.error }),
       a.attempts ? h('span', { class: 'cell-sub muted', text: tp('attention.attempts', a.attempts) }) : null),
     h('td', { class: 'num', text: tp('attention.pending_count', a.pending) }),
-    h('td', null, retry));
+    h('td', { class: 'nowrap' }, retry));
 }
 
 function reasonLabel(reason) {
