@@ -403,8 +403,9 @@ func (r *deliveryRun) inFlight(task string) *delivStepCall {
 	return nil
 }
 
-// advance starts what a task calls for when none of its steps is in flight: its next step while
-// it runs, its next undo while it is undoing.
+// advance starts what a task calls for when none of its steps is in flight (not even one of an
+// earlier run, still being stopped): its next step while it runs, its next undo while it is
+// undoing.
 func (r *deliveryRun) advance(ctx workflow.Context, key string) error {
 	t := r.plan.Task(key)
 	if t == nil || r.inFlight(key) != nil {
@@ -486,8 +487,17 @@ func (r *deliveryRun) stepEnded(ctx workflow.Context, c *delivStepCall) error {
 	}
 	c.cancel() // (releases the context; the activity has ended)
 	t := r.plan.Task(c.task)
-	if t == nil || t.Runs != c.run {
+	if t == nil {
 		return nil
+	}
+	if t.Runs != c.run {
+		// The task was cancelled and started again while this step was being stopped: the new run
+		// waited for it (advance) and goes on now.
+		if !c.undo && c.err == nil {
+			workflow.GetLogger(ctx).Error("a step of an earlier run got through after its task was started again: its work is not undone",
+				"deal", r.plan.DealID, "task", c.task, "run", c.run, "step", c.step, "ref", c.ref)
+		}
+		return r.advance(ctx, c.task)
 	}
 	now := workflow.Now(ctx)
 	was := t.Status

@@ -847,3 +847,45 @@ func TestDeliveryHoldCarriedAcrossContinueAsNew(t *testing.T) {
 		t.Errorf("the next run told the deal %v", got)
 	}
 }
+
+// A task cancelled while its step runs, and started again before the step has stopped: the new
+// run waits for it, then runs its steps.
+func TestDeliveryStartedAgainWhileItsStepStops(t *testing.T) {
+	h := newDeliveryHarness(t)
+	h.in.StepAttempts = 1000
+	h.fs.fail = func(r activities.StepRequest, _ int32) string {
+		if r.Task == kamflow.TaskSiteSurvey && r.Step == kamflow.StepWorkOrder && r.Run == 1 {
+			return "retry"
+		}
+		return ""
+	}
+	h.ok(task(kamflow.DelivStart, kamflow.TaskSiteSurvey))
+	h.check(func(p kamflow.DeliveryPlan) {
+		if s := statusOf(p, kamflow.TaskSiteSurvey); s != kamflow.TaskRunning {
+			t.Errorf("site survey %s", s)
+		}
+	})
+	send := func(cmd kamflow.DeliveryCommand) {
+		h.env.UpdateWorkflow(workflows.DeliveryUpdate, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("%s refused: %v", cmd.Kind, err) },
+			OnComplete: func(_ any, err error) {
+				if err != nil {
+					t.Errorf("%s: %v", cmd.Kind, err)
+				}
+			},
+		}, cmd)
+	}
+	h.then(func() {
+		send(task(kamflow.DelivCancel, kamflow.TaskSiteSurvey))
+		send(task(kamflow.DelivStart, kamflow.TaskSiteSurvey))
+	})
+	h.check(func(p kamflow.DeliveryPlan) {
+		s := p.Task(kamflow.TaskSiteSurvey)
+		if s.Status != kamflow.TaskActive || s.Runs != 2 {
+			t.Errorf("site survey started again: %s, run %d", s.Status, s.Runs)
+		}
+	})
+	h.end()
+	h.run()
+}
