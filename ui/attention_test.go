@@ -9,8 +9,9 @@ import (
 )
 
 // TestAttentionView: the admin's screen of the deals needing attention is routed for admins and in
-// their navigation, and every string it shows — the reasons a deal needs attention and the
-// timeline's entry of a deal back to normal among them — is translated in both languages.
+// their navigation, and every string it shows — the reasons a deal needs attention, the timeline's
+// entry of a deal back to normal and what a user is told of a command on such a deal among them —
+// is translated in both languages.
 func TestAttentionView(t *testing.T) {
 	main, err := static.ReadFile("static/js/main.js")
 	if err != nil {
@@ -24,7 +25,15 @@ func TestAttentionView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := map[string]bool{"action.deal.attention_cleared": true, "attention.reason.unknown": true}
+	// Every view tells a user whose command met a deal needing attention so (errorText).
+	apiJS, err := static.ReadFile("static/js/api.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(apiJS), "if (d.attention === true) return t('error.attention');") {
+		t.Error("errorText does not tell a deal needing attention from a slow service")
+	}
+	keys := map[string]bool{"action.deal.attention_cleared": true, "attention.reason.unknown": true, "error.attention": true}
 	for _, r := range []string{kamflow.AttentionRefused, kamflow.AttentionExhausted} {
 		keys["attention.reason."+r] = true
 	}

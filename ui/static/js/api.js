@@ -128,9 +128,11 @@ export function gateLabel(key) {
  */
 export function errorText(err) {
   if (!(err instanceof ApiError)) return t('error.internal');
+  const d = err.details || {};
+  // The deal's changes cannot be saved for now: retrying will not help until an admin has.
+  if (d.attention === true) return t('error.attention');
   const code = has(`error.${err.code}`) ? err.code : 'internal';
   let msg = t(`error.${code}`);
-  const d = err.details || {};
   if (Array.isArray(d.missing) && d.missing.length) {
     msg += ` ${t('error.missing', { items: formatList(d.missing.map(gateLabel)) })}`;
   }
