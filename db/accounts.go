@@ -125,13 +125,13 @@ func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account, audit ...*ka
 	})
 }
 
-// rescore recomputes every account's value score and sets a's to its stored one.
+// rescore brings the value scores up to date after a's inputs changed (scoreAccount) and sets a's.
 func (d *DB) rescore(tx *gorm.DB, a *kamflow.Account) error {
 	s, err := readAccountSettings(tx)
 	if err != nil {
 		return err
 	}
-	if err := recomputeScores(tx, s); err != nil {
+	if err := scoreAccount(tx, s, a.ID); err != nil {
 		return err
 	}
 	var rows []struct {

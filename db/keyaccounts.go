@@ -19,9 +19,11 @@ import (
 //
 // Value scores: an account's score depends on the largest gross profit and sales volume of any
 // account (kamflow.ScoreValue), so a change of one account's inputs, or of the settings, can move
-// every score. Each such write recomputes all scores in its own transaction, after taking
-// scoreLockKey (PostgreSQL; a SQLite database has one writer anyway), so that two writes never
-// compute from each other's half-done state. Only the rows whose score moved are updated.
+// every score. A write of one account's inputs scores that account alone while the scale stays
+// the one the stored scores were computed under (kept in value_scale), and all accounts when it
+// moves, as a change of the settings does; each in its own transaction, after taking scoreLockKey
+// (PostgreSQL; a SQLite database has one writer anyway), so that two writes never compute from
+// each other's half-done state. Only the rows whose score moved are updated.
 
 // scoreLockKey is the PostgreSQL advisory lock that serialises value-score recomputations. It
 // spells "kamscore" in ASCII, apart from migrationLockKey.
@@ -166,8 +168,45 @@ func (r scoreRow) value() kamflow.AccountValue {
 	}
 }
 
-// recomputeScores computes every account's value score under s and stores those that moved. The
-// caller holds the score lock.
+// scoreAccount brings the value scores up to date after account id's value inputs changed, under
+// s: when the scale (the largest gross profit and sales volume, read by index) is the one the
+// stored scores were computed under, only id's score can have moved, and only it is computed;
+// otherwise every account's is. The caller holds the score lock.
+func scoreAccount(tx *gorm.DB, s kamflow.AccountSettings, id string) error {
+	var now, stored []struct {
+		MaxGrossProfit int64
+		MaxSalesVolume int64
+	}
+	if err := tx.Raw(`SELECT COALESCE(MAX(gross_profit), 0) AS max_gross_profit, COALESCE(MAX(sales_volume), 0) AS max_sales_volume
+		FROM accounts`).Scan(&now).Error; err != nil {
+		return fmt.Errorf("db: read the value scale: %w", err)
+	}
+	if err := tx.Raw("SELECT max_gross_profit, max_sales_volume FROM value_scale WHERE id = 1").Scan(&stored).Error; err != nil {
+		return fmt.Errorf("db: read the stored value scale: %w", err)
+	}
+	if len(now) != 1 || len(stored) != 1 || now[0] != stored[0] {
+		return recomputeScores(tx, s)
+	}
+	var rows []scoreRow
+	if err := tx.Raw(`SELECT id, gross_profit, sales_volume, marketing_cost, industry_position, cooperation_years,
+		satisfaction, value_score, segment FROM accounts WHERE id = ?`, id).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("db: read the value inputs of account %s: %w", id, err)
+	}
+	scale := kamflow.ValueScale{MaxGrossProfit: kamflow.Money(now[0].MaxGrossProfit), MaxSalesVolume: kamflow.Money(now[0].MaxSalesVolume)}
+	for _, r := range rows {
+		vs := kamflow.ScoreValue(r.value(), scale, s)
+		if vs.Score == r.ValueScore && string(vs.Segment) == r.Segment {
+			continue
+		}
+		if err := tx.Exec("UPDATE accounts SET value_score = ?, segment = ? WHERE id = ?", vs.Score, string(vs.Segment), r.ID).Error; err != nil {
+			return fmt.Errorf("db: store the value score of account %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// recomputeScores computes every account's value score under s, stores those that moved and the
+// scale they were computed under. The caller holds the score lock.
 func recomputeScores(tx *gorm.DB, s kamflow.AccountSettings) error {
 	var rows []scoreRow
 	err := tx.Raw(`SELECT id, gross_profit, sales_volume, marketing_cost, industry_position, cooperation_years,
@@ -188,6 +227,12 @@ func recomputeScores(tx *gorm.DB, s kamflow.AccountSettings) error {
 		if err := tx.Exec("UPDATE accounts SET value_score = ?, segment = ? WHERE id = ?", vs.Score, string(vs.Segment), r.ID).Error; err != nil {
 			return fmt.Errorf("db: store the value score of account %s: %w", r.ID, err)
 		}
+	}
+	err = tx.Exec(`INSERT INTO value_scale (id, max_gross_profit, max_sales_volume) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET max_gross_profit = excluded.max_gross_profit, max_sales_volume = excluded.max_sales_volume`,
+		int64(scale.MaxGrossProfit), int64(scale.MaxSalesVolume)).Error
+	if err != nil {
+		return fmt.Errorf("db: store the value scale: %w", err)
 	}
 	return nil
 }
@@ -378,7 +423,8 @@ func (d *DB) HandOverAccount(ctx context.Context, h kamflow.Handover) (*kamflow.
 		if owners[0] != h.From {
 			return kamflow.Errorf(kamflow.ECONFLICT, "the account's owner changed meanwhile: %s owns it now", owners[0])
 		}
-		if err := tx.Exec("UPDATE accounts SET owner = ?, updated_at = ? WHERE id = ?", h.To, ts(h.At), h.AccountID).Error; err != nil {
+		if err := tx.Exec("UPDATE accounts SET owner = ?, updated_at = ?, version = version + 1, updated_by = ? WHERE id = ?",
+			h.To, ts(h.At), h.By, h.AccountID).Error; err != nil {
 			return fmt.Errorf("db: hand over account %s: %w", h.AccountID, err)
 		}
 		deals := []string{}
@@ -420,7 +466,12 @@ func (d *DB) SetLifecycleOverride(ctx context.Context, accountID string, o *kamf
 	}
 	var out *kamflow.Account
 	err := d.inTx(ctx, "set the lifecycle of account "+accountID, func(tx *gorm.DB) error {
-		res := tx.Exec("UPDATE accounts SET lifecycle_override = ?, updated_at = ? WHERE id = ?", data, ts(updatedAt), accountID)
+		by := ""
+		if audit != nil {
+			by = audit.Actor
+		}
+		res := tx.Exec("UPDATE accounts SET lifecycle_override = ?, updated_at = ?, version = version + 1, updated_by = ? WHERE id = ?",
+			data, ts(updatedAt), by, accountID)
 		if res.Error != nil {
 			return fmt.Errorf("db: set the lifecycle of account %s: %w", accountID, res.Error)
 		}
