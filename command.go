@@ -95,6 +95,8 @@ type AssessmentInput struct {
 type ProposalInput struct {
 	SubmittedOn Date   `json:"submitted_on"`
 	Summary     string `json:"summary,omitempty"`
+	// SummaryRef is set by MoveTexts, never by a caller.
+	SummaryRef string `json:"summary_ref,omitempty"`
 }
 
 // BidInput records or revises the bid.
@@ -285,6 +287,9 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		if err := checkText("notes", p.Notes, false, maxText); err != nil {
 			return err
 		}
+		if p.NotesRef != "" && !validTextRef(p.NotesRef) {
+			return Errorf(EINVALID, "notes_ref %q is not a text reference", p.NotesRef).WithDetail("field", "notes_ref")
+		}
 		if !validRole(p.Role) {
 			return Errorf(EINVALID, "role %q must be one of decision_maker, influencer, user, technical_evaluator, purchaser, executor, insider", p.Role).WithDetail("field", "role")
 		}
@@ -330,6 +335,9 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 			if err := checkText("criterion notes", c.Notes, false, maxText); err != nil {
 				return err
 			}
+			if c.NotesRef != "" && !validTextRef(c.NotesRef) {
+				return Errorf(EINVALID, "notes_ref %q is not a text reference", c.NotesRef).WithDetail("field", "criteria")
+			}
 			key := strings.ToLower(strings.TrimSpace(c.Name))
 			if seen[key] {
 				return Errorf(EINVALID, "purchasing criterion %q is listed twice", c.Name).WithDetail("field", "criteria")
@@ -354,6 +362,9 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		}
 		if err := checkText("summary", in.Summary, false, maxText); err != nil {
 			return err
+		}
+		if in.SummaryRef != "" && !validTextRef(in.SummaryRef) {
+			return Errorf(EINVALID, "summary_ref %q is not a text reference", in.SummaryRef).WithDetail("field", "summary_ref")
 		}
 	case CmdBid:
 		in := cmd.Bid
@@ -668,7 +679,8 @@ func (d *Deal) ApplyRules(cmd Command, now time.Time, s Settings) (Effects, erro
 		}
 		d.progress(now, &fx)
 	case CmdProposal:
-		d.Proposal = &ProposalWork{SubmittedOn: cmd.Proposal.SubmittedOn, Summary: cmd.Proposal.Summary, RecordedBy: who, RecordedAt: now}
+		d.Proposal = &ProposalWork{SubmittedOn: cmd.Proposal.SubmittedOn, Summary: cmd.Proposal.Summary, SummaryRef: cmd.Proposal.SummaryRef,
+			RecordedBy: who, RecordedAt: now}
 		d.progress(now, &fx)
 	case CmdBid:
 		in := cmd.Bid

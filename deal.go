@@ -122,13 +122,16 @@ const (
 
 // Stakeholder is a person in the customer's buying center.
 type Stakeholder struct {
-	Name       string    `json:"name"`
-	Title      string    `json:"title,omitempty"`
-	Role       Role      `json:"role"`
-	Stance     Stance    `json:"stance"`
-	Engaged    bool      `json:"engaged"`
-	Influence  int       `json:"influence,omitempty"` // 1–5, how much their word weighs
-	Notes      string    `json:"notes,omitempty"`
+	Name      string `json:"name"`
+	Title     string `json:"title,omitempty"`
+	Role      Role   `json:"role"`
+	Stance    Stance `json:"stance"`
+	Engaged   bool   `json:"engaged"`
+	Influence int    `json:"influence,omitempty"` // 1–5, how much their word weighs
+	Notes     string `json:"notes,omitempty"`
+	// NotesRef is where the notes are kept (TextRef): the deal's record holds the reference, the
+	// database the text. Set by kamflow, never taken from a caller.
+	NotesRef   string    `json:"notes_ref,omitempty"`
 	RecordedBy string    `json:"recorded_by,omitempty"`
 	RecordedAt time.Time `json:"recorded_at"`
 	// Stale is set while there has been no contact with the person (as the account's contact of
@@ -153,14 +156,18 @@ type Criterion struct {
 	Name    string  `json:"name"`
 	Favours Favours `json:"favours"`
 	Notes   string  `json:"notes,omitempty"`
+	// NotesRef is where the notes are kept (see Stakeholder.NotesRef).
+	NotesRef string `json:"notes_ref,omitempty"`
 }
 
 // ProposalWork records the written proposal handed to the customer.
 type ProposalWork struct {
-	SubmittedOn Date      `json:"submitted_on"`
-	Summary     string    `json:"summary,omitempty"`
-	RecordedBy  string    `json:"recorded_by"`
-	RecordedAt  time.Time `json:"recorded_at"`
+	SubmittedOn Date   `json:"submitted_on"`
+	Summary     string `json:"summary,omitempty"`
+	// SummaryRef is where the summary is kept (see Stakeholder.NotesRef).
+	SummaryRef string    `json:"summary_ref,omitempty"`
+	RecordedBy string    `json:"recorded_by"`
+	RecordedAt time.Time `json:"recorded_at"`
 }
 
 // BidWork is our bid: cost, price and the gross margin between them.

@@ -97,5 +97,5 @@ func (s *Server) retryProjection(c echo.Context) error {
 	if d == nil {
 		return errors.New("the deal service answered no deal")
 	}
-	return c.JSON(http.StatusOK, s.view(d))
+	return s.dealJSON(c, http.StatusOK, d)
 }

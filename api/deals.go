@@ -28,7 +28,15 @@ type dealView struct {
 	StallDeadline  *time.Time          `json:"stall_deadline,omitempty"`
 }
 
-func (s *Server) view(d *kamflow.Deal) dealView {
+func (s *Server) view(ctx context.Context, d *kamflow.Deal) (dealView, error) {
+	if refs := d.TextRefs(); len(refs) > 0 && s.texts() != nil {
+		texts, err := s.texts().Texts(ctx, refs)
+		if err != nil {
+			return dealView{}, err
+		}
+		d = d.Clone()
+		d.FillTexts(texts)
+	}
 	now := s.cfg.Now()
 	p := d.WinProbability()
 	v := dealView{
@@ -38,7 +46,25 @@ func (s *Server) view(d *kamflow.Deal) dealView {
 	if dl := d.StallDeadline(); !dl.IsZero() {
 		v.StallDeadline = &dl
 	}
-	return v
+	return v, nil
+}
+
+// texts is where the deals' long texts are kept; nil keeps them in the deals' records.
+func (s *Server) texts() kamflow.TextStore {
+	if s.cfg.Texts != nil {
+		return s.cfg.Texts
+	}
+	t, _ := s.cfg.Deals.(kamflow.TextStore)
+	return t
+}
+
+// dealJSON answers with the deal as people read it.
+func (s *Server) dealJSON(c echo.Context, status int, d *kamflow.Deal) error {
+	v, err := s.view(c.Request().Context(), d)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, v)
 }
 
 // dealSummary is a deal in a list: what the pipeline board shows on a card.
@@ -278,7 +304,7 @@ func (s *Server) getDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.view(d))
+	return s.dealJSON(c, http.StatusOK, d)
 }
 
 // dealTimeline is the deal's audit trail, newest first: every change with who, when and what.
@@ -405,6 +431,17 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 	if err != nil {
 		return err
 	}
+	// Long texts go to the database first, the command carries their refs: a change accepted
+	// never refers to a text not kept, and the deal's record stays small.
+	if st := s.texts(); st != nil {
+		moved, err := cmd.MoveTexts()
+		if err != nil {
+			return err
+		}
+		if err := st.PutTexts(ctx, moved); err != nil {
+			return err
+		}
+	}
 	// The workflow cannot look users up: the people a command names are checked here.
 	switch {
 	case cmd.Kind == kamflow.CmdReassign && cmd.Reassign.Owner != "":
@@ -439,7 +476,7 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, s.view(out))
+	return s.dealJSON(c, http.StatusOK, out)
 }
 
 func (s *Server) listNotifications(c echo.Context) error {

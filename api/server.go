@@ -49,6 +49,9 @@ type Config struct {
 	// Attention lists the deals needing attention (GET /admin/attention); nil takes Deals when it
 	// is one.
 	Attention kamflow.AttentionStore
+	// Texts keeps the deals' long texts (notes, summaries) out of their workflows' records; nil
+	// takes Deals when it is one. Without either, the texts stay in the records.
+	Texts kamflow.TextStore
 	// Metrics, when set, is served at GET /metrics in the Prometheus formats, without credentials
 	// (as /healthz is): counts only, nothing about any deal or user. Unset, there is no such route.
 	Metrics prometheus.Gatherer
