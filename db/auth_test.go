@@ -865,7 +865,7 @@ func TestAccountTeam(t *testing.T) {
 // every entry once, and the engineers of the newest.
 func TestProjectAuditConcurrent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		sys := *world["system"]
+		sys := *world["d1"] // a director of the deal's team: every command is a person's
 		deal, created, err := kamflow.NewDeal("deal-c", kamflow.NewDealInput{
 			AccountID: "acc-1", Title: "Boiler controls", Value: 300_000_00, Currency: "CNY", TeamID: "east",
 		}, sys, t0, settings)
