@@ -41,8 +41,11 @@ type deliveryView struct {
 	// Acceptance is the acceptance test's outcome ("" before one) and its open punch items.
 	Acceptance     kamflow.AcceptanceResult `json:"acceptance,omitempty"`
 	OpenPunchItems int                      `json:"open_punch_items"`
-	Seq            int64                    `json:"seq"`
-	UpdatedAt      time.Time                `json:"updated_at"`
+	// UndoFailed are the tasks whose undo failed, to clean up by hand: while any is, the
+	// certificate is refused and the project cannot close.
+	UndoFailed []string  `json:"undo_failed"`
+	Seq        int64     `json:"seq"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 func (s *Server) deliveryView(p *kamflow.DeliveryPlan) deliveryView {
@@ -56,6 +59,7 @@ func (s *Server) deliveryView(p *kamflow.DeliveryPlan) deliveryView {
 		v.Cadence = []kamflow.Duration{}
 	}
 	v.Acceptance, v.OpenPunchItems = p.Acceptance()
+	v.UndoFailed = p.UndoFailedTasks()
 	for _, t := range p.Tasks {
 		tv := taskView{DeliveryTask: t, Overdue: t.Overdue(now) && p.ClosedAt == nil, WaitingOn: []string{}}
 		if tv.Steps == nil {
@@ -161,6 +165,25 @@ func (s *Server) resolvePunch(c echo.Context) error {
 	return s.deliveryCommand(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivResolve, Punch: c.Param("item")})
 }
 
+// resolveUndoInput is an engineer's word that the work of a failed undo was cleaned up by hand.
+type resolveUndoInput struct {
+	Note string `json:"note"`
+}
+
+// resolveUndo records the hand clean-up of the task in the path, whose undo failed: the task
+// ends as it was heading (failed or cancelled).
+func (s *Server) resolveUndo(c echo.Context) error {
+	var in resolveUndoInput
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	d, _, err := s.deliveryPlan(c)
+	if err != nil {
+		return err
+	}
+	return s.deliveryCommand(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivResolveUndo, Task: c.Param("key"), Note: in.Note})
+}
+
 // sendDelivery sends cmd, as the signed-in user, to the deal's delivery workflow.
 func (s *Server) sendDelivery(c echo.Context, d *kamflow.Deal, cmd kamflow.DeliveryCommand) (*kamflow.DeliveryPlan, error) {
 	cmd.Actor = s.actor(c)
@@ -186,7 +209,7 @@ func (s *Server) deliveryCommand(c echo.Context, d *kamflow.Deal, cmd kamflow.De
 }
 
 // certificate answers the acceptance certificate of a deal whose acceptance test passed, as a
-// PDF in the user's language.
+// PDF in the user's language; not while a task's failed undo waits to be cleaned up by hand.
 func (s *Server) certificate(c echo.Context) error {
 	d, p, err := s.deliveryPlan(c)
 	if err != nil {
@@ -196,6 +219,9 @@ func (s *Server) certificate(c echo.Context) error {
 	result, _ := p.Acceptance()
 	if t == nil || (result != kamflow.AcceptancePass && result != kamflow.AcceptancePassPunchList) {
 		return kamflow.Errorf(kamflow.EWRONGSTAGE, "the acceptance test of deal %s has not passed: there is no certificate yet", d.ID)
+	}
+	if err := p.Hold().Check("the acceptance certificate"); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	customer := d.AccountID

@@ -411,6 +411,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"CompleteInput":       kamflow.CompleteInput{},
 		"VisitReportInput":    visitReportInput{},
 		"ServiceCadenceInput": serviceCadenceInput{},
+		"ResolveUndoInput":    resolveUndoInput{},
 		"UserPatch":           userInput{},
 		"TeamInput": struct {
 			Name string `json:"name"`
@@ -469,6 +470,8 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"DeliveryStep":      kamflow.DeliveryStep{},
 		"Attachment":        kamflow.Attachment{},
 		"PunchItem":         kamflow.PunchItem{},
+		"UndoFailure":       kamflow.UndoFailure{},
+		"UndoCleanup":       kamflow.UndoCleanup{},
 		"ServiceVisit":      kamflow.ServiceVisit{},
 		"VisitReport":       kamflow.VisitReport{},
 		"SiteService":       kamflow.SiteService{},

@@ -88,6 +88,7 @@ POST   /api/v1/deals/{id}/delivery/tasks/{key}/start     401   403  200  404  40
 POST   /api/v1/deals/{id}/delivery/tasks/{key}/complete  401   403  200  404  403  403  403  200  404
 POST   /api/v1/deals/{id}/delivery/tasks/{key}/retry     401   403  422  404  403  403  403  422  404
 POST   /api/v1/deals/{id}/delivery/tasks/{key}/cancel    401   403  200  404  403  403  403  200  404
+POST   /api/v1/deals/{id}/delivery/tasks/{key}/resolve-undo  401  403  422  404  403  403  403  422  404
 POST   /api/v1/deals/{id}/delivery/punch-list/{item}/resolve  401  403  200  404  403  403  403  200  404
 GET    /api/v1/deals/{id}/acceptance/certificate.pdf     401   403  200  404  200  200  404  200  404
 GET    /api/v1/service-visits                   401   403  200  200  200  200  200  200  200
@@ -257,6 +258,7 @@ var matrixCases = map[string]matrixCase{
 	"POST /api/v1/deals/{id}/delivery/tasks/{key}/complete":      {stage: surveyActive, body: `{"notes":"Foundations ready"}`},
 	"POST /api/v1/deals/{id}/delivery/tasks/{key}/retry":         {stage: surveyActive},
 	"POST /api/v1/deals/{id}/delivery/tasks/{key}/cancel":        {stage: surveyActive},
+	"POST /api/v1/deals/{id}/delivery/tasks/{key}/resolve-undo":  {stage: surveyActive, body: `{"note":"Work order closed by hand"}`},
 	"POST /api/v1/deals/{id}/delivery/punch-list/{item}/resolve": {stage: punchList},
 	"GET /api/v1/deals/{id}/acceptance/certificate.pdf":          {stage: accepted},
 	"GET /api/v1/service-visits":                                 {query: "?assignee=me"},

@@ -197,6 +197,7 @@ func New(cfg Config) *Server {
 	v1.POST("/deals/:id/delivery/tasks/:key/complete", s.taskCommand(kamflow.DelivComplete), engineering)
 	v1.POST("/deals/:id/delivery/tasks/:key/retry", s.taskCommand(kamflow.DelivRetry), engineering)
 	v1.POST("/deals/:id/delivery/tasks/:key/cancel", s.taskCommand(kamflow.DelivCancel), engineering)
+	v1.POST("/deals/:id/delivery/tasks/:key/resolve-undo", s.resolveUndo, engineering)
 	v1.POST("/deals/:id/delivery/punch-list/:item/resolve", s.resolvePunch, engineering)
 	v1.GET("/deals/:id/acceptance/certificate.pdf", s.certificate, dealWork)
 	v1.GET("/service-visits", s.listServiceVisits, dealWork)

@@ -222,13 +222,14 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 		keys = append(keys, "task."+k)
 	}
 	for _, s := range []kamflow.TaskStatus{kamflow.TaskPending, kamflow.TaskRunning, kamflow.TaskActive, kamflow.TaskDone,
-		kamflow.TaskFailed, kamflow.TaskCancelled, kamflow.TaskUndoing} {
+		kamflow.TaskFailed, kamflow.TaskCancelled, kamflow.TaskUndoing, kamflow.TaskUndoFailed} {
 		keys = append(keys, "taskstatus."+string(s))
 	}
 	for _, k := range []string{kamflow.StepWorkOrder, kamflow.StepReserveParts, kamflow.StepNotifyCustomer} {
 		keys = append(keys, "step."+k)
 	}
-	for _, s := range []kamflow.StepStatus{kamflow.StepPending, kamflow.StepRunning, kamflow.StepDone, kamflow.StepFailed, kamflow.StepCompensated} {
+	for _, s := range []kamflow.StepStatus{kamflow.StepPending, kamflow.StepRunning, kamflow.StepDone, kamflow.StepFailed, kamflow.StepCompensated,
+		kamflow.StepUndoFailed} {
 		keys = append(keys, "stepstatus."+string(s))
 	}
 	for _, s := range []kamflow.Satisfaction{kamflow.Satisfied, kamflow.Neutral, kamflow.Dissatisfied} {
@@ -238,10 +239,10 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 		keys = append(keys, "visitstatus."+string(s))
 	}
 	for _, k := range []kamflow.DeliveryCommandKind{kamflow.DelivPlan, kamflow.DelivStart, kamflow.DelivComplete, kamflow.DelivRetry,
-		kamflow.DelivCancel, kamflow.DelivResolve, kamflow.DelivReport} {
+		kamflow.DelivCancel, kamflow.DelivResolve, kamflow.DelivReport, kamflow.DelivResolveUndo} {
 		keys = append(keys, "action.delivery."+string(k))
 	}
-	keys = append(keys, "action.delivery.task_failed")
+	keys = append(keys, "action.delivery.task_failed", "action.delivery.undo_failed")
 	// Key accounts: value factors, segments, lifecycle phases and loyalty rungs with the reasons
 	// and the marketing mix, interactions and the customer's reactions; imports: their kinds,
 	// statuses and every issue code.

@@ -654,6 +654,7 @@ export function acceptancePanel(deal, ctx, done) {
   let closeBox;
   if (!deal.gate.met) closeBox = h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
   else if (openPunch > 0) closeBox = h('p', { class: 'notice close-needs-punch', text: tp('delivery.close_needs_punch', openPunch) });
+  else if (deal.undo_failed?.length) closeBox = h('p', { class: 'notice close-needs-cleanup', text: t('delivery.close_needs_cleanup', { tasks: formatList(deal.undo_failed.map(taskLabel)) }) });
   else closeBox = h('div', { class: 'subform' }, h('h3', { text: t('delivery.close_title') }), h('p', { class: 'hint', text: t('delivery.close_hint') }), h('div', { class: 'actions' }, closeBtn), closeMsg);
   return h('div', { class: 'delivery-work' }, state, form, closeBox);
 }
@@ -920,6 +921,10 @@ function deliverySummary(e, a) {
       return task ? t('tl.task_cancelled', { task: taskLabel(task) }) : null;
     case 'delivery.task_failed':
       return task ? t('tl.task_failed', { task: taskLabel(task) }) : null;
+    case 'delivery.undo_failed':
+      return task ? t('tl.undo_failed', { task: taskLabel(task) }) : null;
+    case 'delivery.resolve_undo':
+      return task ? t('tl.undo_resolved', { task: taskLabel(task), note: a.note || '' }) : null;
     case 'delivery.complete':
       if (a.result) return t('tl.acceptance_test', { result: acceptanceLabel(a.result) });
       return task ? t('tl.task_completed', { task: taskLabel(task) }) : null;

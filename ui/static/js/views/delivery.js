@@ -3,7 +3,9 @@
 // the controls of the deal's engineers and directors (start, retry, cancel — which undoes the done
 // steps — and complete, with notes, attachments' references and the acceptance test's result),
 // the punch list, the acceptance certificate and the service visits; and the KAM's and director's
-// plan editor. The deal page shows the whole plan; the engineer view shows, per deal, the open
+// plan editor. A task whose undo failed says what to clean up by hand (each step, its reference in
+// the field-service system, the error) and offers its engineers "Resolved by hand", with a note;
+// until then the plan says the certificate and the project's close wait. The deal page shows the whole plan; the engineer view shows, per deal, the open
 // tasks that are the engineer's.
 //
 // While a task's steps run or are being undone, the plan is read again every 1.5 seconds and only
@@ -24,8 +26,8 @@ const POLL_MS = 1500;
 // many times before the panel says so and stops.
 const PREPARE_TRIES = 20;
 
-const STATUS_ICON = { pending: '○', running: '⟳', active: '▶', done: '✓', failed: '✗', cancelled: '⊘', undoing: '↶' };
-const STEP_ICON = { pending: '○', running: '⟳', done: '✓', failed: '✗', compensated: '↶' };
+const STATUS_ICON = { pending: '○', running: '⟳', active: '▶', done: '✓', failed: '✗', cancelled: '⊘', undoing: '↶', undo_failed: '⚠' };
+const STEP_ICON = { pending: '○', running: '⟳', done: '✓', failed: '✗', compensated: '↶', undo_failed: '⚠' };
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
@@ -179,7 +181,13 @@ function summary(st) {
       p.open_punch_items ? tp('plan.punch_open', p.open_punch_items) : t('plan.punch_none_open'))) : null,
     p.closed_at ? fact(t('delivery.project'), t('plan.closed', { date: formatDateTime(p.closed_at) })) : null,
     st.mine ? null : fact(t('plan.visits_title'), p.cadence?.length ? t('plan.cadence', { list: formatList(p.cadence.map(formatSLA)) }) : t('common.none')));
-  const link = passed
+  const held = p.undo_failed || [];
+  const hold = held.length
+    ? h('p', { class: 'alert alert-error plan-undo-failed', data: { tasks: held.join(' ') } },
+      h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '⚠' }), ' ',
+      t('plan.undo_failed_notice', { tasks: formatList(held.map((k) => taskLabel(planTask(p, k)))) }))
+    : null;
+  const link = passed && !held.length
     ? h('p', { class: 'certificate' },
       h('a', { class: 'btn btn-small certificate-link', href: certificateHref(p.deal_id), download: true, data: { dealId: p.deal_id } },
         h('span', { 'aria-hidden': 'true', text: '⤓' }), t('plan.certificate')))
@@ -187,7 +195,7 @@ function summary(st) {
   const readOnly = !st.mine && st.sales && !st.runner && isActive(st.deal) && !p.closed_at
     ? h('p', { class: 'hint plan-read-only', text: t('plan.read_only') })
     : null;
-  return [facts, link, readOnly];
+  return [facts, hold, link, readOnly];
 }
 
 function fact(label, value) {
@@ -226,7 +234,9 @@ function taskItem(st, task) {
     parts.push(h('p', { class: 'task-ready hint', text: t('plan.ready_after', { tasks: formatList(task.depends_on.map((k) => taskLabel(planTask(st.plan, k)))) }) }));
   }
 
-  if (task.error && ['failed', 'cancelled', 'undoing'].includes(task.status)) {
+  if (task.status === 'undo_failed') parts.push(undoFailedBlock(task));
+
+  if (task.error && ['failed', 'cancelled', 'undoing', 'undo_failed'].includes(task.status)) {
     parts.push(h('p', { class: ['task-error', task.status === 'failed' ? 'alert alert-error' : 'notice'] },
       task.status === 'failed' ? t('plan.failed_because') : t('plan.stopped_because'), ' ', errorLine(task.error)));
   }
@@ -241,6 +251,7 @@ function taskItem(st, task) {
   }
 
   if (task.status === 'done') parts.push(doneDetails(task));
+  if (task.cleanups?.length && task.status !== 'undo_failed') parts.push(cleanupLine(task.cleanups[task.cleanups.length - 1]));
 
   const actions = canRun(st) ? taskActions(st, task, label, waitsId) : [];
   if (actions.length) parts.push(h('div', { class: 'actions task-actions' }, actions));
@@ -259,6 +270,24 @@ function errorLine(error) {
   const step = /^([a-z_]+) failed: ([\s\S]*)$/.exec(error);
   if (step) return [`${stepLabel(step[1])}: `, h('span', { lang: 'en', text: step[2] })];
   return h('span', { lang: 'en', text: error });
+}
+
+// undoFailedBlock says what a failed undo left to clean up by hand: each step, its reference in
+// the field-service system and why its undo failed (in the system's own words, English).
+function undoFailedBlock(task) {
+  const hid = newId('uf');
+  return h('div', { class: 'alert alert-error task-undo-failed', role: 'group', 'aria-labelledby': hid },
+    h('p', { class: 'task-undo-failed-title', id: hid }, h('strong', { text: t('plan.undo_failed_title') })),
+    h('p', { text: t('plan.undo_failed_explain', { status: taskStatusLabel(task.undo_to || 'failed') }) }),
+    h('ul', { class: 'plain-list undo-failures' }, (task.undo_failures || []).map((f) => h('li', { class: 'undo-failure', data: { step: f.step } },
+      h('strong', { text: stepLabel(f.step) }), ' ',
+      f.ref ? h('code', { class: 'undo-ref', text: f.ref }) : h('span', { class: 'hint', text: t('plan.undo_failed_noref') }), ' — ',
+      h('span', { class: 'undo-error', lang: 'en', text: f.error })))));
+}
+
+// cleanupLine is the last clean-up by hand of a task's failed undo: who, when and their note.
+function cleanupLine(c) {
+  return h('p', { class: 'task-cleanup hint' }, t('plan.cleaned_by', { who: c.by, date: formatDateTime(c.at), note: c.note }));
 }
 
 function planTask(plan, key) {
@@ -325,6 +354,11 @@ function taskActions(st, task, label, waitsId) {
   if (['running', 'active', 'failed'].includes(task.status)) {
     const b = actionButton('cancel', t('plan.cancel'), t('plan.cancel_task', { task: label }), 'btn-danger');
     b.addEventListener('click', () => cancelDialog(st, task));
+    out.push(b);
+  }
+  if (task.status === 'undo_failed') {
+    const b = actionButton('resolve-undo', t('plan.resolve_undo'), t('plan.resolve_undo_task', { task: label }), 'btn-primary');
+    b.addEventListener('click', () => resolveUndoDialog(st, task));
     out.push(b);
   }
   return out;
@@ -487,6 +521,39 @@ function cancelDialog(st, task) {
         update(st, p, true);
       } catch (err) {
         replace(msg, h('p', { class: 'alert alert-error', text: deliveryErrorText(st.plan, err) }));
+      }
+    }));
+    return form;
+  });
+}
+
+// resolveUndoDialog records that the work a failed undo left was cleaned up by hand, with the
+// engineer's note; the task then ends as it was heading (failed or cancelled).
+function resolveUndoDialog(st, task) {
+  const label = taskLabel(task);
+  openDialog(t('plan.resolve_undo_title', { task: label }), (close) => {
+    const note = h('textarea', { name: 'note', id: 'resolve-undo-note', rows: '4', maxlength: '4000', required: true });
+    const msg = h('div', { class: 'form-msg', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'resolve-undo-confirm', text: t('plan.resolve_undo_confirm') });
+    const form = h('form', { novalidate: true, id: 'resolve-undo-form', data: { task: task.key } },
+      h('p', { text: t('plan.resolve_undo_explain') }),
+      undoFailedBlock(task),
+      field(t('plan.resolve_undo_note'), note),
+      msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      note.value = note.value.trim() ? note.value : '';
+      if (!validate(form)) return;
+      try {
+        const p = await api('POST', `${st.path}/delivery/tasks/${encodeURIComponent(task.key)}/resolve-undo`, { note: note.value.trim() });
+        close();
+        // The deal hears of the clean-up a moment later (the project's close waits on it): the page
+        // is drawn again once it has.
+        await settle(st, p.seq, (d) => !(d.undo_failed || []).includes(task.key));
+        await st.ctx.refresh({ text: t('plan.resolve_undo_ok', { task: label }) });
+      } catch (err) {
+        formError(form, msg, err);
       }
     }));
     return form;
