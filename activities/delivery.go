@@ -54,7 +54,8 @@ type DeliveryActivities struct {
 // A network error, 5xx or 429 fails the attempt and the workflow retries it. Any other 4xx is a
 // refusal: the step fails for good at once (a non-retryable error of type
 // FieldServiceRejected, whose message carries the start of the receiver's answer), and the
-// workflow undoes the task's done steps.
+// workflow undoes the task's done steps. An undo refused so (or still failing after a day of
+// retries) leaves its task undo_failed: what the step made is to be cleaned up by hand.
 type FieldService struct {
 	URL    string
 	Secret string

@@ -5,8 +5,8 @@
 // the punch list, the acceptance certificate and the service visits; and the KAM's and director's
 // plan editor. A task whose undo failed says what to clean up by hand (each step, its reference in
 // the field-service system, the error) and offers its engineers "Resolved by hand", with a note;
-// until then the plan says the certificate and the project's close wait. The deal page shows the whole plan; the engineer view shows, per deal, the open
-// tasks that are the engineer's.
+// until then the plan says the certificate and the project's close wait. The deal page shows the
+// whole plan; the engineer view shows, per deal, the open tasks that are the engineer's.
 //
 // While a task's steps run or are being undone, the plan is read again every 1.5 seconds and only
 // the tasks that changed are drawn again, so that a dialog open over the page or the keyboard's
