@@ -173,7 +173,7 @@ func (s *Server) createDeal(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Location", "/api/v1/deals/"+out.ID)
-	return c.JSON(http.StatusCreated, s.view(out))
+	return s.dealJSON(c, http.StatusCreated, out)
 }
 
 // dealIDSpace namespaces the deal IDs derived from Idempotency-Keys.
