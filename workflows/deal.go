@@ -50,8 +50,6 @@ const (
 	// RetryUpdate asks a deal that needs attention to write its held changes (a kamflow.Actor,
 	// the admin who asks).
 	RetryUpdate = "kamflow.retry_projection"
-	// deliveryHoldSignal carries a kamflow.DeliveryHold from the deal's delivery plan.
-	deliveryHoldSignal = "delivery_hold"
 	// oneQueueChange is the GetVersion of the one-queue state machine, asked at the start of every
 	// run: runs started before it (DefaultVersion) go on with legacyDealWorkflow.
 	oneQueueChange = "deal-one-queue"
@@ -203,7 +201,7 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		settingsCh:   workflow.GetSignalChannel(ctx, SettingsSignal),
 		escalationCh: workflow.GetSignalChannel(ctx, EscalationSignal),
 		acceptanceCh: workflow.GetSignalChannel(ctx, AcceptanceSignal),
-		holdCh:       workflow.GetSignalChannel(ctx, deliveryHoldSignal),
+		holdCh:       workflow.GetSignalChannel(ctx, DeliveryHoldSignal),
 	}
 	l.st = kamflow.DealState{Deal: in.Deal, Settings: in.Settings, DeliveryStarted: in.DeliveryStarted,
 		Attention: in.Attention, Held: in.Held}

@@ -84,7 +84,7 @@ func TestInputsInTheTaskOfAContinueAsNew(t *testing.T) {
 		h.at(time.Minute, func() {
 			h.env.SignalWorkflow(workflows.AcceptanceSignal, workflows.AcceptanceNotice{Result: kamflow.AcceptancePassPunchList, OpenPunchItems: 1,
 				Actor: kamflow.Actor{ID: "eng1", Role: kamflow.UserEngineer}})
-			h.env.SignalWorkflow("delivery_hold", kamflow.DeliveryHold{UndoFailed: []string{"work_order"}})
+			h.env.SignalWorkflow(workflows.DeliveryHoldSignal, kamflow.DeliveryHold{UndoFailed: []string{"work_order"}})
 			update(h.env, string(kamflow.CmdAssignEngineers), &assigned,
 				kamflow.Command{Kind: kamflow.CmdAssignEngineers, Actor: kam, Engineers: []string{"eng1", "eng2"}})
 		})
