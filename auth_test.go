@@ -112,3 +112,29 @@ func TestWhoMayDoWhat(t *testing.T) {
 		t.Errorf("force by a KAM with the gate met: %v", err)
 	}
 }
+
+// TestDeliveryCommandsFailClosed: a delivery command with no role, kamflow's own role in its
+// payload, or from a KAM or director outside the deal's team is refused, as deal commands are.
+func TestDeliveryCommandsFailClosed(t *testing.T) {
+	d := eastDeal(t)
+	start := kamflow.DeliveryCommand{Kind: kamflow.DelivStart, Task: "commissioning"}
+	for _, tt := range []struct {
+		who  kamflow.Actor
+		code string
+	}{
+		{kamflow.Actor{ID: "someone", Teams: []string{"east"}}, kamflow.EFORBIDDEN},
+		{kamflow.Actor{ID: "kamflow", Role: kamflow.UserSystem}, kamflow.EFORBIDDEN},
+		{kamflow.Actor{ID: "x", Role: "superuser", Teams: []string{"east"}}, kamflow.EFORBIDDEN},
+		{kamflow.Actor{ID: "kam1", Role: kamflow.UserKAM}, kamflow.EFORBIDDEN}, // the owner, outside the team
+		{dir2, kamflow.ENOTFOUND},
+		{eng2, kamflow.ENOTFOUND},
+		{eng1, ""},
+		{dir1, ""},
+	} {
+		cmd := start
+		cmd.Actor = tt.who
+		if err := tt.who.AuthorizeDelivery(cmd, d); kamflow.ErrorCode(err) != tt.code {
+			t.Errorf("%s (%q) starts a task: %v, want %q", tt.who.ID, tt.who.Role, err, tt.code)
+		}
+	}
+}

@@ -488,11 +488,19 @@ const MaxDeliveryTasks = 50
 // directors plan; the deal's engineers and directors run tasks, resolve punch items and report
 // visits. Unknown to the actor, the deal is not found.
 func (a Actor) AuthorizeDelivery(cmd DeliveryCommand, d *Deal) error {
-	if a.Role == UserSystem {
-		return nil
+	// As Authorize: a command names a signed-in person, never kamflow itself.
+	switch a.Role {
+	case UserKAM, UserDirector, UserEngineer, UserAdmin:
+	case UserSystem:
+		return Errorf(EFORBIDDEN, "kamflow's own work never comes as a command")
+	default:
+		return Errorf(EFORBIDDEN, "the command names no role a person has")
 	}
 	if !a.CanSeeDeal(d) {
 		return Errorf(ENOTFOUND, "deal %q not found", d.ID)
+	}
+	if (a.Role == UserKAM || a.Role == UserDirector) && d.TeamID != "" && !a.inTeam(d.TeamID) {
+		return Errorf(EFORBIDDEN, "only the members of the deal's team work on it")
 	}
 	switch a.Role {
 	case UserDirector:
@@ -1317,7 +1325,7 @@ func DeliveryAudit(cmd DeliveryCommand, p *DeliveryPlan, now time.Time) *AuditEn
 	case DelivResolve:
 		e.Summary = fmt.Sprintf("punch item %s resolved", cmd.Punch)
 	case DelivResolveUndo:
-		e.Summary = fmt.Sprintf("delivery task %s: the failed undo was cleaned up by hand: %s", cmd.Task, strings.TrimSpace(cmd.Note))
+		e.Summary = fmt.Sprintf("delivery task %s cleaned up by hand after its failed undo: %s", cmd.Task, strings.TrimSpace(cmd.Note))
 		if t := p.Task(cmd.Task); t != nil && len(t.Cleanups) > 0 {
 			e.After = t.Cleanups[len(t.Cleanups)-1]
 		}
