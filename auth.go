@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // UserRole is what a user of kamflow does. (Role, by contrast, is a customer stakeholder's part
@@ -58,22 +57,26 @@ type Team struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// ValidateUsername checks a username: 2–64 letters, digits, '.', '_' or '-'.
+// ValidateUsername checks a username as it is to be kept: valid (see NormalizeUsername) and
+// already in its normal form, so that every stored username is; NormalizeUsername gives it.
 func ValidateUsername(s string) error {
-	if len(s) < 2 || len(s) > 64 {
-		return Errorf(EINVALID, "username must be 2 to 64 characters").WithDetail("field", "username")
+	n, err := NormalizeUsername(s)
+	if err != nil {
+		return err
 	}
-	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
-			return Errorf(EINVALID, "username may hold letters, digits, '.', '_' and '-' only").WithDetail("field", "username")
-		}
+	if n != s {
+		return Errorf(EINVALID, "username must be written %q", n).WithDetail("field", "username")
 	}
 	return nil
 }
 
-// ValidatePassword checks a new password's strength: at least 10 characters, not all alike.
-// Length beats composition rules; the demo password of dev mode is set apart from this check.
-func ValidatePassword(p string) error {
+// ValidatePassword checks a new password (NIST SP 800-63B): at least 10 characters and at most
+// 72 bytes; not one of the commonly used passwords (passwords.txt), nor one but for its case,
+// look-alike digits or the digits and symbols around it; not a repetition or a sequence
+// ("1234567890", "qwertyuiop", "abcabcabc"); and not holding the context: "kamflow", or one of
+// words (the username, the words of the person's name). Length beats composition rules: there
+// are none. The demo password of dev mode is set apart from this check.
+func ValidatePassword(p string, words ...string) error {
 	if len([]rune(p)) < 10 {
 		return Errorf(EINVALID, "password must be at least 10 characters").WithDetail("field", "password")
 	}
@@ -83,6 +86,17 @@ func ValidatePassword(p string) error {
 	}
 	if strings.Count(p, p[:1]) == len(p) {
 		return Errorf(EINVALID, "password must not be one character repeated").WithDetail("field", "password")
+	}
+	if commonPassword(p) {
+		return Errorf(EINVALID, "password is one of the most common passwords: choose another, such as a few unrelated words").
+			WithDetail("field", "password")
+	}
+	if predictable(p) {
+		return Errorf(EINVALID, "password is a repetition or a sequence (like 1234567890 or abcabcabc): choose another").
+			WithDetail("field", "password")
+	}
+	if w := contextWord(p, words); w != "" {
+		return Errorf(EINVALID, "password must not contain %q", w).WithDetail("field", "password")
 	}
 	return nil
 }

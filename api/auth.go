@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,13 +26,29 @@ import (
 const (
 	sessionCookie = "kamflow_session"
 	csrfHeader    = "X-CSRF-Token"
-	// Failed sign-ins allowed in loginWindow before further attempts are refused, per username
-	// (guessing one account's password) and per address (trying many accounts).
-	loginWindow        = 15 * time.Minute
-	maxFailuresPerUser = 5
-	maxFailuresPerAddr = 20
-	bcryptCost         = 11
+	bcryptCost    = 11
+	// maxLoginName bounds the username of a sign-in, in bytes: well above any username's (64
+	// characters once normalised), so that every one that could be someone's is tried.
+	maxLoginName = 1024
 )
+
+// loginPolicy is how many failed sign-ins are allowed (kamflow.LoginPolicy): 5 per username and
+// address, 20 per address, in 15 minutes; delays for a username from its 50th failure in a day
+// from anywhere, but not from where its user signed in lately.
+var loginPolicy = kamflow.DefaultLoginPolicy
+
+// waitText says how long a refused sign-in must wait, for the message.
+func waitText(secs int) string {
+	switch {
+	case secs == 1:
+		return "a second"
+	case secs < 60:
+		return fmt.Sprintf("%d seconds", secs)
+	case secs < 120:
+		return "a minute"
+	}
+	return fmt.Sprintf("%d minutes", (secs+59)/60)
+}
 
 // HashPassword hashes a password for storage.
 func HashPassword(p string) (string, error) {
@@ -163,16 +182,27 @@ func (s *Server) login(c echo.Context) error {
 	if in.Username == "" || in.Password == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "username and password are required")
 	}
+	if len(in.Username) > maxLoginName {
+		// No username is that long; the attempts table is not for storing megabytes.
+		return kamflow.Errorf(kamflow.EINVALID, "username is longer than any").WithDetail("field", "username")
+	}
 	ctx := c.Request().Context()
 	now := s.cfg.Now()
 	addr := c.RealIP()
-	byUser, byAddr, err := s.cfg.Sessions.LoginFailures(ctx, in.Username, addr, now.Add(-loginWindow))
+	throttle, ok := s.cfg.Sessions.(kamflow.LoginThrottle)
+	if !ok {
+		return errors.New("api: the session store keeps no sign-in attempts (kamflow.LoginThrottle): no sign-in without throttling")
+	}
+	// The attempt is counted (as a failure) before the password is checked, in one step with the
+	// decision, so that attempts sent together cannot all be checked; a success releases it.
+	reservation, wait, err := throttle.ReserveLogin(ctx, in.Username, addr, now, loginPolicy)
 	if err != nil {
 		return err
 	}
-	if byUser >= maxFailuresPerUser || byAddr >= maxFailuresPerAddr {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(loginWindow.Seconds())))
-		return kamflow.Errorf(kamflow.ERATELIMITED, "too many failed sign-ins: wait %d minutes", int(loginWindow.Minutes()))
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return kamflow.Errorf(kamflow.ERATELIMITED, "too many failed sign-ins: wait %s", waitText(secs))
 	}
 	u, err := s.cfg.Users.UserByUsername(ctx, in.Username)
 	if err != nil && kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
@@ -183,11 +213,15 @@ func (s *Server) login(c echo.Context) error {
 		hash = []byte(u.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u == nil || u.Disabled {
-		if err := s.cfg.Sessions.RecordLoginFailure(ctx, in.Username, addr, now); err != nil {
-			return err
-		}
 		return kamflow.Errorf(kamflow.EUNAUTHORIZED, "wrong username or password")
 	}
+	// The sign-in succeeded: its attempt is no failure. Released even if the client has gone; a
+	// release that fails leaves one failure counted, which is no reason to refuse the sign-in.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if err := throttle.ReleaseLogin(rctx, reservation); err != nil {
+		s.cfg.Logger.Warn("releasing a successful sign-in's attempt; it counts as a failure", "err", err)
+	}
+	cancel()
 	token := newToken()
 	sess := &kamflow.Session{
 		ID: s.cfg.NewID(), TokenHash: tokenHash(token), CSRFToken: newToken(), UserID: u.ID,
@@ -218,10 +252,16 @@ func (s *Server) me(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"user": shown(p.user), "csrf_token": p.session.CSRFToken, "expires_at": p.session.ExpiresAt})
 }
 
-// securityHeaders are sent with every response: no inline script, no framing, no sniffing.
+// securityHeaders are sent with every response: no inline script, no framing, no sniffing. Every
+// answer of the API under /api/v1 — the sign-in's with its token, every authenticated one, and
+// their errors — is Cache-Control: no-store, so that no browser cache or proxy keeps a copy of a
+// token or of what only a signed-in user may read.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
+		if p := c.Request().URL.Path; p == "/api/v1" || strings.HasPrefix(p, "/api/v1/") {
+			h.Set("Cache-Control", "no-store")
+		}
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 			"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")

@@ -64,10 +64,13 @@ func checkEmail(in userInput) error {
 // sessions (a new password, a disabled account, a new role or teams).
 func (s *Server) applyUser(ctx context.Context, in userInput, u *kamflow.User) (revoke bool, err error) {
 	if in.Username != nil {
-		if err := kamflow.ValidateUsername(*in.Username); err != nil {
+		// Kept in its PRECIS form (full-width letters made ordinary, NFC), and compared by
+		// kamflow.UsernameKey: "ＫＡＭ１" is KAM1, which is taken when kam1 exists.
+		name, err := kamflow.NormalizeUsername(*in.Username)
+		if err != nil {
 			return false, err
 		}
-		u.Username = *in.Username
+		u.Username = name
 	}
 	if in.Name != nil {
 		if len([]rune(*in.Name)) > 200 {
@@ -101,7 +104,7 @@ func (s *Server) applyUser(ctx context.Context, in userInput, u *kamflow.User) (
 		u.Disabled = *in.Disabled
 	}
 	if in.Password != nil {
-		if err := kamflow.ValidatePassword(*in.Password); err != nil {
+		if err := kamflow.ValidatePassword(*in.Password, u.Username, u.Name); err != nil {
 			return false, err
 		}
 		if u.PasswordHash, err = HashPassword(*in.Password); err != nil {

@@ -925,3 +925,36 @@ func TestProjectAuditConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestUsernamesCompareByPRECIS: usernames are the same when their PRECIS UsernameCaseMapped forms
+// are: full-width letters and digits, case and Unicode normalisation make no new username, and a
+// user signs in by any of those spellings. A look-alike of another script is another username
+// (the API refuses it, kamflow.NormalizeUsername).
+func TestUsernamesCompareByPRECIS(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		for _, u := range []*kamflow.User{
+			{ID: "u1", Username: "kam1", Role: kamflow.UserKAM, CreatedAt: t0, UpdatedAt: t0},
+			{ID: "u2", Username: "Ölaf", Role: kamflow.UserKAM, CreatedAt: t0, UpdatedAt: t0},
+		} {
+			if err := d.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, taken := range []string{"ＫＡＭ１", "ｋａｍ１", "Kam1", "O\u0308LAF"} {
+			wantCode(t, d.CreateUser(ctx, &kamflow.User{ID: "u9", Username: taken, Role: kamflow.UserKAM}), kamflow.ECONFLICT)
+			u, err := d.UserByUsername(ctx, taken)
+			if err != nil || (u.ID != "u1" && u.ID != "u2") {
+				t.Errorf("UserByUsername(%q) = %v, %v", taken, u, err)
+			}
+		}
+		u, err := d.User(ctx, "u2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Username = "ＫＡＭ１"
+		wantCode(t, d.UpdateUser(ctx, u), kamflow.ECONFLICT)
+		if _, err := d.UserByUsername(ctx, "kаm1"); kamflow.ErrorCode(err) != kamflow.ENOTFOUND { // Cyrillic а
+			t.Errorf("a look-alike found a user: %v", err)
+		}
+	})
+}

@@ -16,7 +16,9 @@ import (
 )
 
 // Usernames and team names are unique regardless of case: the users and teams tables keep the
-// fold (see fold) of each in a column with a unique index, and a username is looked up by its fold.
+// fold of each in a column with a unique index, and a username is looked up by its fold. A
+// username's fold is kamflow.UsernameKey (PRECIS UsernameCaseMapped: case, width and Unicode
+// normalisation do not make two usernames), a team name's is fold.
 
 // userRow is a users row.
 type userRow struct {
@@ -94,7 +96,7 @@ func (d *DB) CreateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 		res := tx.Exec(`INSERT INTO users (id, username, username_fold, name, role, teams, disabled,
 			password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`,
-			u.ID, u.Username, fold(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
+			u.ID, u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
 			ts(u.CreatedAt), ts(u.UpdatedAt))
 		if res.Error != nil {
 			return fmt.Errorf("db: create user %s: %w", u.ID, res.Error)
@@ -103,7 +105,7 @@ func (d *DB) CreateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 			return appendEach(tx, audit)
 		}
 		var n int64
-		if err := tx.Raw("SELECT count(*) FROM users WHERE username_fold = ?", fold(u.Username)).Scan(&n).Error; err != nil {
+		if err := tx.Raw("SELECT count(*) FROM users WHERE username_fold = ?", kamflow.UsernameKey(u.Username)).Scan(&n).Error; err != nil {
 			return fmt.Errorf("db: create user %s: %w", u.ID, err)
 		}
 		if n > 0 {
@@ -129,9 +131,9 @@ func (d *DB) User(ctx context.Context, id string) (*kamflow.User, error) {
 	return d.readUser(ctx, fmt.Sprintf("%q", id), "id = ?", id)
 }
 
-// UserByUsername returns the user with the given username, in any case.
+// UserByUsername returns the user with the given username, in any spelling (kamflow.UsernameKey).
 func (d *DB) UserByUsername(ctx context.Context, username string) (*kamflow.User, error) {
-	return d.readUser(ctx, fmt.Sprintf("%q", username), "username_fold = ?", fold(username))
+	return d.readUser(ctx, fmt.Sprintf("%q", username), "username_fold = ?", kamflow.UsernameKey(username))
 }
 
 // Users lists every user, disabled ones too, in username order (regardless of case).
@@ -163,7 +165,7 @@ func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 	}
 	return d.inTx(ctx, "update user "+u.ID, func(tx *gorm.DB) error {
 		var n int64
-		err := tx.Raw("SELECT count(*) FROM users WHERE username_fold = ? AND id <> ?", fold(u.Username), u.ID).Scan(&n).Error
+		err := tx.Raw("SELECT count(*) FROM users WHERE username_fold = ? AND id <> ?", kamflow.UsernameKey(u.Username), u.ID).Scan(&n).Error
 		if err != nil {
 			return fmt.Errorf("db: update user %s: %w", u.ID, err)
 		}
@@ -172,7 +174,7 @@ func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 		}
 		res := tx.Exec(`UPDATE users SET username = ?, username_fold = ?, name = ?, role = ?, teams = ?,
 			disabled = ?, password_hash = ?, updated_at = ? WHERE id = ?`,
-			u.Username, fold(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
+			u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
 			ts(u.UpdatedAt), u.ID)
 		if res.Error != nil {
 			// Two renames to one username at once on PostgreSQL: the check above passed both.
