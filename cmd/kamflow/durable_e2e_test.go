@@ -86,7 +86,7 @@ func TestDevKeepsEveryChangeAcrossContinueAsNew(t *testing.T) {
 	}
 	// Development: 30 SLA changes, 30 assessments (likelihood 1 to 30), 90 stakeholder records.
 	phase("development", days(40, 30), 30, func(i int) (string, string, any, string) {
-		return "PUT", "/assessment", map[string]any{"scores": passingScoresFor(), "expected_close": "2027-06-30", "likelihood": i + 1},
+		return "PUT", "/assessment", map[string]any{"scores": passingScores, "expected_close": "2027-06-30", "likelihood": i + 1},
 			fmt.Sprint(i + 1)
 	})
 	w.send(kam, "POST", p+"/advance", nil, change{kind: "advance", key: "entry"})
@@ -196,14 +196,6 @@ func TestDevKeepsEveryChangeAcrossContinueAsNew(t *testing.T) {
 	if runs < minRuns {
 		t.Errorf("the deal's workflow ran %d runs for 300 changes at %d per run, want at least %d", runs, perRun, minRuns)
 	}
-}
-
-func passingScoresFor() map[string]int {
-	s := map[string]int{}
-	for _, f := range []string{"project_level", "funding", "technical_fit", "relationship", "credit", "product", "price", "solution", "service"} {
-		s[f] = 4
-	}
-	return s
 }
 
 // change is one change the test sent: its kind and the key that finds it on the timeline.
