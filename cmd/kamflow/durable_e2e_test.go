@@ -17,7 +17,7 @@ import (
 )
 
 // TestDevKeepsEveryChangeAcrossContinueAsNew sends 300 changes to one deal whose workflow
-// continues as new every 20 accepted changes (KAMFLOW_MAX_UPDATES_PER_RUN=20): stakeholders
+// continues as new every 10 accepted changes (KAMFLOW_MAX_UPDATES_PER_RUN=10): stakeholders
 // recorded and re-recorded, assessments and purchasing criteria, the deal's move from
 // development to entry, and the admin's changes of its stage's SLA, which reach the deal by a
 // signal. Five are in flight at once, round after round, so changes arrive while a run is ending.
@@ -28,7 +28,7 @@ func TestDevKeepsEveryChangeAcrossContinueAsNew(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	const perRun = 20
+	const perRun = 10
 	t.Setenv("KAMFLOW_MAX_UPDATES_PER_RUN", fmt.Sprint(perRun))
 	app, kam, stop := startTestDev(t, t.TempDir())
 	defer stop()
@@ -40,12 +40,36 @@ func TestDevKeepsEveryChangeAcrossContinueAsNew(t *testing.T) {
 
 	w := &changeLog{t: t}
 	const stakeholderSenders, perSender = 3, 30
+	// settle waits until the deal's workflow has nothing left to do: every fourth round lets a run
+	// that has taken its changes continue as new before the next ones come (the other rounds come
+	// back to back, so a run may be ending as they arrive).
+	settle := func() {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		var last int64 = -1
+		for {
+			d, err := app.client.DescribeWorkflowExecution(t.Context(), workflows.WorkflowID(id), "")
+			if err != nil {
+				t.Fatalf("describing the deal's workflow: %v", err)
+			}
+			n := d.GetWorkflowExecutionInfo().GetHistoryLength()
+			if d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0 && n == last {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the deal's workflow still busy a minute after a round of changes: %d events, workflow task pending %v, %d activities",
+					n, d.GetPendingWorkflowTask() != nil, len(d.GetPendingActivities()))
+			}
+			last = n
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	// phase sends one stage's changes from five senders: the admin's SLA changes of the stage
 	// (slaDays), the stage's own work (work(i) for i < works), and three KAMs' stakeholders, each
 	// sender re-recording three people of its own. They go in rounds: in each, every sender with
 	// a change left sends its next one, all five at once; the next round starts when all are
-	// answered. So changes arrive together while a run is ending, and each sender's changes are
-	// in order (its last one is the one in force).
+	// answered (and every fourth, once the workflow has settled). So changes arrive together while
+	// a run is ending, and each sender's changes are in order (its last one is the one in force).
 	phase := func(stage string, slaDays []int, works int, work func(i int) (string, string, any, string)) {
 		for round := 0; round < max(len(slaDays), works, perSender); round++ {
 			var wg sync.WaitGroup
@@ -75,6 +99,9 @@ func TestDevKeepsEveryChangeAcrossContinueAsNew(t *testing.T) {
 				})
 			}
 			wg.Wait()
+			if round%4 == 3 {
+				settle()
+			}
 		}
 	}
 	days := func(from, n int) []int {
@@ -190,9 +217,9 @@ func TestDevKeepsEveryChangeAcrossContinueAsNew(t *testing.T) {
 		run = ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
 	}
 	t.Logf("300 changes, %d runs, %d timeline entries", runs, len(entries))
-	// A run ends only once no Update is in flight, so it takes some more than perRun changes when
-	// they come five at a time: fewer runs than 300/perRun, but several.
-	const minRuns = 4
+	// A run ends only once no Update is in flight: it takes its perRun changes and more until a
+	// pause, at the latest at each settle (15 of them).
+	const minRuns = 10
 	if runs < minRuns {
 		t.Errorf("the deal's workflow ran %d runs for 300 changes at %d per run, want at least %d", runs, perRun, minRuns)
 	}
