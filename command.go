@@ -124,9 +124,12 @@ type AcceptanceInput struct {
 }
 
 // AdvanceInput moves the deal to the next stage; Force with a Reason overrides an unmet gate.
+// From, when set, is the stage the move is meant to leave: a move the deal has already made (a
+// retry) is then a conflict instead of moving it again.
 type AdvanceInput struct {
 	Force  bool   `json:"force,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	From   Stage  `json:"from,omitempty"`
 }
 
 // CloseInput ends a deal without delivery.
@@ -462,6 +465,13 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		in := cmd.Advance
 		if in == nil {
 			in = &AdvanceInput{}
+		}
+		if in.From != "" && !in.From.Valid() {
+			return Errorf(EINVALID, "from %q is not a stage", in.From).WithDetail("field", "from")
+		}
+		if in.From != "" && in.From != d.Stage {
+			return Errorf(ECONFLICT, "the deal is in the %s stage, not in %s: it has moved meanwhile", d.Stage, in.From).
+				WithDetail("stage", string(d.Stage))
 		}
 		next, ok := d.Stage.Next()
 		if !ok {

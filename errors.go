@@ -27,6 +27,7 @@ const (
 	EINTERNAL     = "internal"     // a bug or an unexpected failure; details are logged, not shown
 	ETOOLARGE     = "too_large"    // the request body is over the limit
 	ERATELIMITED  = "rate_limited" // too many attempts
+	EINPROGRESS   = "in_progress"  // the first request with this Idempotency-Key is still being answered: retry after Retry-After
 )
 
 // Error is an error with a stable code, a human message and optional structured details (for

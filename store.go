@@ -29,6 +29,10 @@ type Account struct {
 	LifecycleOverride *LifecycleOverride `json:"lifecycle_override,omitempty"`
 	CreatedAt         time.Time          `json:"created_at"`
 	UpdatedAt         time.Time          `json:"updated_at"`
+	// Version is 1 when the account is created and one more with every change a person makes
+	// (an edit, a handover, a lifecycle override), by UpdatedBy (see versions.go).
+	Version   int64  `json:"version"`
+	UpdatedBy string `json:"updated_by,omitempty"`
 }
 
 // AccountInput creates an account (every field) or patches one (the non-nil fields).
@@ -124,6 +128,11 @@ type AccountStore interface {
 	// UpdateAccount overwrites the stored account with a: all but its ID, creation time, value
 	// score (recomputed) and lifecycle override.
 	UpdateAccount(ctx context.Context, a *Account, audit ...*AuditEntry) error
+	// PatchAccount changes the fields in sets (never the owner: that is a handover) on the
+	// account as stored, read and written in one transaction, at the next version; the account
+	// after. An Edit at another version is a VersionConflict with the account as it is. audit,
+	// when not nil, gives the audit entry of the change from the account before and after it.
+	PatchAccount(ctx context.Context, id string, in AccountInput, e Edit, audit func(before, after *Account) *AuditEntry) (*Account, error)
 	// KeyAccountStore keeps the rest of the key-account record (keyaccount.go).
 	KeyAccountStore
 }
@@ -207,13 +216,16 @@ type NotificationStore interface {
 type SettingsStore interface {
 	Settings(ctx context.Context) (Settings, error)                           // the defaults until something is saved
 	SaveSettings(ctx context.Context, s Settings, audit ...*AuditEntry) error // audit appended with the change
+	// SettingsEditor changes them field by field, with their version (versions.go).
+	SettingsEditor
 }
 
 // IdempotentResponse is a stored answer to a write made with an Idempotency-Key, replayed when
-// the same key comes again.
+// the same key comes again. Status 0 is a claim: the first request with the key is still being
+// answered (Body then holds the claim's token).
 type IdempotentResponse struct {
 	Key         string    `json:"key"`
-	Fingerprint string    `json:"fingerprint"` // method, path and body hash of the first request
+	Fingerprint string    `json:"fingerprint"` // method, path, query and body hash of the first request
 	Status      int       `json:"status"`
 	Body        []byte    `json:"body"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -222,5 +234,16 @@ type IdempotentResponse struct {
 // IdempotencyStore keeps answers to writes made with an Idempotency-Key.
 type IdempotencyStore interface {
 	IdempotentResponse(ctx context.Context, key string) (*IdempotentResponse, error) // nil, nil when unknown
+	// SaveIdempotentResponse stores the answer under its key, in place of a claim; the first
+	// answer stored under a key stays.
 	SaveIdempotentResponse(ctx context.Context, r *IdempotentResponse) error
+	// ClaimIdempotencyKey claims c.Key for the request c (Status 0, Body its token) before it
+	// is answered, so that requests racing it with the same key are told it is in progress:
+	// nil when claimed — nothing was stored under the key, or only a claim of the same request
+	// made before staleBefore (its server gone), which c takes over. Otherwise what the key
+	// holds: an answer, or another request's claim (Status 0).
+	ClaimIdempotencyKey(ctx context.Context, c *IdempotentResponse, staleBefore time.Time) (*IdempotentResponse, error)
+	// ReleaseIdempotencyKey removes the claim with this token (a request that failed: its retry
+	// is tried again); an answer, or another's claim, stays.
+	ReleaseIdempotencyKey(ctx context.Context, key string, token []byte) error
 }

@@ -19,7 +19,7 @@ func (s *Server) createAccount(c echo.Context) error {
 		return kamflow.Errorf(kamflow.EINVALID, "you belong to no sales team; ask an admin to add you to one")
 	}
 	// The account team is the creator's (first) team: its KAMs share the account's deals.
-	a := &kamflow.Account{ID: s.cfg.NewID(), Owner: me.ID, TeamID: me.Teams[0], CreatedAt: now, UpdatedAt: now}
+	a := &kamflow.Account{ID: s.cfg.NewID(), Owner: me.ID, TeamID: me.Teams[0], CreatedAt: now, UpdatedAt: now, UpdatedBy: me.ID}
 	if err := in.ApplyTo(a); err != nil {
 		return err
 	}
@@ -34,6 +34,7 @@ func (s *Server) createAccount(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Location", "/api/v1/accounts/"+a.ID)
+	c.Response().Header().Set("ETag", kamflow.ETag(a.Version))
 	return c.JSON(http.StatusCreated, a)
 }
 
@@ -115,34 +116,50 @@ func (s *Server) getAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("ETag", kamflow.ETag(a.Version))
 	return s.accountDetail(c, a)
 }
 
-// patchAccount changes the account's basic data, profile and value inputs; the value score is
-// recomputed with them. The owner changes only by a handover (a director's, with a reason), so
-// that no account changes hands unrecorded.
+// accountPatch is PATCH /accounts/{id}'s body: the fields to change, and the version they were
+// made against (or If-Match).
+type accountPatch struct {
+	kamflow.AccountInput
+	Version *int64 `json:"version,omitempty"`
+}
+
+// patchAccount changes the fields sent of the account's basic data, profile and value inputs —
+// on the account as stored, in one transaction, so that an edit of other fields made meanwhile
+// stays — and recomputes the value score with them. With a version (If-Match or version) that
+// the account has left, it is 409 conflict with the account as it is and who changed it. The
+// owner changes only by a handover (a director's, with a reason), so that no account changes
+// hands unrecorded: an owner sent is refused.
 func (s *Server) patchAccount(c echo.Context) error {
-	var in kamflow.AccountInput
+	var in accountPatch
 	if err := bind(c, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	a, err := s.visibleAccount(c)
 	if err != nil {
 		return err
 	}
-	before := *a
-	if err := in.ApplyTo(a); err != nil {
-		return err
-	}
-	if a.Owner != before.Owner {
+	if in.Owner != nil {
 		return kamflow.Errorf(kamflow.EINVALID, "the owner changes by a handover: POST /api/v1/accounts/%s/handover (a sales director's)", a.ID).
 			WithDetail("field", "owner")
 	}
-	a.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Accounts.UpdateAccount(ctx, a, s.entry(c, &kamflow.AuditEntry{Action: "account.update", EntityType: "account",
-		EntityID: a.ID, Summary: "account " + a.Name + " updated", Before: &before, After: a})); err != nil {
+	if err := in.ApplyTo(new(*a)); err != nil { // refused as invalid before any version is compared
 		return err
 	}
-	return s.accountDetail(c, a)
+	e, err := s.edit(c, in.Version)
+	if err != nil {
+		return err
+	}
+	out, err := s.cfg.Accounts.PatchAccount(c.Request().Context(), a.ID, in.AccountInput, e, func(before, after *kamflow.Account) *kamflow.AuditEntry {
+		return s.entry(c, &kamflow.AuditEntry{Action: "account.update", EntityType: "account", EntityID: after.ID,
+			Summary: "account " + after.Name + " updated", Before: before, After: after})
+	})
+	if err != nil {
+		return s.conflict(c, err, nil)
+	}
+	c.Response().Header().Set("ETag", kamflow.ETag(out.Version))
+	return s.accountDetail(c, out)
 }

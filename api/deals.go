@@ -167,13 +167,40 @@ func (s *Server) createDeal(c echo.Context) error {
 	defer cancel()
 	out, err := s.cfg.Service.CreateDeal(cctx, d, created, settings)
 	if kamflow.ErrorCode(err) == kamflow.ECONFLICT {
-		out, err = s.cfg.Deals.Deal(ctx, id)
+		out, err = s.startedDeal(c, id)
 	}
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Location", "/api/v1/deals/"+out.ID)
 	return s.dealJSON(c, http.StatusCreated, out)
+}
+
+// startedWait is how long a deal creation whose workflow an earlier attempt started waits for its
+// deal to be written before answering in_progress.
+const startedWait = 2 * time.Second
+
+// startedDeal answers a deal creation that found its deal's workflow started already, by an
+// earlier attempt with the same Idempotency-Key whose answer was lost: the deal once it is written
+// (its workflow writes it before its start completes), or 409 in_progress while it is not — never
+// 404 for the deal being created.
+func (s *Server) startedDeal(c echo.Context, id string) (*kamflow.Deal, error) {
+	ctx := c.Request().Context()
+	deadline := time.Now().Add(startedWait)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		d, err := s.cfg.Deals.Deal(ctx, id)
+		if kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
+			return d, err
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, inProgress(c, c.Request().Header.Get(idempotencyHeader))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // dealIDSpace namespaces the deal IDs derived from Idempotency-Keys.

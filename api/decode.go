@@ -129,6 +129,11 @@ func jsonError(err error) error {
 		return kamflow.Errorf(kamflow.EINVALID, "malformed JSON at byte %d: %s", syn.Offset, syn.Error()).WithDetail("offset", syn.Offset)
 	case errors.As(err, &typ):
 		field := typ.Field
+		// A field of an embedded struct comes with the struct's Go name first
+		// ("AccountInput.name"); the client knows it by its JSON name alone, which is lower case.
+		for head, rest, ok := strings.Cut(field, "."); ok && head != "" && head[0] >= 'A' && head[0] <= 'Z'; head, rest, ok = strings.Cut(field, ".") {
+			field = rest
+		}
 		if field == "" {
 			return kamflow.Errorf(kamflow.EINVALID, "the body must be a JSON object, not %s", typ.Value)
 		}

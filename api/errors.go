@@ -17,6 +17,7 @@ var statusOf = map[string]int{
 	kamflow.EFORBIDDEN:    http.StatusForbidden,
 	kamflow.ENOTFOUND:     http.StatusNotFound,
 	kamflow.ECONFLICT:     http.StatusConflict,
+	kamflow.EINPROGRESS:   http.StatusConflict,
 	kamflow.EGATENOTMET:   http.StatusConflict,
 	kamflow.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	kamflow.EWRONGSTAGE:   http.StatusUnprocessableEntity,

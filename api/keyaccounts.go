@@ -361,38 +361,3 @@ func (s *Server) accountsPareto(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, kamflow.Pareto(rows))
 }
-
-func (s *Server) getAccountSettings(c echo.Context) error {
-	st, err := s.cfg.Accounts.AccountSettings(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
-}
-
-// putAccountSettings changes the key-account settings; every account's value score is recomputed
-// with them.
-func (s *Server) putAccountSettings(c echo.Context) error {
-	var in kamflow.AccountSettingsInput
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	before, err := s.cfg.Accounts.AccountSettings(ctx)
-	if err != nil {
-		return err
-	}
-	after, err := in.Apply(before)
-	if err != nil {
-		return err
-	}
-	me := s.actor(c)
-	audit := &kamflow.AuditEntry{At: s.cfg.Now().UTC(), Actor: me.ID, Action: "settings.segmentation", EntityType: "settings",
-		EntityID: "segmentation", Before: before, After: after,
-		Summary: fmt.Sprintf("key-account settings changed: strategic from a value score of %g, contacts stale after %d days",
-			after.StrategicThreshold, after.StaleContactDays)}
-	if err := s.cfg.Accounts.SaveAccountSettings(ctx, after, audit); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, after)
-}

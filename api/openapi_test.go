@@ -386,7 +386,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 	}{}
 	inputs := map[string]any{
 		"AccountInput":    kamflow.AccountInput{},
-		"AccountPatch":    kamflow.AccountInput{},
+		"AccountPatch":    accountPatch{},
 		"NewDealInput":    kamflow.NewDealInput{},
 		"AssessmentInput": kamflow.AssessmentInput{},
 		"Stakeholder":     kamflow.Stakeholder{},
@@ -428,7 +428,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"ContactInput":         kamflow.ContactInput{},
 		"ContactPatch":         kamflow.ContactInput{},
 		"InteractionInput":     kamflow.InteractionInput{},
-		"AccountSettingsInput": kamflow.AccountSettingsInput{},
+		"AccountSettingsInput": accountSettingsInput{},
 	}
 	outputs := map[string]any{
 		"Account":           kamflow.Account{},
@@ -520,7 +520,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"Timeline":            list[kamflow.TimelineEntry]{},
 		"ParetoView":          kamflow.ParetoView{},
 		"ParetoPoint":         kamflow.ParetoPoint{},
-		"AccountSettings":     kamflow.AccountSettings{},
+		"AccountSettings":     accountSettingsView{},
 	}
 	check := func(name string, v any, output bool) {
 		s, ok := d.Components.Schemas[name]

@@ -34,6 +34,8 @@ type accountRow struct {
 	LifecycleOverride *string
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	Version           int64
+	UpdatedBy         string
 }
 
 func (r accountRow) account() (*kamflow.Account, error) {
@@ -46,7 +48,7 @@ func (r accountRow) account() (*kamflow.Account, error) {
 			CooperationYears: r.CooperationYears, Satisfaction: r.Satisfaction,
 		},
 		ValueScore: r.ValueScore, Segment: kamflow.Segment(r.Segment),
-		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Version: r.Version, UpdatedBy: r.UpdatedBy,
 	}
 	if r.Profile != "" {
 		if err := json.Unmarshal([]byte(r.Profile), &a.Profile); err != nil {
@@ -77,13 +79,13 @@ func accountsOf(rows []accountRow) ([]*kamflow.Account, error) {
 
 const accountColumns = `id, name, industry, region, address, owner, team_id, notes, profile, gross_profit,
 	sales_volume, marketing_cost, industry_position, cooperation_years, satisfaction, value_score, segment,
-	lifecycle_override, created_at, updated_at`
+	lifecycle_override, created_at, updated_at, version, updated_by`
 
 // fold is the case-insensitive form of a name, stored in name_fold and compared to queries.
 func fold(s string) string { return strings.ToLower(s) }
 
-// CreateAccount stores a new account. The caller sets its ID and timestamps; an ID already taken
-// is a conflict. The value score is computed here (a's ValueScore and Segment are set to it); an
+// CreateAccount stores a new account, at version 1 by a.UpdatedBy. The caller sets its ID and
+// timestamps; an ID already taken is a conflict. The value score is computed here (a's ValueScore and Segment are set to it); an
 // account created with value inputs may change the scale, so every account's score is
 // recomputed.
 func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account, audit ...*kamflow.AuditEntry) error {
@@ -103,17 +105,18 @@ func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account, audit ...*ka
 		v := a.Value
 		res := tx.Exec(`INSERT INTO accounts (id, name, name_fold, industry, region, address, owner, team_id,
 			notes, profile, gross_profit, sales_volume, marketing_cost, industry_position, cooperation_years,
-			satisfaction, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			satisfaction, created_at, updated_at, version, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
 			ON CONFLICT (id) DO NOTHING`,
 			a.ID, a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.TeamID, a.Notes, string(profile),
 			int64(v.GrossProfit), int64(v.SalesVolume), int64(v.MarketingCost), v.IndustryPosition, v.CooperationYears,
-			v.Satisfaction, ts(a.CreatedAt), ts(a.UpdatedAt))
+			v.Satisfaction, ts(a.CreatedAt), ts(a.UpdatedAt), a.UpdatedBy)
 		if res.Error != nil {
 			return fmt.Errorf("db: create account %s: %w", a.ID, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ECONFLICT, "account %q already exists", a.ID)
 		}
+		a.Version = 1
 		if err := appendEach(tx, audit); err != nil {
 			return err
 		}
@@ -232,7 +235,7 @@ func (d *DB) Accounts(ctx context.Context, f kamflow.AccountFilter) ([]*kamflow.
 }
 
 // UpdateAccount overwrites the stored account with a: all fields but its ID, creation time,
-// value score and lifecycle override. When the value inputs changed, every account's value score
+// value score, lifecycle override and version, which moves on by one (a gets it). When the value inputs changed, every account's value score
 // is recomputed (the change may move the scale); a gets its stored score either way.
 func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account, audit ...*kamflow.AuditEntry) error {
 	profile, err := json.Marshal(a.Profile)
@@ -257,15 +260,19 @@ func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account, audit ...*ka
 		v := a.Value
 		res := tx.Exec(`UPDATE accounts SET name = ?, name_fold = ?, industry = ?, region = ?, address = ?,
 			owner = ?, team_id = ?, notes = ?, profile = ?, gross_profit = ?, sales_volume = ?, marketing_cost = ?,
-			industry_position = ?, cooperation_years = ?, satisfaction = ?, updated_at = ? WHERE id = ?`,
+			industry_position = ?, cooperation_years = ?, satisfaction = ?, updated_at = ?, version = version + 1,
+			updated_by = ? WHERE id = ?`,
 			a.Name, fold(a.Name), a.Industry, a.Region, a.Address, a.Owner, a.TeamID, a.Notes, string(profile),
 			int64(v.GrossProfit), int64(v.SalesVolume), int64(v.MarketingCost), v.IndustryPosition, v.CooperationYears,
-			v.Satisfaction, ts(a.UpdatedAt), a.ID)
+			v.Satisfaction, ts(a.UpdatedAt), a.UpdatedBy, a.ID)
 		if res.Error != nil {
 			return fmt.Errorf("db: update account %s: %w", a.ID, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ENOTFOUND, "account %q not found", a.ID)
+		}
+		if err := tx.Raw("SELECT version FROM accounts WHERE id = ?", a.ID).Scan(&a.Version).Error; err != nil {
+			return fmt.Errorf("db: read the version of account %s: %w", a.ID, err)
 		}
 		if err := appendEach(tx, audit); err != nil {
 			return err
@@ -276,4 +283,96 @@ func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account, audit ...*ka
 		}
 		return d.rescore(tx, a)
 	})
+}
+
+// PatchAccount changes the fields in sets on the account as stored: the row is read locked,
+// checked against e's version, and only the columns of the fields sent are written, with the
+// next version, in one transaction — so that two edits of different fields made at once both
+// stay, and an edit never writes back an owner a handover has changed meanwhile. The owner is
+// not a field of an edit (a handover changes it). An edit that changes nothing writes nothing
+// and leaves the version. A change of the value inputs recomputes the value scores.
+func (d *DB) PatchAccount(ctx context.Context, id string, in kamflow.AccountInput, e kamflow.Edit,
+	audit func(before, after *kamflow.Account) *kamflow.AuditEntry) (*kamflow.Account, error) {
+	if in.Owner != nil {
+		return nil, kamflow.Errorf(kamflow.EINVALID, "the owner changes by a handover, not by an edit").WithDetail("field", "owner")
+	}
+	var out *kamflow.Account
+	err := d.inTx(ctx, "patch account "+id, func(tx *gorm.DB) error {
+		if in.Value != nil {
+			// Before the read, as in UpdateAccount: the inputs compared are those no other
+			// recomputation is about to change.
+			if err := d.lockScores(tx); err != nil {
+				return err
+			}
+		}
+		var rows []accountRow
+		if err := tx.Raw("SELECT "+accountColumns+" FROM accounts WHERE id = ?"+d.forUpdate(), id).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("db: read account %s: %w", id, err)
+		}
+		if len(rows) == 0 {
+			return kamflow.Errorf(kamflow.ENOTFOUND, "account %q not found", id)
+		}
+		before, err := rows[0].account()
+		if err != nil {
+			return err
+		}
+		if err := e.Check("account", before.Version, before.UpdatedBy, before); err != nil {
+			return err
+		}
+		after := *before
+		if err := in.ApplyTo(&after); err != nil {
+			return err
+		}
+		if after.Name == before.Name && after.Industry == before.Industry && after.Region == before.Region &&
+			after.Address == before.Address && after.Notes == before.Notes && after.Profile == before.Profile && after.Value == before.Value {
+			out = before
+			return nil
+		}
+		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
+		set := []string{"version = ?", "updated_by = ?", "updated_at = ?"}
+		args := []any{after.Version, after.UpdatedBy, ts(e.At)}
+		col := func(name string, changed bool, v any) {
+			if changed {
+				set = append(set, name+" = ?")
+				args = append(args, v)
+			}
+		}
+		col("name", in.Name != nil, after.Name)
+		col("name_fold", in.Name != nil, fold(after.Name))
+		col("industry", in.Industry != nil, after.Industry)
+		col("region", in.Region != nil, after.Region)
+		col("address", in.Address != nil, after.Address)
+		col("notes", in.Notes != nil, after.Notes)
+		if in.Profile != nil {
+			profile, err := json.Marshal(after.Profile)
+			if err != nil {
+				return fmt.Errorf("db: encode the profile of account %s: %w", id, err)
+			}
+			col("profile", true, string(profile))
+		}
+		if v := in.Value; v != nil {
+			col("gross_profit", v.GrossProfit != nil, int64(after.Value.GrossProfit))
+			col("sales_volume", v.SalesVolume != nil, int64(after.Value.SalesVolume))
+			col("marketing_cost", v.MarketingCost != nil, int64(after.Value.MarketingCost))
+			col("industry_position", v.IndustryPosition != nil, after.Value.IndustryPosition)
+			col("cooperation_years", v.CooperationYears != nil, after.Value.CooperationYears)
+			col("satisfaction", v.Satisfaction != nil, after.Value.Satisfaction)
+		}
+		if err := tx.Exec("UPDATE accounts SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...).Error; err != nil {
+			return fmt.Errorf("db: update account %s: %w", id, err)
+		}
+		if after.Value != before.Value {
+			if err := d.rescore(tx, &after); err != nil {
+				return err
+			}
+		}
+		if audit != nil {
+			if err := appendAudit(tx, audit(before, &after)); err != nil {
+				return err
+			}
+		}
+		out = &after
+		return nil
+	})
+	return out, err
 }

@@ -35,7 +35,9 @@ func (d *DB) Escalation(ctx context.Context) (kamflow.Escalation, error) {
 	return e, nil
 }
 
-// SaveEscalation validates e and saves it in place of the ladder before.
+// SaveEscalation validates e and saves it in place of the ladder before; the settings, which
+// the ladder is edited with, move on to their next version. The API changes the ladder with
+// EditSettings, which never overwrites a concurrent change.
 func (d *DB) SaveEscalation(ctx context.Context, e kamflow.Escalation, audit ...*kamflow.AuditEntry) error {
 	if err := e.Validate(); err != nil {
 		return err
@@ -49,6 +51,12 @@ func (d *DB) SaveEscalation(ctx context.Context, e kamflow.Escalation, audit ...
 			ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
 			string(data), ts(time.Now())).Error
 		if err != nil {
+			return fmt.Errorf("db: save escalation: %w", err)
+		}
+		if err := d.ensureRow(tx, "settings", kamflow.DefaultSettings()); err != nil {
+			return err
+		}
+		if err := tx.Exec("UPDATE settings SET version = version + 1 WHERE id = 1").Error; err != nil {
 			return fmt.Errorf("db: save escalation: %w", err)
 		}
 		return appendEach(tx, audit)

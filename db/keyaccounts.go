@@ -121,8 +121,8 @@ func (d *DB) SaveAccountSettings(ctx context.Context, s kamflow.AccountSettings,
 		if err := d.lockScores(tx); err != nil {
 			return err
 		}
-		err := tx.Exec(`INSERT INTO account_settings (id, data, updated_at) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+		err := tx.Exec(`INSERT INTO account_settings (id, data, updated_at, version) VALUES (1, ?, ?, 2)
+			ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at, version = account_settings.version + 1`,
 			string(data), ts(time.Now())).Error
 		if err != nil {
 			return fmt.Errorf("db: save the key-account settings: %w", err)

@@ -174,7 +174,7 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 	for _, code := range []string{
 		kamflow.EINVALID, kamflow.ENOTFOUND, kamflow.EGATENOTMET, kamflow.EWRONGSTAGE, kamflow.ECONFLICT,
 		kamflow.EFORBIDDEN, kamflow.EUNAUTHORIZED, kamflow.EUNAVAILABLE, kamflow.EINTERNAL, kamflow.ETOOLARGE,
-		kamflow.ERATELIMITED, "network",
+		kamflow.ERATELIMITED, kamflow.EINPROGRESS, "network",
 	} {
 		keys = append(keys, "error."+code)
 	}

@@ -125,7 +125,8 @@ function keyNode(page) {
     adv.addEventListener('click', busy(adv, async () => {
       replace(result);
       try {
-        await page.run('POST', '/advance', {}, { text: t('deal.advanced', { stage: stageLabel(next) }) });
+        // from: a repeated click (or a retry) after the move is refused, never a second move.
+        await page.run('POST', '/advance', { from: d.stage }, { text: t('deal.advanced', { stage: stageLabel(next) }) });
       } catch (err) {
         showRefusal(result, err, d, next);
       }
@@ -159,9 +160,16 @@ function showRefusal(box, err, deal, next) {
       h('p', { class: 'alert-title', text: t('deal.cannot_advance', { stage: stageLabel(next), current: stageLabel(deal.stage) }) }),
       h('p', { text: t('deal.missing_items') }),
       h('ul', { class: 'missing-list' }, err.details.missing.map((k) => h('li', { data: { missing: k } }, gateLabel(k))))));
+  } else if (movedMeanwhile(err)) {
+    replace(box, h('p', { class: 'alert alert-warn', id: 'moved-meanwhile', text: t('deal.moved_meanwhile', { stage: stageLabel(err.details.stage) }) }));
   } else {
     replace(box, h('p', { class: 'alert alert-error', text: errorText(err) }));
   }
+}
+
+/** movedMeanwhile: an advance refused because the deal left the stage it was sent from. */
+function movedMeanwhile(err) {
+  return err instanceof ApiError && err.code === 'conflict' && typeof err.details.stage === 'string';
 }
 
 function forceDialog(page, next) {
@@ -182,11 +190,12 @@ function forceDialog(page, next) {
       if (!validate(form)) return;
       const before = d.win_probability;
       try {
-        const out = await api('POST', `${page.path}/advance`, { force: true, reason: reason.value.trim() });
+        const out = await api('POST', `${page.path}/advance`, { force: true, reason: reason.value.trim(), from: d.stage });
         close();
         await page.ctx.refresh({ node: forcedNote(out, before, reason.value.trim()) });
       } catch (err) {
-        formError(form, msg, err);
+        if (movedMeanwhile(err)) replace(msg, h('p', { class: 'alert alert-warn', id: 'moved-meanwhile', text: t('deal.moved_meanwhile', { stage: stageLabel(err.details.stage) }) }));
+        else formError(form, msg, err);
       }
     }));
     return form;

@@ -8,6 +8,7 @@ import { t, tp, locale, formatMoney, formatNumber, formatPercent, formatDate, fo
 import { h, replace, field, select, validate, busy, openDialog, newId } from '../dom.js';
 import { ROLES, STANCES, roleLabel, stanceLabel, stageLabel } from '../domain.js';
 import { formError, table, empty } from './common.js';
+import { saveError } from './conflict.js';
 import { stanceTag } from './deal.js';
 import { orgTree, orgChart, orgList } from '../orgchart.js';
 
@@ -102,14 +103,20 @@ function profileDialog(page) {
     form.addEventListener('submit', busy(submit, async () => {
       replace(msg);
       if (!validate(form)) return;
+      // Only what the user changed, against the version the page shows: a change someone else
+      // made meanwhile is reported, never overwritten.
       const profile = {};
-      for (const [f, el] of Object.entries(inputs)) profile[f] = el.value.trim();
-      try {
-        await api('PATCH', `/accounts/${encodeURIComponent(page.account.id)}`, { profile });
+      for (const [f, el] of Object.entries(inputs)) if (el.value.trim() !== (p[f] || '')) profile[f] = el.value.trim();
+      if (!Object.keys(profile).length) { close(); return; }
+      const save = async (version) => {
+        await api('PATCH', `/accounts/${encodeURIComponent(page.account.id)}`, { profile, version });
         close();
         page.ctx.refresh({ text: t('profile.saved') });
+      };
+      try {
+        await save(page.account.version);
       } catch (err) {
-        formError(form, msg, err);
+        saveError(form, msg, err, { reapply: save, reload: () => { close(); page.ctx.refresh(); } });
       }
     }));
     return form;
@@ -177,15 +184,20 @@ function valueDialog(page) {
     form.addEventListener('submit', busy(submit, async () => {
       replace(msg);
       if (!validate(form)) return;
+      // Only the inputs the user changed, against the version the page shows.
       const value = {};
-      for (const f of VALUE_MONEY) value[f] = inputs[f].value.trim() || '0';
-      for (const f of VALUE_JUDGED) value[f] = Number(inputs[f].value || 0);
-      try {
-        const out = await api('PATCH', `/accounts/${encodeURIComponent(page.account.id)}`, { value });
+      for (const f of VALUE_MONEY) if (inputs[f].value.trim() !== (Number(v[f]) ? v[f] : '')) value[f] = inputs[f].value.trim() || '0';
+      for (const f of VALUE_JUDGED) if (Number(inputs[f].value || 0) !== (v[f] ?? 0)) value[f] = Number(inputs[f].value || 0);
+      if (!Object.keys(value).length) { close(); return; }
+      const save = async (version) => {
+        const out = await api('PATCH', `/accounts/${encodeURIComponent(page.account.id)}`, { value, version });
         close();
         page.ctx.refresh({ text: t('value.saved', { score: formatNumber(out.value_score ?? 0, { maximumFractionDigits: 1 }) }) });
+      };
+      try {
+        await save(page.account.version);
       } catch (err) {
-        formError(form, msg, err);
+        saveError(form, msg, err, { reapply: save, reload: () => { close(); page.ctx.refresh(); } });
       }
     }));
     return form;

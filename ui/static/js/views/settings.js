@@ -2,13 +2,16 @@
 // KAM is told) and the director's rung (when its team's directors are told, as a multiple of the
 // SLA) — with per-team overrides; the proactive service cadence (when the service visits come
 // after a project closes); and the margin floor and assessment model (shown). Every change
-// reaches the open deals; the answer says how many were told.
+// reaches the open deals; the answer says how many were told. Each form sends only what the user
+// changed, with the version of the settings the page shows: when someone else changed them
+// meanwhile, the page says who, and the user applies their change again or reloads.
 
 import { api } from '../api.js';
 import { t, tp, formatNumber, formatPercent, formatList } from '../i18n.js';
 import { h, replace, validate, busy, newId, field } from '../dom.js';
 import { STAGES, FACTORS, stageLabel, factorLabel, formatSLA } from '../domain.js';
-import { formError, table, empty } from './common.js';
+import { table, empty } from './common.js';
+import { saveError } from './conflict.js';
 import { VALUE_MONEY, VALUE_JUDGED } from './keyaccount.js';
 
 const DEFAULT_DIRECTOR_AFTER = 2;
@@ -20,6 +23,21 @@ const DURATION_RE = new RegExp(`^(?=.)${DURATION_PATTERN}$`, 'i');
 // The director's rung, 1–20 times the SLA; empty is "not set".
 function afterInput(attrs) {
   return h('input', { type: 'number', name: 'director_after', min: '1', max: '20', step: '0.1', inputmode: 'decimal', autocomplete: 'off', ...attrs });
+}
+
+// settingsSave sends a change of the settings (PUT path with body, against version) and, once
+// saved, refreshes the page with done(answer)'s message; a refused change is shown in msg (a
+// version conflict with its choices).
+async function settingsSave(ctx, form, msg, path, body, version, done) {
+  const save = async (v) => {
+    const res = await api('PUT', path, { ...body, version: v });
+    await ctx.refresh({ text: done(res) });
+  };
+  try {
+    await save(version);
+  } catch (err) {
+    saveError(form, msg, err, { reapply: save, reload: () => ctx.refresh() });
+  }
 }
 
 // The sentence after a save: what the stage's ladder is now, and how many open deals were told.
@@ -44,7 +62,7 @@ export async function settingsView(root, ctx) {
     h('section', { class: 'panel', id: 'team-overrides', 'aria-labelledby': ht },
       h('h2', { id: ht, text: t('settings.teams_title') }),
       h('p', { class: 'hint', text: t('settings.teams_hint') }),
-      teams.length ? [overridesTable(esc, teams, ctx), overrideForm(esc, teams, ctx)] : empty(t('settings.no_teams'))),
+      teams.length ? [overridesTable(esc, teams, ctx, s.version), overrideForm(esc, teams, ctx, s.version)] : empty(t('settings.no_teams'))),
     cadenceSection(s, ctx),
     segmentationSection(seg, ctx),
     h('section', { class: 'panel', 'aria-labelledby': ha },
@@ -80,18 +98,13 @@ function stageRow(st, s, esc, ctx) {
     if (sla.value.trim() !== sla0) body.sla = sla.value.trim();
     if (after.value.trim() !== after0) body.director_after = after.value.trim() === '' ? 0 : Number(after.value);
     if (!Object.keys(body).length) body.sla = sla.value.trim();
-    try {
-      const res = await api('PUT', `/settings/stages/${st}`, body);
-      await ctx.refresh({ text: savedText('settings.saved_stage', res) });
-    } catch (err) {
-      formError(form, msg, err);
-    }
+    await settingsSave(ctx, form, msg, `/settings/stages/${st}`, body, s.version, (res) => savedText('settings.saved_stage', res));
   }));
   return h('tr', { data: { stage: st } }, h('th', { scope: 'row', text: stageLabel(st) }), h('td', null, form));
 }
 
 // overridesTable lists the teams' overrides, each with a button that removes it.
-function overridesTable(esc, teams, ctx) {
+function overridesTable(esc, teams, ctx, version) {
   const rows = [];
   for (const team of teams) {
     for (const st of STAGES) {
@@ -104,12 +117,8 @@ function overridesTable(esc, teams, ctx) {
       });
       reset.addEventListener('click', busy(reset, async () => {
         replace(msg);
-        try {
-          const res = await api('PUT', `/settings/stages/${st}`, { team: team.id, reset: true });
-          await ctx.refresh({ text: savedText('settings.override_reset', res, { team: team.name }) });
-        } catch (err) {
-          formError(null, msg, err);
-        }
+        await settingsSave(ctx, null, msg, `/settings/stages/${st}`, { team: team.id, reset: true }, version,
+          (res) => savedText('settings.override_reset', res, { team: team.name }));
       }));
       rows.push(h('tr', { data: { team: team.id, stage: st } },
         h('th', { scope: 'row', text: team.name }),
@@ -125,7 +134,7 @@ function overridesTable(esc, teams, ctx) {
 }
 
 // overrideForm sets a team's override of one stage; empty fields fall back to the stage's own.
-function overrideForm(esc, teams, ctx) {
+function overrideForm(esc, teams, ctx, version) {
   const team = h('select', { name: 'team', id: 'override-team', required: true },
     h('option', { value: '', text: t('settings.choose_team') }), teams.map((x) => h('option', { value: x.id, text: x.name })));
   const stage = h('select', { name: 'stage', id: 'override-stage', required: true }, STAGES.map((st) => h('option', { value: st, text: stageLabel(st) })));
@@ -160,12 +169,8 @@ function overrideForm(esc, teams, ctx) {
       director_after: after.value.trim() === '' ? 0 : Number(after.value),
     };
     const name = team.options[team.selectedIndex].text;
-    try {
-      const res = await api('PUT', `/settings/stages/${stage.value}`, body);
-      await ctx.refresh({ text: savedText('settings.override_saved', res, { team: name }) });
-    } catch (err) {
-      formError(form, msg, err);
-    }
+    await settingsSave(ctx, form, msg, `/settings/stages/${stage.value}`, body, version,
+      (res) => savedText('settings.override_saved', res, { team: name }));
   }));
   return form;
 }
@@ -190,12 +195,8 @@ function cadenceSection(s, ctx) {
     const list = input.value.split(/[\s,，、]+/).filter(Boolean);
     input.setCustomValidity(list.length && list.length <= 12 && list.every((x) => DURATION_RE.test(x)) ? '' : t('validation.cadence'));
     if (!validate(form)) return;
-    try {
-      const res = await api('PUT', '/settings/service-cadence', { service_cadence: list });
-      await ctx.refresh({ text: `${t('settings.cadence_saved', { list: formatList(res.service_cadence.map(formatSLA)) })} ${tp('settings.deals_updated', res.deals_updated)}` });
-    } catch (err) {
-      formError(form, msg, err);
-    }
+    await settingsSave(ctx, form, msg, '/settings/service-cadence', { service_cadence: list }, s.version,
+      (res) => `${t('settings.cadence_saved', { list: formatList(res.service_cadence.map(formatSLA)) })} ${tp('settings.deals_updated', res.deals_updated)}`);
   }));
   return h('section', { class: 'panel', id: 'service-cadence', 'aria-labelledby': hid },
     h('h2', { id: hid, text: t('settings.cadence_title') }),
@@ -235,15 +236,13 @@ function segmentationSection(seg, ctx) {
   form.addEventListener('submit', busy(submit, async () => {
     replace(msg);
     if (!validate(form)) return;
-    const body = { weights: {} };
-    for (const [f, el] of Object.entries(weights)) body.weights[f] = Number(el.value);
-    for (const [k, el] of Object.entries(numbers)) body[k] = Number(el.value);
-    try {
-      await api('PUT', '/settings/segmentation', body);
-      await ctx.refresh({ text: t('segset.saved') });
-    } catch (err) {
-      formError(form, msg, err);
+    // Only what the user changed: another admin's change of the rest stays.
+    const body = {};
+    for (const [f, el] of Object.entries(weights)) {
+      if (Number(el.value) !== (seg.weights?.[f] ?? 0)) (body.weights ||= {})[f] = Number(el.value);
     }
+    for (const [k, el] of Object.entries(numbers)) if (Number(el.value) !== seg[k]) body[k] = Number(el.value);
+    await settingsSave(ctx, form, msg, '/settings/segmentation', body, seg.version, () => t('segset.saved'));
   }));
   return h('section', { class: 'panel', id: 'segmentation', 'aria-labelledby': hid },
     h('h2', { id: hid, text: t('segset.title') }),
