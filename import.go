@@ -44,21 +44,46 @@ func ParseImportKind(s string) (ImportKind, error) {
 // ImportStatus is where an import stands. A dry run is done as soon as it is created; a real run
 // is pending until its rows start to be committed, running while they are, and then done, or
 // failed when it had to stop (Error says why; the rows committed so far stay, and running the same
-// file again skips them).
+// file again skips them). A KAM's run holding deals past development (Held) is awaiting_approval
+// once its other rows are committed, until a director of its team approves it (it runs again, for
+// the held rows, and is done) or rejects it (done, the held rows rejected).
 type ImportStatus string
 
 // Import statuses.
 const (
-	ImportPending ImportStatus = "pending"
-	ImportRunning ImportStatus = "running"
-	ImportDone    ImportStatus = "done"
-	ImportFailed  ImportStatus = "failed"
+	ImportPending  ImportStatus = "pending"
+	ImportRunning  ImportStatus = "running"
+	ImportDone     ImportStatus = "done"
+	ImportFailed   ImportStatus = "failed"
+	ImportAwaiting ImportStatus = "awaiting_approval"
 )
 
-// The limits of an import file: larger files are refused whole (too_large).
+// The limits of an import file: a file past one is refused whole, at the first excess, with the
+// limit and where it was passed (too_large). What a file may unpack to and hold is bounded as
+// well as its bytes, so that what an import costs follows from its rows.
 const (
-	MaxImportBytes = 20 << 20 // 20 MiB
-	MaxImportRows  = 100_000  // data rows, not counting the head and blank rows
+	MaxImportBytes   = 20 << 20 // 20 MiB
+	MaxImportRows    = 100_000  // data rows, not counting the head and blank rows
+	MaxImportColumns = 64       // how far right a row's values may go: the widest kind has 20 columns
+	// MaxImportCellChars is the characters of one cell: a spreadsheet's own limit.
+	MaxImportCellChars = 32_767
+	// MaxImportText is the bytes of text of all the cells together: a workbook's shared strings
+	// let a small file repeat a long text in every cell.
+	MaxImportText = 64 << 20
+	// MaxImportUnpacked is what an XLSX workbook may unpack to, and MaxImportUnpackRatio how many
+	// times its own size (once past 16 MiB): a zip bomb is refused from its directory.
+	MaxImportUnpacked    = 160 << 20
+	MaxImportUnpackRatio = 100
+)
+
+// What a dry run keeps of the rows it will not import: the report lists the first
+// MaxReportIssues issues, and the rows they are of are stored; the first DryRunSampleRows
+// rejected rows (and at most DryRunSampleBytes of their text) keep their cells, a sample of its
+// rejected file. The others are counted. A real run keeps every row for its rejected file.
+const (
+	MaxReportIssues   = 10_000
+	DryRunSampleRows  = 100
+	DryRunSampleBytes = 1 << 20
 )
 
 // Import is one file brought in, or tried in a dry run: its counts and how far it got. Total is
@@ -84,12 +109,61 @@ type Import struct {
 	Imported  int            `json:"imported"`
 	Skipped   int            `json:"skipped"`
 	Rejected  int            `json:"rejected"`
+	// Held are the rows of deals past development in a KAM's import: they wait for a director of
+	// the team (outcome held) and are not processed until one decides. Approval is the decision.
+	Held     int             `json:"held"`
+	Approval *ImportApproval `json:"approval,omitempty"`
+	// Date1904 says the workbook counts its dates from 1904: what reading its held rows again
+	// needs.
+	Date1904 bool `json:"-"`
 	// Error is why a failed import stopped.
 	Error      string     `json:"error,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
+
+// ImportApproval is a director's decision on the deals past development an import holds.
+type ImportApproval struct {
+	// Decision is approved or rejected.
+	Decision string    `json:"decision"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
+// The decisions on an import's held rows.
+const (
+	ImportApproved = "approved"
+	ImportRejected = "rejected"
+)
+
+// ImportDecisionInput is the body of POST /imports/{id}/approve and /reject: a reason, required to
+// reject (the KAM reads it on each rejected row).
+type ImportDecisionInput struct {
+	Reason string `json:"reason"`
+}
+
+// Validate checks a decision's reason: required to reject, and no longer than a note.
+func (in ImportDecisionInput) Validate(approve bool) error {
+	r := strings.TrimSpace(in.Reason)
+	switch {
+	case !approve && r == "":
+		return Errorf(EINVALID, "a reason is required to reject an import: the KAM reads it on each rejected row").WithDetail("field", "reason")
+	case utf8.RuneCountInString(r) > maxText:
+		return Errorf(EINVALID, "the reason is longer than %d characters", maxText).WithDetail("field", "reason")
+	}
+	return nil
+}
+
+// Kinds of the in-app notifications of imports.
+const (
+	// NoticeImportApproval tells a team's directors that a KAM's import holds deals past
+	// development for their approval.
+	NoticeImportApproval = "import_approval"
+	// NoticeImportDecision tells the KAM a director's decision on their held rows.
+	NoticeImportDecision = "import_decision"
+)
 
 // ImportColumn is one column of a file: its head as written, and the field it feeds ("" for a
 // column that kamflow writes in its exports and ignores on import, such as created_at).
@@ -109,6 +183,9 @@ const (
 	// OutcomeSkipped rows are already in kamflow (from an earlier run, or created by hand):
 	// importing them again would duplicate them.
 	OutcomeSkipped ImportOutcome = "skipped"
+	// OutcomeHeld rows are deals past development in a KAM's import: they wait for a director of
+	// the team to approve their import (see Actor.ImportNeedsApproval).
+	OutcomeHeld ImportOutcome = "held"
 )
 
 // Row issue codes. They are stable: the UI and clients key on them.
@@ -134,6 +211,11 @@ const (
 	IssueExtraCells = "extra_cells"     // a value in a column without a head
 	IssueExists     = "exists"          // already in kamflow: skipped, not an error
 	IssueFailed     = "failed"          // valid, but creating it failed (a deal's workflow refused it)
+	// IssueNeedsApproval is a held row's: a deal past development, imported by a KAM, waits for
+	// a director of the team.
+	IssueNeedsApproval = "needs_approval"
+	// IssueNotApproved rejects a held row: the director rejected the import of its deal.
+	IssueNotApproved = "not_approved"
 )
 
 // ImportIssue is one problem of one row: its line as the user sees it in the file (1-based, the
@@ -176,12 +258,15 @@ type ImportProgress struct {
 	Imported  int
 	Skipped   int
 	Rejected  int
+	Held      int
 }
 
 // ImportFilter selects imports, newest first.
 type ImportFilter struct {
 	// Viewer limits the list to the imports the actor may read (see CanReadImport; nil: all).
 	Viewer *Actor
+	// Status limits the list to imports of that status ("" for any).
+	Status ImportStatus
 	Limit  int
 }
 
@@ -196,6 +281,23 @@ func (a Actor) CanReadImport(imp *Import) bool {
 		return imp.CreatedBy == a.ID || a.inTeam(imp.TeamID)
 	}
 	return imp.CreatedBy == a.ID
+}
+
+// ImportNeedsApproval reports whether an open deal the actor imports into the team at stage st
+// waits for a director: a deal past development comes in with the key nodes before its stage
+// passed — the assessment, the bid, the margin approval — which only a sales director of the team
+// may let it skip (as a forced advance would). A director of the team imports it at once.
+func (a Actor) ImportNeedsApproval(team string, st Stage) bool {
+	if st.Index() <= Development.Index() {
+		return false
+	}
+	return a.Role != UserDirector || !a.inTeam(team)
+}
+
+// CanDecideImport reports whether the actor may approve or reject the deals an import holds: a
+// sales director of its team, and no one else (an admin is not a salesperson).
+func (a Actor) CanDecideImport(imp *Import) bool {
+	return a.Role == UserDirector && a.inTeam(imp.TeamID)
 }
 
 // ImportedAccount is an account to create with the line it came from.
@@ -282,6 +384,11 @@ type ImportStore interface {
 	TeamDeals(ctx context.Context, teamID string) ([]DealKey, error)
 	// TeamContacts lists the contacts of a team's accounts.
 	TeamContacts(ctx context.Context, teamID string) ([]ContactKey, error)
+	// DecideImport records a director's decision on an import awaiting approval, in one
+	// transaction: the import takes the status and counts p, its held rows are replaced by rows
+	// (the rejected rows of a rejection; none on an approval, whose run records its own). It is a
+	// conflict when the import is not awaiting approval (decided already, by another director).
+	DecideImport(ctx context.Context, importID string, a ImportApproval, status ImportStatus, p ImportProgress, rows []ImportRow, now time.Time) error
 	// ExportAccounts calls fn with every account the viewer may see, by name.
 	ExportAccounts(ctx context.Context, viewer *Actor, fn func(*Account) error) error
 	// ExportDeals calls fn with every deal the viewer may see, oldest first.
@@ -1044,13 +1151,15 @@ func excelDate(f float64, date1904 bool) (Date, bool) {
 // Imported deals.
 
 // DealImport marks a deal imported from a spreadsheet: from which import (and line), by whom,
-// when, and at which stage it came in.
+// when, and at which stage it came in; ApprovedBy is the director who approved a KAM's import of
+// a deal past development.
 type DealImport struct {
-	ImportID string    `json:"import_id"`
-	Line     int       `json:"line"`
-	Stage    Stage     `json:"stage"`
-	By       string    `json:"by"`
-	At       time.Time `json:"at"`
+	ImportID   string    `json:"import_id"`
+	Line       int       `json:"line"`
+	Stage      Stage     `json:"stage"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
 }
 
 // ImportedEvidence is the detail of a gate item met by an import rather than by evidence
@@ -1059,10 +1168,15 @@ const ImportedEvidence = "imported: passed before the deal came into kamflow"
 
 // ImportDeal opens a deal imported from a spreadsheet, open and already at stage st (development
 // to negotiation): as NewDeal, but its first stage-history row is of kind imported, at st, and
-// the gates before st count as passed by the import. Its stage clock starts now.
+// the gates before st count as passed by the import. Its stage clock starts now. A deal past
+// development imported by anyone but a director of its team needs the director who approved it
+// (mark.ApprovedBy): forbidden otherwise.
 func ImportDeal(id string, in NewDealInput, st Stage, mark DealImport, by Actor, now time.Time, s Settings) (*Deal, *StageTransition, error) {
 	if !st.Valid() || st == Delivery {
 		return nil, nil, Errorf(EINVALID, "an imported deal must be open, in development to negotiation, not in %q", st).WithDetail("field", "stage")
+	}
+	if by.ImportNeedsApproval(in.TeamID, st) && mark.ApprovedBy == "" {
+		return nil, nil, Errorf(EFORBIDDEN, "a deal imported at the %s stage skips its key nodes: a sales director of the team approves its import", st)
 	}
 	d, t, err := NewDeal(id, in, by, now, s)
 	if err != nil {

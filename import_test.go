@@ -220,7 +220,11 @@ func TestSamePerson(t *testing.T) {
 // does not; and it carries on from there like any deal.
 func TestImportDeal(t *testing.T) {
 	s := kamflow.DefaultSettings()
-	d, tr, err := kamflow.ImportDeal("deal-9", newDealInput(), kamflow.Proposal, kamflow.DealImport{ImportID: "imp-1", Line: 4}, kam, t0, s)
+	// A KAM's import of a deal past development needs a director's approval.
+	if _, _, err := kamflow.ImportDeal("deal-9", newDealInput(), kamflow.Proposal, kamflow.DealImport{ImportID: "imp-1", Line: 4}, kam, t0, s); kamflow.ErrorCode(err) != kamflow.EFORBIDDEN {
+		t.Errorf("a KAM's import at proposal without approval: %v", err)
+	}
+	d, tr, err := kamflow.ImportDeal("deal-9", newDealInput(), kamflow.Proposal, kamflow.DealImport{ImportID: "imp-1", Line: 4, ApprovedBy: "dir.wang"}, kam, t0, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +232,7 @@ func TestImportDeal(t *testing.T) {
 		!d.StageEnteredAt.Equal(t0) || d.Seq != 1 || d.Title != "Cold-rolling line DCS retrofit" {
 		t.Errorf("deal %+v", d)
 	}
-	if want := (kamflow.DealImport{ImportID: "imp-1", Line: 4, Stage: kamflow.Proposal, By: "kam.li", At: t0}); *d.Imported != want {
+	if want := (kamflow.DealImport{ImportID: "imp-1", Line: 4, Stage: kamflow.Proposal, By: "kam.li", At: t0, ApprovedBy: "dir.wang"}); *d.Imported != want {
 		t.Errorf("marker %+v", d.Imported)
 	}
 	if tr.Kind != kamflow.TransitionImported || tr.FromStage != "" || tr.ToStage != kamflow.Proposal || tr.Seq != 1 || tr.Actor != "kam.li" {
@@ -262,6 +266,47 @@ func TestImportDeal(t *testing.T) {
 		if _, _, err := kamflow.ImportDeal("x", newDealInput(), st, kamflow.DealImport{}, kam, t0, s); kamflow.ErrorCode(err) != kamflow.EINVALID {
 			t.Errorf("import at %s: %v", st, err)
 		}
+	}
+	// A director of the team, or a KAM at development, needs no approval.
+	if _, _, err := kamflow.ImportDeal("y", newDealInput(), kamflow.Negotiation, kamflow.DealImport{}, director, t0, s); err != nil {
+		t.Errorf("a director's import at negotiation: %v", err)
+	}
+	if _, _, err := kamflow.ImportDeal("z", newDealInput(), kamflow.Development, kamflow.DealImport{}, kam, t0, s); err != nil {
+		t.Errorf("a KAM's import at development: %v", err)
+	}
+}
+
+// TestImportApproval: the deals past development a KAM imports wait for a director of the team;
+// only a director of the import's team decides.
+func TestImportApproval(t *testing.T) {
+	west := kamflow.Actor{ID: "dir.qian", Role: kamflow.UserDirector, Teams: []string{"team-west"}}
+	admin := kamflow.Actor{ID: "root", Role: kamflow.UserAdmin}
+	for _, c := range []struct {
+		a    kamflow.Actor
+		st   kamflow.Stage
+		want bool
+	}{
+		{kam, kamflow.Development, false}, {kam, kamflow.Entry, true}, {kam, kamflow.Negotiation, true},
+		{director, kamflow.Bid, false}, {west, kamflow.Bid, true}, {admin, kamflow.Proposal, true},
+	} {
+		if got := c.a.ImportNeedsApproval("team-east", c.st); got != c.want {
+			t.Errorf("%s imports at %s: needs approval %v, want %v", c.a.ID, c.st, got, c.want)
+		}
+	}
+	imp := &kamflow.Import{CreatedBy: "kam.li", TeamID: "team-east"}
+	for _, c := range []struct {
+		a    kamflow.Actor
+		want bool
+	}{{director, true}, {west, false}, {kam, false}, {admin, false}, {engineer, false}} {
+		if got := c.a.CanDecideImport(imp); got != c.want {
+			t.Errorf("%s decides: %v, want %v", c.a.ID, got, c.want)
+		}
+	}
+	if err := (kamflow.ImportDecisionInput{Reason: "  "}).Validate(false); kamflow.ErrorCode(err) != kamflow.EINVALID {
+		t.Errorf("a rejection without a reason: %v", err)
+	}
+	if err := (kamflow.ImportDecisionInput{}).Validate(true); err != nil {
+		t.Errorf("an approval without a reason: %v", err)
 	}
 }
 

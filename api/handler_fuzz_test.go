@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -34,6 +35,8 @@ var fuzzRoutes = []struct{ method, path, as string }{
 	{"PUT", "/api/v1/accounts/{acct1}/lifecycle", "kam1"},
 	{"POST", "/api/v1/accounts/{acct1}/handover", "d1"},
 	{"PUT", "/api/v1/settings/segmentation", "admin"},
+	{"POST", "/api/v1/imports/{held}/approve", "d1"},
+	{"POST", "/api/v1/imports/{held}/reject", "d1"},
 }
 
 // FuzzHandler drives the whole HTTP handler, on a seeded SQLite database, with arbitrary bodies
@@ -56,6 +59,7 @@ func FuzzHandler(f *testing.F) {
 			`{"notes":"x","attachments":[{"name":"a","ref":""}]}`, `{"result":"pass"}`, `{"service_cadence":["30d","1d"]}`,
 			`{"name":"Chen Gong","role":"insider","reports_to":"nobody"}`, `{"account_id":"{acct1}","kind":"visit","summary":"s","reaction":"positive"}`,
 			`{"phase":"decline","reason":"x"}`, `{"rung":"partner"}`, `{"weights":{"gross_profit":-1}}`,
+			`{"reason":"No bid on file"}`, `{"reason":""}`, `{"reason":null}`,
 			strings.Repeat("[", 10001),
 		} {
 			f.Add(uint8(i), []byte(s), false)
@@ -130,4 +134,12 @@ func seedForFuzz(f *testing.F, e *testEnv) {
 	e.must(200, "POST", d+"/contract/approve", "d1", "")
 	step(d, "POST", "/contract/sign", sign, "PUT", "/engineers", `{"engineers":["e1"]}`, "POST", "/advance", "")
 	e.must(200, "POST", d+"/delivery/tasks/site_survey/start", "e1", "")
+	// An import of kam1's holding a deal past development for a director.
+	res := e.upload("kam1", "kind=deals&dry_run=false", "held.csv", []byte("account,title,value,stage\nBaowu Steel Zhanjiang,Held deal,1000,bid\n"))
+	if st, _ := lookup(res.json, "status"); st != "awaiting_approval" {
+		f.Fatalf("a held import: %d %s", res.status, res.body)
+	}
+	id, _ := lookup(res.json, "id")
+	e.vars["held"] = fmt.Sprint(id)
+	f.Cleanup(e.srv.WaitImports) // an approval runs in the background
 }

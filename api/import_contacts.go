@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/labstack/echo/v4"
@@ -22,7 +23,7 @@ func (s *Server) contactsImport() bool { return s.cfg.Imports != nil }
 // contact's) is present; any other row is checked for its cells, the account it names and an
 // earlier row of the same person (by external id, else by account, name and phone or e-mail:
 // SamePerson), and then skipped when the person is in kamflow already.
-func (x *importContext) planContacts(ctx context.Context, p *importPlan, rows []sheet.Row) error {
+func (x *importContext) planContacts(ctx context.Context, p *importPlan, rows iter.Seq[sheet.Row]) error {
 	existing, err := x.s.cfg.Imports.TeamContacts(ctx, x.imp.TeamID)
 	if err != nil {
 		return err
@@ -45,7 +46,7 @@ func (x *importContext) planContacts(ctx context.Context, p *importPlan, rows []
 	// is planned, since a manager may come later in the file.
 	managers := map[int]string{}
 	cells := map[int][]string{}
-	for _, r := range rows {
+	for r := range rows {
 		if ext := x.h.Value(r.Cells, "external_id"); ext != "" {
 			if k, ok := byID[ext]; ok {
 				p.skip(r.Line, x.column("external_id"), "external_id", k.ID, fmt.Sprintf("contact %s is already in kamflow", k.Name))

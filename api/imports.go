@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"slices"
 	"strconv"
@@ -31,6 +32,17 @@ import (
 // of the row, else the account's normalised name within the team, the deal's account and title,
 // the contact's account, name and phone or e-mail), so a second run — even one racing the first —
 // finds the record there: the account's insert does nothing, the deal's workflow ID is taken.
+//
+// The file is read a row at a time (sheet.Open) under importLimits, and refused whole at its first
+// structural excess; a dry run keeps the rows it reports (MaxReportIssues issues) and a sample of
+// its rejected rows' cells, and counts the rest. So what an upload costs follows from its rows.
+//
+// Deals past development that a KAM imports skip the key nodes before their stage (assessment,
+// bid, margin approval): they are held (outcome held) while the rest of the file goes ahead, and
+// the import is awaiting_approval until a director of the team approves it (POST
+// /imports/{id}/approve: the held rows are read again, as the KAM's, and their deals opened, each
+// marked approved_by) or rejects it (/reject: the held rows are rejected, with the reason). The
+// team's directors are told in the app, and the KAM of the decision.
 
 // importBodyLimit is the request body limit of an upload: the file and the multipart framing
 // around it.
@@ -44,8 +56,13 @@ const importStale = 2 * time.Minute
 // importBatch is how many accounts or contacts commit in one transaction.
 const importBatch = 1000
 
-// maxReportIssues bounds the issues listed in a report; the rejected file has every row.
-const maxReportIssues = 10_000
+// maxReportIssues bounds the issues listed in a report; the rejected file of a real run has every
+// row.
+const maxReportIssues = kamflow.MaxReportIssues
+
+// importLimits bound what an import file may hold (sheet.Limits).
+var importLimits = sheet.Limits{Rows: kamflow.MaxImportRows, Columns: kamflow.MaxImportColumns, CellChars: kamflow.MaxImportCellChars,
+	Text: kamflow.MaxImportText, Unpacked: kamflow.MaxImportUnpacked, Ratio: kamflow.MaxImportUnpackRatio}
 
 // importIDSpace namespaces the IDs derived from natural keys.
 var importIDSpace = uuid.MustParse("0b9a3f0e-6c1d-4e57-9d0a-6b616d696d70")
@@ -182,15 +199,16 @@ func (s *Server) createImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := sheet.Read(data, name, kamflow.MaxImportRows)
+	f, err := sheet.Open(data, name, importLimits)
 	if err != nil {
 		return fileError(err)
 	}
-	h, err := kamflow.MapImportHeader(kind, f.Rows[0].Cells)
+	defer f.Close()
+	h, err := kamflow.MapImportHeader(kind, f.Head().Cells)
 	if err != nil {
 		var de *kamflow.Error
 		if errors.As(err, &de) {
-			de.WithDetail("line", f.Rows[0].Line)
+			de.WithDetail("line", f.Head().Line)
 		}
 		return err
 	}
@@ -199,30 +217,42 @@ func (s *Server) createImport(c echo.Context) error {
 	now := s.cfg.Now().UTC()
 	imp := &kamflow.Import{ID: s.cfg.NewID(), Kind: kind, DryRun: dryRun, Status: kamflow.ImportPending, FileName: name,
 		Format: string(f.Format), Encoding: f.Encoding, Columns: h.Columns, TeamID: team, CreatedBy: me.ID,
-		CreatedAt: now, UpdatedAt: now}
-	p, err := s.planImport(ctx, imp, h, f.Rows[1:], me)
+		Date1904: f.Date1904, CreatedAt: now, UpdatedAt: now}
+	p, err := s.planImport(ctx, imp, h, f.Rows(), me, nil)
+	if ferr := f.Err(); ferr != nil {
+		return fileError(ferr) // the file stops at its first excess: nothing of it is kept
+	}
 	if err != nil {
 		return err
 	}
-	imp.Total = len(f.Rows) - 1
-	imp.Rejected, imp.Skipped = p.progress.Rejected, p.progress.Skipped
+	imp.Total = f.Count()
+	imp.Rejected, imp.Skipped, imp.Held = p.progress.Rejected, p.progress.Skipped, p.progress.Held
 	imp.Processed = imp.Rejected + imp.Skipped
-	if dryRun {
+	switch {
+	case dryRun:
 		// Nothing is written but the report: what a real run would import is counted as imported.
-		imp.Imported, imp.Processed, imp.Status, imp.FinishedAt = p.size(), imp.Total, kamflow.ImportDone, &now
-	} else if p.size() == 0 {
+		imp.Imported, imp.Status, imp.FinishedAt = p.size(), kamflow.ImportDone, &now
+		imp.Processed += imp.Imported
+	case p.size() == 0 && imp.Held > 0:
+		imp.Status = kamflow.ImportAwaiting
+	case p.size() == 0:
 		imp.Status, imp.FinishedAt = kamflow.ImportDone, &now
 	}
 	if err := s.cfg.Imports.CreateImport(ctx, imp, p.rows); err != nil {
 		return err
 	}
-	// 201 either way: the import is created, done (a dry run) or committing in the background.
+	// 201 either way: the import is created, done (a dry run), awaiting approval, or committing in
+	// the background.
 	if !dryRun {
-		if imp.Status != kamflow.ImportDone {
+		switch imp.Status {
+		case kamflow.ImportDone:
+			s.auditImport(imp, me, "")
+		case kamflow.ImportAwaiting:
+			s.auditImport(imp, me, "")
+			s.askApproval(imp, me)
+		default:
 			run := *imp // the run's own: the answer below still reads imp
-			s.startImport(&run, p, me)
-		} else {
-			s.auditImport(imp, me)
+			s.startImport(&run, p, me, "")
 		}
 	}
 	c.Response().Header().Set("Location", "/api/v1/imports/"+imp.ID)
@@ -232,7 +262,16 @@ func (s *Server) createImport(c echo.Context) error {
 			break
 		}
 	}
+	rep.truncated(len(p.rows))
 	return c.JSON(http.StatusCreated, rep)
+}
+
+// truncated marks the report truncated when it lists fewer rows than the import counts as not
+// imported: a dry run keeps only the rows of its first MaxReportIssues issues.
+func (rep *importReport) truncated(rows int) {
+	if rows < rep.Rejected+rep.Skipped+rep.Held {
+		rep.IssuesTruncated = true
+	}
 }
 
 // add lists a row's issues in the report; it reports whether the list is full.
@@ -265,20 +304,29 @@ func importTeam(c echo.Context, me kamflow.Actor) (string, error) {
 	return "", kamflow.Errorf(kamflow.EINVALID, "team %q is not one of yours", team).WithDetail("field", "team")
 }
 
-// fileError turns a file that cannot be read into the API's error: too_large for one with too
-// many rows, invalid for the rest, with the reason (and line) in the details.
+// fileError turns a file that cannot be read into the API's error: too_large for one past a limit
+// (the details name it: limit and its value in max, and where — line, column, sheet, part),
+// invalid for the rest; the reason (and line) in the details.
 func fileError(err error) error {
 	var se *sheet.Error
 	if !errors.As(err, &se) {
 		return err
 	}
 	code := kamflow.EINVALID
-	if se.Reason == "too_many_rows" || se.Reason == "too_large" {
+	if se.Limit != "" {
 		code = kamflow.ETOOLARGE
 	}
 	e := kamflow.Errorf(code, "%s", se.Message).WithDetail("reason", se.Reason).WithDetail("field", "file")
+	for k, v := range map[string]string{"column": se.Column, "sheet": se.Sheet, "part": se.Part, "limit": se.Limit} {
+		if v != "" {
+			e.WithDetail(k, v)
+		}
+	}
 	if se.Line > 0 {
 		e.WithDetail("line", se.Line)
+	}
+	if se.Limit != "" {
+		e.WithDetail("max", se.Max)
 	}
 	if se.Reason == "too_many_rows" {
 		e.WithDetail("limit_rows", kamflow.MaxImportRows)
@@ -289,11 +337,19 @@ func fileError(err error) error {
 // importPlan is what a run will do: the rows it will not import, and the records it will create.
 type importPlan struct {
 	kind     kamflow.ImportKind
-	rows     []kamflow.ImportRow // rejected and skipped, by line
+	rows     []kamflow.ImportRow // rejected, skipped and held, by line
 	progress kamflow.ImportProgress
 	accounts []kamflow.ImportedAccount
 	contacts []kamflow.ImportedContact
 	deals    []plannedDeal
+	// dryRun keeps rows as far as the report lists them (issues of them), and the cells of the
+	// first rejected ones (sampled of them, sampledBytes of text): the others are counted only.
+	dryRun       bool
+	issues       int
+	sampled      int
+	sampledBytes int
+	// approvedBy is the director who approved the held rows the plan reads again.
+	approvedBy string
 }
 
 // plannedDeal is a deal to open at its stage when the run commits.
@@ -307,15 +363,44 @@ type plannedDeal struct {
 
 func (p *importPlan) size() int { return len(p.accounts) + len(p.contacts) + len(p.deals) }
 
+// keep records a row that is not imported. A real run keeps every one; a dry run those of the
+// issues its report lists, and the cells of a sample of its rejected rows.
+func (p *importPlan) keep(r kamflow.ImportRow) {
+	if p.dryRun {
+		if p.issues+len(r.Issues) > maxReportIssues {
+			return // counted, not kept
+		}
+		size := 0
+		for _, c := range r.Cells {
+			size += len(c)
+		}
+		if r.Outcome != kamflow.OutcomeRejected || p.sampled == kamflow.DryRunSampleRows || p.sampledBytes+size > kamflow.DryRunSampleBytes {
+			r.Cells = nil
+		} else {
+			p.sampled++
+			p.sampledBytes += size
+		}
+	}
+	p.issues += len(r.Issues)
+	p.rows = append(p.rows, r)
+}
+
 func (p *importPlan) reject(line int, cells []string, issues []kamflow.ImportIssue) {
-	p.rows = append(p.rows, kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeRejected, Issues: issues, Cells: cells})
+	p.keep(kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeRejected, Issues: issues, Cells: cells})
 	p.progress.Rejected++
 }
 
 func (p *importPlan) skip(line int, column, field, entityID, message string) {
-	p.rows = append(p.rows, kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeSkipped, EntityID: entityID,
+	p.keep(kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeSkipped, EntityID: entityID,
 		Issues: []kamflow.ImportIssue{{Line: line, Column: column, Field: field, Code: kamflow.IssueExists, Message: message}}})
 	p.progress.Skipped++
+}
+
+// hold records a deal row that waits for a director's approval, with its cells: read again when a
+// director approves.
+func (p *importPlan) hold(line int, cells []string, issue kamflow.ImportIssue) {
+	p.keep(kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeHeld, Issues: []kamflow.ImportIssue{issue}, Cells: cells})
+	p.progress.Held++
 }
 
 // importContext is what checking a file's rows needs to know of the team.
@@ -327,6 +412,8 @@ type importContext struct {
 	users  map[string]*kamflow.User // by lower-case username
 	byID   map[string]kamflow.AccountKey
 	byName map[string]kamflow.AccountKey // by NormName
+	// approval is a director's approval of the held rows being read again: nothing is held then.
+	approval *kamflow.ImportApproval
 }
 
 // issue builds a row's issue about a field.
@@ -395,8 +482,9 @@ func (x *importContext) account(line int, ref, name string) (kamflow.AccountKey,
 	return kamflow.AccountKey{}, &is
 }
 
-// planImport checks every row and sorts it: rejected, skipped as present, or to import.
-func (s *Server) planImport(ctx context.Context, imp *kamflow.Import, h *kamflow.ImportHeader, rows []sheet.Row, me kamflow.Actor) (*importPlan, error) {
+// planImport checks every row as it comes and sorts it: rejected, skipped as present, held for a
+// director, or to import. approval is set when the rows are an import's held rows, approved.
+func (s *Server) planImport(ctx context.Context, imp *kamflow.Import, h *kamflow.ImportHeader, rows iter.Seq[sheet.Row], me kamflow.Actor, approval *kamflow.ImportApproval) (*importPlan, error) {
 	users, err := s.cfg.Users.Users(ctx)
 	if err != nil {
 		return nil, err
@@ -406,7 +494,7 @@ func (s *Server) planImport(ctx context.Context, imp *kamflow.Import, h *kamflow
 		return nil, err
 	}
 	x := &importContext{s: s, imp: imp, h: h, me: me, users: map[string]*kamflow.User{},
-		byID: map[string]kamflow.AccountKey{}, byName: map[string]kamflow.AccountKey{}}
+		byID: map[string]kamflow.AccountKey{}, byName: map[string]kamflow.AccountKey{}, approval: approval}
 	for _, u := range users {
 		x.users[strings.ToLower(u.Username)] = u
 	}
@@ -418,7 +506,10 @@ func (s *Server) planImport(ctx context.Context, imp *kamflow.Import, h *kamflow
 			}
 		}
 	}
-	p := &importPlan{kind: imp.Kind}
+	p := &importPlan{kind: imp.Kind, dryRun: imp.DryRun}
+	if approval != nil {
+		p.approvedBy = approval.By
+	}
 	switch imp.Kind {
 	case kamflow.ImportAccounts:
 		x.planAccounts(p, rows)
@@ -440,10 +531,10 @@ func (s *Server) planImport(ctx context.Context, imp *kamflow.Import, h *kamflow
 // external id, else by normalised name) — and rejected with every issue it has; a good row is
 // then skipped when the account is in kamflow already, else imported. So each run of a file gives
 // its bad rows the same verdicts, and a good row is imported once.
-func (x *importContext) planAccounts(p *importPlan, rows []sheet.Row) {
+func (x *importContext) planAccounts(p *importPlan, rows iter.Seq[sheet.Row]) {
 	seenExt, seenName := map[string]int{}, map[string]int{}
 	now := x.imp.CreatedAt
-	for _, r := range rows {
+	for r := range rows {
 		if ext := x.h.Value(r.Cells, "external_id"); ext != "" {
 			// An account created by hand may have a name no import would take.
 			if k, ok := x.byID[ext]; ok {
@@ -522,8 +613,10 @@ func (x *importContext) column(field string) string { return x.issue(0, field, "
 // row is checked for its cells, the account it names (one of the team's), its owner and an earlier
 // row of the same deal (by external id, else by account and title), then skipped when the deal is
 // in kamflow already. A deal still to open must be open before delivery: a won or closed deal
-// cannot start its workflow at a sales stage.
-func (x *importContext) planDeals(ctx context.Context, p *importPlan, rows []sheet.Row) error {
+// cannot start its workflow at a sales stage. A deal past development the importer may not bring
+// in alone (Actor.ImportNeedsApproval) is held for a director, unless the rows are held rows a
+// director approved.
+func (x *importContext) planDeals(ctx context.Context, p *importPlan, rows iter.Seq[sheet.Row]) error {
 	deals, err := x.s.cfg.Imports.TeamDeals(ctx, x.imp.TeamID)
 	if err != nil {
 		return err
@@ -534,7 +627,7 @@ func (x *importContext) planDeals(ctx context.Context, p *importPlan, rows []she
 		byTitle[d.AccountID+"\x00"+kamflow.NormName(d.Title)] = d
 	}
 	seenExt, seenTitle := map[string]int{}, map[string]int{}
-	for _, r := range rows {
+	for r := range rows {
 		if ext := x.h.Value(r.Cells, "external_id"); ext != "" {
 			if k, ok := byID[ext]; ok {
 				p.skip(r.Line, x.column("external_id"), "external_id", k.ID, fmt.Sprintf("deal %s is already in kamflow", k.Title))
@@ -596,19 +689,27 @@ func (x *importContext) planDeals(ctx context.Context, p *importPlan, rows []she
 			p.reject(r.Line, r.Cells, []kamflow.ImportIssue{x.issue(r.Line, field, kamflow.EINVALID, "%s", kamflow.ErrorMessage(err))})
 			continue
 		}
+		if x.approval == nil && x.me.ImportNeedsApproval(x.imp.TeamID, rec.Stage) {
+			p.hold(r.Line, r.Cells, x.issue(r.Line, "stage", kamflow.IssueNeedsApproval,
+				"%s is at the %s stage, past development: its key nodes before (assessment, bid, margin approval) count as passed, so a sales director of the team approves its import",
+				rec.Title, rec.Stage))
+			continue
+		}
 		p.deals = append(p.deals, plannedDeal{line: r.Line, cells: r.Cells, id: id, in: in, stage: rec.Stage})
 	}
 	return nil
 }
 
 // startImport commits the plan in the background. Its context is its own: the request that
-// started it ends at once.
-func (s *Server) startImport(imp *kamflow.Import, p *importPlan, me kamflow.Actor) {
+// started it ends at once. A run whose import holds rows for a director ends awaiting approval,
+// and the team's directors are told. run names a run after the first (its audit entry's key):
+// "approved" for the held rows' run after an approval.
+func (s *Server) startImport(imp *kamflow.Import, p *importPlan, me kamflow.Actor, run string) {
 	s.jobs.wg.Add(1)
 	go func() {
 		defer s.jobs.wg.Done()
 		ctx := context.Background()
-		prog := kamflow.ImportProgress{Processed: imp.Processed, Skipped: imp.Skipped, Rejected: imp.Rejected}
+		prog := kamflow.ImportProgress{Processed: imp.Processed, Imported: imp.Imported, Skipped: imp.Skipped, Rejected: imp.Rejected, Held: imp.Held}
 		var err error
 		defer func() {
 			// A bug must not take the server down with it, nor leave the import running for ever.
@@ -629,16 +730,23 @@ func (s *Server) startImport(imp *kamflow.Import, p *importPlan, me kamflow.Acto
 			prog, err = s.commitDeals(ctx, imp, p, prog, me)
 		}
 		status, why := kamflow.ImportDone, ""
-		if err != nil {
+		switch {
+		case err != nil:
 			status, why = kamflow.ImportFailed, err.Error()
+		case prog.Held > 0:
+			status = kamflow.ImportAwaiting
 		}
 		now := s.cfg.Now().UTC()
-		if ferr := s.cfg.Imports.FinishImport(ctx, imp.ID, prog, status, why, now); ferr != nil {
+		ferr := s.cfg.Imports.FinishImport(ctx, imp.ID, prog, status, why, now)
+		if ferr != nil {
 			s.cfg.Logger.Error("finishing an import", "import", imp.ID, "err", ferr)
 		}
 		imp.Status, imp.Error = status, why
-		imp.Processed, imp.Imported, imp.Skipped, imp.Rejected = prog.Processed, prog.Imported, prog.Skipped, prog.Rejected
-		s.auditImport(imp, me)
+		imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Held = prog.Processed, prog.Imported, prog.Skipped, prog.Rejected, prog.Held
+		s.auditImport(imp, me, run)
+		if status == kamflow.ImportAwaiting && ferr == nil {
+			s.askApproval(imp, me)
+		}
 	}()
 }
 
@@ -688,7 +796,8 @@ func (s *Server) commitDeals(ctx context.Context, imp *kamflow.Import, p *import
 		return err
 	}
 	start := func(pd plannedDeal) error {
-		d, created, err := kamflow.ImportDeal(pd.id, pd.in, pd.stage, kamflow.DealImport{ImportID: imp.ID, Line: pd.line}, me, s.cfg.Now().UTC(), settings)
+		mark := kamflow.DealImport{ImportID: imp.ID, Line: pd.line, ApprovedBy: p.approvedBy}
+		d, created, err := kamflow.ImportDeal(pd.id, pd.in, pd.stage, mark, me, s.cfg.Now().UTC(), settings)
 		if err != nil {
 			return err
 		}
@@ -776,15 +885,26 @@ func (s *Server) dealOutcome(prog kamflow.ImportProgress, pd plannedDeal, err er
 }
 
 // auditImport appends the run's entry to the audit trail: who brought which file in, and what
-// came of its rows.
-func (s *Server) auditImport(imp *kamflow.Import, me kamflow.Actor) {
-	e := &kamflow.AuditEntry{At: s.cfg.Now().UTC(), Actor: me.ID, Action: "import." + string(imp.Status), EntityType: "import",
-		EntityID: imp.ID, Key: "import:" + imp.ID,
-		Summary: fmt.Sprintf("%s imported from %s: %d of %d rows imported, %d skipped as present, %d rejected",
-			imp.Kind, imp.FileName, imp.Imported, imp.Total, imp.Skipped, imp.Rejected),
-		After: map[string]any{"kind": imp.Kind, "file_name": imp.FileName, "team_id": imp.TeamID, "total": imp.Total,
-			"imported": imp.Imported, "skipped": imp.Skipped, "rejected": imp.Rejected, "error": imp.Error},
+// came of its rows. run names a run after the first (see startImport).
+func (s *Server) auditImport(imp *kamflow.Import, me kamflow.Actor, run string) {
+	key := "import:" + imp.ID
+	if run != "" {
+		key += ":" + run
 	}
+	summary := fmt.Sprintf("%s imported from %s: %d of %d rows imported, %d skipped as present, %d rejected",
+		imp.Kind, imp.FileName, imp.Imported, imp.Total, imp.Skipped, imp.Rejected)
+	if imp.Held > 0 {
+		summary += fmt.Sprintf(", %d held for a director's approval", imp.Held)
+	}
+	e := &kamflow.AuditEntry{At: s.cfg.Now().UTC(), Actor: me.ID, Action: "import." + string(imp.Status), EntityType: "import",
+		EntityID: imp.ID, Key: key, Summary: summary,
+		After: map[string]any{"kind": imp.Kind, "file_name": imp.FileName, "team_id": imp.TeamID, "total": imp.Total,
+			"imported": imp.Imported, "skipped": imp.Skipped, "rejected": imp.Rejected, "held": imp.Held, "error": imp.Error},
+	}
+	s.appendAudit(e)
+}
+
+func (s *Server) appendAudit(e *kamflow.AuditEntry) {
 	if err := s.cfg.Audit.AppendAudit(context.Background(), e); err != nil {
 		s.cfg.Logger.Error("writing the audit trail", "action", e.Action, "entity", e.EntityID, "err", err)
 	}
@@ -819,18 +939,32 @@ func (s *Server) getImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rep := importReport{Import: imp, Issues: []importIssue{}}
+	rep, err := s.report(c.Request().Context(), imp)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+// report is an import with the issues of its stored rows.
+func (s *Server) report(ctx context.Context, imp *kamflow.Import) (*importReport, error) {
+	rep := &importReport{Import: imp, Issues: []importIssue{}}
 	errFull := errors.New("full")
-	err = s.cfg.Imports.ImportRows(c.Request().Context(), imp.ID, "", func(r kamflow.ImportRow) error {
+	rows := 0
+	err := s.cfg.Imports.ImportRows(ctx, imp.ID, "", func(r kamflow.ImportRow) error {
+		rows++
 		if rep.add(r) {
 			return errFull
 		}
 		return nil
 	})
 	if err != nil && err != errFull {
-		return err
+		return nil, err
 	}
-	return c.JSON(http.StatusOK, rep)
+	if err == nil {
+		rep.truncated(rows)
+	}
+	return rep, nil
 }
 
 func (s *Server) listImports(c echo.Context) error {
@@ -839,7 +973,15 @@ func (s *Server) listImports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.cfg.Imports.Imports(c.Request().Context(), kamflow.ImportFilter{Viewer: &me, Limit: p.Limit})
+	f := kamflow.ImportFilter{Viewer: &me, Limit: p.Limit}
+	switch st := kamflow.ImportStatus(c.QueryParam("status")); st {
+	case "":
+	case kamflow.ImportPending, kamflow.ImportRunning, kamflow.ImportDone, kamflow.ImportFailed, kamflow.ImportAwaiting:
+		f.Status = st
+	default:
+		return kamflow.Errorf(kamflow.EINVALID, "status %q must be one of pending, running, done, failed, awaiting_approval", st).WithDetail("field", "status")
+	}
+	items, err := s.cfg.Imports.Imports(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/kamflow/kamflow/db"
 	"github.com/kamflow/kamflow/db/dbtest"
 	"github.com/kamflow/kamflow/sheet"
+	"github.com/kamflow/kamflow/sheet/sheettest"
 )
 
 // multipartFile is a multipart/form-data body with the file in the part named file.
@@ -57,6 +59,20 @@ func (e *testEnv) get(t *testing.T, as, path string, want int) *response {
 	return res
 }
 
+// post sends a JSON body as the user, checks the status and the answer against the OpenAPI
+// document, and returns it.
+func (e *testEnv) post(t *testing.T, as, path, body string, want int) *response {
+	t.Helper()
+	res := e.serve(request{method: "POST", path: path, as: as, body: body})
+	if res.status != want {
+		t.Fatalf("POST %s as %s: %d, want %d: %.500s", path, as, res.status, want, res.body)
+	}
+	if err := api.CheckOpenAPI("POST", path, []byte(body), res.status, res.body); err != nil {
+		t.Error(err)
+	}
+	return res
+}
+
 func gbk(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(s))
@@ -79,7 +95,14 @@ type report struct {
 	Imported  int    `json:"imported"`
 	Skipped   int    `json:"skipped"`
 	Rejected  int    `json:"rejected"`
+	Held      int    `json:"held"`
 	Error     string `json:"error"`
+	Approval  *struct {
+		Decision string `json:"decision"`
+		By       string `json:"by"`
+		Reason   string `json:"reason"`
+	} `json:"approval"`
+	Truncated bool `json:"issues_truncated"`
 	Issues    []struct {
 		Line     int    `json:"line"`
 		Column   string `json:"column"`
@@ -91,7 +114,7 @@ type report struct {
 	} `json:"issues"`
 }
 
-func decodeReport(t *testing.T, res *response) report {
+func decodeReport(t testing.TB, res *response) report {
 	t.Helper()
 	var r report
 	if err := json.Unmarshal(res.body, &r); err != nil {
@@ -104,6 +127,9 @@ func decodeReport(t *testing.T, res *response) report {
 func (r report) counts() string {
 	s := fmt.Sprintf("%s dry_run=%v total=%d processed=%d imported=%d skipped=%d rejected=%d", r.Status, r.DryRun, r.Total,
 		r.Processed, r.Imported, r.Skipped, r.Rejected)
+	if r.Held != 0 {
+		s += fmt.Sprintf(" held=%d", r.Held)
+	}
 	if r.Error != "" {
 		s += " error=" + r.Error
 	}
@@ -377,11 +403,14 @@ func TestImportDeals(t *testing.T) {
 		})
 		res = e.upload("kam1", "kind=deals&dry_run=true", "商机.xlsx", file)
 		dry := decodeReport(t, res)
-		sameText(t, "dry run", dry.counts(), "done dry_run=true total=11 processed=11 imported=2 skipped=1 rejected=8")
+		sameText(t, "dry run", dry.counts(), "done dry_run=true total=11 processed=9 imported=0 skipped=1 rejected=8 held=2")
 		if dry.Format != "xlsx" || dry.Encoding != "" {
 			t.Errorf("format %s encoding %q", dry.Format, dry.Encoding)
 		}
-		want := `4 rejected 客户编号 (account_id) unknown_account: no account CRM-9 in the team: import the accounts first
+		// kam1's deals past development wait for a director of the team.
+		want := `2 held 阶段 (stage) needs_approval: Boiler feed pumps is at the bid stage, past development: its key nodes before (assessment, bid, margin approval) count as passed, so a sales director of the team approves its import
+3 held 阶段 (stage) needs_approval: DCS retrofit is at the entry stage, past development: its key nodes before (assessment, bid, margin approval) count as passed, so a sales director of the team approves its import
+4 rejected 客户编号 (account_id) unknown_account: no account CRM-9 in the team: import the accounts first
 5 rejected 状态 (status) not_open: the deal is lost: only open deals are imported
 6 rejected 阶段 (stage) not_open: a deal in delivery has its contract signed: only open deals (development to negotiation) are imported
 7 rejected 金额 (value) bad_money: "12,3" is not an amount like 1200000.00
@@ -399,8 +428,15 @@ func TestImportDeals(t *testing.T) {
 
 		res = e.upload("kam1", "kind=deals&dry_run=false", "商机.xlsx", file)
 		e.srv.WaitImports()
+		held := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
+		sameText(t, "real run", held.counts(), "awaiting_approval dry_run=false total=11 processed=9 imported=0 skipped=1 rejected=8 held=2")
+		approved := decodeReport(t, e.post(t, "d1", res.header.Get("Location")+"/approve", `{"reason":"Both were assessed in the old CRM"}`, 200))
+		if approved.Status != "running" || approved.Approval == nil || approved.Approval.By != "d1" || approved.Approval.Decision != "approved" {
+			t.Errorf("approved: %s %+v", approved.counts(), approved.Approval)
+		}
+		e.srv.WaitImports()
 		done := decodeReport(t, e.get(t, "kam1", res.header.Get("Location"), 200))
-		sameText(t, "real run", done.counts(), "done dry_run=false total=11 processed=11 imported=2 skipped=1 rejected=8")
+		sameText(t, "approved run", done.counts(), "done dry_run=false total=11 processed=11 imported=2 skipped=1 rejected=8")
 
 		// The deals run at their stages, marked imported; the gates before count as passed.
 		list := e.must(200, "GET", "/api/v1/deals?limit=200", "kam1", "")["items"].([]any)
@@ -419,7 +455,7 @@ func TestImportDeals(t *testing.T) {
 			deal["owner"] != "kam2" || deal["team_id"] != "east" {
 			t.Errorf("imported deal: %v", deal)
 		}
-		if m, _ := deal["imported"].(map[string]any); m["stage"] != "bid" || m["import_id"] != done.ID || m["line"] != float64(2) || m["by"] != "kam1" {
+		if m, _ := deal["imported"].(map[string]any); m["stage"] != "bid" || m["import_id"] != done.ID || m["line"] != float64(2) || m["by"] != "kam1" || m["approved_by"] != "d1" {
 			t.Errorf("imported marker: %v", deal["imported"])
 		}
 		if err := api.CheckOpenAPI("GET", "/api/v1/deals/"+bid, nil, 200, mustJSON(deal)); err != nil {
@@ -478,7 +514,7 @@ func TestExportRoundTrip(t *testing.T) {
 		deal := e.must(201, "POST", "/api/v1/deals", "kam1", `{"account_id":"`+acc+`","title":"Pumps","value":"2500000.00","currency":"CNY","expected_close":"2027-03-31"}`)["id"].(string)
 		e.must(200, "PUT", "/api/v1/deals/"+deal+"/engineers", "kam1", `{"engineers":["e1"]}`)
 		e.must(201, "POST", "/api/v1/accounts", "kam3", `{"name":"West only"}`)
-		e.upload("kam1", "kind=deals&dry_run=false", "deals.csv", []byte("account,title,value,stage\n华东石化,Boiler,100,bid\n"))
+		e.upload("d1", "kind=deals&dry_run=false", "deals.csv", []byte("account,title,value,stage,owner\n华东石化,Boiler,100,bid,kam1\n"))
 		e.srv.WaitImports()
 
 		csvAccounts := e.get(t, "kam1", "/api/v1/exports/accounts?format=csv", 200)
@@ -660,7 +696,7 @@ func TestImportDealsFailures(t *testing.T) {
 	e := newEnv(t, dbtest.SQLite(t))
 	e.upload("kam1", "kind=accounts&dry_run=false", "a.csv", []byte("name\nACME\n"))
 	e.srv.WaitImports()
-	file := []byte("account,title,value,stage\nACME,One,1,bid\nACME,Two,2,entry\nACME,Three,3,proposal\n")
+	file := []byte("account,title,value,stage\nACME,One,1,development\nACME,Two,2,development\nACME,Three,3,development\n")
 
 	e.svc.setFail(kamflow.Errorf(kamflow.EINVALID, "title refused by the workflow"))
 	res := e.upload("kam1", "kind=deals&dry_run=false", "d.csv", file)
@@ -670,9 +706,9 @@ func TestImportDealsFailures(t *testing.T) {
 		"2 rejected  () failed: the deal's workflow refused it: title refused by the workflow\n")
 	rej := e.get(t, "kam1", "/api/v1/imports/"+r.ID+"/rejected", 200)
 	sameText(t, "rejected file", string(rej.body), "\ufeffimport_line,import_errors,account,title,value,stage\r\n"+
-		"2,the deal's workflow refused it: title refused by the workflow,ACME,One,1,bid\r\n")
+		"2,the deal's workflow refused it: title refused by the workflow,ACME,One,1,development\r\n")
 
-	file = append(file, "ACME,Four,4,bid\nACME,Five,5,bid\n"...)
+	file = append(file, "ACME,Four,4,development\nACME,Five,5,development\n"...)
 	e.svc.setFail(kamflow.Errorf(kamflow.EUNAVAILABLE, "Temporal is not answering"))
 	res = e.upload("kam1", "kind=deals&dry_run=false", "d.csv", file)
 	e.srv.WaitImports()
@@ -759,4 +795,233 @@ func TestImportContactsReportsTo(t *testing.T) {
 			t.Errorf("reports_to %v (ids %v)", got, ids)
 		}
 	})
+}
+
+// TestImportDealsApproval: a KAM's deals past development wait for a director of the team while
+// the rest of the file goes ahead; the team's directors are told; only one of them decides, once:
+// approved, the deals open at their stages marked imported and approved; rejected, the held rows
+// are rejected with the reason. A director's own import goes ahead whole.
+func TestImportDealsApproval(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.upload("kam1", "kind=accounts&dry_run=false", "a.csv", []byte("external_id,name\nCRM-1,华东石化\n"))
+		e.srv.WaitImports()
+		file := []byte("商机编号,客户编号,商机名称,金额,阶段,负责人\n" +
+			"D-1,CRM-1,Boiler feed pumps,5000000,negotiation,\n" + // 2: held
+			"D-2,CRM-1,Spare parts,80000,development,\n" + // 3: goes ahead
+			"D-3,CRM-1,DCS retrofit,1200000,bid,kam2\n" + // 4: held
+			"D-4,CRM-1,Analysers,300000,proposal,kam3\n") // 5: rejected (not held: it has a problem)
+		why := "is at the %s stage, past development: its key nodes before (assessment, bid, margin approval) count as passed, so a sales director of the team approves its import"
+		wantHeld := fmt.Sprintf("2 held 阶段 (stage) needs_approval: Boiler feed pumps "+why+"\n", "negotiation") +
+			fmt.Sprintf("4 held 阶段 (stage) needs_approval: DCS retrofit "+why+"\n", "bid") +
+			"5 rejected 负责人 (owner) unknown_owner: kam3 is not a KAM of the team\n"
+		dry := decodeReport(t, e.upload("kam1", "kind=deals&dry_run=true", "商机.csv", file))
+		sameText(t, "dry run", dry.counts()+"\n"+dry.issues(), "done dry_run=true total=4 processed=2 imported=1 skipped=0 rejected=1 held=2\n"+wantHeld)
+
+		res := e.upload("kam1", "kind=deals&dry_run=false", "商机.csv", file)
+		loc := res.header.Get("Location")
+		e.srv.WaitImports()
+		imp := decodeReport(t, e.get(t, "kam1", loc, 200))
+		sameText(t, "awaiting", imp.counts()+"\n"+imp.issues(), "awaiting_approval dry_run=false total=4 processed=2 imported=1 skipped=0 rejected=1 held=2\n"+wantHeld)
+		titles := func() string {
+			var out []string
+			for _, it := range e.must(200, "GET", "/api/v1/deals?limit=200", "kam1", "")["items"].([]any) {
+				m := it.(map[string]any)
+				out = append(out, fmt.Sprintf("%s@%s", m["title"], m["stage"]))
+			}
+			slices.Sort(out)
+			return strings.Join(out, " ")
+		}
+		sameText(t, "deals while held", titles(), "Spare parts@development")
+		// The team's directors are told, in the app; the other team's director is not.
+		notices := func(as, kind string) []string {
+			var out []string
+			for _, it := range e.must(200, "GET", "/api/v1/notifications", as, "")["items"].([]any) {
+				if m := it.(map[string]any); m["kind"] == kind {
+					out = append(out, m["message"].(string))
+				}
+			}
+			return out
+		}
+		if got := notices("d1", "import_approval"); len(got) != 1 || got[0] != "kam1's import of 商机.csv holds 2 deals past development for your approval (import page): they would skip their key nodes" {
+			t.Errorf("d1 is told %q", got)
+		}
+		if got := notices("d2", "import_approval"); len(got) != 0 {
+			t.Errorf("d2 is told %q", got)
+		}
+		for as, want := range map[string]int{"d1": 1, "kam1": 1, "kam2": 0, "d2": 0, "admin": 1} {
+			if items := e.get(t, as, "/api/v1/imports?status=awaiting_approval", 200).json.(map[string]any)["items"].([]any); len(items) != want {
+				t.Errorf("%s lists %d imports awaiting approval, want %d", as, len(items), want)
+			}
+		}
+		e.get(t, "kam1", "/api/v1/imports?status=later", 400)
+
+		// Only a director of the team decides; a rejection needs a reason.
+		for as, want := range map[string]int{"kam1": 403, "kam2": 403, "admin": 403, "d2": 404, "e1": 403} {
+			e.post(t, as, loc+"/approve", "", want)
+		}
+		e.post(t, "d1", loc+"/reject", `{"reason":"  "}`, 400)
+		if r := e.serve(request{method: "POST", path: loc + "/approve", as: "d1", body: `{"reason":1}`}); r.status != 400 {
+			t.Errorf("a reason that is not text: %d %s", r.status, r.body)
+		}
+
+		ok := decodeReport(t, e.post(t, "d1", loc+"/approve", "", 200))
+		if ok.Status != "running" || ok.Held != 0 || ok.Approval == nil || ok.Approval.Decision != "approved" || ok.Approval.By != "d1" {
+			t.Errorf("approved: %s %+v", ok.counts(), ok.Approval)
+		}
+		e.srv.WaitImports()
+		done := decodeReport(t, e.get(t, "kam1", loc, 200))
+		sameText(t, "approved", done.counts()+"\n"+done.issues(), "done dry_run=false total=4 processed=4 imported=3 skipped=0 rejected=1\n"+
+			"5 rejected 负责人 (owner) unknown_owner: kam3 is not a KAM of the team\n")
+		sameText(t, "deals approved", titles(), "Boiler feed pumps@negotiation DCS retrofit@bid Spare parts@development")
+		for _, it := range e.must(200, "GET", "/api/v1/deals?limit=200", "kam1", "")["items"].([]any) {
+			m := it.(map[string]any)
+			if m["title"] != "DCS retrofit" {
+				continue
+			}
+			deal := e.must(200, "GET", "/api/v1/deals/"+m["id"].(string), "kam2", "")
+			if mk, _ := deal["imported"].(map[string]any); deal["owner"] != "kam2" || mk["by"] != "kam1" || mk["approved_by"] != "d1" || mk["stage"] != "bid" || mk["line"] != float64(4) {
+				t.Errorf("approved deal: %v %v", deal["owner"], deal["imported"])
+			}
+		}
+		e.post(t, "d1", loc+"/approve", "", 409)
+		e.post(t, "d1", loc+"/reject", `{"reason":"too late"}`, 409)
+		if got := notices("kam1", "import_decision"); len(got) != 1 || got[0] != "d1 approved the import of 2 deals past development from 商机.csv" {
+			t.Errorf("kam1 is told %q", got)
+		}
+		var actions []string
+		entries, _, err := d.Audit(context.Background(), kamflow.AuditFilter{EntityType: "import", EntityID: imp.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, en := range entries {
+			actions = append(actions, en.Actor+" "+en.Action+": "+en.Summary)
+		}
+		slices.Sort(actions)
+		sameText(t, "audit", strings.Join(actions, "\n"), strings.Join([]string{
+			"d1 import.approve: d1 approved the import of 2 deals past development from 商机.csv (kam1's import)",
+			"kam1 import.awaiting_approval: deals imported from 商机.csv: 1 of 4 rows imported, 0 skipped as present, 1 rejected, 2 held for a director's approval",
+			"kam1 import.done: deals imported from 商机.csv: 3 of 4 rows imported, 0 skipped as present, 1 rejected",
+		}, "\n"))
+
+		// Another file, rejected: its held row is rejected with the reason, in the rejected file.
+		other := []byte("客户编号,商机名称,金额,阶段\nCRM-1,Flow meters,990000,投标阶段\n")
+		res = e.upload("kam1", "kind=deals&dry_run=false", "第二批.csv", other)
+		loc = res.header.Get("Location")
+		if r := decodeReport(t, res); r.Status != "awaiting_approval" || r.Held != 1 {
+			t.Errorf("all held: %s", r.counts())
+		}
+		no := decodeReport(t, e.post(t, "d1", loc+"/reject", `{"reason":"No bid on file: import it at development"}`, 200))
+		sameText(t, "rejected", no.counts()+"\n"+no.issues(), "done dry_run=false total=1 processed=1 imported=0 skipped=0 rejected=1\n"+
+			"2 rejected 阶段 (stage) not_approved: d1 did not approve the import of this deal past development: No bid on file: import it at development\n")
+		rej := e.get(t, "kam1", loc+"/rejected", 200)
+		sameText(t, "rejected file", string(rej.body), "\ufeffimport_line,import_errors,客户编号,商机名称,金额,阶段\r\n"+
+			"2,阶段: d1 did not approve the import of this deal past development: No bid on file: import it at development,CRM-1,Flow meters,990000,投标阶段\r\n")
+		if strings.Contains(titles(), "Flow meters") {
+			t.Error("a rejected deal was opened")
+		}
+		if got := notices("kam1", "import_decision"); len(got) != 2 || got[0] != "d1 rejected the import of 1 deal past development from 第二批.csv: No bid on file: import it at development" {
+			t.Errorf("kam1 is told %q", got)
+		}
+
+		// A director of the team imports a deal past development at once.
+		r := decodeReport(t, e.upload("d1", "kind=deals&dry_run=false", "d1.csv", []byte("account_id,title,value,stage,owner\nCRM-1,Valves,10,bid,kam1\n")))
+		e.srv.WaitImports()
+		if r = decodeReport(t, e.get(t, "d1", "/api/v1/imports/"+r.ID, 200)); r.Status != "done" || r.Imported != 1 || r.Held != 0 {
+			t.Errorf("a director's import: %s", r.counts())
+		}
+	})
+}
+
+// TestImportFileLimits: a file past a structural limit is refused whole at the first excess, as
+// too_large naming the limit and where it was passed, and leaves nothing behind.
+func TestImportFileLimits(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	wide := func(rows, cols int) []byte {
+		var b bytes.Buffer
+		if err := sheettest.WideXLSX(&b, []string{"name", "industry"}, rows, cols, "1"); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	for _, c := range []struct {
+		name, file string
+		data       []byte
+		want       string // reason, limit, max, where: message
+	}{
+		{"a row wider than the columns", "w.xlsx", wide(3, 70),
+			`too_many_columns columns 64 line=2 column=BM sheet=Sheet1: row 2 of worksheet "Sheet1" has a value in column BM, past the 64 columns an import file may have: delete the columns past the data`},
+		{"a zip bomb", "bomb.xlsx", wide(2000, 1200),
+			"unpacked_too_large unpack_ratio 100 part=xl/worksheets/sheet1.xml: the workbook unpacks to 34.4 MiB (its part xl/worksheets/sheet1.xml to 34.4 MiB), 435 times its own size, more than the 100 times an import file may: this is not a spreadsheet of rows to import (save the data alone as a new .xlsx or as CSV)"},
+		{"a CSV row of 65 values", "w.csv", []byte("name\nACME" + strings.Repeat(",x", 64) + "\n"),
+			"too_many_columns columns 64 line=2 column=BM: line 2 has a value in column BM, past the 64 columns an import file may have: delete the columns past the data"},
+		{"a CSV row of 2,000 cells", "w.csv", []byte("name\nACME\nBeta" + strings.Repeat(",", 2000) + "\n"),
+			"too_many_columns columns 64 line=3 column=AMK: line 3 has more than 1024 cells, past the 64 columns an import file may have: delete the columns past the data"},
+		{"a cell too long", "l.csv", []byte("name,notes\nACME," + strings.Repeat("长", 32_768) + "\n"),
+			"cell_too_long cell_chars 32767 line=2 column=B: the cell in column B of line 2 holds more than 32767 characters (a spreadsheet's own limit for a cell)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := e.upload("kam1", "kind=accounts&dry_run=true", c.file, c.data)
+			code, _ := lookup(res.json, "error.code")
+			det, _ := lookup(res.json, "error.details")
+			msg, _ := lookup(res.json, "error.message")
+			m, _ := det.(map[string]any)
+			got := fmt.Sprintf("%v %v %v", m["reason"], m["limit"], m["max"])
+			for _, k := range []string{"line", "column", "sheet", "part"} {
+				if v, ok := m[k]; ok {
+					got += fmt.Sprintf(" %s=%v", k, v)
+				}
+			}
+			got += ": " + fmt.Sprint(msg)
+			if res.status != 413 || code != "too_large" || got != c.want {
+				t.Errorf("%d %v %s\nwant 413 too_large %s", res.status, code, got, c.want)
+			}
+		})
+	}
+	if items := e.must(200, "GET", "/api/v1/imports", "kam1", "")["items"].([]any); len(items) != 0 {
+		t.Errorf("%d imports recorded for refused files", len(items))
+	}
+}
+
+// TestImportDryRunSample: a dry run keeps the rows of the issues its report lists and the cells of
+// its first rejected rows only; the rest are counted. A real run keeps every rejected row whole.
+func TestImportDryRunSample(t *testing.T) {
+	d := dbtest.SQLite(t)
+	e := newEnv(t, d)
+	var file bytes.Buffer
+	file.WriteString("name,notes\n")
+	const n = kamflow.MaxReportIssues + 50
+	for i := range n {
+		fmt.Fprintf(&file, "=bad%d,%s\n", i, strings.Repeat("x", 30))
+	}
+	res := e.upload("kam1", "kind=accounts&dry_run=true", "bad.csv", file.Bytes())
+	dry := decodeReport(t, res)
+	if dry.Rejected != n || len(dry.Issues) != kamflow.MaxReportIssues || !dry.Truncated {
+		t.Errorf("answer: %s, %d issues, truncated %v", dry.counts(), len(dry.Issues), dry.Truncated)
+	}
+	stored, withCells := 0, 0
+	err := d.ImportRows(context.Background(), dry.ID, "", func(r kamflow.ImportRow) error {
+		stored++
+		if len(r.Cells) > 0 {
+			withCells++
+			if r.Line > kamflow.DryRunSampleRows+1 {
+				t.Errorf("line %d kept its cells, past the sample", r.Line)
+			}
+		}
+		return nil
+	})
+	if err != nil || stored != kamflow.MaxReportIssues || withCells != kamflow.DryRunSampleRows {
+		t.Errorf("stored %d rows, %d with cells; want %d and %d (%v)", stored, withCells, kamflow.MaxReportIssues, kamflow.DryRunSampleRows, err)
+	}
+	back := decodeReport(t, e.get(t, "kam1", "/api/v1/imports/"+dry.ID, 200))
+	if back.Rejected != n || len(back.Issues) != kamflow.MaxReportIssues || !back.Truncated {
+		t.Errorf("read back: %s, %d issues, truncated %v", back.counts(), len(back.Issues), back.Truncated)
+	}
+	// A real run keeps them all, with their cells, for its rejected file.
+	res = e.upload("kam1", "kind=accounts&dry_run=false", "bad.csv", file.Bytes())
+	e.srv.WaitImports()
+	rej := e.get(t, "kam1", res.header.Get("Location")+"/rejected", 200)
+	if lines := strings.Count(string(rej.body), "\r\n"); lines != n+1 || !strings.Contains(string(rej.body), "'=bad10049,"+strings.Repeat("x", 30)) {
+		t.Errorf("the rejected file has %d lines, want %d", lines, n+1)
+	}
 }

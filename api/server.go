@@ -225,6 +225,9 @@ func New(cfg Config) *Server {
 	v1.GET("/imports/template", s.importTemplate, sales)
 	v1.GET("/imports/:id", s.getImport, importReaders)
 	v1.GET("/imports/:id/rejected", s.rejectedRows, importReaders)
+	// A KAM's deals past development wait for a director of the team (import_approval.go).
+	v1.POST("/imports/:id/approve", s.approveImport, director)
+	v1.POST("/imports/:id/reject", s.rejectImport, director)
 	v1.GET("/exports/:kind", s.export, dealWork)
 
 	v1.GET("/users", s.listUsers, admin)

@@ -14,13 +14,14 @@ import (
 
 var _ kamflow.ImportStore = (*DB)(nil)
 
-// The imports and their rows (see migrations/*/0007_imports.sql), the bulk inserts of a run, and
+// The imports and their rows (see migrations/*/0007_imports.sql and 0030_import_approval.sql), the
+// bulk inserts of a run, a director's decision on the rows an import holds, and
 // the reads of the exports. Bulk inserts write many rows a statement: well under both dialects'
 // limits on a statement's parameters (65,535 on PostgreSQL, 32,766 on SQLite).
 const importChunk = 500
 
 const importColumns = `id, kind, dry_run, status, file_name, format, encoding, heads, team_id, created_by,
-	total, processed, imported, skipped, rejected, error, created_at, updated_at, finished_at`
+	total, processed, imported, skipped, rejected, error, created_at, updated_at, finished_at, held, approval, date1904`
 
 type importRow struct {
 	ID, Kind                   string
@@ -33,13 +34,23 @@ type importRow struct {
 	Error                      string
 	CreatedAt, UpdatedAt       time.Time
 	FinishedAt                 *time.Time
+	Held                       int
+	Approval                   string
+	Date1904                   bool
 }
 
 func (r importRow) imp() (*kamflow.Import, error) {
 	imp := &kamflow.Import{ID: r.ID, Kind: kamflow.ImportKind(r.Kind), DryRun: r.DryRun, Status: kamflow.ImportStatus(r.Status),
 		FileName: r.FileName, Format: r.Format, Encoding: r.Encoding, TeamID: r.TeamID, CreatedBy: r.CreatedBy,
 		Total: r.Total, Processed: r.Processed, Imported: r.Imported, Skipped: r.Skipped, Rejected: r.Rejected,
-		Error: r.Error, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+		Error: r.Error, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Held: r.Held, Date1904: r.Date1904}
+	if r.Approval != "" {
+		imp.Approval = &kamflow.ImportApproval{}
+		if err := json.Unmarshal([]byte(r.Approval), imp.Approval); err != nil {
+			return nil, fmt.Errorf("db: decode the approval of import %s: %w", r.ID, err)
+		}
+		imp.Approval.At = utc(imp.Approval.At)
+	}
 	if r.FinishedAt != nil {
 		t := utc(*r.FinishedAt)
 		imp.FinishedAt = &t
@@ -56,12 +67,16 @@ func (d *DB) CreateImport(ctx context.Context, imp *kamflow.Import, rows []kamfl
 	if err != nil {
 		return fmt.Errorf("db: encode import %s: %w", imp.ID, err)
 	}
+	approval, err := encodeApproval(imp.Approval)
+	if err != nil {
+		return fmt.Errorf("db: encode import %s: %w", imp.ID, err)
+	}
 	return d.inTx(ctx, "create import "+imp.ID, func(tx *gorm.DB) error {
-		res := tx.Exec(`INSERT INTO imports (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		res := tx.Exec(`INSERT INTO imports (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
 			imp.ID, string(imp.Kind), imp.DryRun, string(imp.Status), imp.FileName, imp.Format, imp.Encoding, string(heads),
 			imp.TeamID, imp.CreatedBy, imp.Total, imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Error,
-			ts(imp.CreatedAt), ts(imp.UpdatedAt), nullTS(imp.FinishedAt))
+			ts(imp.CreatedAt), ts(imp.UpdatedAt), nullTS(imp.FinishedAt), imp.Held, approval, imp.Date1904)
 		if res.Error != nil {
 			return fmt.Errorf("db: create import %s: %w", imp.ID, res.Error)
 		}
@@ -72,6 +87,14 @@ func (d *DB) CreateImport(ctx context.Context, imp *kamflow.Import, rows []kamfl
 	})
 }
 
+func encodeApproval(a *kamflow.ImportApproval) (string, error) {
+	if a == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(a)
+	return string(b), err
+}
+
 func nonNilColumns(c []kamflow.ImportColumn) []kamflow.ImportColumn {
 	if c == nil {
 		return []kamflow.ImportColumn{}
@@ -79,7 +102,8 @@ func nonNilColumns(c []kamflow.ImportColumn) []kamflow.ImportColumn {
 	return c
 }
 
-// insertImportRows writes rows of an import; a line recorded already is left as it is.
+// insertImportRows writes rows of an import; a line recorded already is left as it is. The cells
+// of a rejected or held row are kept (a dry run's rows come without them past its sample).
 func insertImportRows(tx *gorm.DB, importID string, rows []kamflow.ImportRow) error {
 	for len(rows) > 0 {
 		n := min(len(rows), importChunk)
@@ -92,7 +116,7 @@ func insertImportRows(tx *gorm.DB, importID string, rows []kamflow.ImportRow) er
 				return fmt.Errorf("db: encode a row of import %s: %w", importID, err)
 			}
 			cells := []byte("[]")
-			if r.Outcome == kamflow.OutcomeRejected && r.Cells != nil {
+			if (r.Outcome == kamflow.OutcomeRejected || r.Outcome == kamflow.OutcomeHeld) && r.Cells != nil {
 				if cells, err = json.Marshal(r.Cells); err != nil {
 					return fmt.Errorf("db: encode a row of import %s: %w", importID, err)
 				}
@@ -128,6 +152,9 @@ func (d *DB) Import(ctx context.Context, id string) (*kamflow.Import, error) {
 // those of their teams, an admin's all.
 func (d *DB) Imports(ctx context.Context, f kamflow.ImportFilter) ([]*kamflow.Import, error) {
 	var w where
+	if f.Status != "" {
+		w.add("status = ?", string(f.Status))
+	}
 	if v := f.Viewer; v != nil {
 		switch teams := viewerTeams(v); {
 		case v.Role == kamflow.UserAdmin || v.Role == kamflow.UserSystem:
@@ -288,8 +315,8 @@ func appendAudits(tx *gorm.DB, entries []*kamflow.AuditEntry, now time.Time) err
 }
 
 func setProgress(tx *gorm.DB, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, now time.Time) error {
-	res := tx.Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, status = ?, updated_at = ?
-		WHERE id = ?`, p.Processed, p.Imported, p.Skipped, p.Rejected, string(status), ts(now), importID)
+	res := tx.Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, held = ?, status = ?, updated_at = ?
+		WHERE id = ?`, p.Processed, p.Imported, p.Skipped, p.Rejected, p.Held, string(status), ts(now), importID)
 	if res.Error != nil {
 		return fmt.Errorf("db: record the progress of import %s: %w", importID, res.Error)
 	}
@@ -310,11 +337,16 @@ func (d *DB) RecordImportProgress(ctx context.Context, importID string, p kamflo
 	})
 }
 
-// FinishImport ends a run with its final counts: done, or failed with why.
+// FinishImport ends a run with its final counts: done, or failed with why, or awaiting a
+// director's approval of the rows it holds (not finished yet: no finished_at).
 func (d *DB) FinishImport(ctx context.Context, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, why string, now time.Time) error {
-	res := d.w.WithContext(ctx).Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, status = ?,
+	var finished any = ts(now)
+	if status == kamflow.ImportAwaiting {
+		finished = nil
+	}
+	res := d.w.WithContext(ctx).Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, held = ?, status = ?,
 		error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-		p.Processed, p.Imported, p.Skipped, p.Rejected, string(status), why, ts(now), ts(now), importID)
+		p.Processed, p.Imported, p.Skipped, p.Rejected, p.Held, string(status), why, ts(now), finished, importID)
 	if res.Error != nil {
 		return fmt.Errorf("db: finish import %s: %w", importID, res.Error)
 	}
@@ -322,6 +354,43 @@ func (d *DB) FinishImport(ctx context.Context, importID string, p kamflow.Import
 		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
 	}
 	return nil
+}
+
+// DecideImport records a director's decision on an import awaiting approval, in one transaction:
+// only an import still awaiting approval takes it (a second decision is a conflict), its status and
+// counts become status and p, and its held rows are replaced by rows.
+func (d *DB) DecideImport(ctx context.Context, importID string, a kamflow.ImportApproval, status kamflow.ImportStatus, p kamflow.ImportProgress, rows []kamflow.ImportRow, now time.Time) error {
+	approval, err := encodeApproval(&a)
+	if err != nil {
+		return fmt.Errorf("db: encode the approval of import %s: %w", importID, err)
+	}
+	var finished any
+	if status == kamflow.ImportDone || status == kamflow.ImportFailed {
+		finished = ts(now)
+	}
+	return d.inTx(ctx, "decide import "+importID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, held = ?, status = ?, approval = ?,
+			updated_at = ?, finished_at = ? WHERE id = ? AND status = ?`,
+			p.Processed, p.Imported, p.Skipped, p.Rejected, p.Held, string(status), approval, ts(now), finished, importID,
+			string(kamflow.ImportAwaiting))
+		if res.Error != nil {
+			return fmt.Errorf("db: decide import %s: %w", importID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Raw("SELECT count(*) FROM imports WHERE id = ?", importID).Scan(&n).Error; err != nil {
+				return fmt.Errorf("db: decide import %s: %w", importID, err)
+			}
+			if n == 0 {
+				return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+			}
+			return kamflow.Errorf(kamflow.ECONFLICT, "import %q is not awaiting approval: it was decided already", importID)
+		}
+		if err := tx.Exec("DELETE FROM import_rows WHERE import_id = ? AND outcome = ?", importID, string(kamflow.OutcomeHeld)).Error; err != nil {
+			return fmt.Errorf("db: clear the held rows of import %s: %w", importID, err)
+		}
+		return insertImportRows(tx, importID, rows)
+	})
 }
 
 // TeamAccounts lists the accounts of a team: what an import compares its rows with.

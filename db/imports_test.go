@@ -286,3 +286,73 @@ func TestImportContactsStore(t *testing.T) {
 		}
 	})
 }
+
+// TestImportDecision: an import awaiting a director keeps its held rows with their cells; a
+// decision takes the import once (a second is a conflict), replaces its held rows and records who
+// decided; the list filters by status.
+func TestImportDecision(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		imp := newImport("imp-h", "kam-li", "east", t0)
+		imp.Kind, imp.Status, imp.Total, imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Held = kamflow.ImportDeals, kamflow.ImportRunning, 3, 1, 1, 0, 0, 2
+		imp.Date1904 = true
+		held := func(line int) kamflow.ImportRow {
+			return kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeHeld, Cells: []string{"ACME", fmt.Sprint("Deal ", line), "bid"},
+				Issues: []kamflow.ImportIssue{{Line: line, Code: kamflow.IssueNeedsApproval, Message: "waits"}}}
+		}
+		if err := d.CreateImport(ctx, imp, []kamflow.ImportRow{held(3), held(4)}); err != nil {
+			t.Fatal(err)
+		}
+		// Not awaiting yet: no decision.
+		a := kamflow.ImportApproval{Decision: kamflow.ImportRejected, By: "dir-zhao", At: t0.Add(time.Hour), Reason: "not these"}
+		wantCode(t, d.DecideImport(ctx, "imp-h", a, kamflow.ImportDone, kamflow.ImportProgress{}, nil, t0), kamflow.ECONFLICT)
+		wantCode(t, d.DecideImport(ctx, "nope", a, kamflow.ImportDone, kamflow.ImportProgress{}, nil, t0), kamflow.ENOTFOUND)
+		p := kamflow.ImportProgress{Processed: 1, Imported: 1, Held: 2}
+		if err := d.FinishImport(ctx, "imp-h", p, kamflow.ImportAwaiting, "", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := d.Import(ctx, "imp-h")
+		if got.Status != kamflow.ImportAwaiting || got.Held != 2 || got.FinishedAt != nil || !got.Date1904 || got.Approval != nil {
+			t.Errorf("awaiting: %+v", got)
+		}
+		list, err := d.Imports(ctx, kamflow.ImportFilter{Viewer: &director, Status: kamflow.ImportAwaiting})
+		if err != nil || len(list) != 1 || list[0].ID != "imp-h" {
+			t.Errorf("awaiting list %v %v", list, err)
+		}
+		if list, _ := d.Imports(ctx, kamflow.ImportFilter{Viewer: &director, Status: kamflow.ImportDone}); len(list) != 0 {
+			t.Errorf("done list %v", list)
+		}
+		var rows []string
+		read := func() []string {
+			rows = nil
+			d.ImportRows(ctx, "imp-h", "", func(r kamflow.ImportRow) error {
+				rows = append(rows, fmt.Sprintf("%d %s %q %s", r.Line, r.Outcome, r.Cells, r.Reason()))
+				return nil
+			})
+			return rows
+		}
+		if got := read(); !slices.Equal(got, []string{`3 held ["ACME" "Deal 3" "bid"] waits`, `4 held ["ACME" "Deal 4" "bid"] waits`}) {
+			t.Errorf("held rows %q", got)
+		}
+		// Rejected: the held rows become rejected rows, once.
+		var rejected []kamflow.ImportRow
+		for _, line := range []int{3, 4} {
+			r := held(line)
+			r.Outcome, r.Issues = kamflow.OutcomeRejected, []kamflow.ImportIssue{{Line: line, Code: kamflow.IssueNotApproved, Message: "not approved"}}
+			rejected = append(rejected, r)
+		}
+		end := t0.Add(time.Hour)
+		after := kamflow.ImportProgress{Processed: 3, Imported: 1, Rejected: 2}
+		if err := d.DecideImport(ctx, "imp-h", a, kamflow.ImportDone, after, rejected, end); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, d.DecideImport(ctx, "imp-h", a, kamflow.ImportDone, after, rejected, end), kamflow.ECONFLICT)
+		got, _ = d.Import(ctx, "imp-h")
+		if got.Status != kamflow.ImportDone || got.Held != 0 || got.Rejected != 2 || got.Processed != 3 || got.FinishedAt == nil ||
+			asJSON(t, got.Approval) != `{"decision":"rejected","by":"dir-zhao","at":"2025-03-03T10:00:00Z","reason":"not these"}` {
+			t.Errorf("rejected: %+v %s", got, asJSON(t, got.Approval))
+		}
+		if got := read(); !slices.Equal(got, []string{`3 rejected ["ACME" "Deal 3" "bid"] not approved`, `4 rejected ["ACME" "Deal 4" "bid"] not approved`}) {
+			t.Errorf("rejected rows %q", got)
+		}
+	})
+}

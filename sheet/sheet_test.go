@@ -3,6 +3,7 @@ package sheet
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	uni "golang.org/x/text/encoding/unicode"
+
+	"github.com/kamflow/kamflow/sheet/sheettest"
 )
 
 const chinese = "客户名称,行业,地区\r\n华东石化,石化,上海\r\n\"北方重工\n(沈阳)\",机械,辽宁\r\n\r\n南方电力,电力,广东\r\n"
@@ -203,5 +206,117 @@ func TestCSVWriter(t *testing.T) {
 	f, err := Read(buf.Bytes(), "x.csv", 10)
 	if err != nil || f.Encoding != "utf-8-bom" || !strings.HasPrefix(f.Rows[1].Cells[0], "'=cmd") {
 		t.Errorf("read back: %v %+v", err, f)
+	}
+}
+
+// TestLimits: a file past one of its limits is refused whole at the first excess, with the limit
+// and where it was passed; blank cells after a row's last value are not a row's width.
+func TestLimits(t *testing.T) {
+	small := Limits{Rows: 5, Columns: 4, CellChars: 8, Text: 1 << 20, Unpacked: 160 << 20, Ratio: 100}
+	wide := func(head []string, rows, cols int) []byte {
+		var b bytes.Buffer
+		if err := sheettest.WideXLSX(&b, head, rows, cols, "1"); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	for _, c := range []struct {
+		name, file string
+		data       []byte
+		lim        Limits
+		want       string // reason line column sheet limit max: message ("" for no error)
+		rows       int    // data rows read before it
+	}{
+		{"a value past the columns", "a.csv", []byte("name,industry\nACME,steel\nBeta,x,,,y\n"), small,
+			"too_many_columns 3 E  columns 4: line 3 has a value in column E, past the 4 columns an import file may have: delete the columns past the data", 1},
+		{"a wide head", "a.csv", []byte("a,b,c,d,e\n1\n"), small,
+			"too_many_columns 1 E  columns 4: line 1 has a value in column E, past the 4 columns an import file may have: delete the columns past the data", 0},
+		{"blank cells past the columns", "a.csv", []byte("name,industry,,,,,,\nACME,steel,,,,,,,,\n"), small, "", 1},
+		{"a record of more than 16 times the columns", "a.csv", []byte("name\nACME\n" + strings.Repeat(",", 64) + "\nlater\n"), small,
+			"too_many_columns 3 BM  columns 4: line 3 has more than 64 cells, past the 4 columns an import file may have: delete the columns past the data", 1},
+		{"a separator in quotes is no cell", "a.csv", []byte("name\n\"" + strings.Repeat(",", 100) + "\"\n"), Limits{Rows: 5, Columns: 4, CellChars: 200, Text: 1 << 20}, "", 1},
+		{"the first excess is told", "a.csv", []byte("name\nACME\n123456789\n" + strings.Repeat(",", 64) + "\n"), small,
+			"cell_too_long 3 A  cell_chars 8: the cell in column A of line 3 holds more than 8 characters (a spreadsheet's own limit for a cell)", 1},
+		{"characters, not bytes", "a.csv", []byte("name\n一二三四五六七八\n"), small, "", 1},
+		{"too much text", "a.csv", []byte("name,notes\nabcde,abcde\nabcde,abcde\n"), Limits{Rows: 5, Columns: 4, CellChars: 5, Text: 25},
+			"too_much_text 3   text_bytes 25: the cells of the file hold more than 25 bytes of text by line 3: split it into several files", 1},
+		{"too many cells, blank rows too", "a.csv", []byte("name\n" + strings.Repeat(",,,,,,,\n", 7)), Limits{Rows: 2, Columns: 4, CellChars: 5, Text: 1 << 20},
+			"too_many_cells 4   cells 24: the file holds more than 24 cells (empty formatted cells included) by line 4: clear the rows and columns past the data, or split the file", 0},
+		{"too many rows", "a.csv", []byte("name\na\nb\nc\nd\ne\nf\n"), small,
+			"too_many_rows 7   rows 5: the file has more than 5 rows: split it into several files", 5},
+		{"a wide worksheet", "a.xlsx", wide([]string{"name"}, 4, 70), DefaultLimits,
+			`too_many_columns 2 BM Sheet1 columns 64: row 2 of worksheet "Sheet1" has a value in column BM, past the 64 columns an import file may have: delete the columns past the data`, 0},
+		{"a zip bomb", "a.xlsx", wide([]string{"name"}, 2000, 1200), DefaultLimits,
+			"unpacked_too_large 0   unpack_ratio 100: the workbook unpacks to 34.4 MiB (its part xl/worksheets/sheet1.xml to 34.4 MiB), 435 times its own size, more than the 100 times an import file may", 0},
+		{"a workbook unpacking past the limit", "a.xlsx", wide([]string{"name"}, 2000, 1200), Limits{Rows: 5, Columns: 4, CellChars: 5, Text: 1 << 20, Unpacked: 20 << 20, Ratio: 1000},
+			"unpacked_too_large 0   unpacked_bytes 20971520: the workbook unpacks to 34.4 MiB (its part xl/worksheets/sheet1.xml to 34.4 MiB), more than the 20 MiB an import file may unpack to: this is not a spreadsheet of rows to import (save the data alone as a new .xlsx or as CSV)", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, n := "", 0
+			r, err := Open(c.data, c.file, c.lim)
+			if err == nil {
+				for range r.Rows() {
+					n++
+				}
+				err = r.Err()
+				r.Close()
+			}
+			if err != nil {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("err %v, want a *sheet.Error", err)
+				}
+				got = fmt.Sprintf("%s %d %s %s %s %d: %s", e.Reason, e.Line, e.Column, e.Sheet, e.Limit, e.Max, e.Message)
+			}
+			if !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") || n != c.rows {
+				t.Errorf("%d rows, %s\nwant %d rows, %s", n, got, c.rows, c.want)
+			}
+		})
+	}
+}
+
+// TestBlankCellsPastTheColumns: a row's blank cells past the limit (the empty formatted cells of
+// a worksheet) are left out, not refused.
+func TestBlankCellsPastTheColumns(t *testing.T) {
+	x := excelize.NewFile()
+	x.SetCellValue("Sheet1", "A1", "name")
+	x.SetCellValue("Sheet1", "A2", "ACME")
+	style, _ := x.NewStyle(&excelize.Style{Border: []excelize.Border{{Type: "left", Color: "000000", Style: 1}}})
+	x.SetCellStyle("Sheet1", "A2", "ZZ2", style)
+	var buf bytes.Buffer
+	if err := x.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Read(buf.Bytes(), "x.xlsx", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Row{{1, []string{"name"}}, {2, []string{"ACME"}}}; !reflect.DeepEqual(f.Rows, want) || cap(f.Rows[1].Cells) != 1 {
+		t.Errorf("rows %+v (capacity %d)\nwant %+v", f.Rows, cap(f.Rows[1].Cells), want)
+	}
+}
+
+// TestRowsStream: the rows come one at a time; a reader let go of early holds nothing more.
+func TestRowsStream(t *testing.T) {
+	var b bytes.Buffer
+	if err := sheettest.WideXLSX(&b, []string{"name", "industry"}, 1000, 2, "7"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(b.Bytes(), "w.xlsx", DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if h := r.Head(); h.Line != 1 || !reflect.DeepEqual(h.Cells, []string{"name", "industry"}) || r.Sheet != "Sheet1" || r.Format != XLSX {
+		t.Errorf("head %+v of %s %s", h, r.Sheet, r.Format)
+	}
+	for row := range r.Rows() {
+		if row.Line != 2 || !reflect.DeepEqual(row.Cells, []string{"7", "7"}) {
+			t.Errorf("row %+v", row)
+		}
+		break
+	}
+	if r.Count() != 1 || r.Err() != nil {
+		t.Errorf("count %d, err %v", r.Count(), r.Err())
 	}
 }

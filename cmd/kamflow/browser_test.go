@@ -1160,8 +1160,10 @@ func (f *fakeFieldService) undone(task, step string) bool {
 // fact, which makes its contact stale in the list and the org chart; sets the lifecycle by hand
 // with a reason; sorts and filters the account list and reads the 80/20 view. Then an import of
 // accounts with a bad row: the dry run shows the row's line and reason, the real run is followed
-// to done, and the rejected rows download as CSV with a byte-order mark; an open deal imported at
-// its stage is marked imported; the exports download. The account page and the import page are
+// to done, and the rejected rows download as CSV with a byte-order mark; an open deal past
+// development that the KAM imports waits for a director's approval, which the director gives on
+// the import page, and is then marked imported at its stage (another, in Chinese, the director
+// rejects with a reason); the exports download. The account page and the import page are
 // photographed in English and in Chinese, and checked at phone width. A director hands the
 // account over (its open deals go with it), and an admin changes the key-account settings.
 func TestBrowserKeyAccounts(t *testing.T) {
@@ -1386,11 +1388,40 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.waitText(`#import-history tr[data-dry-run=false][data-status=done]`, "客户.csv")
 	b.visible(`#import-history tr[data-dry-run=false][data-status=done] a.rejected-link`)
 	b.visible(`#import-history tr[data-dry-run=true]`)
-	// An open deal imported at its stage: marked imported on its page and in its history.
+	// An open deal past development: kam1's import of it waits for a director's approval.
 	b.set("#import-kind", "deals")
 	b.setFile("#import-file", "商机.csv", "account,title,value,stage\n上海化工 Shanghai Chemical,Cooling towers,1200000,proposal\n")
 	b.click("#import-run")
-	b.waitFor("deal import done", `document.querySelector('#import-progress')?.dataset.status === 'done' && document.querySelector('#import-counts [data-figure=imported] .figure-value')?.textContent === '1'`)
+	b.waitFor("deal import held", `document.querySelector('#import-progress')?.dataset.status === 'awaiting_approval' && document.querySelector('#import-counts [data-figure=held] .figure-value')?.textContent === '1'`)
+	b.waitText("#import-progress-text", "Waiting for a director's approval")
+	b.waitText("#import-awaiting", "1 deal past development is held")
+	b.waitText(`#import-issues tr[data-outcome=held][data-code=needs_approval]`, "a sales director of the team approves its import")
+	b.waitText(`#import-history tr[data-status=awaiting_approval]`, "(1 held)")
+	// The director approves it on the import page; then it is imported at its stage.
+	b.signOut()
+	b.signIn("director")
+	b.open("/import", "#import-approvals")
+	b.waitText("#import-approvals h2", "Waiting for your approval")
+	b.waitText("#import-approvals-table", "商机.csv")
+	b.waitText("#import-approvals-table", "kam1")
+	b.screenshot("import-approval-en.png")
+	b.click(`#import-approvals-table button[data-action=approve]`)
+	b.waitFor("approved", `document.querySelector('#import-decided')?.dataset.decision === 'approved'`)
+	b.waitText("#import-decided", "You approved kam1's 1 held deal")
+	b.waitText("#import-approvals", "No import waits for your approval.")
+	b.waitText("#import-approval", "Approved by director")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		items := kam.do("GET", "/api/v1/imports?limit=1", nil, 200)["items"].([]any)
+		if items[0].(map[string]any)["status"] == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved import is not done: %v", items[0])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.signOut()
+	b.signIn("kam1")
 	b.open("/accounts/"+acctID, "#account-deals")
 	b.waitText("#account-deals", "Cooling towers")
 	href := eval[string](b, `[...document.querySelectorAll('#account-deals a')].find(a => a.textContent === 'Cooling towers')?.getAttribute('href') || ''`)
@@ -1427,6 +1458,15 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.waitText("#import-dry-run", "试运行")
 	b.waitText("#import-counts", "被拒")
 	b.screenshot("import-zh-CN.png")
+	// Another deal past development, in Chinese: it waits for the director (who rejects it below).
+	b.set("#import-kind", "deals")
+	b.setFile("#import-file", "第二批.csv", "account,title,value,stage\n上海化工 Shanghai Chemical,Heat exchangers,800000,bid\n")
+	b.click("#import-run")
+	b.waitFor("held in Chinese", `document.querySelector('#import-progress')?.dataset.status === 'awaiting_approval'`)
+	b.waitText("#import-progress-text", "等待总监审批")
+	b.waitText("#import-awaiting", "1 条开发阶段之后的商机暂缓导入")
+	b.waitText(`#import-issues tr[data-outcome=held]`, "须由团队的销售总监审批导入")
+	b.waitText("#import-counts [data-figure=held]", "待总监审批")
 	b.open("/accounts/"+acctID, "#account-profile")
 	b.waitText("#account-profile h2", "客户档案")
 	b.waitText("#account-profile", "组织与决策结构")
@@ -1456,9 +1496,25 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.do("desktop viewport", chromedp.EmulateViewport(1366, 900))
 	b.check()
 
-	// ---- The director hands the account over to kam2: its open deal goes with it.
+	// ---- The director rejects the held deal on the import page, with a reason, in Chinese.
 	b.signOut()
 	b.signIn("director")
+	b.open("/import", "#import-approvals")
+	b.waitText("#import-approvals h2", "待您审批")
+	b.waitText("#import-approvals-table", "第二批.csv")
+	b.click(`#import-approvals-table button[data-action=reject]`)
+	b.visible("#import-reject-form")
+	b.typeIn("#import-reject-reason", "没有投标记录：请按开发阶段导入")
+	b.screenshot("import-reject-zh-CN.png")
+	b.click("#import-reject-confirm")
+	b.waitFor("rejected", `document.querySelector('#import-decided')?.dataset.decision === 'rejected'`)
+	b.waitText("#import-decided", "您已驳回 kam1 在“第二批.csv”中暂缓的 1 条商机")
+	b.waitText(`#import-issues tr[data-code=not_approved]`, "总监未批准导入")
+	b.waitText("#import-approval", "理由：没有投标记录：请按开发阶段导入")
+	b.waitText("#import-approvals", "没有待您审批的导入。")
+	b.check()
+
+	// ---- The director hands the account over to kam2: its open deal goes with it.
 	b.open("/accounts/"+acctID, "#account-team")
 	b.click("#account-team details.handover summary")
 	b.set("#handover-owner", "kam2")

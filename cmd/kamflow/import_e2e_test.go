@@ -37,14 +37,14 @@ func (c apiClient) upload(query, name string, data []byte) map[string]any {
 	return out
 }
 
-// await polls an import until it is done.
+// await polls an import until it is done, or awaiting a director's approval.
 func (c apiClient) await(imp map[string]any) map[string]any {
 	c.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		got := c.do("GET", "/api/v1/imports/"+imp["id"].(string), nil, 200)
 		switch got["status"] {
-		case "done":
+		case "done", "awaiting_approval":
 			return got
 		case "failed":
 			c.t.Fatalf("import failed: %v", got)
@@ -57,8 +57,9 @@ func (c apiClient) await(imp map[string]any) map[string]any {
 }
 
 // TestDevImportsDealsAtTheirStage imports accounts and open deals on the real thing (the embedded
-// Temporal server, the worker, SQLite): each deal's workflow starts at its stage, marked
-// imported, and goes on from there; running the file again opens nothing twice.
+// Temporal server, the worker, SQLite): the KAM's deals past development wait for the director,
+// who approves them; then each deal's workflow starts at its stage, marked imported and approved,
+// and goes on from there; running the file again opens nothing twice.
 func TestDevImportsDealsAtTheirStage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
@@ -73,8 +74,13 @@ func TestDevImportsDealsAtTheirStage(t *testing.T) {
 	deals := []byte("商机编号,客户编号,商机名称,金额,阶段,预计成交日期\n" +
 		"D-1,CRM-1,Boiler feed pumps,12000000,投标阶段,2027-03-31\n" +
 		"D-2,CRM-1,DCS retrofit,800000,entry,\n")
-	done := c.await(c.upload("kind=deals&dry_run=false", "商机.csv", deals))
-	if done["imported"] != float64(2) || done["rejected"] != float64(0) {
+	held := c.await(c.upload("kind=deals&dry_run=false", "商机.csv", deals))
+	if held["status"] != "awaiting_approval" || held["held"] != float64(2) || held["imported"] != float64(0) {
+		t.Fatalf("deals held: %v", held)
+	}
+	login(t, c.base, "director").do("POST", "/api/v1/imports/"+held["id"].(string)+"/approve", map[string]any{"reason": "assessed in the old CRM"}, 200)
+	done := c.await(held)
+	if done["status"] != "done" || done["imported"] != float64(2) || done["rejected"] != float64(0) {
 		t.Fatalf("deals: %v", done)
 	}
 	list := c.do("GET", "/api/v1/deals?stage=bid", nil, 200)["items"].([]any)
@@ -84,7 +90,7 @@ func TestDevImportsDealsAtTheirStage(t *testing.T) {
 	p := "/api/v1/deals/" + list[0].(map[string]any)["id"].(string)
 	deal := c.do("GET", p, nil, 200)
 	imported, _ := deal["imported"].(map[string]any)
-	if deal["status"] != "open" || imported["stage"] != "bid" || imported["import_id"] != done["id"] || deal["value"] != "12000000.00" {
+	if deal["status"] != "open" || imported["stage"] != "bid" || imported["import_id"] != done["id"] || imported["approved_by"] != "director" || deal["value"] != "12000000.00" {
 		t.Fatalf("imported deal: %v", deal)
 	}
 	hist := c.do("GET", p+"/history", nil, 200)["items"].([]any)

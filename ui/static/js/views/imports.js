@@ -3,10 +3,14 @@
 // — every bad row with its line, column and reason — then import it for real and follow its
 // progress until it is done; the rejected rows come back as a file to correct. Exports of
 // everything the user may see, as CSV or XLSX.
+//
+// A KAM's deals past development are held for a director of the team: the KAM's import then
+// waits for a director's approval (the rest of the file goes ahead), and the team's directors see
+// it on this page with Approve and Reject (a reason, which the KAM reads on each rejected row).
 
 import { api, upload, ApiError } from '../api.js';
 import { t, tp, has, locale, formatNumber, formatPercent, formatDateTime } from '../i18n.js';
-import { h, replace, field, select, busy, newId } from '../dom.js';
+import { h, replace, field, select, busy, newId, openDialog, validate } from '../dom.js';
 import { formError, table, empty, query } from './common.js';
 
 export const IMPORT_KINDS = ['accounts', 'contacts', 'deals'];
@@ -104,6 +108,29 @@ export async function importView(root, ctx) {
   await showHistory();
   if (!ctx.alive()) return;
 
+  // A director's imports to decide: the KAMs' imports of the team holding deals past development.
+  const isDirector = ctx.user && ctx.user.role === 'director';
+  const approvals = h('div', { class: 'import-approvals-body' });
+  const showApprovals = async () => {
+    if (!isDirector) return;
+    try {
+      const list = await api('GET', '/imports?status=awaiting_approval&limit=50');
+      if (ctx.alive()) replace(approvals, approvalTable(list.items || [], decide));
+    } catch (err) {
+      if (ctx.alive()) formError(null, approvals, err);
+    }
+  };
+  const decide = async (imp, approve, reason) => {
+    const out = await api('POST', `/imports/${encodeURIComponent(imp.id)}/${approve ? 'approve' : 'reject'}`, reason ? { reason } : {});
+    if (!ctx.alive()) return;
+    replace(result, h('p', { class: 'alert alert-info', id: 'import-decided', data: { decision: approve ? 'approved' : 'rejected' },
+      text: tp(approve ? 'import.approved_note' : 'import.rejected_note', imp.held, { file: imp.file_name, by: imp.created_by }) }),
+    report(out));
+    await Promise.all([showApprovals(), showHistory()]);
+  };
+  await showApprovals();
+  if (!ctx.alive()) return;
+
   const exports = h('section', { class: 'panel', id: 'exports', 'aria-labelledby': `${hid}-x` },
     h('h2', { id: `${hid}-x`, text: t('export.title') }),
     h('p', { class: 'hint', text: t('export.hint') }),
@@ -114,6 +141,9 @@ export async function importView(root, ctx) {
 
   replace(root,
     h('div', { class: 'page-head' }, h('h1', { text: t('import.title') })),
+    isDirector ? h('section', { class: 'panel', id: 'import-approvals', 'aria-labelledby': `${hid}-a` },
+      h('h2', { id: `${hid}-a`, text: t('import.approvals') }),
+      h('p', { class: 'hint', text: t('import.approvals_hint') }), approvals) : null,
     h('section', { class: 'panel', id: 'import', 'aria-labelledby': hid },
       h('h2', { id: hid, text: t('import.upload') }),
       h('p', { class: 'hint', text: t('import.hint') }),
@@ -155,11 +185,14 @@ function progress(imp) {
 
 // report shows an import's counts and every issue of its rows, by line.
 function report(imp) {
+  const figures = [['total', imp.total], ['imported', imp.imported], ['skipped', imp.skipped], ['rejected', imp.rejected]];
+  if (imp.held > 0) figures.push(['held', imp.held]);
   const counts = h('ul', { class: 'figures', id: 'import-counts', data: { status: imp.status, dryRun: String(imp.dry_run) } },
-    [['total', imp.total], ['imported', imp.imported], ['skipped', imp.skipped], ['rejected', imp.rejected]].map(([k, n]) => h('li', { class: 'figure', data: { figure: k } },
+    figures.map(([k, n]) => h('li', { class: 'figure', data: { figure: k } },
       h('span', { class: 'figure-value', text: formatNumber(n) }), h('span', { class: 'figure-label', text: t(imp.dry_run ? `import.count_dry.${k}` : `import.count.${k}`) }))));
   const issues = imp.issues || [];
-  const rows = issues.map((x) => h('tr', { class: x.outcome === 'rejected' ? 'is-rejected' : 'is-skipped', data: { line: String(x.line), code: x.code, outcome: x.outcome } },
+  const rowClass = { rejected: 'is-rejected', skipped: 'is-skipped', held: 'is-held' };
+  const rows = issues.map((x) => h('tr', { class: rowClass[x.outcome] || 'is-skipped', data: { line: String(x.line), code: x.code, outcome: x.outcome } },
     h('td', { class: 'num', text: formatNumber(x.line) }),
     h('td', { text: x.column || '' }),
     h('td', { text: t(`import.outcome.${x.outcome}`) }),
@@ -168,6 +201,11 @@ function report(imp) {
     h('p', { class: 'summary', id: 'import-summary' }, imp.dry_run ? t('import.dry_summary') : imp.status === 'done' ? t('import.done_summary', { file: imp.file_name }) : t(`import.status.${imp.status}`),
       imp.encoding ? ` ${t('import.encoding', { encoding: imp.encoding })}` : ''),
     imp.error ? h('p', { class: 'alert alert-error', text: t('import.failed', { error: imp.error }) }) : null,
+    imp.held > 0 ? h('p', { class: 'alert alert-warn', id: 'import-awaiting', data: { held: String(imp.held) },
+      text: tp(imp.dry_run ? 'import.held_dry' : 'import.awaiting', imp.held) }) : null,
+    imp.approval ? h('p', { class: 'hint', id: 'import-approval', data: { decision: imp.approval.decision } },
+      t(`import.decision.${imp.approval.decision}`, { by: imp.approval.by, when: formatDateTime(imp.approval.at) }),
+      imp.approval.reason ? ` ${t('import.decision_reason', { reason: imp.approval.reason })}` : '') : null,
     counts,
   ];
   if (!imp.dry_run && imp.rejected > 0) {
@@ -190,6 +228,58 @@ function issueText(x) {
   return has(`import.code.${x.code}`) ? t(`import.code.${x.code}`) : x.message;
 }
 
+// approvalTable lists the imports waiting for the director: when, which file, whose, how many deals
+// held, with Approve and Reject.
+function approvalTable(items, decide) {
+  if (!items.length) return empty(t('import.approvals_empty'));
+  const rows = items.map((x) => {
+    const msg = h('div', { class: 'form-msg', role: 'alert' });
+    const approve = h('button', { type: 'button', class: 'btn btn-primary btn-small', data: { action: 'approve' }, text: t('import.approve') });
+    const reject = h('button', { type: 'button', class: 'btn btn-small', data: { action: 'reject' }, text: t('import.reject') });
+    approve.addEventListener('click', busy(approve, async () => {
+      replace(msg);
+      try {
+        await decide(x, true, '');
+      } catch (err) {
+        formError(null, msg, err);
+      }
+    }));
+    reject.addEventListener('click', () => rejectDialog(x, decide));
+    return h('tr', { data: { importId: x.id, held: String(x.held) } },
+      h('td', { class: 'nowrap', text: formatDateTime(x.created_at) }),
+      h('th', { scope: 'row', text: x.file_name }),
+      h('td', { text: x.created_by }),
+      h('td', { class: 'num', text: tp('import.held_deals', x.held) }),
+      h('td', { class: 'actions' }, approve, ' ', reject, msg));
+  });
+  return table(null, [t('import.when'), t('import.file'), t('import.by'), t('import.held_head'), t('import.decide')], rows, { className: 'import-approvals', id: 'import-approvals-table' });
+}
+
+// rejectDialog asks the director why: the KAM reads it on each rejected row.
+function rejectDialog(imp, decide) {
+  openDialog(t('import.reject_title', { file: imp.file_name }), (close) => {
+    const reason = h('textarea', { name: 'reason', id: 'import-reject-reason', required: true, maxlength: '4000', rows: '3' });
+    const msg = h('div', { class: 'form-msg', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-warn', id: 'import-reject-confirm', text: t('import.reject') });
+    const form = h('form', { novalidate: true, id: 'import-reject-form' },
+      h('p', { text: tp('import.reject_explain', imp.held) }),
+      field(t('field.reason'), reason, { hint: t('import.reject_hint') }),
+      msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      try {
+        await decide(imp, false, reason.value.trim());
+        close();
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    return form;
+  });
+}
+
 // historyTable lists the recent imports the user may read: when, what, how it went, and the
 // rejected rows of a real run.
 function historyTable(items) {
@@ -199,9 +289,9 @@ function historyTable(items) {
     h('th', { scope: 'row', text: x.file_name }),
     h('td', { text: kindLabel(x.kind) }),
     h('td', { class: 'import-status' }, x.dry_run ? t('import.dry_run') : t(`import.status.${x.status}`)),
-    h('td', { class: 'num', text: t('import.counts_short', {
+    h('td', { class: 'num' }, t('import.counts_short', {
       imported: formatNumber(x.imported), skipped: formatNumber(x.skipped), rejected: formatNumber(x.rejected), total: formatNumber(x.total),
-    }) }),
+    }), x.held > 0 ? ` ${tp('import.held_short', x.held)}` : ''),
     h('td', { text: x.created_by }),
     h('td', null, !x.dry_run && x.rejected > 0 ? h('a', { href: fileHref(`/imports/${x.id}/rejected`, { format: 'csv' }), download: true, class: 'rejected-link', text: t('import.rejected_csv') }) : null)));
   return table(null, [t('import.when'), t('import.file'), t('import.kind'), t('import.outcome'), t('import.counts_head'), t('import.by'), t('import.rejected_rows')], rows, { className: 'import-history' });
