@@ -188,7 +188,7 @@ func TestDeliveryResolveUndo(t *testing.T) {
 	// On the timeline, under the engineer's name.
 	e := kamflow.DeliveryAudit(cmd, p, at)
 	if e.Action != "delivery.resolve_undo" || e.Actor != "eng1" || e.DealID != "d1" ||
-		e.Summary != "delivery task installation: the failed undo was cleaned up by hand: WO-7 cancelled by hand in the ERP, confirmed by Zhang" {
+		e.Summary != "delivery task installation cleaned up by hand after its failed undo: WO-7 cancelled by hand in the ERP, confirmed by Zhang" {
 		t.Errorf("audit %+v", e)
 	}
 	if c, ok := e.After.(kamflow.UndoCleanup); !ok || c.Note != want.Note {

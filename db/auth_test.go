@@ -583,7 +583,7 @@ func buildWorld(t *testing.T, d *db.DB) ([]*kamflow.Account, []*kamflow.Deal) {
 			t.Fatal(err)
 		}
 		if len(engineers) > 0 {
-			if _, err := deal.Apply(kamflow.Command{Kind: kamflow.CmdAssignEngineers, Actor: *world["system"],
+			if _, err := deal.ApplyRules(kamflow.Command{Kind: kamflow.CmdAssignEngineers, Actor: *world["system"],
 				Engineers: engineers}, at.Add(time.Minute), settings); err != nil {
 				t.Fatal(err)
 			}

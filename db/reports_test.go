@@ -547,7 +547,7 @@ func TestStayEndsProjectedOutOfOrder(t *testing.T) {
 		}
 		step := func(cmd kamflow.Command, day float64) kamflow.Projection {
 			cmd.Actor = sys
-			fx, err := deal.Apply(cmd, rd(day), settings)
+			fx, err := deal.ApplyRules(cmd, rd(day), settings) // seeded as its workflow wrote it
 			if err != nil {
 				t.Fatal(err)
 			}
