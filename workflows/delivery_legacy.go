@@ -69,7 +69,10 @@ func legacyDeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (kamflow.Del
 	for {
 		seen := r.changes
 		wake := r.nextWake()
-		changed := func() bool { return r.changes != seen || r.finished() || r.canSuggested(ctx) }
+		// Continuing as new waits for the running tasks: woken for it while one runs, the loop
+		// spun without yielding (the one change made here since the code was frozen; it issues
+		// no command a recorded history holds, and lets a run stuck so go on).
+		changed := func() bool { return r.changes != seen || r.finished() || (r.canSuggested(ctx) && r.running == 0) }
 		fired, err := legacyDelivAwaitWake(ctx, wake, changed)
 		if err != nil {
 			return r.plan, err
