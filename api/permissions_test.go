@@ -48,6 +48,7 @@ POST   /api/v1/accounts                         401   403  201  201  201  201  2
 GET    /api/v1/accounts                         401   403  200  200  200  200  200  200  200
 GET    /api/v1/accounts/{id}                    401   403  200  404  200  200  404  200  404
 PATCH  /api/v1/accounts/{id}                    401   403  200  404  200  200  404  403  403
+PATCH  /api/v1/accounts/{id} version            401   403  200  404  200  200  404  403  403
 GET    /api/v1/accounts/pareto                  401   403  200  200  200  200  200  403  403
 GET    /api/v1/accounts/{id}/timeline           401   403  200  404  200  200  404  200  404
 GET    /api/v1/accounts/{id}/contacts           401   403  200  404  200  200  404  200  404
@@ -75,6 +76,8 @@ POST   /api/v1/deals/{id}/acceptance            401   403  422  404  422  422  4
 POST   /api/v1/deals/{id}/project/close         401   403  200  404  200  200  404  200  404
 POST   /api/v1/deals/{id}/advance               401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/advance force         401   403  200  404  403  403  404  403  404
+POST   /api/v1/deals/{id}/advance from          401   403  200  404  200  200  404  403  404
+POST   /api/v1/deals/{id}/advance force from    401   403  200  404  403  403  404  403  404
 POST   /api/v1/deals/{id}/close                 401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/pause                 401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/resume                401   403  200  404  200  200  404  403  404
@@ -115,6 +118,8 @@ GET    /api/v1/imports                          401   200  200  200  200  200  2
 GET    /api/v1/imports/template                 401   403  200  200  200  200  200  403  403
 GET    /api/v1/imports/{id}                     401   200  200  404  200  404  404  403  403
 GET    /api/v1/imports/{id}/rejected            401   200  200  404  200  404  404  403  403
+POST   /api/v1/imports/{id}/approve             401   403  200  404  403  403  403  403  403
+POST   /api/v1/imports/{id}/reject              401   403  200  404  403  403  403  403  403
 GET    /api/v1/exports/{kind}                   401   403  200  200  200  200  200  200  200
 
 GET    /api/v1/users                            401   200  403  403  403  403  403  403  403
@@ -207,6 +212,9 @@ type matrixCase struct {
 	upload bool
 	// imp makes {id} a fresh import of kam1's (a dry run of one account, team east).
 	imp bool
+	// held makes {id} a fresh import of kam1's awaiting a director: a deal at bid on the fresh
+	// account, held.
+	held bool
 }
 
 // matrixPlan is the default plan with due dates.
@@ -229,6 +237,7 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/accounts":                                       {},
 	"GET /api/v1/accounts/{id}":                                  {stage: development, account: true},
 	"PATCH /api/v1/accounts/{id}":                                {stage: development, account: true, body: `{"region":"Jiangsu, Nanjing"}`},
+	"PATCH /api/v1/accounts/{id} version":                        {stage: development, account: true, body: `{"region":"Jiangsu, Suzhou","version":1}`},
 	"POST /api/v1/deals":                                         {body: `{"account_id":"{account}","title":"Matrix deal","value":"100000.00","currency":"CNY","owner":"kam1"}`},
 	"GET /api/v1/deals":                                          {},
 	"GET /api/v1/deals/{id}":                                     {stage: development},
@@ -246,6 +255,8 @@ var matrixCases = map[string]matrixCase{
 	"POST /api/v1/deals/{id}/project/close":                      {stage: accepted},
 	"POST /api/v1/deals/{id}/advance":                            {stage: assessed},
 	"POST /api/v1/deals/{id}/advance force":                      {stage: assessedFailed, body: matrixForce},
+	"POST /api/v1/deals/{id}/advance from":                       {stage: assessed, body: `{"from":"development"}`},
+	"POST /api/v1/deals/{id}/advance force from":                 {stage: assessedFailed, body: `{"force":true,"reason":"The customer's board asked us to bid anyway","from":"development"}`},
 	"POST /api/v1/deals/{id}/close":                              {stage: development, body: `{"outcome":"abandoned","reason":"No funding this year"}`},
 	"POST /api/v1/deals/{id}/pause":                              {stage: development, body: `{"reason":"Budget approval","resume_on":"2026-04-01"}`},
 	"POST /api/v1/deals/{id}/resume":                             {stage: paused},
@@ -291,6 +302,8 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/imports/template":                               {query: "?kind=deals&format=xlsx"},
 	"GET /api/v1/imports/{id}":                                   {imp: true},
 	"GET /api/v1/imports/{id}/rejected":                          {imp: true, query: "?format=csv"},
+	"POST /api/v1/imports/{id}/approve":                          {held: true},
+	"POST /api/v1/imports/{id}/reject":                           {held: true, body: `{"reason":"No bid on file"}`},
 	"GET /api/v1/exports/{kind}":                                 {query: "?format=xlsx"},
 	"GET /api/v1/users":                                          {},
 	"POST /api/v1/users":                                         {body: `{"username":"{username}","name":"New KAM","role":"kam","teams":["east"],"password":"` + testPassword + `"}`},
@@ -498,6 +511,17 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 			headers: map[string]string{"Content-Type": ct}})
 		id, _ := lookup(res.json, "id")
 		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
+	case c.held:
+		account, _ = m.fresh(noDeal)
+		body, ct := multipartFile("matrix.csv", []byte("account_id,title,value,stage\n"+account+",Matrix held deal,100000,bid\n"))
+		res := e.serve(request{method: "POST", path: "/api/v1/imports?kind=deals&dry_run=false", as: "kam1", body: body,
+			headers: map[string]string{"Content-Type": ct}})
+		if st, _ := lookup(res.json, "status"); st != "awaiting_approval" {
+			t.Fatalf("a held import: %d %s", res.status, res.body)
+		}
+		id, _ := lookup(res.json, "id")
+		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
+		defer e.srv.WaitImports() // an approval runs in the background
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}
