@@ -56,7 +56,8 @@ func runUser(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := kamflow.ValidatePassword(password); err != nil {
+	// As the API checks it (api/users.go): a password holding the username or the name is refused.
+	if err := kamflow.ValidatePassword(password, *username, *name); err != nil {
 		return err
 	}
 	d, err := db.Open(ctx, *dbURL)

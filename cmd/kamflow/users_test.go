@@ -48,6 +48,15 @@ func TestUserAdd(t *testing.T) {
 	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x1", "--role", "kam", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
 		t.Errorf("weak password: %v", err)
 	}
+	// A password holding the username, or the name, is refused as the API refuses it.
+	os.Stdin, _ = pipeWith(t, "my-oskar4-password-26\n")
+	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "oskar4", "--role", "kam", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
+		t.Errorf("password holding the username: %v", err)
+	}
+	os.Stdin, _ = pipeWith(t, "zhangwei-rocks-2026\n")
+	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x5", "--name", "Zhangwei", "--role", "kam", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
+		t.Errorf("password holding the name: %v", err)
+	}
 	if err := runUser(context.Background(), quietLogger(), []string{"add", "--username", "x2", "--role", "boss", "--database-url", dbPath}); kamflow.ErrorCode(err) != kamflow.EINVALID {
 		t.Errorf("unknown role: %v", err)
 	}
