@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,19 +15,7 @@ import (
 // fixed fails and says so in the admin's language, a retry after it writes the change and the deal
 // is back to normal, off the list and on with its work.
 func TestBrowserAttention(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server and a browser")
-	}
-	chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app.api)
-	defer app.Close()
-	defer srv.Close()
+	app, srv := browserStack(t)
 
 	kam := login(t, srv.URL, "kam1")
 	acct := kam.do("POST", "/api/v1/accounts", map[string]any{"name": "镇海炼化 Zhenhai Refining", "industry": "petrochemical"}, 201)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -13,19 +11,7 @@ import (
 // profile (KAM and KAM), a stage's SLA (an admin in two tabs). An advance clicked on a deal page
 // after the deal has moved says so instead of moving the deal again. In English and in Chinese.
 func TestBrowserChangedMeanwhile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server and a browser")
-	}
-	chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app.api)
-	defer app.Close()
-	defer srv.Close()
+	_, srv := browserStack(t)
 
 	kam := login(t, srv.URL, "kam1")
 	kam2 := login(t, srv.URL, "kam2")

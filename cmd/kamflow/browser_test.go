@@ -1167,19 +1167,7 @@ func (f *fakeFieldService) undone(task, step string) bool {
 // photographed in English and in Chinese, and checked at phone width. A director hands the
 // account over (its open deals go with it), and an admin changes the key-account settings.
 func TestBrowserKeyAccounts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server and a browser")
-	}
-	chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app.api)
-	defer app.Close()
-	defer srv.Close()
+	_, srv := browserStack(t)
 
 	kam := login(t, srv.URL, "kam1")
 	acct := kam.do("POST", "/api/v1/accounts", map[string]any{"name": "上海化工 Shanghai Chemical", "industry": "chemicals", "region": "Shanghai"}, 201)
@@ -1550,4 +1538,26 @@ func (b *browser) setFile(css, name, content string) {
 		el.files = dt.files;
 		el.dispatchEvent(new Event('change', { bubbles: true }));
 	})()`, js(css), js(content), js(name)))
+}
+
+// browserStack starts kamflow dev on a fresh data directory behind a test server for a browser
+// test (skipped with -short, failed without Chromium); both are closed when the test ends.
+func browserStack(t *testing.T) (*devApp, *httptest.Server) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server and a browser")
+	}
+	chromiumPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	app, err := startDev(ctx, quietLogger(), config{dataDir: t.TempDir(), namespace: "default", temporalPort: 0, demoPassword: "demo"})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app.api)
+	t.Cleanup(func() {
+		srv.Close()
+		app.Close()
+	})
+	return app, srv
 }
