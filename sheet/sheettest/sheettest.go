@@ -29,6 +29,31 @@ var parts = []struct{ name, body string }{
 // and then rows-1 rows of cols number cells, each holding value (a number such as 1): 15 bytes
 // of XML a cell, as compact as a worksheet gets, so that it compresses as a zip bomb does.
 func WideXLSX(w io.Writer, head []string, rows, cols int, value string) error {
+	line := strings.Repeat(`<c><v>`+html.EscapeString(value)+`</v></c>`, cols)
+	return writeXLSX(w, func(b *bufio.Writer) {
+		textRow(b, 1, head)
+		for r := 2; r <= rows; r++ {
+			fmt.Fprintf(b, `<row r="%d">`, r)
+			b.WriteString(line)
+			b.WriteString(`</row>`)
+		}
+	})
+}
+
+// RowsXLSX writes a workbook to w whose worksheet Sheet1 has head as its first row and then n
+// rows of row(i) (i from 0), every cell an inline text cell: a large workbook of real-looking
+// rows, written a row at a time.
+func RowsXLSX(w io.Writer, head []string, n int, row func(i int) []string) error {
+	return writeXLSX(w, func(b *bufio.Writer) {
+		textRow(b, 1, head)
+		for i := range n {
+			textRow(b, i+2, row(i))
+		}
+	})
+}
+
+// writeXLSX writes the workbook's fixed parts and a worksheet whose rows rows writes.
+func writeXLSX(w io.Writer, rows func(b *bufio.Writer)) error {
 	z := zip.NewWriter(w)
 	for _, p := range parts {
 		f, err := z.Create(p.name)
@@ -46,18 +71,7 @@ func WideXLSX(w io.Writer, head []string, rows, cols int, value string) error {
 	b := bufio.NewWriterSize(f, 1<<16)
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
 		`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
-	fmt.Fprintf(b, `<row r="1">`)
-	for _, h := range head {
-		fmt.Fprintf(b, `<c t="inlineStr"><is><t>%s</t></is></c>`, html.EscapeString(h))
-	}
-	b.WriteString(`</row>`)
-	cell := `<c><v>` + html.EscapeString(value) + `</v></c>`
-	line := strings.Repeat(cell, cols)
-	for r := 2; r <= rows; r++ {
-		fmt.Fprintf(b, `<row r="%d">`, r)
-		b.WriteString(line)
-		b.WriteString(`</row>`)
-	}
+	rows(b)
 	b.WriteString(`</sheetData></worksheet>`)
 	if err := b.Flush(); err != nil {
 		return err
@@ -65,41 +79,11 @@ func WideXLSX(w io.Writer, head []string, rows, cols int, value string) error {
 	return z.Close()
 }
 
-// RowsXLSX writes a workbook to w whose worksheet Sheet1 has head as its first row and then n
-// rows of row(i) (i from 0), every cell an inline text cell: a large workbook of real-looking
-// rows, written a row at a time.
-func RowsXLSX(w io.Writer, head []string, n int, row func(i int) []string) error {
-	z := zip.NewWriter(w)
-	for _, p := range parts {
-		f, err := z.Create(p.name)
-		if err != nil {
-			return err
-		}
-		if _, err := io.WriteString(f, p.body); err != nil {
-			return err
-		}
+// textRow writes row r of inline text cells.
+func textRow(b *bufio.Writer, r int, cells []string) {
+	fmt.Fprintf(b, `<row r="%d">`, r)
+	for _, c := range cells {
+		fmt.Fprintf(b, `<c t="inlineStr"><is><t>%s</t></is></c>`, html.EscapeString(c))
 	}
-	f, err := z.Create("xl/worksheets/sheet1.xml")
-	if err != nil {
-		return err
-	}
-	b := bufio.NewWriterSize(f, 1<<16)
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n" +
-		`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
-	write := func(r int, cells []string) {
-		fmt.Fprintf(b, `<row r="%d">`, r)
-		for _, c := range cells {
-			fmt.Fprintf(b, `<c t="inlineStr"><is><t>%s</t></is></c>`, html.EscapeString(c))
-		}
-		b.WriteString(`</row>`)
-	}
-	write(1, head)
-	for i := range n {
-		write(i+2, row(i))
-	}
-	b.WriteString(`</sheetData></worksheet>`)
-	if err := b.Flush(); err != nil {
-		return err
-	}
-	return z.Close()
+	b.WriteString(`</row>`)
 }
