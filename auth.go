@@ -43,6 +43,10 @@ type User struct {
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// Version is 1 when the user is created and one more with every change, by UpdatedBy (a
+	// username; see versions.go).
+	Version   int64  `json:"version"`
+	UpdatedBy string `json:"updated_by,omitempty"`
 }
 
 // Actor is the user as recorded on a change and checked by the rules.
@@ -209,6 +213,13 @@ type UserStore interface {
 	UserByUsername(ctx context.Context, username string) (*User, error)  // not_found
 	Users(ctx context.Context) ([]*User, error)
 	UpdateUser(ctx context.Context, u *User, audit ...*AuditEntry) error
+	// EditUser calls change with the user as stored, locked against other changes, and writes
+	// only the fields change alters, at the next version, with the audit entries it returns, in
+	// one transaction — so that two edits of different fields made at once both stay. An Edit at
+	// another version is a VersionConflict (current: the *User); an error from change is returned
+	// as it is and writes nothing; a change that alters nothing writes nothing and leaves the
+	// version. A username another user has, in any case, is a conflict.
+	EditUser(ctx context.Context, id string, e Edit, change func(u *User) ([]*AuditEntry, error)) (*User, error)
 	CreateTeam(ctx context.Context, t *Team, audit ...*AuditEntry) error
 	Teams(ctx context.Context) ([]*Team, error)
 	CountUsers(ctx context.Context) (int, error)

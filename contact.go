@@ -35,6 +35,10 @@ type Contact struct {
 	CreatedBy string        `json:"created_by"`
 	CreatedAt time.Time     `json:"created_at"`
 	UpdatedAt time.Time     `json:"updated_at"`
+	// Version is 1 when the contact is created and one more with every change a person makes,
+	// by UpdatedBy (see versions.go); an interaction moving LastContactAt is not such a change.
+	Version   int64  `json:"version"`
+	UpdatedBy string `json:"updated_by,omitempty"`
 }
 
 // ContactDeal links a contact to a deal of the account, with the person's stance on that deal

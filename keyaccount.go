@@ -585,6 +585,13 @@ type KeyAccountStore interface {
 	// UpdateContact overwrites the contact (all but its account, creator and last contact) and
 	// adds or updates the deal links in c.Deals; links are never removed, for they are history.
 	UpdateContact(ctx context.Context, c *Contact, audit *AuditEntry) error
+	// PatchContact changes the fields in sets on the account's contact as stored — read locked,
+	// checked against e's version, only the columns of the fields sent written, with the next
+	// version, in one transaction — so that two edits of different fields made at once both
+	// stay. An Edit at another version is a VersionConflict with the contact as it is (*Contact);
+	// not_found when the account has no such contact. An edit that changes nothing writes nothing
+	// and leaves the version. audit, if not nil, makes the entry from the contact before and after.
+	PatchContact(ctx context.Context, accountID, id string, in ContactInput, e Edit, audit func(before, after *Contact) *AuditEntry) (*Contact, error)
 	// StaleKeyContacts lists the stale contacts f selects with the open deals each is linked to.
 	StaleKeyContacts(ctx context.Context, f StaleContactFilter) ([]StaleContact, error)
 

@@ -233,8 +233,19 @@ func (s *Server) createContact(c echo.Context) error {
 	return c.JSON(http.StatusCreated, v)
 }
 
+// contactPatch is PATCH /accounts/{id}/contacts/{contactId}'s body: the fields to change, and the
+// version they were made against (or If-Match).
+type contactPatch struct {
+	kamflow.ContactInput
+	Version *int64 `json:"version,omitempty"`
+}
+
+// patchContact changes the fields sent of the contact — on the contact as stored, in one
+// transaction, so that an edit of other fields made meanwhile stays. With a version (If-Match or
+// version) that the contact has left, it is 409 conflict with the contact as it is (a contact
+// view) and who changed it.
 func (s *Server) patchContact(c echo.Context) error {
-	var in kamflow.ContactInput
+	var in contactPatch
 	if err := bind(c, &in); err != nil {
 		return err
 	}
@@ -250,20 +261,33 @@ func (s *Server) patchContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	before := *ct
-	before.Deals = slices.Clone(ct.Deals)
-	if err := in.ApplyTo(ct); err != nil {
+	probe := *ct
+	probe.Deals = slices.Clone(ct.Deals)
+	if err := in.ApplyTo(&probe); err != nil { // refused as invalid before any version is compared
 		return err
 	}
-	me, now := s.actor(c), s.cfg.Now().UTC()
-	ct.UpdatedAt = now
-	if err := s.cfg.Accounts.UpdateContact(ctx, ct, kamflow.ContactAudit(&before, ct, me.ID, now)); err != nil {
-		return err
-	}
-	v, err := s.contactView(c, ct)
+	e, err := s.edit(c, in.Version)
 	if err != nil {
 		return err
 	}
+	out, err := s.cfg.Accounts.PatchContact(ctx, a.ID, ct.ID, in.ContactInput, e, func(before, after *kamflow.Contact) *kamflow.AuditEntry {
+		return kamflow.ContactAudit(before, after, e.By, e.At)
+	})
+	if err != nil {
+		return s.conflict(c, err, func(current any) any {
+			if cur, ok := current.(*kamflow.Contact); ok {
+				if v, err := s.contactView(c, cur); err == nil {
+					return v
+				}
+			}
+			return current
+		})
+	}
+	v, err := s.contactView(c, out)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", kamflow.ETag(out.Version))
 	return c.JSON(http.StatusOK, v)
 }
 

@@ -412,7 +412,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"VisitReportInput":    visitReportInput{},
 		"ServiceCadenceInput": serviceCadenceInput{},
 		"ResolveUndoInput":    resolveUndoInput{},
-		"UserPatch":           userInput{},
+		"UserPatch":           userPatch{},
 		"TeamInput": struct {
 			Name string `json:"name"`
 		}{},
@@ -426,7 +426,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"LifecycleInput":       kamflow.LifecycleInput{},
 		"HandoverInput":        kamflow.HandoverInput{},
 		"ContactInput":         kamflow.ContactInput{},
-		"ContactPatch":         kamflow.ContactInput{},
+		"ContactPatch":         contactPatch{},
 		"InteractionInput":     kamflow.InteractionInput{},
 		"AccountSettingsInput": accountSettingsInput{},
 	}

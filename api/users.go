@@ -63,6 +63,56 @@ func checkEmail(in userInput) error {
 // applyUser checks in and copies it onto u; it reports whether the change must end the user's
 // sessions (a new password, a disabled account, a new role or teams).
 func (s *Server) applyUser(ctx context.Context, in userInput, u *kamflow.User) (revoke bool, err error) {
+	ch, err := s.prepareUser(ctx, in, u)
+	if err != nil {
+		return false, err
+	}
+	return ch.apply(u)
+}
+
+// userChange is a userInput made ready to apply to the user as stored, within the store's
+// transaction: the teams it names looked up and its password hashed beforehand, so that the
+// transaction reads nothing else and does not wait on the hash.
+type userChange struct {
+	in    userInput
+	teams []*kamflow.Team
+	hash  string
+}
+
+// prepareUser checks what of in does not depend on the stored user beyond u (the password
+// against the username and name it will have) and hashes the password.
+func (s *Server) prepareUser(ctx context.Context, in userInput, u *kamflow.User) (userChange, error) {
+	ch := userChange{in: in}
+	if in.Teams != nil {
+		teams, err := s.cfg.Users.Teams(ctx)
+		if err != nil {
+			return ch, err
+		}
+		ch.teams = teams
+	}
+	if in.Password != nil {
+		probe := *u
+		probe.PasswordHash = "-"
+		names := in
+		names.Password, names.Teams = nil, nil
+		if _, err := (userChange{in: names}).apply(&probe); err != nil {
+			return ch, err
+		}
+		if err := kamflow.ValidatePassword(*ch.in.Password, probe.Username, probe.Name); err != nil {
+			return ch, err
+		}
+		hash, err := HashPassword(*ch.in.Password)
+		if err != nil {
+			return ch, err
+		}
+		ch.hash = hash
+	}
+	return ch, nil
+}
+
+// apply copies the change onto u.
+func (ch userChange) apply(u *kamflow.User) (revoke bool, err error) {
+	in := ch.in
 	if in.Username != nil {
 		// Kept in its PRECIS form (full-width letters made ordinary, NFC), and compared by
 		// kamflow.UsernameKey: "ＫＡＭ１" is KAM1, which is taken when kam1 exists.
@@ -87,12 +137,8 @@ func (s *Server) applyUser(ctx context.Context, in userInput, u *kamflow.User) (
 		u.Role = r
 	}
 	if in.Teams != nil {
-		teams, err := s.cfg.Users.Teams(ctx)
-		if err != nil {
-			return false, err
-		}
 		for _, id := range *in.Teams {
-			if !slices.ContainsFunc(teams, func(t *kamflow.Team) bool { return t.ID == id }) {
+			if !slices.ContainsFunc(ch.teams, func(t *kamflow.Team) bool { return t.ID == id }) {
 				return false, kamflow.Errorf(kamflow.EINVALID, "team %q does not exist", id).WithDetail("field", "teams")
 			}
 		}
@@ -107,8 +153,8 @@ func (s *Server) applyUser(ctx context.Context, in userInput, u *kamflow.User) (
 		if err := kamflow.ValidatePassword(*in.Password, u.Username, u.Name); err != nil {
 			return false, err
 		}
-		if u.PasswordHash, err = HashPassword(*in.Password); err != nil {
-			return false, err
+		if ch.hash != "" {
+			u.PasswordHash = ch.hash
 		}
 		revoke = true
 	}
@@ -131,7 +177,7 @@ func (s *Server) createUser(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	now := s.cfg.Now().UTC()
-	u := &kamflow.User{ID: s.cfg.NewID(), CreatedAt: now, UpdatedAt: now}
+	u := &kamflow.User{ID: s.cfg.NewID(), CreatedAt: now, UpdatedAt: now, UpdatedBy: s.actor(c).ID}
 	if _, err := s.applyUser(ctx, in, u); err != nil {
 		return err
 	}
@@ -181,6 +227,7 @@ func (s *Server) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("ETag", kamflow.ETag(u.Version))
 	v, err := s.views(c.Request().Context(), u)
 	if err != nil {
 		return err
@@ -188,8 +235,18 @@ func (s *Server) getUser(c echo.Context) error {
 	return c.JSON(http.StatusOK, v[0])
 }
 
+// userPatch is PATCH /users/{id}'s body: the fields to change, and the version they were made
+// against (or If-Match).
+type userPatch struct {
+	userInput
+	Version *int64 `json:"version,omitempty"`
+}
+
+// patchUser changes the fields sent of the user — on the user as stored, in one transaction, so
+// that an edit of other fields made meanwhile stays. With a version (If-Match or version) that
+// the user has left, it is 409 conflict with the user as it is and who changed it.
 func (s *Server) patchUser(c echo.Context) error {
-	var in userInput
+	var in userPatch
 	if err := bind(c, &in); err != nil {
 		return err
 	}
@@ -198,42 +255,63 @@ func (s *Server) patchUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	before := *u
-	revoke, err := s.applyUser(ctx, in, u)
+	if err := checkEmail(in.userInput); err != nil {
+		return err
+	}
+	ch, err := s.prepareUser(ctx, in.userInput, u)
 	if err != nil {
 		return err
 	}
-	if u.ID == current(c).user.ID && (u.Disabled || u.Role != kamflow.UserAdmin) {
-		return kamflow.Errorf(kamflow.EINVALID, "an admin cannot disable or demote themselves; ask another admin")
-	}
-	if err := checkEmail(in); err != nil {
+	if _, err := ch.apply(new(*u)); err != nil { // refused as invalid before any version is compared
 		return err
 	}
-	beforeView, err := s.views(ctx, &before)
+	e, err := s.edit(c, in.Version)
 	if err != nil {
 		return err
 	}
-	u.UpdatedAt = s.cfg.Now().UTC()
-	after := userView{User: shown(u), Email: beforeView[0].Email}
-	if in.Email != nil {
-		after.Email = strings.TrimSpace(*in.Email)
-	}
-	if err := s.cfg.Users.UpdateUser(ctx, u, s.entry(c, &kamflow.AuditEntry{Action: "user.update", EntityType: "user", EntityID: u.ID,
-		Summary: "user " + u.Username + " updated", Before: beforeView[0], After: after})); err != nil {
+	emails, err := s.cfg.Emails.EmailsByUserID(ctx, []string{u.ID})
+	if err != nil {
 		return err
 	}
-	if revoke {
-		if err := s.cfg.Sessions.RevokeUserSessions(ctx, u.ID, u.UpdatedAt); err != nil {
+	email := emails[u.ID]
+	me := current(c).user.ID
+	var revoke bool
+	out, err := s.cfg.Users.EditUser(ctx, u.ID, e, func(u *kamflow.User) ([]*kamflow.AuditEntry, error) {
+		before := userView{User: shown(new(*u)), Email: email}
+		if revoke, err = ch.apply(u); err != nil {
+			return nil, err
+		}
+		if u.ID == me && (u.Disabled || u.Role != kamflow.UserAdmin) {
+			return nil, kamflow.Errorf(kamflow.EINVALID, "an admin cannot disable or demote themselves; ask another admin")
+		}
+		after := userView{User: shown(u), Email: email}
+		if in.Email != nil {
+			after.Email = strings.TrimSpace(*in.Email)
+		}
+		return []*kamflow.AuditEntry{s.entry(c, &kamflow.AuditEntry{Action: "user.update", EntityType: "user", EntityID: u.ID,
+			Summary: "user " + u.Username + " updated", Before: before, After: after})}, nil
+	})
+	if err != nil {
+		return s.conflict(c, err, func(current any) any {
+			if cur, ok := current.(*kamflow.User); ok {
+				return userView{User: shown(cur), Email: email}
+			}
+			return current
+		})
+	}
+	if revoke && out.Version != u.Version {
+		if err := s.cfg.Sessions.RevokeUserSessions(ctx, out.ID, out.UpdatedAt); err != nil {
 			return err
 		}
 	}
-	if err := s.setEmail(ctx, in, u); err != nil {
+	if err := s.setEmail(ctx, in.userInput, out); err != nil {
 		return err
 	}
-	afterView, err := s.views(ctx, u)
+	afterView, err := s.views(ctx, out)
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("ETag", kamflow.ETag(out.Version))
 	return c.JSON(http.StatusOK, afterView[0])
 }
 

@@ -511,17 +511,19 @@ type contactRow struct {
 	CreatedBy     string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	Version       int64
+	UpdatedBy     string
 }
 
 const contactColumns = `id, account_id, name, title, department, reports_to, role, stance, influence, relationship,
-	phone, email, notes, last_contact_at, created_by, created_at, updated_at`
+	phone, email, notes, last_contact_at, created_by, created_at, updated_at, version, updated_by`
 
 func (r contactRow) contact() *kamflow.Contact {
 	c := &kamflow.Contact{
 		ID: r.ID, AccountID: r.AccountID, Name: r.Name, Title: r.Title, Department: r.Department, ReportsTo: r.ReportsTo,
 		Role: kamflow.Role(r.Role), Stance: kamflow.Stance(r.Stance), Influence: r.Influence, Relationship: r.Relationship,
 		Phone: r.Phone, Email: r.Email, Notes: r.Notes, Deals: []kamflow.ContactDeal{}, CreatedBy: r.CreatedBy,
-		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Version: r.Version, UpdatedBy: r.UpdatedBy,
 	}
 	if r.LastContactAt != nil {
 		t := utc(*r.LastContactAt)
@@ -667,17 +669,19 @@ func (d *DB) CreateContact(ctx context.Context, c *kamflow.Contact, audit *kamfl
 			return err
 		}
 		res := tx.Exec(`INSERT INTO contacts (id, account_id, name, name_fold, title, department, reports_to, role,
-			stance, influence, relationship, phone, email, notes, last_contact_at, created_by, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			stance, influence, relationship, phone, email, notes, last_contact_at, created_by, created_at, updated_at,
+			version, updated_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`,
 			c.ID, c.AccountID, c.Name, fold(c.Name), c.Title, c.Department, c.ReportsTo, string(c.Role), string(c.Stance),
 			c.Influence, c.Relationship, c.Phone, c.Email, c.Notes, nullTS(c.LastContactAt), c.CreatedBy,
-			ts(c.CreatedAt), ts(c.UpdatedAt))
+			ts(c.CreatedAt), ts(c.UpdatedAt), c.CreatedBy)
 		if res.Error != nil {
 			return fmt.Errorf("db: create contact %s: %w", c.ID, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ECONFLICT, "contact %q already exists", c.ID)
 		}
+		c.Version, c.UpdatedBy = 1, c.CreatedBy
 		if err := upsertLinks(tx, c, c.CreatedBy, c.UpdatedAt); err != nil {
 			return err
 		}
@@ -698,21 +702,107 @@ func (d *DB) UpdateContact(ctx context.Context, c *kamflow.Contact, audit *kamfl
 			return err
 		}
 		res := tx.Exec(`UPDATE contacts SET name = ?, name_fold = ?, title = ?, department = ?, reports_to = ?, role = ?,
-			stance = ?, influence = ?, relationship = ?, phone = ?, email = ?, notes = ?, updated_at = ?
-			WHERE id = ? AND account_id = ?`,
+			stance = ?, influence = ?, relationship = ?, phone = ?, email = ?, notes = ?, updated_at = ?,
+			version = version + 1, updated_by = ? WHERE id = ? AND account_id = ?`,
 			c.Name, fold(c.Name), c.Title, c.Department, c.ReportsTo, string(c.Role), string(c.Stance), c.Influence,
-			c.Relationship, c.Phone, c.Email, c.Notes, ts(c.UpdatedAt), c.ID, c.AccountID)
+			c.Relationship, c.Phone, c.Email, c.Notes, ts(c.UpdatedAt), by, c.ID, c.AccountID)
 		if res.Error != nil {
 			return fmt.Errorf("db: update contact %s: %w", c.ID, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ENOTFOUND, "contact %q not found", c.ID)
 		}
+		if err := tx.Raw("SELECT version FROM contacts WHERE id = ?", c.ID).Scan(&c.Version).Error; err != nil {
+			return fmt.Errorf("db: read the version of contact %s: %w", c.ID, err)
+		}
+		c.UpdatedBy = by
 		if err := upsertLinks(tx, c, by, c.UpdatedAt); err != nil {
 			return err
 		}
 		return appendAudit(tx, audit)
 	})
+}
+
+// PatchContact changes the fields in sets on the contact as stored: the account's row and then
+// the contact's are read locked (the order UpdateContact and CreateContact lock them in), the
+// contact is checked against e's version, and only the columns of the fields sent are written,
+// with the next version, in one transaction — so that two edits of different fields made at once
+// both stay. Deal links are added or their stance set, never removed. An edit that changes
+// nothing writes nothing and leaves the version.
+func (d *DB) PatchContact(ctx context.Context, accountID, id string, in kamflow.ContactInput, e kamflow.Edit,
+	audit func(before, after *kamflow.Contact) *kamflow.AuditEntry) (*kamflow.Contact, error) {
+	var out *kamflow.Contact
+	err := d.inTx(ctx, "patch contact "+id, func(tx *gorm.DB) error {
+		var found []string
+		if err := tx.Raw("SELECT id FROM accounts WHERE id = ?"+d.forUpdate(), accountID).Scan(&found).Error; err != nil {
+			return fmt.Errorf("db: read account %s: %w", accountID, err)
+		}
+		var rows []contactRow
+		if err := tx.Raw("SELECT "+contactColumns+" FROM contacts WHERE id = ? AND account_id = ?"+d.forUpdate(), id, accountID).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("db: read contact %s: %w", id, err)
+		}
+		if len(found) == 0 || len(rows) == 0 {
+			return kamflow.Errorf(kamflow.ENOTFOUND, "contact %q not found", id)
+		}
+		before := rows[0].contact()
+		if err := withLinks(tx, []*kamflow.Contact{before}); err != nil {
+			return err
+		}
+		if err := e.Check("contact", before.Version, before.UpdatedBy, before); err != nil {
+			return err
+		}
+		after := *before
+		after.Deals = slices.Clone(before.Deals)
+		if err := in.ApplyTo(&after); err != nil {
+			return err
+		}
+		same := after.Name == before.Name && after.Title == before.Title && after.Department == before.Department &&
+			after.ReportsTo == before.ReportsTo && after.Role == before.Role && after.Stance == before.Stance &&
+			after.Influence == before.Influence && after.Relationship == before.Relationship && after.Phone == before.Phone &&
+			after.Email == before.Email && after.Notes == before.Notes && slices.Equal(after.Deals, before.Deals)
+		if same {
+			out = before
+			return nil
+		}
+		if err := d.checkContact(tx, &after); err != nil {
+			return err
+		}
+		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
+		set := []string{"version = ?", "updated_by = ?", "updated_at = ?"}
+		args := []any{after.Version, after.UpdatedBy, ts(e.At)}
+		col := func(name string, sent bool, v any) {
+			if sent {
+				set = append(set, name+" = ?")
+				args = append(args, v)
+			}
+		}
+		col("name", in.Name != nil, after.Name)
+		col("name_fold", in.Name != nil, fold(after.Name))
+		col("title", in.Title != nil, after.Title)
+		col("department", in.Department != nil, after.Department)
+		col("reports_to", in.ReportsTo != nil, after.ReportsTo)
+		col("role", in.Role != nil, string(after.Role))
+		col("stance", in.Stance != nil || after.Stance != before.Stance, string(after.Stance))
+		col("influence", in.Influence != nil, after.Influence)
+		col("relationship", in.Relationship != nil, after.Relationship)
+		col("phone", in.Phone != nil, after.Phone)
+		col("email", in.Email != nil, after.Email)
+		col("notes", in.Notes != nil, after.Notes)
+		if err := tx.Exec("UPDATE contacts SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...).Error; err != nil {
+			return fmt.Errorf("db: update contact %s: %w", id, err)
+		}
+		if err := upsertLinks(tx, &after, e.By, e.At); err != nil {
+			return err
+		}
+		if audit != nil {
+			if err := appendAudit(tx, audit(before, &after)); err != nil {
+				return err
+			}
+		}
+		out = &after
+		return nil
+	})
+	return out, err
 }
 
 // StaleKeyContacts lists the contacts f selects that have gone f.After (by default the settings'

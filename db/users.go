@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,11 +33,14 @@ type userRow struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	Version      int64
+	UpdatedBy    string
 }
 
 func (r userRow) user() (*kamflow.User, error) {
 	u := &kamflow.User{ID: r.ID, Username: r.Username, Name: r.Name, Role: kamflow.UserRole(r.Role),
-		Disabled: r.Disabled, PasswordHash: r.PasswordHash, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+		Disabled: r.Disabled, PasswordHash: r.PasswordHash, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		Version: r.Version, UpdatedBy: r.UpdatedBy}
 	if err := json.Unmarshal([]byte(r.Teams), &u.Teams); err != nil {
 		return nil, fmt.Errorf("db: decode teams of user %s: %w", r.ID, err)
 	}
@@ -45,7 +50,7 @@ func (r userRow) user() (*kamflow.User, error) {
 	return u, nil
 }
 
-const userColumns = "id, username, name, role, teams, disabled, password_hash, created_at, updated_at"
+const userColumns = "id, username, name, role, teams, disabled, password_hash, created_at, updated_at, version, updated_by"
 
 // isUniqueViolation reports whether err is a unique constraint's violation, in either dialect.
 func isUniqueViolation(err error) bool {
@@ -94,14 +99,15 @@ func (d *DB) CreateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 		// DO NOTHING (on the id or the username) rather than catching the violation: a failed
 		// statement would abort the PostgreSQL transaction.
 		res := tx.Exec(`INSERT INTO users (id, username, username_fold, name, role, teams, disabled,
-			password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			password_hash, created_at, updated_at, version, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
 			ON CONFLICT DO NOTHING`,
 			u.ID, u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
-			ts(u.CreatedAt), ts(u.UpdatedAt))
+			ts(u.CreatedAt), ts(u.UpdatedAt), u.UpdatedBy)
 		if res.Error != nil {
 			return fmt.Errorf("db: create user %s: %w", u.ID, res.Error)
 		}
 		if res.RowsAffected > 0 {
+			u.Version = 1
 			return appendEach(tx, audit)
 		}
 		var n int64
@@ -153,8 +159,8 @@ func (d *DB) Users(ctx context.Context) ([]*kamflow.User, error) {
 	return out, nil
 }
 
-// UpdateUser overwrites the stored user with u (every field but ID and CreatedAt). A username
-// another user has, in any case, is a conflict.
+// UpdateUser overwrites the stored user with u (every field but ID, CreatedAt and Version) at the
+// next version, by u.UpdatedBy. A username another user has, in any case, is a conflict.
 func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.AuditEntry) error {
 	if u.Username == "" || u.Role == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "user without a username or a role")
@@ -173,9 +179,9 @@ func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 			return usernameTaken(u.Username)
 		}
 		res := tx.Exec(`UPDATE users SET username = ?, username_fold = ?, name = ?, role = ?, teams = ?,
-			disabled = ?, password_hash = ?, updated_at = ? WHERE id = ?`,
+			disabled = ?, password_hash = ?, updated_at = ?, version = version + 1, updated_by = ? WHERE id = ?`,
 			u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
-			ts(u.UpdatedAt), u.ID)
+			ts(u.UpdatedAt), u.UpdatedBy, u.ID)
 		if res.Error != nil {
 			// Two renames to one username at once on PostgreSQL: the check above passed both.
 			if isUniqueViolation(res.Error) {
@@ -186,8 +192,93 @@ func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ENOTFOUND, "user %q not found", u.ID)
 		}
+		if err := tx.Raw("SELECT version FROM users WHERE id = ?", u.ID).Scan(&u.Version).Error; err != nil {
+			return fmt.Errorf("db: read the version of user %s: %w", u.ID, err)
+		}
 		return appendEach(tx, audit)
 	})
+}
+
+// EditUser changes the user as stored: the row is read locked, checked against e's version,
+// handed to change, and only the columns change altered are written, with the next version by
+// e.By, in one transaction (see kamflow.UserStore).
+func (d *DB) EditUser(ctx context.Context, id string, e kamflow.Edit, change func(u *kamflow.User) ([]*kamflow.AuditEntry, error)) (*kamflow.User, error) {
+	var out *kamflow.User
+	err := d.inTx(ctx, "edit user "+id, func(tx *gorm.DB) error {
+		var rows []userRow
+		if err := tx.Raw("SELECT "+userColumns+" FROM users WHERE id = ?"+d.forUpdate(), id).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("db: read user %s: %w", id, err)
+		}
+		if len(rows) == 0 {
+			return kamflow.Errorf(kamflow.ENOTFOUND, "user %q not found", id)
+		}
+		before, err := rows[0].user()
+		if err != nil {
+			return err
+		}
+		if err := e.Check("user", before.Version, before.UpdatedBy, before); err != nil {
+			return err
+		}
+		after := *before
+		after.Teams = slices.Clone(before.Teams)
+		audit, err := change(&after)
+		if err != nil {
+			return err
+		}
+		if after.Username == "" || after.Role == "" {
+			return kamflow.Errorf(kamflow.EINVALID, "user without a username or a role")
+		}
+		var set []string
+		var args []any
+		col := func(name string, changed bool, v any) {
+			if changed {
+				set = append(set, name+" = ?")
+				args = append(args, v)
+			}
+		}
+		col("username", after.Username != before.Username, after.Username)
+		col("username_fold", after.Username != before.Username, kamflow.UsernameKey(after.Username))
+		col("name", after.Name != before.Name, after.Name)
+		col("role", after.Role != before.Role, string(after.Role))
+		if !slices.Equal(after.Teams, before.Teams) {
+			teams, err := encodeTeams(after.Teams)
+			if err != nil {
+				return err
+			}
+			col("teams", true, teams)
+		}
+		col("disabled", after.Disabled != before.Disabled, after.Disabled)
+		col("password_hash", after.PasswordHash != before.PasswordHash, after.PasswordHash)
+		if len(set) == 0 {
+			out = before
+			return nil
+		}
+		if after.Username != before.Username {
+			var n int64
+			err := tx.Raw("SELECT count(*) FROM users WHERE username_fold = ? AND id <> ?", kamflow.UsernameKey(after.Username), id).Scan(&n).Error
+			if err != nil {
+				return fmt.Errorf("db: edit user %s: %w", id, err)
+			}
+			if n > 0 {
+				return usernameTaken(after.Username)
+			}
+		}
+		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
+		set = append(set, "version = ?", "updated_by = ?", "updated_at = ?")
+		args = append(args, after.Version, after.UpdatedBy, ts(e.At), id)
+		if err := tx.Exec("UPDATE users SET "+strings.Join(set, ", ")+" WHERE id = ?", args...).Error; err != nil {
+			if isUniqueViolation(err) { // two renames to one username at once on PostgreSQL
+				return usernameTaken(after.Username)
+			}
+			return fmt.Errorf("db: edit user %s: %w", id, err)
+		}
+		if err := appendEach(tx, audit); err != nil {
+			return err
+		}
+		out = &after
+		return nil
+	})
+	return out, err
 }
 
 // CountUsers counts the users, disabled ones too.
