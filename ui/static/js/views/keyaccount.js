@@ -424,13 +424,35 @@ function contactDialog(page, c) {
         deals: [...form.querySelectorAll('select[data-deal-id]')].filter((s) => s.value !== '-').map((s) => ({ deal_id: s.dataset.dealId, stance: s.value })),
       };
       const base = `/accounts/${encodeURIComponent(page.account.id)}/contacts`;
+      const done = () => { close(); page.ctx.refresh({ text: t(c ? 'contact.saved' : 'contact.added', { name: body.name }) }); };
+      if (!c) {
+        try {
+          await api('POST', base, body);
+          done();
+        } catch (err) {
+          formError(form, msg, err);
+        }
+        return;
+      }
+      // Only what the user changed, against the version the dialog was opened at: a change
+      // someone else made meanwhile is reported ("changed by … meanwhile"), never overwritten.
+      const was = { influence: 0, relationship: 0, stance: 'neutral' };
+      const change = {};
+      for (const [f, val] of Object.entries(body)) {
+        if (f === 'deals') continue;
+        if (val !== (v[f] ?? was[f] ?? '')) change[f] = val;
+      }
+      const deals = body.deals.filter((d) => { const l = linked.get(d.deal_id); return !l || (l.stance || '') !== d.stance; });
+      if (deals.length) change.deals = deals;
+      if (!Object.keys(change).length) { close(); return; }
+      const save = async (version) => {
+        await api('PATCH', `${base}/${encodeURIComponent(c.id)}`, { ...change, version });
+        done();
+      };
       try {
-        if (c) await api('PATCH', `${base}/${encodeURIComponent(c.id)}`, body);
-        else await api('POST', base, body);
-        close();
-        page.ctx.refresh({ text: t(c ? 'contact.saved' : 'contact.added', { name: body.name }) });
+        await save(c.version);
       } catch (err) {
-        formError(form, msg, err);
+        saveError(form, msg, err, { reapply: save, reload: () => { close(); page.ctx.refresh(); } });
       }
     }));
     return form;
