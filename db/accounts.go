@@ -329,14 +329,11 @@ func (d *DB) PatchAccount(ctx context.Context, id string, in kamflow.AccountInpu
 			return nil
 		}
 		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
-		set := []string{"version = ?", "updated_by = ?", "updated_at = ?"}
-		args := []any{after.Version, after.UpdatedBy, ts(e.At)}
-		col := func(name string, changed bool, v any) {
-			if changed {
-				set = append(set, name+" = ?")
-				args = append(args, v)
-			}
-		}
+		var cols columns
+		col := cols.add
+		col("version", true, after.Version)
+		col("updated_by", true, after.UpdatedBy)
+		col("updated_at", true, ts(e.At))
 		col("name", in.Name != nil, after.Name)
 		col("name_fold", in.Name != nil, fold(after.Name))
 		col("industry", in.Industry != nil, after.Industry)
@@ -358,7 +355,7 @@ func (d *DB) PatchAccount(ctx context.Context, id string, in kamflow.AccountInpu
 			col("cooperation_years", v.CooperationYears != nil, after.Value.CooperationYears)
 			col("satisfaction", v.Satisfaction != nil, after.Value.Satisfaction)
 		}
-		if err := tx.Exec("UPDATE accounts SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...).Error; err != nil {
+		if err := cols.update(tx, "accounts", id); err != nil {
 			return fmt.Errorf("db: update account %s: %w", id, err)
 		}
 		if after.Value != before.Value {

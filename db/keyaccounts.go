@@ -768,14 +768,11 @@ func (d *DB) PatchContact(ctx context.Context, accountID, id string, in kamflow.
 			return err
 		}
 		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
-		set := []string{"version = ?", "updated_by = ?", "updated_at = ?"}
-		args := []any{after.Version, after.UpdatedBy, ts(e.At)}
-		col := func(name string, sent bool, v any) {
-			if sent {
-				set = append(set, name+" = ?")
-				args = append(args, v)
-			}
-		}
+		var cols columns
+		col := cols.add
+		col("version", true, after.Version)
+		col("updated_by", true, after.UpdatedBy)
+		col("updated_at", true, ts(e.At))
 		col("name", in.Name != nil, after.Name)
 		col("name_fold", in.Name != nil, fold(after.Name))
 		col("title", in.Title != nil, after.Title)
@@ -788,7 +785,7 @@ func (d *DB) PatchContact(ctx context.Context, accountID, id string, in kamflow.
 		col("phone", in.Phone != nil, after.Phone)
 		col("email", in.Email != nil, after.Email)
 		col("notes", in.Notes != nil, after.Notes)
-		if err := tx.Exec("UPDATE contacts SET "+strings.Join(set, ", ")+" WHERE id = ?", append(args, id)...).Error; err != nil {
+		if err := cols.update(tx, "contacts", id); err != nil {
 			return fmt.Errorf("db: update contact %s: %w", id, err)
 		}
 		if err := upsertLinks(tx, &after, e.By, e.At); err != nil {

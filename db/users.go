@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -228,14 +227,8 @@ func (d *DB) EditUser(ctx context.Context, id string, e kamflow.Edit, change fun
 		if after.Username == "" || after.Role == "" {
 			return kamflow.Errorf(kamflow.EINVALID, "user without a username or a role")
 		}
-		var set []string
-		var args []any
-		col := func(name string, changed bool, v any) {
-			if changed {
-				set = append(set, name+" = ?")
-				args = append(args, v)
-			}
-		}
+		var cols columns
+		col := cols.add
 		col("username", after.Username != before.Username, after.Username)
 		col("username_fold", after.Username != before.Username, kamflow.UsernameKey(after.Username))
 		col("name", after.Name != before.Name, after.Name)
@@ -249,7 +242,7 @@ func (d *DB) EditUser(ctx context.Context, id string, e kamflow.Edit, change fun
 		}
 		col("disabled", after.Disabled != before.Disabled, after.Disabled)
 		col("password_hash", after.PasswordHash != before.PasswordHash, after.PasswordHash)
-		if len(set) == 0 {
+		if cols.empty() {
 			out = before
 			return nil
 		}
@@ -264,9 +257,10 @@ func (d *DB) EditUser(ctx context.Context, id string, e kamflow.Edit, change fun
 			}
 		}
 		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
-		set = append(set, "version = ?", "updated_by = ?", "updated_at = ?")
-		args = append(args, after.Version, after.UpdatedBy, ts(e.At), id)
-		if err := tx.Exec("UPDATE users SET "+strings.Join(set, ", ")+" WHERE id = ?", args...).Error; err != nil {
+		col("version", true, after.Version)
+		col("updated_by", true, after.UpdatedBy)
+		col("updated_at", true, ts(e.At))
+		if err := cols.update(tx, "users", id); err != nil {
 			if isUniqueViolation(err) { // two renames to one username at once on PostgreSQL
 				return usernameTaken(after.Username)
 			}
