@@ -653,7 +653,6 @@ func lookup(v any, path string) (any, bool) {
 	return v, true
 }
 
-
 // closeProject tells the deal's delivery double that the project closed, as the deal workflow's
 // signal does: the plan starts its service cadence.
 func (s *fakeService) closeProject(ctx context.Context, dealID string, at time.Time) error {
