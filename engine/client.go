@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/activities"
@@ -95,21 +97,36 @@ func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command
 // update sends the deal's workflow the Update name with arg and waits for it to complete: the
 // deal as the Update left it, once written. requestID becomes the Update ID.
 func (c *Client) update(ctx context.Context, dealID, name, requestID string, arg any) (*kamflow.Deal, error) {
-	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(dealID),
-		UpdateID:     requestID,
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return nil, c.mapError(err, dealID)
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   workflows.WorkflowID(dealID),
+			UpdateID:     requestID,
+			UpdateName:   name,
+			Args:         []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		var out kamflow.Deal
+		if err == nil {
+			err = h.Get(ctx, &out)
+		}
+		var app *temporal.ApplicationError
+		var notReady *serviceerror.WorkflowNotReady
+		if (errors.As(err, &app) && app.Type() == workflows.ContinuingAsNew) || errors.As(err, &notReady) {
+			// Refused by a run about to continue as new, or lost with a workflow task that failed
+			// (one that continued as new while more came in): nothing of it is recorded, and the
+			// same Update ID sent again is taken once, by the run that takes it.
+			select {
+			case <-ctx.Done():
+				return nil, c.mapError(ctx.Err(), dealID)
+			case <-time.After(wait):
+				continue
+			}
+		}
+		if err != nil {
+			return nil, c.mapError(err, dealID)
+		}
+		return &out, nil
 	}
-	var out kamflow.Deal
-	if err := h.Get(ctx, &out); err != nil {
-		return nil, c.mapError(err, dealID)
-	}
-	return &out, nil
 }
 
 // ExecuteDelivery sends cmd to the deal's delivery workflow and waits for the change to complete

@@ -47,6 +47,9 @@ const (
 	// MarkContactUpdate is kamflow's own stale-contact mark (a kamflow.ContactStaleInput): the
 	// daily run and a logged interaction send it, never a person.
 	MarkContactUpdate = "kamflow.mark_contact"
+	// ContinuingAsNew is the error type of an Update refused because the run is about to continue
+	// as new: sent again, it reaches the next run.
+	ContinuingAsNew = "continuing_as_new"
 	// RetryUpdate asks a deal that needs attention to write its held changes (a kamflow.Actor,
 	// the admin who asks).
 	RetryUpdate = "kamflow.retry_projection"
@@ -229,6 +232,10 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		l.run(ctx, []kamflow.DealEffect{{Kind: kamflow.FxProject, Projection: &p}})
 	}
 	for {
+		// Once the run is to continue as new, new Updates are refused until the next run takes
+		// them (the client sends them again): under a steady stream of changes the run would
+		// otherwise never find its queue empty and every handler finished.
+		l.closing = l.closing || (l.st.Deal.Active() && l.ending(ctx))
 		l.drain()
 		if len(l.queue) > 0 {
 			next := l.queue[0]
@@ -279,6 +286,9 @@ type dealLoop struct {
 	queue []*input
 	// changes counts the inputs of this run that changed the deal (MaxUpdatesPerRun).
 	changes int
+	// closing is set once the run is to continue as new: its validators refuse new Updates with
+	// ContinuingAsNew, which engine.Client sends again to the next run.
+	closing bool
 	// outbound are the notices being delivered by webhook and e-mail.
 	outbound []kamflow.OutboundNotice
 	// The signal channels, drained into the queue by the loop itself: a signal is taken in the
@@ -368,7 +378,7 @@ func (l *dealLoop) register(ctx workflow.Context) error {
 				if cmd.Kind != kind {
 					return toAppError(kamflow.Errorf(kamflow.EINVALID, "update %s carries a %q command", kind, cmd.Kind))
 				}
-				return toAppError(l.st.Check(event(cmd), workflow.Now(ctx)))
+				return l.validate(ctx, event(cmd))
 			}})
 		if err != nil {
 			return err
@@ -382,7 +392,7 @@ func (l *dealLoop) register(ctx workflow.Context) error {
 			return l.await(ctx, contact(m))
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, m kamflow.ContactStaleInput) error {
-			return toAppError(l.st.Check(contact(m), workflow.Now(ctx)))
+			return l.validate(ctx, contact(m))
 		}})
 	if err != nil {
 		return err
@@ -391,7 +401,7 @@ func (l *dealLoop) register(ctx workflow.Context) error {
 	err = workflow.SetUpdateHandlerWithOptions(ctx, RetryUpdate,
 		func(ctx workflow.Context, by kamflow.Actor) (kamflow.Deal, error) { return l.await(ctx, retry(by)) },
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, by kamflow.Actor) error {
-			return toAppError(l.st.Check(retry(by), workflow.Now(ctx)))
+			return l.validate(ctx, retry(by))
 		}})
 	if err != nil {
 		return err
@@ -407,6 +417,14 @@ func (l *dealLoop) register(ctx workflow.Context) error {
 		return err
 	}
 	return workflow.SetQueryHandler(ctx, DealQuery, func() (kamflow.Deal, error) { return l.st.Deal, nil })
+}
+
+// validate is every Update's validator: the domain's Check, unless the run is closing.
+func (l *dealLoop) validate(ctx workflow.Context, ev kamflow.DealEvent) error {
+	if l.closing {
+		return temporal.NewApplicationError("the deal's workflow is continuing as new: send the update again", ContinuingAsNew)
+	}
+	return toAppError(l.st.Check(ev, workflow.Now(ctx)))
 }
 
 // await queues an Update's input and waits until the loop has taken it.
