@@ -97,53 +97,55 @@ func (c *Client) Execute(ctx context.Context, dealID string, cmd kamflow.Command
 // update sends the deal's workflow the Update name with arg and waits for it to complete: the
 // deal as the Update left it, once written. requestID becomes the Update ID.
 func (c *Client) update(ctx context.Context, dealID, name, requestID string, arg any) (*kamflow.Deal, error) {
+	var out kamflow.Deal
+	err := c.send(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.WorkflowID(dealID),
+		UpdateID:     requestID,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}, &out)
+	if err != nil {
+		return nil, c.mapError(err, dealID)
+	}
+	return &out, nil
+}
+
+// send sends an Update and waits for its result in out. An Update refused by a run about to
+// continue as new (ContinuingAsNew), or lost with a workflow task that failed (one that continued
+// as new while more came in: WorkflowNotReady), is sent again: nothing of it is recorded, and the
+// same Update ID is taken once, by the run that takes it.
+func (c *Client) send(ctx context.Context, o client.UpdateWorkflowOptions, out any) error {
 	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
-		h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID:   workflows.WorkflowID(dealID),
-			UpdateID:     requestID,
-			UpdateName:   name,
-			Args:         []any{arg},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		var out kamflow.Deal
+		h, err := c.Temporal.UpdateWorkflow(ctx, o)
 		if err == nil {
-			err = h.Get(ctx, &out)
+			err = h.Get(ctx, out)
 		}
 		var app *temporal.ApplicationError
 		var notReady *serviceerror.WorkflowNotReady
-		if (errors.As(err, &app) && app.Type() == workflows.ContinuingAsNew) || errors.As(err, &notReady) {
-			// Refused by a run about to continue as new, or lost with a workflow task that failed
-			// (one that continued as new while more came in): nothing of it is recorded, and the
-			// same Update ID sent again is taken once, by the run that takes it.
-			select {
-			case <-ctx.Done():
-				return nil, c.mapError(ctx.Err(), dealID)
-			case <-time.After(wait):
-				continue
-			}
+		if !(errors.As(err, &app) && app.Type() == workflows.ContinuingAsNew) && !errors.As(err, &notReady) {
+			return err
 		}
-		if err != nil {
-			return nil, c.mapError(err, dealID)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
 		}
-		return &out, nil
 	}
 }
 
 // ExecuteDelivery sends cmd to the deal's delivery workflow and waits for the change to complete
 // (and be projected). requestID becomes the Update ID.
 func (c *Client) ExecuteDelivery(ctx context.Context, dealID string, cmd kamflow.DeliveryCommand, requestID string) (*kamflow.DeliveryPlan, error) {
-	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	var out kamflow.DeliveryPlan
+	err := c.send(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.DeliveryWorkflowID(dealID),
 		UpdateID:     requestID,
 		UpdateName:   workflows.DeliveryUpdate,
 		Args:         []any{cmd},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	}, &out)
 	if err != nil {
-		return nil, c.mapDeliveryError(err, dealID)
-	}
-	var out kamflow.DeliveryPlan
-	if err := h.Get(ctx, &out); err != nil {
 		return nil, c.mapDeliveryError(err, dealID)
 	}
 	return &out, nil
