@@ -231,10 +231,8 @@ type SessionStore interface {
 	SessionByTokenHash(ctx context.Context, hash string) (*Session, error) // not_found
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 	RevokeUserSessions(ctx context.Context, userID string, at time.Time) error
-	// RecordLoginFailure and LoginFailures count failed sign-ins by username and by address, for
-	// throttling across every API process.
-	RecordLoginFailure(ctx context.Context, username, address string, at time.Time) error
-	LoginFailures(ctx context.Context, username, address string, since time.Time) (byUser, byAddress int, err error)
+	// LoginThrottle decides and counts sign-in attempts across every API process.
+	LoginThrottle
 }
 
 // AuditEntry is one change, as the audit trail shows it: who, when, what, and for field edits the

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -189,13 +188,9 @@ func (s *Server) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := s.cfg.Now()
 	addr := c.RealIP()
-	throttle, ok := s.cfg.Sessions.(kamflow.LoginThrottle)
-	if !ok {
-		return errors.New("api: the session store keeps no sign-in attempts (kamflow.LoginThrottle): no sign-in without throttling")
-	}
 	// The attempt is counted (as a failure) before the password is checked, in one step with the
 	// decision, so that attempts sent together cannot all be checked; a success releases it.
-	reservation, wait, err := throttle.ReserveLogin(ctx, in.Username, addr, now, loginPolicy)
+	reservation, wait, err := s.cfg.Sessions.ReserveLogin(ctx, in.Username, addr, now, loginPolicy)
 	if err != nil {
 		return err
 	}
@@ -218,7 +213,7 @@ func (s *Server) login(c echo.Context) error {
 	// The sign-in succeeded: its attempt is no failure. Released even if the client has gone; a
 	// release that fails leaves one failure counted, which is no reason to refuse the sign-in.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	if err := throttle.ReleaseLogin(rctx, reservation); err != nil {
+	if err := s.cfg.Sessions.ReleaseLogin(rctx, reservation); err != nil {
 		s.cfg.Logger.Warn("releasing a successful sign-in's attempt; it counts as a failure", "err", err)
 	}
 	cancel()

@@ -120,8 +120,8 @@ func (d *DB) PurgeSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
 // RecordLoginFailure records a failed sign-in as username (in any spelling: see
-// kamflow.UsernameKey) from address. A zero at
-// is the current time.
+// kamflow.UsernameKey) from address, outside a sign-in (ReserveLogin counts those): for an
+// operator's tools and tests that set up a history of failures. A zero at is the current time.
 func (d *DB) RecordLoginFailure(ctx context.Context, username, address string, at time.Time) error {
 	if at.IsZero() {
 		at = time.Now()
