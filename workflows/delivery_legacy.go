@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -17,8 +16,9 @@ import (
 // The delivery workflow as it ran before the one input queue (see DeliveryWorkflow): a run whose
 // history lacks the deliveryQueueChange marker was started by this code, and replays and goes on
 // on it until its next continue-as-new, which starts the new code. FROZEN: any change to what this
-// code does, or to the order of the commands it emits, breaks the replay of those runs. The
-// helpers it uses are its own copies, so that changes elsewhere in the package leave it alone.
+// code does, or to the order of the commands it emits, breaks the replay of those runs. Its own
+// rules are its own copies; it shares with the rest of the package only helpers that emit no
+// command of their own (awaitWake, failureMessage, toAppError, legacyActivityCtx).
 
 const (
 	legacyDelivStepAttempts  = 5
@@ -73,7 +73,7 @@ func legacyDeliveryWorkflow(ctx workflow.Context, in DeliveryInput) (kamflow.Del
 		// spun without yielding (the one change made here since the code was frozen; it issues
 		// no command a recorded history holds, and lets a run stuck so go on).
 		changed := func() bool { return r.changes != seen || r.finished() || (r.canSuggested(ctx) && r.running == 0) }
-		fired, err := legacyDelivAwaitWake(ctx, wake, changed)
+		fired, err := awaitWake(ctx, wake, changed)
 		if err != nil {
 			return r.plan, err
 		}
@@ -121,9 +121,9 @@ func (r *legacyDelivRun) register(ctx workflow.Context) error {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, DeliveryUpdate, r.handle, workflow.UpdateHandlerOptions{
 		Validator: func(ctx workflow.Context, cmd kamflow.DeliveryCommand) error {
 			if err := cmd.Actor.AuthorizeDelivery(cmd, &r.deal); err != nil {
-				return legacyDelivAppError(err)
+				return toAppError(err)
 			}
-			return legacyDelivAppError(r.plan.Check(cmd))
+			return toAppError(r.plan.Check(cmd))
 		}})
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func (r *legacyDelivRun) handle(ctx workflow.Context, cmd kamflow.DeliveryComman
 			status = before.Status
 		}
 		if err := r.plan.Apply(cmd, workflow.Now(ctx)); err != nil {
-			return legacyDelivAppError(err)
+			return toAppError(err)
 		}
 		r.changes++
 		switch cmd.Kind {
@@ -297,7 +297,7 @@ func (r *legacyDelivRun) runSteps(ctx, stepCtx workflow.Context, key string) {
 		default:
 			_ = r.locked(ctx, func() error {
 				now := workflow.Now(ctx)
-				r.plan.StepFailed(key, step, legacyDelivFailureMessage(err), now)
+				r.plan.StepFailed(key, step, failureMessage(err), now)
 				r.changes++
 				t := r.plan.Task(key)
 				if err := r.project(ctx, kamflow.SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", key, t.Error), &r.plan, now)); err != nil {
@@ -336,7 +336,7 @@ func (r *legacyDelivRun) undoSteps(ctx workflow.Context, key string) {
 			// possible, so leave the task undoing and say so.
 			workflow.GetLogger(ctx).Error("a step could not be undone", "deal", r.plan.DealID, "task", key, "step", step, "err", err)
 			_ = r.locked(ctx, func() error {
-				t.Error = fmt.Sprintf("%s could not be undone: %s", step, legacyDelivFailureMessage(err))
+				t.Error = fmt.Sprintf("%s could not be undone: %s", step, failureMessage(err))
 				r.plan.StepCompensated(key, step, workflow.Now(ctx))
 				r.changes++
 				return r.project(ctx)
@@ -349,25 +349,6 @@ func (r *legacyDelivRun) undoSteps(ctx workflow.Context, key string) {
 			return r.project(ctx)
 		})
 	}
-}
-
-// legacyDelivFailureMessage is what a step's failure says, without Temporal's wrapping.
-func legacyDelivFailureMessage(err error) string {
-	var app *temporal.ApplicationError
-	for e := err; e != nil; {
-		if a, ok := e.(*temporal.ApplicationError); ok {
-			app = a
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = u.Unwrap()
-	}
-	if app != nil {
-		return app.Message()
-	}
-	return err.Error()
 }
 
 // nextWake is the next overdue deadline of a task not told yet, or the next visit's day.
@@ -419,7 +400,7 @@ func (r *legacyDelivRun) onTimer(ctx workflow.Context) error {
 		return nil
 	}
 	var a *activities.Activities
-	return workflow.ExecuteActivity(legacyDelivActivityCtx(ctx), a.Notify, notes).Get(ctx, nil)
+	return workflow.ExecuteActivity(legacyActivityCtx(ctx), a.Notify, notes).Get(ctx, nil)
 }
 
 func (r *legacyDelivRun) notifyFailed(ctx workflow.Context, key, step string) error {
@@ -435,7 +416,7 @@ func (r *legacyDelivRun) notifyFailed(ctx workflow.Context, key, step string) er
 		return nil
 	}
 	var a *activities.Activities
-	return workflow.ExecuteActivity(legacyDelivActivityCtx(ctx), a.Notify, notes).Get(ctx, nil)
+	return workflow.ExecuteActivity(legacyActivityCtx(ctx), a.Notify, notes).Get(ctx, nil)
 }
 
 func legacyDelivUniq(names ...string) []string {
@@ -454,7 +435,7 @@ func (r *legacyDelivRun) project(ctx workflow.Context, audit ...*kamflow.AuditEn
 	if len(audit) > 0 {
 		p.Audit = audit[0]
 	}
-	if err := workflow.ExecuteActivity(legacyDelivActivityCtx(ctx), a.ProjectDelivery, p).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(legacyActivityCtx(ctx), a.ProjectDelivery, p).Get(ctx, nil); err != nil {
 		return fmt.Errorf("project delivery of %s seq %d: %w", r.plan.DealID, r.plan.Seq, err)
 	}
 	r.projected = r.plan.Seq
@@ -467,39 +448,4 @@ func (r *legacyDelivRun) locked(ctx workflow.Context, fn func() error) error {
 	}
 	defer r.mu.Unlock()
 	return fn()
-}
-
-func legacyDelivAwaitWake(ctx workflow.Context, wake time.Time, changed func() bool) (fired bool, err error) {
-	if wake.IsZero() {
-		return false, workflow.Await(ctx, changed)
-	}
-	d := wake.Sub(workflow.Now(ctx))
-	if d <= 0 {
-		return true, nil
-	}
-	ok, err := workflow.AwaitWithTimeout(ctx, d, changed)
-	return !ok, err
-}
-
-// legacyDelivActivityCtx retries a store activity until it succeeds.
-func legacyDelivActivityCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    200 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-			MaximumAttempts:    0, // unlimited
-		},
-	})
-}
-
-func legacyDelivAppError(err error) error {
-	var e *kamflow.Error
-	if err == nil || !errors.As(err, &e) {
-		return err
-	}
-	return temporal.NewApplicationErrorWithOptions(e.Message, e.Code, temporal.ApplicationErrorOptions{
-		NonRetryable: true, Details: []any{e.Details},
-	})
 }
