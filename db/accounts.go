@@ -331,9 +331,7 @@ func (d *DB) PatchAccount(ctx context.Context, id string, in kamflow.AccountInpu
 		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
 		var cols columns
 		col := cols.add
-		col("version", true, after.Version)
-		col("updated_by", true, after.UpdatedBy)
-		col("updated_at", true, ts(e.At))
+		cols.edit(after.Version, after.UpdatedBy, ts(e.At))
 		col("name", in.Name != nil, after.Name)
 		col("name_fold", in.Name != nil, fold(after.Name))
 		col("industry", in.Industry != nil, after.Industry)

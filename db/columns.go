@@ -2,6 +2,7 @@ package db
 
 import (
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -19,6 +20,13 @@ func (c *columns) add(name string, changed bool, v any) {
 		c.set = append(c.set, name+" = ?")
 		c.args = append(c.args, v)
 	}
+}
+
+// edit sets the columns every edit writes: the record's next version, who made it and when.
+func (c *columns) edit(version int64, by string, at time.Time) {
+	c.add("version", true, version)
+	c.add("updated_by", true, by)
+	c.add("updated_at", true, at)
 }
 
 // empty reports whether nothing is to be written.

@@ -770,9 +770,7 @@ func (d *DB) PatchContact(ctx context.Context, accountID, id string, in kamflow.
 		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
 		var cols columns
 		col := cols.add
-		col("version", true, after.Version)
-		col("updated_by", true, after.UpdatedBy)
-		col("updated_at", true, ts(e.At))
+		cols.edit(after.Version, after.UpdatedBy, ts(e.At))
 		col("name", in.Name != nil, after.Name)
 		col("name_fold", in.Name != nil, fold(after.Name))
 		col("title", in.Title != nil, after.Title)

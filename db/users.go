@@ -257,9 +257,7 @@ func (d *DB) EditUser(ctx context.Context, id string, e kamflow.Edit, change fun
 			}
 		}
 		after.Version, after.UpdatedBy, after.UpdatedAt = before.Version+1, e.By, utc(ts(e.At))
-		col("version", true, after.Version)
-		col("updated_by", true, after.UpdatedBy)
-		col("updated_at", true, ts(e.At))
+		cols.edit(after.Version, after.UpdatedBy, ts(e.At))
 		if err := cols.update(tx, "users", id); err != nil {
 			if isUniqueViolation(err) { // two renames to one username at once on PostgreSQL
 				return usernameTaken(after.Username)
