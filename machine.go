@@ -22,6 +22,10 @@ type DealState struct {
 	Deal       Deal       `json:"deal"`
 	Settings   Settings   `json:"settings"`
 	Escalation Escalation `json:"escalation"`
+	// SettingsVersion is the version of the settings (VersionedSettings.Version) the deal holds;
+	// 0 when unknown (a deal opened before versions were told). A settings input at or below it is
+	// ignored: a fan-out's message that crosses a newer one changes nothing.
+	SettingsVersion int64 `json:"settings_version,omitempty"`
 	// DirectorsToldAt is when the directors were told of the present stall; nil until they are,
 	// and again after progress.
 	DirectorsToldAt *time.Time `json:"directors_told_at,omitempty"`
@@ -62,12 +66,14 @@ type DealEvent struct {
 	Kind    DealEventKind      `json:"kind"`
 	Command *Command           `json:"command,omitempty"`
 	Contact *ContactStaleInput `json:"contact,omitempty"`
-	// Settings with EvSettings; Escalation, when set with it, is the new ladder.
-	Settings   *Settings         `json:"settings,omitempty"`
-	Escalation *Escalation       `json:"escalation,omitempty"`
-	Acceptance *AcceptanceNotice `json:"acceptance,omitempty"`
-	Hold       *DeliveryHold     `json:"hold,omitempty"`
-	By         *Actor            `json:"by,omitempty"`
+	// Settings with EvSettings; Escalation, when set with it, is the new ladder, and
+	// SettingsVersion their version (0 from an older sender: applied whatever the deal holds).
+	Settings        *Settings         `json:"settings,omitempty"`
+	Escalation      *Escalation       `json:"escalation,omitempty"`
+	SettingsVersion int64             `json:"settings_version,omitempty"`
+	Acceptance      *AcceptanceNotice `json:"acceptance,omitempty"`
+	Hold            *DeliveryHold     `json:"hold,omitempty"`
+	By              *Actor            `json:"by,omitempty"`
 }
 
 // DealEffectKind names what a deal's input calls for.
@@ -215,7 +221,10 @@ func (s *DealState) Handle(ev DealEvent, now time.Time) ([]DealEffect, error) {
 	case EvAcceptance:
 		return s.apply(acceptanceCommand(*ev.Acceptance), now, false)
 	case EvSettings:
-		return s.settingsChanged(*ev.Settings, ev.Escalation, now), nil
+		if ev.SettingsVersion > 0 && ev.SettingsVersion <= s.SettingsVersion {
+			return nil, nil // the deal holds these settings, or newer ones, already
+		}
+		return s.settingsChanged(*ev.Settings, ev.Escalation, ev.SettingsVersion, now), nil
 	case EvDeliveryHold:
 		return s.holdChanged(ev.Hold.UndoFailed, now), nil
 	case EvTimer:
@@ -262,8 +271,10 @@ func (s *DealState) apply(cmd Command, now time.Time, person bool) ([]DealEffect
 
 // settingsChanged holds the deal to new settings (and ladder) at once: its stage's new SLA may
 // stall it or lift its stall, and a director's rung now ahead starts that rung again.
-func (s *DealState) settingsChanged(set Settings, esc *Escalation, now time.Time) []DealEffect {
+// A version of 0 leaves the deal's version as it is.
+func (s *DealState) settingsChanged(set Settings, esc *Escalation, version int64, now time.Time) []DealEffect {
 	s.Settings = set
+	s.SettingsVersion = max(s.SettingsVersion, version)
 	if esc != nil {
 		s.Escalation = *esc
 	}

@@ -224,6 +224,42 @@ func TestMachineSettings(t *testing.T) {
 	}
 }
 
+// TestMachineSettingsVersions: a deal keeps the version of the settings it holds, and a settings
+// input at or below it changes nothing — the older of two changes whose messages crossed, or one
+// told twice. Version 0 (an older sender) is applied as before, and leaves the version alone.
+func TestMachineSettingsVersions(t *testing.T) {
+	st := machine(t)
+	st.SettingsVersion = 4 // opened under version 4
+	esc := kamflow.Escalation{}
+	sla := func(days int) *kamflow.Settings {
+		s := kamflow.DefaultSettings()
+		s.SLA = map[kamflow.Stage]kamflow.Duration{kamflow.Development: kamflow.Duration(time.Duration(days) * kamflow.Day)}
+		return &s
+	}
+	ev := func(days int, version int64) kamflow.DealEvent {
+		return kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: sla(days), Escalation: &esc, SettingsVersion: version}
+	}
+	at := t0.Add(time.Hour)
+	handle(t, st, ev(5, 4), at) // the version the deal opened with: nothing
+	if time.Duration(st.Deal.StageSLA) != 10*kamflow.Day || st.SettingsVersion != 4 {
+		t.Fatalf("version 4 told again changed the deal: SLA %v, version %d", st.Deal.StageSLA, st.SettingsVersion)
+	}
+	handle(t, st, ev(7, 6), at, kamflow.FxProject)
+	handle(t, st, ev(5, 5), at) // the older change, arriving after the newer
+	if time.Duration(st.Deal.StageSLA) != 7*kamflow.Day || st.SettingsVersion != 6 {
+		t.Fatalf("after versions 6 then 5: SLA %v, version %d; want 7d at version 6", st.Deal.StageSLA, st.SettingsVersion)
+	}
+	handle(t, st, ev(7, 6), at) // told twice
+	handle(t, st, ev(9, 0), at, kamflow.FxProject)
+	if time.Duration(st.Deal.StageSLA) != 9*kamflow.Day || st.SettingsVersion != 6 {
+		t.Fatalf("an unversioned change: SLA %v, version %d; want 9d, the version left at 6", st.Deal.StageSLA, st.SettingsVersion)
+	}
+	handle(t, st, ev(8, 7), at, kamflow.FxProject)
+	if time.Duration(st.Deal.StageSLA) != 8*kamflow.Day || st.SettingsVersion != 7 {
+		t.Fatalf("version 7: SLA %v, version %d", st.Deal.StageSLA, st.SettingsVersion)
+	}
+}
+
 // TestMachineDelivery: entering delivery starts the plan; its acceptance and its hold come back
 // as the plan's own inputs; closing the project tells the plan.
 func TestMachineDelivery(t *testing.T) {

@@ -76,6 +76,9 @@ var (
 type DealInput struct {
 	Deal     kamflow.Deal     `json:"deal"`
 	Settings kamflow.Settings `json:"settings"`
+	// SettingsVersion is the version of Settings and Escalation (kamflow.DealState); 0 when
+	// unknown.
+	SettingsVersion int64 `json:"settings_version,omitempty"`
 	// Created is the deal's first stage-history row, projected by the first run only.
 	Created *kamflow.StageTransition `json:"created,omitempty"`
 	// ProjectedSeq is the highest Seq the database is known to hold, carried across
@@ -106,6 +109,9 @@ type DealInput struct {
 type SettingsUpdate struct {
 	Settings   kamflow.Settings   `json:"settings"`
 	Escalation kamflow.Escalation `json:"escalation"`
+	// Version is their version: a deal holding it, or a newer one, ignores the update. 0 (an
+	// older sender) is applied whatever the deal holds.
+	Version int64 `json:"version,omitempty"`
 }
 
 // LadderState is where a deal's escalation ladder stands beyond what the deal itself says (its
@@ -206,8 +212,8 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		acceptanceCh: workflow.GetSignalChannel(ctx, AcceptanceSignal),
 		holdCh:       workflow.GetSignalChannel(ctx, DeliveryHoldSignal),
 	}
-	l.st = kamflow.DealState{Deal: in.Deal, Settings: in.Settings, DeliveryStarted: in.DeliveryStarted,
-		Attention: in.Attention, Held: in.Held}
+	l.st = kamflow.DealState{Deal: in.Deal, Settings: in.Settings, SettingsVersion: in.SettingsVersion,
+		DeliveryStarted: in.DeliveryStarted, Attention: in.Attention, Held: in.Held}
 	if in.Escalation != nil {
 		l.st.Escalation = *in.Escalation
 	}
@@ -225,6 +231,7 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		// The deal's first run: open it under the ladder in force (its team's SLA).
 		st, fx := kamflow.OpenDeal(in.Deal, in.Created, in.Settings, l.st.Escalation)
 		l.st = *st
+		l.st.SettingsVersion = in.SettingsVersion
 		l.run(ctx, fx)
 	case l.projected < l.st.Deal.Seq && l.st.Attention == nil:
 		// A run continued as new before its last change was written (a legacy run only).
@@ -329,7 +336,7 @@ func (l *dealLoop) drain() {
 		if !l.escalationCh.ReceiveAsync(&u) {
 			break
 		}
-		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &u.Settings, Escalation: &u.Escalation})
+		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &u.Settings, Escalation: &u.Escalation, SettingsVersion: u.Version})
 	}
 	for {
 		var n kamflow.AcceptanceNotice
@@ -361,7 +368,7 @@ func (l *dealLoop) ending(ctx workflow.Context) bool {
 // next is the input of the next run.
 func (l *dealLoop) next() DealInput {
 	esc := l.st.Escalation
-	return DealInput{Deal: l.st.Deal, Settings: l.st.Settings, ProjectedSeq: l.projected, MaxUpdatesPerRun: l.in.MaxUpdatesPerRun,
+	return DealInput{Deal: l.st.Deal, Settings: l.st.Settings, SettingsVersion: l.st.SettingsVersion, ProjectedSeq: l.projected, MaxUpdatesPerRun: l.in.MaxUpdatesPerRun,
 		Escalation: &esc, Ladder: &LadderState{DirectorsToldAt: l.st.DirectorsToldAt}, Outbound: slices.Clone(l.outbound),
 		DeliveryStarted: l.st.DeliveryStarted, Attention: l.st.Attention, Held: l.st.Held}
 }
