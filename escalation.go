@@ -204,9 +204,10 @@ type UserEmailStore interface {
 }
 
 // EscalationService tells running deals that the settings or the escalation ladder changed, so
-// that deals already in a stage are held to the new SLA and thresholds.
+// that deals already in a stage are held to the new SLA and thresholds: each deal of dealIDs gets
+// v (a deal holding v or a newer version ignores it). A deal that has ended is skipped.
 type EscalationService interface {
-	ApplyEscalation(ctx context.Context, s Settings, e Escalation, dealIDs []string) error
+	ApplyEscalation(ctx context.Context, v VersionedSettings, dealIDs []string) error
 }
 
 // ValidateEmail checks an e-mail address: a bare address (no display name), at most 254 bytes.

@@ -423,7 +423,7 @@ func TestSessionCookie(t *testing.T) {
 			e := &testEnv{t: t, db: d, clock: &clock{t: T0}, users: map[string]*kamflow.User{}, sessions: map[string]session{}}
 			e.svc = newFakeService(d, e.clock.Now)
 			e.srv = api.New(api.Config{Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d,
-				Sessions: d, Audit: d, Service: e.svc, Reports: d, Escalations: d, Escalator: e.svc, Emails: d, Deliveries: d, Delivery: e.svc, Now: e.clock.Now, SecureCookies: tc.proxy,
+				Sessions: d, Audit: d, Service: e.svc, Reports: d, Escalations: d, Fanout: e.svc, Emails: d, Deliveries: d, Delivery: e.svc, Now: e.clock.Now, SecureCookies: tc.proxy,
 				Logger: slog.New(slog.DiscardHandler)})
 			if tc.name == "plain HTTP" {
 				e.createOrg()

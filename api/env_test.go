@@ -30,14 +30,13 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // input changes nothing, as a rejected Update leaves no trace in the history. The rules are the
 // domain's alone: this double only runs the effects, as the workflow's activities would.
 type fakeService struct {
-	deals       kamflow.DealStore
-	deliveries  kamflow.DeliveryStore
-	settings    kamflow.SettingsStore
-	escalations kamflow.EscalationStore
-	notes       kamflow.NotificationStore
-	directory   kamflow.Directory
-	attention   kamflow.AttentionStore
-	now         func() time.Time
+	deals      kamflow.DealStore
+	deliveries kamflow.DeliveryStore
+	settings   kamflow.SettingsStore
+	notes      kamflow.NotificationStore
+	directory  kamflow.Directory
+	attention  kamflow.AttentionStore
+	now        func() time.Time
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
@@ -47,6 +46,10 @@ type fakeService struct {
 	// outbound are the notices the deals sent by webhook and e-mail, in order.
 	outbound []kamflow.Notice
 
+	// fanouts are the settings fan-outs running, one at a time under fanoutMu (fanout_fake_test.go).
+	fanouts  sync.WaitGroup
+	fanoutMu sync.Mutex
+
 	// fail, when set, is returned by the next call of the service instead of doing anything:
 	// a Temporal outage, a timeout.
 	fail error
@@ -55,7 +58,7 @@ type fakeService struct {
 var _ kamflow.DealService = (*fakeService)(nil)
 
 func newFakeService(d *db.DB, now func() time.Time) *fakeService {
-	return &fakeService{deals: d, deliveries: d, settings: d, escalations: d, notes: d, directory: d, attention: d, now: now,
+	return &fakeService{deals: d, deliveries: d, settings: d, notes: d, directory: d, attention: d, now: now,
 		locks: map[string]*sync.Mutex{}, states: map[string]*kamflow.DealState{}, done: map[string]kamflow.Deal{}, applied: map[string]int{}}
 }
 
@@ -109,15 +112,11 @@ func (s *fakeService) state(ctx context.Context, id string) (*kamflow.DealState,
 	} else if err != nil {
 		return nil, err
 	}
-	settings, err := s.settings.Settings(ctx)
+	v, err := s.settings.VersionedSettings(ctx)
 	if err != nil {
 		return nil, err
 	}
-	esc, err := s.escalations.Escalation(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st = &kamflow.DealState{Deal: *d, Settings: settings, Escalation: esc, DeliveryStarted: d.DeliveryPlanned}
+	st = &kamflow.DealState{Deal: *d, Settings: v.Settings, Escalation: v.Escalation, SettingsVersion: v.Version, DeliveryStarted: d.DeliveryPlanned}
 	s.mu.Lock()
 	s.states[id] = st
 	s.mu.Unlock()
@@ -135,11 +134,12 @@ func (s *fakeService) CreateDeal(ctx context.Context, d *kamflow.Deal, created *
 	} else if kamflow.ErrorCode(err) != kamflow.ENOTFOUND {
 		return nil, err
 	}
-	esc, err := s.escalations.Escalation(ctx) // as engine.Client reads it for a new deal
+	v, err := s.settings.VersionedSettings(ctx) // as engine.Client reads them for a new deal
 	if err != nil {
 		return nil, err
 	}
-	st, fx := kamflow.OpenDeal(*d, created, settings, esc)
+	st, fx := kamflow.OpenDeal(*d, created, v.Settings, v.Escalation)
+	st.SettingsVersion = v.Version
 	s.mu.Lock()
 	s.states[d.ID] = st
 	s.mu.Unlock()
@@ -307,14 +307,11 @@ func (s *fakeService) signal(ctx context.Context, dealID string, ev kamflow.Deal
 }
 
 // ApplyEscalation is the escalation signal to each deal.
-func (s *fakeService) ApplyEscalation(ctx context.Context, settings kamflow.Settings, esc kamflow.Escalation, dealIDs []string) error {
-	if err := s.failure(); err != nil {
-		return err
-	}
+func (s *fakeService) ApplyEscalation(ctx context.Context, v kamflow.VersionedSettings, dealIDs []string) error {
 	for _, id := range dealIDs {
 		err := func() error {
 			defer s.lock(id)()
-			return s.signal(ctx, id, kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &settings, Escalation: &esc})
+			return s.signal(ctx, id, kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &v.Settings, Escalation: &v.Escalation, SettingsVersion: v.Version})
 		}()
 		if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
 			continue // ended meanwhile
@@ -454,7 +451,7 @@ func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
 	ids := &sequence{}
 	cfg := api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: e.svc, Reports: d, Escalations: d, Escalator: e.svc, Emails: d, Deliveries: d, Delivery: e.svc,
+		Service: e.svc, Reports: d, Escalations: d, Fanout: e.svc, Emails: d, Deliveries: d, Delivery: e.svc,
 		Health: func(context.Context) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()

@@ -83,7 +83,7 @@ func trustProxy(c *api.Config) { c.TrustProxy = true }
 // database (d, opened on the same URL).
 func replica(e *testEnv, d *db.DB) *api.Server {
 	return api.New(api.Config{Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d,
-		Sessions: d, Audit: d, Service: e.svc, Reports: d, Escalations: d, Escalator: e.svc, Emails: d, Deliveries: d,
+		Sessions: d, Audit: d, Service: e.svc, Reports: d, Escalations: d, Fanout: e.svc, Emails: d, Deliveries: d,
 		Delivery: e.svc, Now: e.clock.Now, TrustProxy: true, Logger: slog.New(slog.DiscardHandler)})
 }
 

@@ -1124,8 +1124,8 @@ func reportScenarios() []scenario {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, _ := lookup(r.json, "deals_updated"); got != float64(len(ids)) {
-					t.Errorf("deals_updated %v, want the %d active deals", got, len(ids))
+				if got, _ := lookup(r.json, "deals_to_tell"); got != float64(len(ids)) {
+					t.Errorf("deals_to_tell %v, want the %d active deals", got, len(ids))
 				}
 			},
 			after: func(e *testEnv) {
@@ -1165,8 +1165,9 @@ func failureScenarios() []scenario {
 			want: map[string]any{"error.message": "internal error"}},
 		{name: "create deal times out", method: "POST", path: "/api/v1/deals", body: `{"account_id":"{acct1}","title":"t","currency":"CNY"}`,
 			status: 503, code: "unavailable", before: fail(timeout), after: reset, check: noLeak},
-		{name: "stage SLA not told to every deal", method: "PUT", path: "/api/v1/settings/stages/proposal", as: "admin", body: `{"sla":"30d"}`,
+		{name: "stage SLA refused while the fan-out cannot be told", method: "PUT", path: "/api/v1/settings/stages/proposal", as: "admin", body: `{"sla":"29d"}`,
 			status: 503, code: "unavailable", before: fail(errors.New("temporal: signal failed")), after: reset, check: noLeak},
+		{name: "stage SLA refused saved nothing", method: "GET", path: "/api/v1/settings", status: 200, want: map[string]any{"sla.proposal": "30d"}},
 		{name: "failures changed nothing", method: "GET", path: "/api/v1/deals/{idem}", status: 200, check: seqUnchanged,
 			want: map[string]any{"stakeholders": length(2)}},
 	}

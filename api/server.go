@@ -32,12 +32,19 @@ type Config struct {
 	Sessions      kamflow.SessionStore
 	Audit         kamflow.AuditStore
 	Service       kamflow.DealService
-	// Reports computes the director's reports; Escalations keeps the escalation ladder, which
-	// Escalator tells the running deals; Emails keeps the users' e-mail addresses.
+	// Reports computes the director's reports; Escalations keeps the escalation ladder; Emails
+	// keeps the users' e-mail addresses.
 	Reports     kamflow.ReportStore
 	Escalations kamflow.EscalationStore
-	Escalator   kamflow.EscalationService
 	Emails      kamflow.UserEmailStore
+	// Fanout tells the running deals a change of the settings (a workflow on the worker), and
+	// Fanouts keeps its progress; nil Fanouts takes Settings when it is one (the database is).
+	// FanoutWait bounds how long a change waits for its fan-out to finish before answering with
+	// its progress as it stands (default 2 s: a small installation's answer says every deal was
+	// told).
+	Fanout     kamflow.SettingsFanout
+	Fanouts    kamflow.SettingsFanoutStore
+	FanoutWait time.Duration
 	// Deliveries reads the delivery plans and service visits; Delivery changes them.
 	Deliveries kamflow.DeliveryStore
 	Delivery   kamflow.DeliveryService
@@ -109,6 +116,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Attention == nil {
 		cfg.Attention, _ = cfg.Deals.(kamflow.AttentionStore)
+	}
+	if cfg.Fanouts == nil {
+		cfg.Fanouts, _ = cfg.Settings.(kamflow.SettingsFanoutStore)
+	}
+	if cfg.FanoutWait == 0 {
+		cfg.FanoutWait = 2 * time.Second
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,6 +20,31 @@ type settingsView struct {
 	Escalation kamflow.Escalation `json:"escalation"`
 	Version    int64              `json:"version"`
 	UpdatedBy  string             `json:"updated_by,omitempty"`
+	// Fanout is the latest change's fan-out to the running deals (GET /settings only).
+	Fanout *fanoutView `json:"fanout,omitempty"`
+}
+
+// fanoutView is how far the fan-out of a settings version to the running deals has come: pending
+// until the fan-out has begun, then running, and done (or superseded, when a newer change's
+// fan-out tells every deal instead). ID is the fan-out's job (one for the whole settings).
+type fanoutView struct {
+	ID         string     `json:"id"`
+	Version    int64      `json:"version"`
+	Status     string     `json:"status"`
+	Total      int        `json:"total"`
+	Told       int        `json:"told"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// fanoutPending is the status of a fan-out not begun yet.
+const fanoutPending = "pending"
+
+func viewOfFanout(p kamflow.FanoutProgress) *fanoutView {
+	started, updated := p.StartedAt, p.UpdatedAt
+	return &fanoutView{ID: kamflow.SettingsFanoutID, Version: p.Version, Status: p.Status, Total: p.Total, Told: p.Told,
+		StartedAt: &started, UpdatedAt: &updated, FinishedAt: p.FinishedAt}
 }
 
 func viewOfSettings(v kamflow.VersionedSettings) settingsView {
@@ -45,8 +71,18 @@ func (s *Server) getSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	out := viewOfSettings(v)
+	if s.cfg.Fanouts != nil {
+		p, ok, err := s.cfg.Fanouts.LatestFanout(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if ok {
+			out.Fanout = viewOfFanout(p)
+		}
+	}
 	c.Response().Header().Set("ETag", kamflow.ETag(v.Version))
-	return c.JSON(http.StatusOK, viewOfSettings(v))
+	return c.JSON(http.StatusOK, out)
 }
 
 // stageSettingsInput sets a stage's escalation ladder: its SLA (the KAM's rung) and its
@@ -61,21 +97,29 @@ type stageSettingsInput struct {
 	Version       *int64            `json:"version"`
 }
 
-// stageSettingsResult is a stage's ladder after a change, how many running deals were told, and
-// the settings' version now.
+// stageSettingsResult is a stage's ladder after a change, the settings' version now, how many
+// running deals are to be told, and how far their fan-out has come.
 type stageSettingsResult struct {
 	Stage         kamflow.Stage                     `json:"stage"`
 	SLA           kamflow.Duration                  `json:"sla"`
 	DirectorAfter float64                           `json:"director_after"`
 	Teams         map[string]kamflow.TeamEscalation `json:"teams"`
-	DealsUpdated  int                               `json:"deals_updated"`
 	Version       int64                             `json:"version"`
+	fanoutResult
+}
+
+// fanoutResult is what a change of the settings answers of their fan-out: how many running deals
+// are to be told (0 for a change that saved nothing), and how far the fan-out has come (absent
+// then).
+type fanoutResult struct {
+	DealsToTell int         `json:"deals_to_tell"`
+	Fanout      *fanoutView `json:"fanout,omitempty"`
 }
 
 // putStageSettings sets a stage's SLA and director's rung, for everyone or for one team, and
-// tells every active deal's workflow, so that deals already in the stage are held to the new
-// ladder (and deals reaching it later start with it). Only what is sent changes, on the settings
-// as stored (EditSettings): a change of another stage made meanwhile stays.
+// has every active deal's workflow told (changeSettings), so that deals already in the stage are
+// held to the new ladder (and deals reaching it later start with it). Only what is sent changes,
+// on the settings as stored (EditSettings): a change of another stage made meanwhile stays.
 func (s *Server) putStageSettings(c echo.Context) error {
 	st, err := kamflow.ParseStage(c.Param("stage"))
 	if err != nil {
@@ -108,7 +152,7 @@ func (s *Server) putStageSettings(c echo.Context) error {
 		}
 	}
 	var after map[string]any
-	saved, err := s.cfg.Settings.EditSettings(ctx, e, func(settings *kamflow.Settings, esc *kamflow.Escalation) ([]*kamflow.AuditEntry, error) {
+	saved, told, err := s.changeSettings(ctx, e, func(settings *kamflow.Settings, esc *kamflow.Escalation) ([]*kamflow.AuditEntry, error) {
 		before := ladderOf(*settings, *esc, st)
 		if in.Team == "" {
 			if in.SLA != nil {
@@ -163,30 +207,67 @@ func (s *Server) putStageSettings(c echo.Context) error {
 	if err != nil {
 		return s.conflict(c, err, settingsConflict)
 	}
-	n, err := s.tellDeals(ctx)
-	if err != nil {
-		s.cfg.Logger.Error("settings saved but not every deal was told", "err", err)
-		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the settings are saved, but not every open deal could be told yet: repeat the request")
-	}
-	out := stageSettingsResult{Stage: st, DealsUpdated: n, Version: saved.Version}
+	out := stageSettingsResult{Stage: st, Version: saved.Version, fanoutResult: told}
 	out.SLA, out.DirectorAfter, out.Teams = after["sla"].(kamflow.Duration), after["director_after"].(float64), after["teams"].(map[string]kamflow.TeamEscalation)
 	c.Response().Header().Set("ETag", kamflow.ETag(saved.Version))
 	return c.JSON(http.StatusOK, out)
 }
 
-// tellDeals gives every active deal's workflow the settings and the ladder as they are stored now
-// — read after the change, so that a change made meanwhile by someone else reaches them too — and
-// returns how many deals were told.
-func (s *Server) tellDeals(ctx context.Context) (int, error) {
-	now, err := s.cfg.Settings.VersionedSettings(ctx)
+// changeSettings saves a change of the settings (EditSettings's e and change) and has every
+// active deal told of it by the fan-out, which runs on the worker: the request holds no work.
+// The fan-out is told what is intended first — the version after the one stored now — then the
+// change is saved, then the fan-out is told the version saved; a request that dies in between
+// leaves a fan-out that waits a while for a save that never comes, and ends with nothing done.
+// The answer counts the deals to tell and shows the fan-out's progress once it is done or
+// FanoutWait has passed; a change that saved nothing (the settings were so already) tells none.
+func (s *Server) changeSettings(ctx context.Context, e kamflow.Edit, change func(*kamflow.Settings, *kamflow.Escalation) ([]*kamflow.AuditEntry, error)) (kamflow.VersionedSettings, fanoutResult, error) {
+	before, err := s.cfg.Settings.VersionedSettings(ctx)
 	if err != nil {
-		return 0, err
+		return before, fanoutResult{}, err
 	}
-	ids, err := s.cfg.Deals.ActiveDealIDs(ctx, "")
+	if err := s.cfg.Fanout.TellSettings(ctx, before.Version+1); err != nil {
+		s.cfg.Logger.Error("the settings fan-out could not be told of a change", "err", err)
+		return before, fanoutResult{}, kamflow.Errorf(kamflow.EUNAVAILABLE, "the settings were not changed: the running deals cannot be told of a change now; repeat the request")
+	}
+	saved, err := s.cfg.Settings.EditSettings(ctx, e, change)
+	if err != nil || saved.Version <= before.Version {
+		return saved, fanoutResult{}, err
+	}
+	if err := s.cfg.Fanout.TellSettings(ctx, saved.Version); err != nil {
+		// The fan-out was told of the change before it was saved: it finds it by itself.
+		s.cfg.Logger.Warn("the settings fan-out was not told of the version saved; it finds it by itself", "version", saved.Version, "err", err)
+	}
+	n, err := s.cfg.Fanouts.CountActiveDeals(ctx)
 	if err != nil {
-		return 0, err
+		return saved, fanoutResult{}, err
 	}
-	return len(ids), s.cfg.Escalator.ApplyEscalation(ctx, now.Settings, now.Escalation, ids)
+	return saved, fanoutResult{DealsToTell: n, Fanout: s.fanoutProgress(ctx, saved.Version, n)}, nil
+}
+
+// fanoutProgress reads the fan-out of version, waiting up to FanoutWait for it to be over;
+// pending (of total deals) until it has begun.
+func (s *Server) fanoutProgress(ctx context.Context, version int64, total int) *fanoutView {
+	deadline := time.Now().Add(s.cfg.FanoutWait)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		p, err := s.cfg.Fanouts.Fanout(ctx, version)
+		switch {
+		case err == nil && p.Status != kamflow.FanoutRunning:
+			return viewOfFanout(p)
+		case err != nil && kamflow.ErrorCode(err) != kamflow.ENOTFOUND:
+			s.cfg.Logger.Warn("the settings fan-out's progress could not be read", "version", version, "err", err)
+		}
+		if !time.Now().Add(wait).Before(deadline) {
+			if err == nil {
+				return viewOfFanout(p)
+			}
+			return &fanoutView{ID: kamflow.SettingsFanoutID, Version: version, Status: fanoutPending, Total: total}
+		}
+		select {
+		case <-ctx.Done():
+			return &fanoutView{ID: kamflow.SettingsFanoutID, Version: version, Status: fanoutPending, Total: total}
+		case <-time.After(wait):
+		}
+	}
 }
 
 // serviceCadenceInput sets when the service visits come after a project closes; Version (or
@@ -194,6 +275,14 @@ func (s *Server) tellDeals(ctx context.Context) (int, error) {
 type serviceCadenceInput struct {
 	Cadence []kamflow.Duration `json:"service_cadence"`
 	Version *int64             `json:"version"`
+}
+
+// serviceCadenceResult is the cadence after a change, the settings' version now, and their
+// fan-out to the running deals.
+type serviceCadenceResult struct {
+	Cadence []kamflow.Duration `json:"service_cadence"`
+	Version int64              `json:"version"`
+	fanoutResult
 }
 
 // putServiceCadence sets the follow-up cadence of the projects closed from now on, on the
@@ -211,7 +300,9 @@ func (s *Server) putServiceCadence(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	saved, err := s.cfg.Settings.EditSettings(ctx, e, func(settings *kamflow.Settings, _ *kamflow.Escalation) ([]*kamflow.AuditEntry, error) {
+	// The open deals hold a copy of the settings: they plan their service with it when they enter
+	// delivery.
+	saved, told, err := s.changeSettings(ctx, e, func(settings *kamflow.Settings, _ *kamflow.Escalation) ([]*kamflow.AuditEntry, error) {
 		before := settings.ServiceCadence
 		settings.ServiceCadence = in.Cadence
 		return []*kamflow.AuditEntry{s.entry(c, &kamflow.AuditEntry{Action: "settings.service_cadence",
@@ -221,15 +312,8 @@ func (s *Server) putServiceCadence(c echo.Context) error {
 	if err != nil {
 		return s.conflict(c, err, settingsConflict)
 	}
-	// The open deals hold a copy of the settings: they plan their service with it when they enter
-	// delivery.
-	n, err := s.tellDeals(ctx)
-	if err != nil {
-		s.cfg.Logger.Error("service cadence saved but not every deal was told", "err", err)
-		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the cadence is saved, but not every open deal could be told yet: repeat the request")
-	}
 	c.Response().Header().Set("ETag", kamflow.ETag(saved.Version))
-	return c.JSON(http.StatusOK, map[string]any{"service_cadence": in.Cadence, "deals_updated": n, "version": saved.Version})
+	return c.JSON(http.StatusOK, serviceCadenceResult{Cadence: in.Cadence, Version: saved.Version, fanoutResult: told})
 }
 
 // accountSettingsView is the key-account settings with their version.

@@ -1,8 +1,8 @@
 // Package engine is the adapter between kamflow and the Temporal service: the Client that
-// implements the domain's DealService, EscalationService, DeliveryService and DeliveryLive on
-// Temporal, the daily digest's Schedule, and the set-up of the search attributes the workflows
-// set. The workflows themselves are in package workflows, which holds workflow code only, so that
-// workflowcheck can check it all for determinism.
+// implements the domain's DealService, EscalationService, DeliveryService, DeliveryLive and
+// SettingsFanout on Temporal, the daily digest's Schedule, and the set-up of the search
+// attributes the workflows set. The workflows themselves are in package workflows, which holds
+// workflow code only, so that workflowcheck can check it all for determinism.
 package engine
 
 import (
@@ -22,9 +22,9 @@ import (
 	"github.com/kamflow/kamflow/workflows"
 )
 
-// Client implements kamflow.DealService, kamflow.EscalationService, kamflow.DeliveryService and
-// kamflow.DeliveryLive on a Temporal client, by starting, updating, signalling and describing the
-// workflows of package workflows.
+// Client implements kamflow.DealService, kamflow.EscalationService, kamflow.DeliveryService,
+// kamflow.DeliveryLive and kamflow.SettingsFanout on a Temporal client, by starting, updating,
+// signalling and describing the workflows of package workflows.
 type Client struct {
 	Temporal  client.Client
 	TaskQueue string // workflows.TaskQueue when empty
@@ -32,6 +32,13 @@ type Client struct {
 	// ladder in force (its team's SLA, its director's rung). Without it a new deal has the default
 	// ladder until the next ApplyEscalation.
 	Escalations kamflow.EscalationStore
+	// Settings, when set, is read by CreateDeal instead: the settings, the ladder and their
+	// version together, so that a new deal holds the version it was opened with and ignores a
+	// fan-out's message of it (or of an older one).
+	Settings kamflow.SettingsEditor
+	// Fanout are the knobs of the settings fan-out TellSettings starts (workflows.FanoutInput:
+	// its wait, page size, rate and pages per run); zero for the defaults.
+	Fanout workflows.FanoutInput
 	// MaxUpdatesPerRun, when above 0, is the workflows.DealInput.MaxUpdatesPerRun of the deals
 	// CreateDeal starts: their workflows continue as new after that many accepted changes instead
 	// of when the server suggests. A test knob (KAMFLOW_MAX_UPDATES_PER_RUN in cmd/kamflow), so that
@@ -44,6 +51,7 @@ var (
 	_ kamflow.EscalationService = (*Client)(nil)
 	_ kamflow.DeliveryService   = (*Client)(nil)
 	_ kamflow.DeliveryLive      = (*Client)(nil)
+	_ kamflow.SettingsFanout    = (*Client)(nil)
 )
 
 func (c *Client) taskQueue() string {
@@ -57,7 +65,13 @@ func (c *Client) taskQueue() string {
 // completes once the workflow has projected the deal: the caller can read it right away.
 func (c *Client) CreateDeal(ctx context.Context, d *kamflow.Deal, created *kamflow.StageTransition, s kamflow.Settings) (*kamflow.Deal, error) {
 	in := workflows.DealInput{Deal: *d, Settings: s, Created: created, MaxUpdatesPerRun: c.MaxUpdatesPerRun}
-	if c.Escalations != nil {
+	if c.Settings != nil {
+		v, err := c.Settings.VersionedSettings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in.Settings, in.Escalation, in.SettingsVersion = v.Settings, &v.Escalation, v.Version
+	} else if c.Escalations != nil {
 		e, err := c.Escalations.Escalation(ctx)
 		if err != nil {
 			return nil, err
@@ -190,12 +204,12 @@ func (c *Client) mapDeliveryError(err error, dealID string) error {
 	return c.mapError(err, dealID)
 }
 
-// ApplyEscalation signals the settings and the escalation ladder to each deal's workflow, so that
-// deals already in a stage are held to its new SLA and director's rung. A deal that ended meanwhile
-// is skipped; any other failure is returned after trying the rest.
-func (c *Client) ApplyEscalation(ctx context.Context, s kamflow.Settings, e kamflow.Escalation, dealIDs []string) error {
+// ApplyEscalation signals the settings and the escalation ladder, with their version, to each
+// deal's workflow, so that deals already in a stage are held to its new SLA and director's rung.
+// A deal that ended meanwhile is skipped; any other failure is returned after trying the rest.
+func (c *Client) ApplyEscalation(ctx context.Context, v kamflow.VersionedSettings, dealIDs []string) error {
 	var errs []error
-	u := workflows.SettingsUpdate{Settings: s, Escalation: e}
+	u := workflows.SettingsUpdate{Settings: v.Settings, Escalation: v.Escalation, Version: v.Version}
 	for _, id := range dealIDs {
 		err := c.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.EscalationSignal, u)
 		var nf *serviceerror.NotFound
@@ -204,6 +218,23 @@ func (c *Client) ApplyEscalation(ctx context.Context, s kamflow.Settings, e kamf
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// TellSettings signals-with-start the settings fan-out (workflows.SettingsFanoutWorkflow) with a
+// version stored or about to be: it tells every active deal the settings as stored once a
+// version above what it has told is there.
+func (c *Client) TellSettings(ctx context.Context, version int64) error {
+	_, err := c.Temporal.SignalWithStartWorkflow(ctx, workflows.SettingsFanoutID, workflows.SettingsFanoutSignal, version,
+		client.StartWorkflowOptions{
+			ID:        workflows.SettingsFanoutID,
+			TaskQueue: c.taskQueue(),
+			// A fan-out that ended (or failed) is started again; a running one takes the signal.
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		}, workflows.SettingsFanoutWorkflowName, c.Fanout)
+	if err != nil {
+		return fmt.Errorf("temporal: tell the settings fan-out of version %d: %w", version, err)
+	}
+	return nil
 }
 
 func (c *Client) mapError(err error, dealID string) error {

@@ -217,6 +217,9 @@ func newWorker(tc client.Client, d *db.DB, cfg config, reg *metrics.Registry) wo
 	w.RegisterActivity(delivery)
 	// The daily run marks stale key contacts on their deals through the deals' workflows.
 	w.RegisterActivity(&activities.Contacts{Store: d, Deals: d, Service: &engine.Client{Temporal: tc, Escalations: d}})
+	// A settings change reaches every running deal by the fan-out, which signals them.
+	w.RegisterWorkflowWithOptions(workflows.SettingsFanoutWorkflow, workflow.RegisterOptions{Name: workflows.SettingsFanoutWorkflowName})
+	w.RegisterActivity(&activities.Fanout{Settings: d, Store: d, Deals: &engine.Client{Temporal: tc}})
 	return w
 }
 
@@ -286,10 +289,10 @@ func purgeExpired(ctx context.Context, logger *slog.Logger, d *db.DB) {
 }
 
 func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config, reg *metrics.Registry) *api.Server {
-	svc := &engine.Client{Temporal: tc, Escalations: d, MaxUpdatesPerRun: maxUpdatesPerRunKnob()}
+	svc := &engine.Client{Temporal: tc, Escalations: d, Settings: d, MaxUpdatesPerRun: maxUpdatesPerRunKnob()}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: svc, Escalator: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
+		Service: svc, Fanout: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
 		Attention: d, Metrics: reg,
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
