@@ -15,7 +15,7 @@ import (
 // This file holds what an import is, which columns each kind of file has (heads in English and
 // Chinese), and how one row's cells become a record or a list of problems, each with the row's
 // line, the column and a stable code. Reading the file itself (encodings, XLSX) is the sheet
-// package's; looking rows up against the database and committing them, the API's.
+// package's; looking rows up against the database and committing them, package importer's.
 
 // ImportKind is what a file holds.
 type ImportKind string
@@ -41,12 +41,14 @@ func ParseImportKind(s string) (ImportKind, error) {
 	return "", Errorf(EINVALID, "kind %q must be one of accounts, contacts, deals", s).WithDetail("field", "kind")
 }
 
-// ImportStatus is where an import stands. A dry run is done as soon as it is created; a real run
-// is pending until its rows start to be committed, running while they are, and then done, or
-// failed when it had to stop (Error says why; the rows committed so far stay, and running the same
-// file again skips them). A KAM's run holding deals past development (Held) is awaiting_approval
-// once its other rows are committed, until a director of its team approves it (it runs again, for
-// the held rows, and is done) or rejects it (done, the held rows rejected).
+// ImportStatus is where an import stands. An import is pending from its upload until its rows are
+// planned (read and checked, on the worker); a dry run is then done. A real run is running while
+// its rows are committed, and then done, or failed when it had to stop (Error says why; the rows
+// committed so far stay, and running the same file again skips them), or cancelled when its
+// importer (or an admin) stopped it: the rows committed so far stay, the rest are not_imported. A
+// KAM's run holding deals past development (Held) is awaiting_approval once its other rows are
+// committed, until a director of its team approves it (it runs again, for the held rows, and is
+// done) or rejects it (done, the held rows rejected).
 type ImportStatus string
 
 // Import statuses.
@@ -56,6 +58,7 @@ const (
 	ImportDone     ImportStatus = "done"
 	ImportFailed   ImportStatus = "failed"
 	ImportAwaiting ImportStatus = "awaiting_approval"
+	ImportCancelled ImportStatus = "cancelled"
 )
 
 // The limits of an import file: a file past one is refused whole, at the first excess, with the
@@ -88,8 +91,9 @@ const (
 
 // Import is one file brought in, or tried in a dry run: its counts and how far it got. Total is
 // the file's data rows; Processed those dealt with so far, each of which was Imported (created;
-// in a dry run, would be), Skipped (already in kamflow: not an error) or Rejected (with the
-// reasons in its issues). Nothing is dropped without being counted and reported.
+// in a dry run, would be), Skipped (already in kamflow: not an error), Rejected (with the
+// reasons in its issues) or NotImported (valid, but its run was cancelled or stopped before it).
+// Nothing is dropped without being counted and reported.
 type Import struct {
 	ID     string       `json:"id"`
 	Kind   ImportKind   `json:"kind"`
@@ -109,6 +113,8 @@ type Import struct {
 	Imported  int            `json:"imported"`
 	Skipped   int            `json:"skipped"`
 	Rejected  int            `json:"rejected"`
+	// NotImported are the rows a cancelled (or stopped) run did not come to.
+	NotImported int `json:"not_imported"`
 	// Held are the rows of deals past development in a KAM's import: they wait for a director of
 	// the team (outcome held) and are not processed until one decides. Approval is the decision.
 	Held     int             `json:"held"`
@@ -186,6 +192,13 @@ const (
 	// OutcomeHeld rows are deals past development in a KAM's import: they wait for a director of
 	// the team to approve their import (see Actor.ImportNeedsApproval).
 	OutcomeHeld ImportOutcome = "held"
+	// OutcomeNotImported rows are valid rows a run did not come to: it was cancelled (or stopped).
+	// They keep their cells, so they are in the rejected file, to import again.
+	OutcomeNotImported ImportOutcome = "not_imported"
+	// OutcomePending rows are planned for import and not committed yet: what they create is their
+	// Record. A row committed leaves no pending row behind (an imported row no row at all), so
+	// the pending rows are what is left of a run, whatever process runs it.
+	OutcomePending ImportOutcome = "pending"
 )
 
 // Row issue codes. They are stable: the UI and clients key on them.
@@ -216,6 +229,10 @@ const (
 	IssueNeedsApproval = "needs_approval"
 	// IssueNotApproved rejects a held row: the director rejected the import of its deal.
 	IssueNotApproved = "not_approved"
+	// IssueCancelled is a not-imported row's: the run was cancelled before it.
+	IssueCancelled = "cancelled"
+	// IssueStopped is a not-imported row's: the run stopped (failed) before it.
+	IssueStopped = "stopped"
 )
 
 // ImportIssue is one problem of one row: its line as the user sees it in the file (1-based, the
@@ -238,6 +255,8 @@ type ImportRow struct {
 	EntityID string        `json:"entity_id,omitempty"`
 	Issues   []ImportIssue `json:"issues"`
 	Cells    []string      `json:"-"`
+	// Record is a pending row's record to create, encoded by the planner (JSON).
+	Record []byte `json:"-"`
 }
 
 // Reason joins the row's issues for one cell of the rejected file: "column: message; …".
@@ -259,6 +278,14 @@ type ImportProgress struct {
 	Skipped   int
 	Rejected  int
 	Held      int
+	// NotImported are the rows a cancelled or stopped run did not come to.
+	NotImported int
+}
+
+// Progress is the import's counts.
+func (imp *Import) Progress() ImportProgress {
+	return ImportProgress{Processed: imp.Processed, Imported: imp.Imported, Skipped: imp.Skipped, Rejected: imp.Rejected,
+		Held: imp.Held, NotImported: imp.NotImported}
 }
 
 // ImportFilter selects imports, newest first.
@@ -358,36 +385,67 @@ func phoneDigits(s string) string {
 	}, foldWidth(s))
 }
 
-// ImportStore keeps imports, commits their rows and reads what exports write.
+// ImportService runs imports: each is a workflow on the worker (intent first: the workflow is
+// started before the record it works on is stored, and waits a while for it), which plans the
+// stored file's rows, commits them in batches and finishes the import. run is "" for an
+// import's first run and "approved" for the run of its held rows after a director's approval;
+// by is whose rows they are.
+type ImportService interface {
+	StartImport(ctx context.Context, importID, run string, by Actor) error
+	// CancelImport asks the import's running run to stop after its current batch: conflict when
+	// none is running.
+	CancelImport(ctx context.Context, importID string) error
+}
+
+// ImportStore keeps imports, commits their rows and reads what exports write. A run's progress
+// is the store's: each batch commits its records, settles its pending rows and counts them in one
+// transaction, so that a run taken up again (a worker killed) carries on from the rows still
+// pending, each row counted once.
 type ImportStore interface {
-	// CreateImport stores a new import with the rows already known to be rejected or skipped.
-	CreateImport(ctx context.Context, imp *Import, rows []ImportRow) error
+	// CreateImport stores a new import (pending, no rows) with its file's bytes, in one
+	// transaction; conflict when the ID is taken.
+	CreateImport(ctx context.Context, imp *Import, file []byte) error
 	Import(ctx context.Context, id string) (*Import, error) // not_found when missing
+	// ImportFile is the file an import was uploaded with: not_found once its run is over.
+	ImportFile(ctx context.Context, id string) ([]byte, error)
 	Imports(ctx context.Context, f ImportFilter) ([]*Import, error)
-	// ImportRows calls fn with the import's rows of the outcome ("" for both), by line.
+	// ImportRows calls fn with the import's rows of the outcome ("" for every outcome but
+	// pending), by line.
 	ImportRows(ctx context.Context, id string, outcome ImportOutcome, fn func(ImportRow) error) error
-	// ImportAccounts creates a batch of an import's accounts, each unless an account with its ID
-	// exists (it is then recorded as skipped), with an audit entry each, and records p (the
-	// counts before the batch) plus the batch's own in one transaction. It returns the counts
-	// after the batch. The accounts carry no value inputs, so no value score changes.
-	ImportAccounts(ctx context.Context, importID string, p ImportProgress, batch []ImportedAccount, actor string, now time.Time) (ImportProgress, error)
-	// RecordImportProgress records the counts, the status and the rows rejected or skipped while
-	// committing (a deal whose workflow refused it).
-	RecordImportProgress(ctx context.Context, importID string, p ImportProgress, status ImportStatus, rows []ImportRow, now time.Time) error
-	// FinishImport ends a run: done, or failed with why.
-	FinishImport(ctx context.Context, importID string, p ImportProgress, status ImportStatus, why string, now time.Time) error
+	// PlanImport records a pending import's plan in one transaction: its held rows (if any) are
+	// replaced by rows — every row's fate: rejected, skipped, held, or pending with its record —
+	// and the import takes the counts p and status. Conflict when the import is not pending (it
+	// was planned already).
+	PlanImport(ctx context.Context, importID string, p ImportProgress, status ImportStatus, rows []ImportRow, now time.Time) error
+	// PendingImportRows lists up to limit of the import's pending rows after line, by line.
+	PendingImportRows(ctx context.Context, importID string, after, limit int) ([]ImportRow, error)
+	// ImportAccounts commits a batch of an import's pending rows of accounts in one transaction:
+	// each row still pending is settled — its account created, with an audit entry, unless one
+	// with its ID exists (the row is then skipped) — and counted. A row no longer pending
+	// (settled by an earlier attempt) is left as it is. The accounts carry no value inputs, so
+	// no value score changes.
+	ImportAccounts(ctx context.Context, importID string, batch []ImportedAccount, actor string, now time.Time) error
+	// SettleImportRows settles pending rows whose records were created elsewhere (deals, by their
+	// workflows), in one transaction: of lines, those still pending are no longer; rows are those
+	// of them that were not imported (skipped, rejected), the others count as imported.
+	SettleImportRows(ctx context.Context, importID string, lines []int, rows []ImportRow, now time.Time) error
+	// FinishImport ends a run: done, awaiting_approval, failed with why, or cancelled. Its rows
+	// still pending become not_imported with the issue rest (its line set to each row's) and are
+	// counted; the file is dropped once the import is over (not awaiting approval).
+	FinishImport(ctx context.Context, importID string, status ImportStatus, why string, rest ImportIssue, now time.Time) error
 	// TeamAccounts lists the accounts of a team.
 	TeamAccounts(ctx context.Context, teamID string) ([]AccountKey, error)
 	// ImportContacts is ImportAccounts for contacts (their accounts exist).
-	ImportContacts(ctx context.Context, importID string, p ImportProgress, batch []ImportedContact, actor string, now time.Time) (ImportProgress, error)
+	ImportContacts(ctx context.Context, importID string, batch []ImportedContact, actor string, now time.Time) error
 	// TeamDeals lists the deals of a team.
 	TeamDeals(ctx context.Context, teamID string) ([]DealKey, error)
 	// TeamContacts lists the contacts of a team's accounts.
 	TeamContacts(ctx context.Context, teamID string) ([]ContactKey, error)
 	// DecideImport records a director's decision on an import awaiting approval, in one
 	// transaction: the import takes the status and counts p, its held rows are replaced by rows
-	// (the rejected rows of a rejection; none on an approval, whose run records its own). It is a
-	// conflict when the import is not awaiting approval (decided already, by another director).
+	// (the rejected rows of a rejection; none on an approval: the import is then pending, and its
+	// approved run plans the held rows). It is a conflict when the import is not awaiting
+	// approval (decided already, by another director).
 	DecideImport(ctx context.Context, importID string, a ImportApproval, status ImportStatus, p ImportProgress, rows []ImportRow, now time.Time) error
 	// ExportAccounts calls fn with every account the viewer may see, by name.
 	ExportAccounts(ctx context.Context, viewer *Actor, fn func(*Account) error) error

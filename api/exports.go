@@ -216,7 +216,10 @@ func (s *Server) rejectedRows(c echo.Context) error {
 		if err := w.Write(hs...); err != nil {
 			return err
 		}
-		return s.cfg.Imports.ImportRows(c.Request().Context(), imp.ID, kamflow.OutcomeRejected, func(r kamflow.ImportRow) error {
+		return s.cfg.Imports.ImportRows(c.Request().Context(), imp.ID, "", func(r kamflow.ImportRow) error {
+			if r.Outcome != kamflow.OutcomeRejected && r.Outcome != kamflow.OutcomeNotImported {
+				return nil
+			}
 			cells := make([]any, 0, 2+len(r.Cells))
 			cells = append(cells, r.Line, r.Reason())
 			for _, v := range r.Cells {

@@ -141,5 +141,5 @@ func seedForFuzz(f *testing.F, e *testEnv) {
 	}
 	id, _ := lookup(res.json, "id")
 	e.vars["held"] = fmt.Sprint(id)
-	f.Cleanup(e.srv.WaitImports) // an approval runs in the background
+	f.Cleanup(e.waitImports) // an approval runs in the background
 }

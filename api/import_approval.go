@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kamflow/kamflow"
-	"github.com/kamflow/kamflow/sheet"
+	"github.com/kamflow/kamflow/importer"
 )
 
 // A KAM's import of deals past development: the deals come in with the key nodes before their
@@ -47,79 +47,64 @@ func (s *Server) decideImport(c echo.Context, approve bool) error {
 	if imp.Status != kamflow.ImportAwaiting {
 		return kamflow.Errorf(kamflow.ECONFLICT, "import %s is %s: only an import awaiting approval is approved or rejected", imp.ID, imp.Status)
 	}
-	var held []kamflow.ImportRow
-	if err := s.cfg.Imports.ImportRows(ctx, imp.ID, kamflow.OutcomeHeld, func(r kamflow.ImportRow) error {
-		held = append(held, r)
-		return nil
-	}); err != nil {
-		return err
-	}
 	now := s.cfg.Now().UTC()
 	a := kamflow.ImportApproval{Decision: kamflow.ImportRejected, By: me.ID, At: now, Reason: strings.TrimSpace(in.Reason)}
-	prog := kamflow.ImportProgress{Processed: imp.Processed, Imported: imp.Imported, Skipped: imp.Skipped, Rejected: imp.Rejected}
-	var p *importPlan
-	var importer kamflow.Actor
-	rows := make([]kamflow.ImportRow, 0, len(held))
-	status := kamflow.ImportDone
+	count := imp.Held
 	if approve {
 		a.Decision = kamflow.ImportApproved
-		if importer, err = s.importer(ctx, imp); err != nil {
-			return err
-		}
-		h, err := heldHeader(imp)
+		kam, err := s.importer(ctx, imp)
 		if err != nil {
 			return err
 		}
-		// The held rows are read again, as the KAM's, against the team's data as it is now: a row
-		// whose deal came in meanwhile is skipped, one whose owner left the team rejected.
-		cells := func(yield func(sheet.Row) bool) {
-			for _, r := range held {
-				if !yield(sheet.Row{Line: r.Line, Cells: r.Cells}) {
-					return
-				}
-			}
-		}
-		if p, err = s.planImport(ctx, imp, h, cells, importer, &a); err != nil {
+		// Intent first: the approved run waits for the approval, and ends with nothing done when
+		// it is never stored (this request failed, or another director rejected the import).
+		if err := s.cfg.Import.StartImport(ctx, imp.ID, importer.RunApproved, kam); err != nil {
 			return err
 		}
-		rows = p.rows
-		prog.Rejected += p.progress.Rejected
-		prog.Skipped += p.progress.Skipped
-		prog.Processed += p.progress.Rejected + p.progress.Skipped
-		if p.size() > 0 {
-			status = kamflow.ImportRunning
+		if err := s.cfg.Imports.DecideImport(ctx, imp.ID, a, kamflow.ImportPending, imp.Progress(), nil, now); err != nil {
+			return err
 		}
 	} else {
+		var held []kamflow.ImportRow
+		if err := s.cfg.Imports.ImportRows(ctx, imp.ID, kamflow.OutcomeHeld, func(r kamflow.ImportRow) error {
+			held = append(held, r)
+			return nil
+		}); err != nil {
+			return err
+		}
 		col := ""
 		for _, c := range imp.Columns {
 			if c.Field == "stage" {
 				col = c.Column
 			}
 		}
+		rows := make([]kamflow.ImportRow, 0, len(held))
 		for _, r := range held {
 			rows = append(rows, kamflow.ImportRow{Line: r.Line, Outcome: kamflow.OutcomeRejected, Cells: r.Cells,
 				Issues: []kamflow.ImportIssue{{Line: r.Line, Column: col, Field: "stage", Code: kamflow.IssueNotApproved,
 					Message: fmt.Sprintf("%s did not approve the import of this deal past development: %s", me.ID, a.Reason)}}})
 		}
+		prog := imp.Progress()
 		prog.Rejected += len(held)
 		prog.Processed += len(held)
+		prog.Held = 0
+		if err := s.cfg.Imports.DecideImport(ctx, imp.ID, a, kamflow.ImportDone, prog, rows, now); err != nil {
+			return err
+		}
 	}
-	if err := s.cfg.Imports.DecideImport(ctx, imp.ID, a, status, prog, rows, now); err != nil {
-		return err
-	}
-	count := imp.Held
-	imp.Status, imp.Approval, imp.UpdatedAt = status, &a, now
-	imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Held = prog.Processed, prog.Imported, prog.Skipped, prog.Rejected, 0
-	if status == kamflow.ImportDone {
-		imp.FinishedAt = &now
-	}
+	imp.Approval = &a
 	s.auditDecision(imp, me, count)
 	s.tellImporter(imp, count)
-	if status == kamflow.ImportRunning {
-		run := *imp
-		s.startImport(&run, p, importer, "approved")
+	got := imp
+	if approve {
+		// The approved run's plan, as a first run's, within ImportWait.
+		if got, err = s.awaitImport(ctx, imp.ID, func(imp *kamflow.Import) bool { return imp.Status != kamflow.ImportPending }); err != nil {
+			return err
+		}
+	} else if got, err = s.cfg.Imports.Import(ctx, imp.ID); err != nil {
+		return err
 	}
-	rep, err := s.report(ctx, imp)
+	rep, err := s.report(ctx, got)
 	if err != nil {
 		return err
 	}
@@ -143,58 +128,15 @@ func (s *Server) importer(ctx context.Context, imp *kamflow.Import) (kamflow.Act
 	return u.Actor(), nil
 }
 
-// heldHeader is the head of the file an import read, as its held rows are read again.
-func heldHeader(imp *kamflow.Import) (*kamflow.ImportHeader, error) {
-	heads := make([]string, len(imp.Columns))
-	for i, c := range imp.Columns {
-		heads[i] = c.Column
-	}
-	h, err := kamflow.MapImportHeader(imp.Kind, heads)
-	if err != nil {
-		return nil, kamflow.Errorf(kamflow.ECONFLICT, "the held rows of import %s cannot be read again (%s): reject it and import the file again",
-			imp.ID, kamflow.ErrorMessage(err))
-	}
-	h.SerialDates, h.Date1904 = imp.Format == string(sheet.XLSX), imp.Date1904
-	return h, nil
-}
-
-// askApproval tells the directors of the import's team, in the app, that it holds deals past
-// development for them to approve or reject.
-func (s *Server) askApproval(imp *kamflow.Import, by kamflow.Actor) {
-	if s.cfg.Notifications == nil {
-		return
-	}
-	ctx := context.Background()
-	users, err := s.cfg.Users.Users(ctx)
-	if err != nil {
-		s.cfg.Logger.Error("listing the directors of an import's team", "import", imp.ID, "err", err)
-		return
-	}
-	now := s.cfg.Now().UTC()
-	var ns []kamflow.Notification
-	for _, u := range users {
-		if u.Role != kamflow.UserDirector || u.Disabled || !slices.Contains(u.Teams, imp.TeamID) {
-			continue
-		}
-		ns = append(ns, kamflow.Notification{UserID: u.Username, Kind: kamflow.NoticeImportApproval,
-			Key: "import-approval:" + imp.ID + ":" + u.Username, CreatedAt: now,
-			Message: fmt.Sprintf("%s's import of %s holds %s past development for your approval (import page): they would skip their key nodes",
-				by.ID, imp.FileName, deals(imp.Held))})
-	}
-	if err := s.cfg.Notifications.Notify(ctx, ns); err != nil {
-		s.cfg.Logger.Error("telling the directors of an import awaiting approval", "import", imp.ID, "err", err)
-	}
-}
-
 // tellImporter tells the KAM a director's decision on the rows their import held.
 func (s *Server) tellImporter(imp *kamflow.Import, n int) {
 	if s.cfg.Notifications == nil {
 		return
 	}
 	a := imp.Approval
-	msg := fmt.Sprintf("%s approved the import of %s past development from %s", a.By, deals(n), imp.FileName)
+	msg := fmt.Sprintf("%s approved the import of %s past development from %s", a.By, importer.Deals(n), imp.FileName)
 	if a.Decision == kamflow.ImportRejected {
-		msg = fmt.Sprintf("%s rejected the import of %s past development from %s: %s", a.By, deals(n), imp.FileName, a.Reason)
+		msg = fmt.Sprintf("%s rejected the import of %s past development from %s: %s", a.By, importer.Deals(n), imp.FileName, a.Reason)
 	}
 	err := s.cfg.Notifications.Notify(context.Background(), []kamflow.Notification{{UserID: imp.CreatedBy, Kind: kamflow.NoticeImportDecision,
 		Key: "import-decision:" + imp.ID, Message: msg, CreatedAt: a.At}})
@@ -207,18 +149,11 @@ func (s *Server) tellImporter(imp *kamflow.Import, n int) {
 func (s *Server) auditDecision(imp *kamflow.Import, me kamflow.Actor, n int) {
 	a := imp.Approval
 	verb := map[string]string{kamflow.ImportApproved: "approve", kamflow.ImportRejected: "reject"}[a.Decision]
-	summary := fmt.Sprintf("%s %s the import of %s past development from %s (%s's import)", me.ID, a.Decision, deals(n), imp.FileName, imp.CreatedBy)
+	summary := fmt.Sprintf("%s %s the import of %s past development from %s (%s's import)", me.ID, a.Decision, importer.Deals(n), imp.FileName, imp.CreatedBy)
 	if a.Reason != "" {
 		summary += ": " + a.Reason
 	}
 	s.appendAudit(&kamflow.AuditEntry{At: a.At, Actor: me.ID, Action: "import." + verb, EntityType: "import", EntityID: imp.ID,
 		Key: "import:" + imp.ID + ":decision", Summary: summary,
 		After: map[string]any{"decision": a.Decision, "reason": a.Reason, "held": n, "team_id": imp.TeamID, "created_by": imp.CreatedBy}})
-}
-
-func deals(n int) string {
-	if n == 1 {
-		return "1 deal"
-	}
-	return fmt.Sprintf("%d deals", n)
 }

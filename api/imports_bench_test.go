@@ -70,7 +70,7 @@ func BenchmarkImport50k(b *testing.B) {
 				mu.Unlock()
 			}
 		}()
-		e.srv.WaitImports()
+		e.waitImports()
 		total += time.Since(start)
 		close(stop)
 		polled.Wait()

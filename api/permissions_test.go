@@ -118,6 +118,7 @@ GET    /api/v1/imports                          401   200  200  200  200  200  2
 GET    /api/v1/imports/template                 401   403  200  200  200  200  200  403  403
 GET    /api/v1/imports/{id}                     401   200  200  404  200  404  404  403  403
 GET    /api/v1/imports/{id}/rejected            401   200  200  404  200  404  404  403  403
+POST   /api/v1/imports/{id}/cancel              401   409  403  404  409  404  404  403  403
 POST   /api/v1/imports/{id}/approve             401   403  200  404  403  403  403  403  403
 POST   /api/v1/imports/{id}/reject              401   403  200  404  403  403  403  403  403
 GET    /api/v1/exports/{kind}                   401   403  200  200  200  200  200  200  200
@@ -302,6 +303,7 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/imports/template":                               {query: "?kind=deals&format=xlsx"},
 	"GET /api/v1/imports/{id}":                                   {imp: true},
 	"GET /api/v1/imports/{id}/rejected":                          {imp: true, query: "?format=csv"},
+	"POST /api/v1/imports/{id}/cancel":                           {imp: true}, // done: a conflict for whoever may cancel it
 	"POST /api/v1/imports/{id}/approve":                          {held: true},
 	"POST /api/v1/imports/{id}/reject":                           {held: true, body: `{"reason":"No bid on file"}`},
 	"GET /api/v1/exports/{kind}":                                 {query: "?format=xlsx"},
@@ -521,7 +523,7 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		}
 		id, _ := lookup(res.json, "id")
 		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
-		defer e.srv.WaitImports() // an approval runs in the background
+		defer e.waitImports() // an approval runs in the background
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}

@@ -51,8 +51,13 @@ type Config struct {
 	// DeliveryLive, when set, adds the running steps' attempts and heartbeats to the plan read.
 	DeliveryLive kamflow.DeliveryLive
 	// Imports keeps the imports and reads the exports; nil takes Accounts when it is one (the
-	// database is every store).
-	Imports kamflow.ImportStore
+	// database is every store). Import runs them (a workflow on the worker); ImportWait bounds
+	// how long an upload (or an approval, a cancel) waits for the run to have planned (stopped)
+	// before answering with the import as it stands (default 5 s: a small dry run is answered
+	// whole).
+	Imports    kamflow.ImportStore
+	Import     kamflow.ImportService
+	ImportWait time.Duration
 	// Attention lists the deals needing attention (GET /admin/attention); nil takes Deals when it
 	// is one.
 	Attention kamflow.AttentionStore
@@ -88,7 +93,6 @@ type Config struct {
 type Server struct {
 	cfg  Config
 	echo *echo.Echo
-	jobs importJobs // the imports committing in the background (imports.go)
 }
 
 // New builds the API's routes on cfg.
@@ -116,6 +120,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Attention == nil {
 		cfg.Attention, _ = cfg.Deals.(kamflow.AttentionStore)
+	}
+	if cfg.ImportWait == 0 {
+		cfg.ImportWait = 5 * time.Second
 	}
 	if cfg.Fanouts == nil {
 		cfg.Fanouts, _ = cfg.Settings.(kamflow.SettingsFanoutStore)
@@ -238,6 +245,8 @@ func New(cfg Config) *Server {
 	v1.GET("/imports/template", s.importTemplate, sales)
 	v1.GET("/imports/:id", s.getImport, importReaders)
 	v1.GET("/imports/:id/rejected", s.rejectedRows, importReaders)
+	// Its importer (or an admin) cancels a running import.
+	v1.POST("/imports/:id/cancel", s.cancelImport, importReaders)
 	// A KAM's deals past development wait for a director of the team (import_approval.go).
 	v1.POST("/imports/:id/approve", s.approveImport, director)
 	v1.POST("/imports/:id/reject", s.rejectImport, director)

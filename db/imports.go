@@ -21,7 +21,7 @@ var _ kamflow.ImportStore = (*DB)(nil)
 const importChunk = 500
 
 const importColumns = `id, kind, dry_run, status, file_name, format, encoding, heads, team_id, created_by,
-	total, processed, imported, skipped, rejected, error, created_at, updated_at, finished_at, held, approval, date1904`
+	total, processed, imported, skipped, rejected, error, created_at, updated_at, finished_at, held, approval, date1904, not_imported`
 
 type importRow struct {
 	ID, Kind                   string
@@ -37,13 +37,15 @@ type importRow struct {
 	Held                       int
 	Approval                   string
 	Date1904                   bool
+	NotImported                int
 }
 
 func (r importRow) imp() (*kamflow.Import, error) {
 	imp := &kamflow.Import{ID: r.ID, Kind: kamflow.ImportKind(r.Kind), DryRun: r.DryRun, Status: kamflow.ImportStatus(r.Status),
 		FileName: r.FileName, Format: r.Format, Encoding: r.Encoding, TeamID: r.TeamID, CreatedBy: r.CreatedBy,
 		Total: r.Total, Processed: r.Processed, Imported: r.Imported, Skipped: r.Skipped, Rejected: r.Rejected,
-		Error: r.Error, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Held: r.Held, Date1904: r.Date1904}
+		Error: r.Error, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), Held: r.Held, Date1904: r.Date1904,
+		NotImported: r.NotImported}
 	if r.Approval != "" {
 		imp.Approval = &kamflow.ImportApproval{}
 		if err := json.Unmarshal([]byte(r.Approval), imp.Approval); err != nil {
@@ -61,8 +63,8 @@ func (r importRow) imp() (*kamflow.Import, error) {
 	return imp, nil
 }
 
-// CreateImport stores a new import with the rows already known to be rejected or skipped.
-func (d *DB) CreateImport(ctx context.Context, imp *kamflow.Import, rows []kamflow.ImportRow) error {
+// CreateImport stores a new import and its file in one transaction.
+func (d *DB) CreateImport(ctx context.Context, imp *kamflow.Import, file []byte) error {
 	heads, err := json.Marshal(nonNilColumns(imp.Columns))
 	if err != nil {
 		return fmt.Errorf("db: encode import %s: %w", imp.ID, err)
@@ -71,19 +73,166 @@ func (d *DB) CreateImport(ctx context.Context, imp *kamflow.Import, rows []kamfl
 	if err != nil {
 		return fmt.Errorf("db: encode import %s: %w", imp.ID, err)
 	}
+	if file == nil {
+		file = []byte{}
+	}
 	return d.inTx(ctx, "create import "+imp.ID, func(tx *gorm.DB) error {
-		res := tx.Exec(`INSERT INTO imports (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		res := tx.Exec(`INSERT INTO imports (`+importColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
 			imp.ID, string(imp.Kind), imp.DryRun, string(imp.Status), imp.FileName, imp.Format, imp.Encoding, string(heads),
 			imp.TeamID, imp.CreatedBy, imp.Total, imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Error,
-			ts(imp.CreatedAt), ts(imp.UpdatedAt), nullTS(imp.FinishedAt), imp.Held, approval, imp.Date1904)
+			ts(imp.CreatedAt), ts(imp.UpdatedAt), nullTS(imp.FinishedAt), imp.Held, approval, imp.Date1904, imp.NotImported)
 		if res.Error != nil {
 			return fmt.Errorf("db: create import %s: %w", imp.ID, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return kamflow.Errorf(kamflow.ECONFLICT, "import %q exists already", imp.ID)
 		}
-		return insertImportRows(tx, imp.ID, rows)
+		if err := tx.Exec("INSERT INTO import_files (import_id, data) VALUES (?, ?)", imp.ID, file).Error; err != nil {
+			return fmt.Errorf("db: store the file of import %s: %w", imp.ID, err)
+		}
+		return nil
+	})
+}
+
+// ImportFile returns the file an import was uploaded with.
+func (d *DB) ImportFile(ctx context.Context, id string) ([]byte, error) {
+	var rows []struct{ Data []byte }
+	if err := d.r.WithContext(ctx).Raw("SELECT data FROM import_files WHERE import_id = ?", id).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("db: read the file of import %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, kamflow.Errorf(kamflow.ENOTFOUND, "the file of import %q is not kept", id)
+	}
+	return rows[0].Data, nil
+}
+
+// PlanImport records a pending import's plan: its rows and counts, in one transaction, once.
+func (d *DB) PlanImport(ctx context.Context, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, rows []kamflow.ImportRow, now time.Time) error {
+	var finished any
+	if status == kamflow.ImportDone {
+		finished = ts(now)
+	}
+	return d.inTx(ctx, "plan import "+importID, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, held = ?, not_imported = ?,
+			status = ?, updated_at = ?, finished_at = ? WHERE id = ? AND status = ?`,
+			p.Processed, p.Imported, p.Skipped, p.Rejected, p.Held, p.NotImported, string(status), ts(now), finished, importID,
+			string(kamflow.ImportPending))
+		if res.Error != nil {
+			return fmt.Errorf("db: plan import %s: %w", importID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			if err := importExists(tx, importID); err != nil {
+				return err
+			}
+			return kamflow.Errorf(kamflow.ECONFLICT, "import %q is planned already", importID)
+		}
+		if err := tx.Exec("DELETE FROM import_rows WHERE import_id = ? AND outcome = ?", importID, string(kamflow.OutcomeHeld)).Error; err != nil {
+			return fmt.Errorf("db: clear the held rows of import %s: %w", importID, err)
+		}
+		return insertImportRows(tx, importID, rows)
+	})
+}
+
+func importExists(tx *gorm.DB, importID string) error {
+	var n int64
+	if err := tx.Raw("SELECT count(*) FROM imports WHERE id = ?", importID).Scan(&n).Error; err != nil {
+		return fmt.Errorf("db: read import %s: %w", importID, err)
+	}
+	if n == 0 {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+	}
+	return nil
+}
+
+// PendingImportRows lists up to limit pending rows of the import after line, by line.
+func (d *DB) PendingImportRows(ctx context.Context, importID string, after, limit int) ([]kamflow.ImportRow, error) {
+	var rows []struct {
+		Line   int
+		Cells  string
+		Record string
+	}
+	err := d.r.WithContext(ctx).Raw(`SELECT line, cells, record FROM import_rows WHERE import_id = ? AND outcome = ? AND line > ?
+		ORDER BY line LIMIT ?`, importID, string(kamflow.OutcomePending), after, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("db: read the pending rows of import %s: %w", importID, err)
+	}
+	out := make([]kamflow.ImportRow, len(rows))
+	for i, r := range rows {
+		out[i] = kamflow.ImportRow{Line: r.Line, Outcome: kamflow.OutcomePending, Record: []byte(r.Record)}
+		if err := json.Unmarshal([]byte(r.Cells), &out[i].Cells); err != nil {
+			return nil, fmt.Errorf("db: decode line %d of import %s: %w", r.Line, importID, err)
+		}
+	}
+	return out, nil
+}
+
+// claimPending deletes the import's pending rows of lines and returns the lines it deleted: the
+// rows a batch may settle (another attempt settled the rest).
+func claimPending(tx *gorm.DB, importID string, lines []int) (map[int]bool, error) {
+	claimed := make(map[int]bool, len(lines))
+	for start := 0; start < len(lines); start += importChunk {
+		part := lines[start:min(len(lines), start+importChunk)]
+		args := []any{importID, string(kamflow.OutcomePending)}
+		for _, l := range part {
+			args = append(args, l)
+		}
+		var got []int
+		err := tx.Raw("DELETE FROM import_rows WHERE import_id = ? AND outcome = ? AND "+inList("line", len(part))+" RETURNING line",
+			args...).Scan(&got).Error
+		if err != nil {
+			return nil, fmt.Errorf("db: settle the rows of import %s: %w", importID, err)
+		}
+		for _, l := range got {
+			claimed[l] = true
+		}
+	}
+	return claimed, nil
+}
+
+// addProgress adds a batch's counts to the import's.
+func addProgress(tx *gorm.DB, importID string, p kamflow.ImportProgress, now time.Time) error {
+	res := tx.Exec(`UPDATE imports SET processed = processed + ?, imported = imported + ?, skipped = skipped + ?,
+		rejected = rejected + ?, not_imported = not_imported + ?, updated_at = ? WHERE id = ?`,
+		p.Processed, p.Imported, p.Skipped, p.Rejected, p.NotImported, ts(now), importID)
+	if res.Error != nil {
+		return fmt.Errorf("db: record the progress of import %s: %w", importID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+	}
+	return nil
+}
+
+// SettleImportRows settles pending rows whose records were created elsewhere.
+func (d *DB) SettleImportRows(ctx context.Context, importID string, lines []int, rows []kamflow.ImportRow, now time.Time) error {
+	return d.inTx(ctx, "settle the rows of import "+importID, func(tx *gorm.DB) error {
+		claimed, err := claimPending(tx, importID, lines)
+		if err != nil {
+			return err
+		}
+		var keep []kamflow.ImportRow
+		var p kamflow.ImportProgress
+		for _, r := range rows {
+			if !claimed[r.Line] {
+				continue
+			}
+			keep = append(keep, r)
+			switch r.Outcome {
+			case kamflow.OutcomeSkipped:
+				p.Skipped++
+			case kamflow.OutcomeRejected:
+				p.Rejected++
+			case kamflow.OutcomeNotImported:
+				p.NotImported++
+			}
+		}
+		p.Processed = len(claimed)
+		p.Imported = len(claimed) - len(keep)
+		if err := insertImportRows(tx, importID, keep); err != nil {
+			return err
+		}
+		return addProgress(tx, importID, p, now)
 	})
 }
 
@@ -103,20 +252,21 @@ func nonNilColumns(c []kamflow.ImportColumn) []kamflow.ImportColumn {
 }
 
 // insertImportRows writes rows of an import; a line recorded already is left as it is. The cells
-// of a rejected or held row are kept (a dry run's rows come without them past its sample).
+// of a row not imported or pending are kept (a dry run's rows come without them past its
+// sample), and a pending row's record.
 func insertImportRows(tx *gorm.DB, importID string, rows []kamflow.ImportRow) error {
 	for len(rows) > 0 {
 		n := min(len(rows), importChunk)
 		var sql strings.Builder
-		sql.WriteString("INSERT INTO import_rows (import_id, line, outcome, entity_id, issues, cells) VALUES ")
-		args := make([]any, 0, 6*n)
+		sql.WriteString("INSERT INTO import_rows (import_id, line, outcome, entity_id, issues, cells, record) VALUES ")
+		args := make([]any, 0, 7*n)
 		for i, r := range rows[:n] {
 			issues, err := json.Marshal(r.Issues)
 			if err != nil {
 				return fmt.Errorf("db: encode a row of import %s: %w", importID, err)
 			}
 			cells := []byte("[]")
-			if (r.Outcome == kamflow.OutcomeRejected || r.Outcome == kamflow.OutcomeHeld) && r.Cells != nil {
+			if r.Outcome != kamflow.OutcomeSkipped && r.Cells != nil {
 				if cells, err = json.Marshal(r.Cells); err != nil {
 					return fmt.Errorf("db: encode a row of import %s: %w", importID, err)
 				}
@@ -124,8 +274,11 @@ func insertImportRows(tx *gorm.DB, importID string, rows []kamflow.ImportRow) er
 			if i > 0 {
 				sql.WriteString(", ")
 			}
-			sql.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, importID, r.Line, string(r.Outcome), r.EntityID, string(issues), string(cells))
+			if r.Issues == nil {
+				issues = []byte("[]")
+			}
+			sql.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, importID, r.Line, string(r.Outcome), r.EntityID, string(issues), string(cells), string(r.Record))
 		}
 		sql.WriteString(" ON CONFLICT (import_id, line) DO NOTHING")
 		if err := tx.Exec(sql.String(), args...).Error; err != nil {
@@ -182,7 +335,7 @@ func (d *DB) Imports(ctx context.Context, f kamflow.ImportFilter) ([]*kamflow.Im
 	return out, nil
 }
 
-// ImportRows calls fn with the import's rows of the outcome ("" for both), by line, reading them a
+// ImportRows calls fn with the import's rows of the outcome ("" for all but pending), by line, reading them a
 // thousand at a time so that a large file's rows never sit in memory together.
 func (d *DB) ImportRows(ctx context.Context, id string, outcome kamflow.ImportOutcome, fn func(kamflow.ImportRow) error) error {
 	type stored struct {
@@ -199,6 +352,8 @@ func (d *DB) ImportRows(ctx context.Context, id string, outcome kamflow.ImportOu
 		w.add("line > ?", after)
 		if outcome != "" {
 			w.add("outcome = ?", string(outcome))
+		} else {
+			w.add("outcome <> ?", string(kamflow.OutcomePending))
 		}
 		var rows []stored
 		err := d.r.WithContext(ctx).Raw("SELECT line, outcome, entity_id, issues, cells FROM import_rows"+w.String()+
@@ -225,15 +380,29 @@ func (d *DB) ImportRows(ctx context.Context, id string, outcome kamflow.ImportOu
 	}
 }
 
-// ImportAccounts creates a batch of accounts of an import in one transaction: the accounts whose
-// id is free (an account imported meanwhile by another run of the same file keeps its id, and is
-// recorded as skipped), an audit entry for each, and the import's counts.
-func (d *DB) ImportAccounts(ctx context.Context, importID string, p kamflow.ImportProgress, batch []kamflow.ImportedAccount, actor string, now time.Time) (kamflow.ImportProgress, error) {
-	out := p
-	err := d.inTx(ctx, "import accounts of "+importID, func(tx *gorm.DB) error {
-		out = p
-		for start := 0; start < len(batch); start += importChunk {
-			part := batch[start:min(len(batch), start+importChunk)]
+// ImportAccounts commits a batch of an import's pending account rows in one transaction: the rows
+// still pending are claimed, their accounts created where the id is free (an account imported
+// meanwhile by another run of the same file keeps its id, and its row is recorded as skipped),
+// an audit entry each, and the import's counts.
+func (d *DB) ImportAccounts(ctx context.Context, importID string, batch []kamflow.ImportedAccount, actor string, now time.Time) error {
+	lines := make([]int, len(batch))
+	for i, ia := range batch {
+		lines[i] = ia.Line
+	}
+	return d.inTx(ctx, "import accounts of "+importID, func(tx *gorm.DB) error {
+		claimed, err := claimPending(tx, importID, lines)
+		if err != nil {
+			return err
+		}
+		var todo []kamflow.ImportedAccount
+		for _, ia := range batch {
+			if claimed[ia.Line] {
+				todo = append(todo, ia)
+			}
+		}
+		var p kamflow.ImportProgress
+		for start := 0; start < len(todo); start += importChunk {
+			part := todo[start:min(len(todo), start+importChunk)]
 			var sql strings.Builder
 			sql.WriteString(`INSERT INTO accounts (id, name, name_fold, industry, region, address, owner, team_id, notes,
 				created_at, updated_at) VALUES `)
@@ -276,16 +445,12 @@ func (d *DB) ImportAccounts(ctx context.Context, importID string, p kamflow.Impo
 			if err := insertImportRows(tx, importID, skipped); err != nil {
 				return err
 			}
-			out.Processed += len(part)
-			out.Imported += len(ids)
-			out.Skipped += len(skipped)
+			p.Processed += len(part)
+			p.Imported += len(ids)
+			p.Skipped += len(skipped)
 		}
-		return setProgress(tx, importID, out, kamflow.ImportRunning, now)
+		return addProgress(tx, importID, p, now)
 	})
-	if err != nil {
-		return p, err
-	}
-	return out, nil
 }
 
 // appendAudits appends entries many a statement; an entry whose key is stored is left out.
@@ -314,46 +479,79 @@ func appendAudits(tx *gorm.DB, entries []*kamflow.AuditEntry, now time.Time) err
 	return nil
 }
 
-func setProgress(tx *gorm.DB, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, now time.Time) error {
-	res := tx.Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, held = ?, status = ?, updated_at = ?
-		WHERE id = ?`, p.Processed, p.Imported, p.Skipped, p.Rejected, p.Held, string(status), ts(now), importID)
-	if res.Error != nil {
-		return fmt.Errorf("db: record the progress of import %s: %w", importID, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
-	}
-	return nil
-}
-
-// RecordImportProgress records an import's counts and status, with the rows rejected or skipped
-// since the last record.
-func (d *DB) RecordImportProgress(ctx context.Context, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, rows []kamflow.ImportRow, now time.Time) error {
-	return d.inTx(ctx, "record the progress of import "+importID, func(tx *gorm.DB) error {
-		if err := insertImportRows(tx, importID, rows); err != nil {
-			return err
-		}
-		return setProgress(tx, importID, p, status, now)
-	})
-}
-
-// FinishImport ends a run with its final counts: done, or failed with why, or awaiting a
-// director's approval of the rows it holds (not finished yet: no finished_at).
-func (d *DB) FinishImport(ctx context.Context, importID string, p kamflow.ImportProgress, status kamflow.ImportStatus, why string, now time.Time) error {
+// FinishImport ends a run with its status: its rows still pending become not_imported (with
+// the issue rest) and are counted, and the file is dropped once the import is over. An import
+// awaiting a director's approval is not finished yet: no finished_at, and its file is kept.
+func (d *DB) FinishImport(ctx context.Context, importID string, status kamflow.ImportStatus, why string, rest kamflow.ImportIssue, now time.Time) error {
 	var finished any = ts(now)
 	if status == kamflow.ImportAwaiting {
 		finished = nil
 	}
-	res := d.w.WithContext(ctx).Exec(`UPDATE imports SET processed = ?, imported = ?, skipped = ?, rejected = ?, held = ?, status = ?,
-		error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
-		p.Processed, p.Imported, p.Skipped, p.Rejected, p.Held, string(status), why, ts(now), finished, importID)
-	if res.Error != nil {
-		return fmt.Errorf("db: finish import %s: %w", importID, res.Error)
+	return d.inTx(ctx, "finish import "+importID, func(tx *gorm.DB) error {
+		for {
+			pending, err := pendingLines(tx, importID)
+			if err != nil {
+				return err
+			}
+			if len(pending) == 0 {
+				break
+			}
+			var rows []kamflow.ImportRow
+			lines := make([]int, len(pending))
+			for i, r := range pending {
+				lines[i] = r.Line
+				is := rest
+				is.Line = r.Line
+				rows = append(rows, kamflow.ImportRow{Line: r.Line, Outcome: kamflow.OutcomeNotImported, Cells: r.Cells,
+					Issues: []kamflow.ImportIssue{is}})
+			}
+			claimed, err := claimPending(tx, importID, lines)
+			if err != nil {
+				return err
+			}
+			if err := insertImportRows(tx, importID, rows); err != nil {
+				return err
+			}
+			if err := addProgress(tx, importID, kamflow.ImportProgress{Processed: len(claimed), NotImported: len(claimed)}, now); err != nil {
+				return err
+			}
+		}
+		res := tx.Exec(`UPDATE imports SET status = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?`,
+			string(status), why, ts(now), finished, importID)
+		if res.Error != nil {
+			return fmt.Errorf("db: finish import %s: %w", importID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+		}
+		if status != kamflow.ImportAwaiting {
+			if err := tx.Exec("DELETE FROM import_files WHERE import_id = ?", importID).Error; err != nil {
+				return fmt.Errorf("db: drop the file of import %s: %w", importID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// pendingLines reads a thousand of the import's pending rows (their lines and cells).
+func pendingLines(tx *gorm.DB, importID string) ([]kamflow.ImportRow, error) {
+	var rows []struct {
+		Line  int
+		Cells string
 	}
-	if res.RowsAffected == 0 {
-		return kamflow.Errorf(kamflow.ENOTFOUND, "import %q not found", importID)
+	err := tx.Raw("SELECT line, cells FROM import_rows WHERE import_id = ? AND outcome = ? ORDER BY line LIMIT 1000",
+		importID, string(kamflow.OutcomePending)).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("db: read the pending rows of import %s: %w", importID, err)
 	}
-	return nil
+	out := make([]kamflow.ImportRow, len(rows))
+	for i, r := range rows {
+		out[i].Line = r.Line
+		if err := json.Unmarshal([]byte(r.Cells), &out[i].Cells); err != nil {
+			return nil, fmt.Errorf("db: decode line %d of import %s: %w", r.Line, importID, err)
+		}
+	}
+	return out, nil
 }
 
 // DecideImport records a director's decision on an import awaiting approval, in one transaction:
@@ -386,8 +584,14 @@ func (d *DB) DecideImport(ctx context.Context, importID string, a kamflow.Import
 			}
 			return kamflow.Errorf(kamflow.ECONFLICT, "import %q is not awaiting approval: it was decided already", importID)
 		}
+		if status == kamflow.ImportPending {
+			return nil // approved: the approved run plans the held rows (PlanImport replaces them)
+		}
 		if err := tx.Exec("DELETE FROM import_rows WHERE import_id = ? AND outcome = ?", importID, string(kamflow.OutcomeHeld)).Error; err != nil {
 			return fmt.Errorf("db: clear the held rows of import %s: %w", importID, err)
+		}
+		if err := tx.Exec("DELETE FROM import_files WHERE import_id = ?", importID).Error; err != nil {
+			return fmt.Errorf("db: drop the file of import %s: %w", importID, err)
 		}
 		return insertImportRows(tx, importID, rows)
 	})
@@ -487,16 +691,30 @@ func (d *DB) ExportDeals(ctx context.Context, viewer *kamflow.Actor, fn func(*ka
 	}
 }
 
-// ImportContacts creates a batch of contacts of an import in one transaction, as ImportAccounts
-// does accounts: each unless a contact with its id exists (recorded as skipped), with its audit
-// entry (filed under its account, as for a contact added by hand), and the import's counts. The
-// contacts' accounts exist: the import found them.
-func (d *DB) ImportContacts(ctx context.Context, importID string, p kamflow.ImportProgress, batch []kamflow.ImportedContact, actor string, now time.Time) (kamflow.ImportProgress, error) {
-	out := p
-	err := d.inTx(ctx, "import contacts of "+importID, func(tx *gorm.DB) error {
-		out = p
-		for start := 0; start < len(batch); start += importChunk {
-			part := batch[start:min(len(batch), start+importChunk)]
+// ImportContacts commits a batch of an import's pending contact rows in one transaction, as
+// ImportAccounts does accounts: each row still pending is claimed and its contact created unless
+// a contact with its id exists (recorded as skipped), with its audit entry (filed under its
+// account, as for a contact added by hand), and the import's counts. The contacts' accounts
+// exist: the import found them.
+func (d *DB) ImportContacts(ctx context.Context, importID string, batch []kamflow.ImportedContact, actor string, now time.Time) error {
+	lines := make([]int, len(batch))
+	for i, ic := range batch {
+		lines[i] = ic.Line
+	}
+	return d.inTx(ctx, "import contacts of "+importID, func(tx *gorm.DB) error {
+		claimed, err := claimPending(tx, importID, lines)
+		if err != nil {
+			return err
+		}
+		var todo []kamflow.ImportedContact
+		for _, ic := range batch {
+			if claimed[ic.Line] {
+				todo = append(todo, ic)
+			}
+		}
+		var p kamflow.ImportProgress
+		for start := 0; start < len(todo); start += importChunk {
+			part := todo[start:min(len(todo), start+importChunk)]
 			var sql strings.Builder
 			sql.WriteString(`INSERT INTO contacts (id, account_id, name, name_fold, title, department, reports_to, role,
 				stance, influence, relationship, phone, email, notes, created_by, created_at, updated_at) VALUES `)
@@ -540,16 +758,12 @@ func (d *DB) ImportContacts(ctx context.Context, importID string, p kamflow.Impo
 			if err := insertImportRows(tx, importID, skipped); err != nil {
 				return err
 			}
-			out.Processed += len(part)
-			out.Imported += len(ids)
-			out.Skipped += len(skipped)
+			p.Processed += len(part)
+			p.Imported += len(ids)
+			p.Skipped += len(skipped)
 		}
-		return setProgress(tx, importID, out, kamflow.ImportRunning, now)
+		return addProgress(tx, importID, p, now)
 	})
-	if err != nil {
-		return p, err
-	}
-	return out, nil
 }
 
 // TeamContacts lists the contacts of a team's accounts: what an import compares its rows with.

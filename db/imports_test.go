@@ -22,6 +22,23 @@ func importAccount(id, name string, line int) kamflow.ImportedAccount {
 		TeamID: "east", CreatedAt: t0, UpdatedAt: t0}}
 }
 
+// plan creates imp with a file and plans it: rows and, pending, the accounts and contacts given.
+func plan(t *testing.T, d *db.DB, imp *kamflow.Import, rows []kamflow.ImportRow, accounts []kamflow.ImportedAccount, contacts []kamflow.ImportedContact) {
+	t.Helper()
+	if err := d.CreateImport(ctx, imp, []byte("file")); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range accounts {
+		rows = append(rows, kamflow.ImportRow{Line: a.Line, Outcome: kamflow.OutcomePending, Record: []byte(asJSON(t, a.Account)), Cells: []string{a.Account.Name}})
+	}
+	for _, c := range contacts {
+		rows = append(rows, kamflow.ImportRow{Line: c.Line, Outcome: kamflow.OutcomePending, Record: []byte(asJSON(t, c.Contact)), Cells: []string{c.Contact.Name}})
+	}
+	if err := d.PlanImport(ctx, imp.ID, imp.Progress(), kamflow.ImportRunning, rows, imp.CreatedAt); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestImportStore: an import with its known rows, a batch of accounts committed with their audit
 // entries and the counts in one go (an account that exists already is recorded as skipped), the
 // rows read back by outcome, and the end of the run.
@@ -34,7 +51,7 @@ func TestImportStore(t *testing.T) {
 			{Line: 2, Outcome: kamflow.OutcomeSkipped, EntityID: "acc-old", Cells: []string{"dropped"}, Issues: []kamflow.ImportIssue{
 				{Line: 2, Code: kamflow.IssueExists, Message: "exists"}}},
 		}
-		if err := d.CreateImport(ctx, imp, rows); err != nil {
+		if err := d.CreateImport(ctx, imp, []byte("the file")); err != nil {
 			t.Fatal(err)
 		}
 		wantCode(t, d.CreateImport(ctx, imp, nil), kamflow.ECONFLICT)
@@ -45,24 +62,40 @@ func TestImportStore(t *testing.T) {
 		if asJSON(t, got) != asJSON(t, imp) {
 			t.Errorf("read back %s\nwant %s", asJSON(t, got), asJSON(t, imp))
 		}
+		if file, err := d.ImportFile(ctx, "imp-1"); err != nil || string(file) != "the file" {
+			t.Errorf("file %q %v", file, err)
+		}
 		_, err = d.Import(ctx, "nope")
 		wantCode(t, err, kamflow.ENOTFOUND)
+
+		// The plan: every row's fate, the rows to import pending with their records; once.
+		batch := []kamflow.ImportedAccount{importAccount("acc-1", "华东石化", 4), importAccount("acc-2", "Old", 5), importAccount("acc-3", "北方重工", 6)}
+		for _, a := range batch {
+			rows = append(rows, kamflow.ImportRow{Line: a.Line, Outcome: kamflow.OutcomePending, Record: []byte(asJSON(t, a.Account)), Cells: []string{a.Account.Name}})
+		}
+		if err := d.PlanImport(ctx, "imp-1", imp.Progress(), kamflow.ImportRunning, rows, t0); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, d.PlanImport(ctx, "imp-1", imp.Progress(), kamflow.ImportRunning, rows, t0), kamflow.ECONFLICT)
+		wantCode(t, d.PlanImport(ctx, "nope", imp.Progress(), kamflow.ImportRunning, rows, t0), kamflow.ENOTFOUND)
+		pending, err := d.PendingImportRows(ctx, "imp-1", 4, 10)
+		if err != nil || len(pending) != 2 || pending[0].Line != 5 || string(pending[0].Record) != asJSON(t, batch[1].Account) || pending[1].Cells[0] != "北方重工" {
+			t.Errorf("pending after line 4: %+v %v", pending, err)
+		}
 
 		// acc-2 exists already: created meanwhile by another run.
 		if err := d.CreateAccount(ctx, &kamflow.Account{ID: "acc-2", Name: "Old", Owner: "kam-li", TeamID: "east", CreatedAt: t0, UpdatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
-		batch := []kamflow.ImportedAccount{importAccount("acc-1", "华东石化", 4), importAccount("acc-2", "Old", 5), importAccount("acc-3", "北方重工", 6)}
-		p, err := d.ImportAccounts(ctx, "imp-1", kamflow.ImportProgress{Processed: 2, Skipped: 1, Rejected: 1}, batch, "kam-li", t0.Add(time.Minute))
-		if err != nil {
+		if err := d.ImportAccounts(ctx, "imp-1", batch, "kam-li", t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
-		}
-		if want := (kamflow.ImportProgress{Processed: 5, Imported: 2, Skipped: 2, Rejected: 1}); p != want {
-			t.Errorf("progress %+v, want %+v", p, want)
 		}
 		got, _ = d.Import(ctx, "imp-1")
 		if got.Status != kamflow.ImportRunning || got.Processed != 5 || got.Imported != 2 || got.Skipped != 2 || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
 			t.Errorf("after the batch: %+v", got)
+		}
+		if pending, _ := d.PendingImportRows(ctx, "imp-1", 0, 10); len(pending) != 0 {
+			t.Errorf("pending after the batch: %+v", pending)
 		}
 		a, err := d.Account(ctx, "acc-1")
 		if err != nil || a.Name != "华东石化" || a.TeamID != "east" || a.Industry != "steel" {
@@ -72,12 +105,15 @@ func TestImportStore(t *testing.T) {
 		if err != nil || len(entries) != 1 || entries[0].Summary != "account 北方重工 imported (import imp-1, line 6)" || entries[0].Actor != "kam-li" {
 			t.Errorf("audit of acc-3: %+v %v", entries, err)
 		}
-		// A batch retried after it committed changes nothing but the counts it is given.
-		if _, err := d.ImportAccounts(ctx, "imp-1", p, batch[:1], "kam-li", t0.Add(2*time.Minute)); err != nil {
+		// A batch retried after it committed changes nothing: its rows are no longer pending.
+		if err := d.ImportAccounts(ctx, "imp-1", batch[:1], "kam-li", t0.Add(2*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if entries, _, _ = d.Audit(ctx, kamflow.AuditFilter{EntityType: "account", EntityID: "acc-1"}); len(entries) != 1 {
 			t.Errorf("acc-1 has %d audit entries after a retry, want 1", len(entries))
+		}
+		if again, _ := d.Import(ctx, "imp-1"); again.Processed != 5 || again.Imported != 2 || again.Skipped != 2 {
+			t.Errorf("after a retried batch: %+v", again)
 		}
 
 		var lines []string
@@ -95,7 +131,6 @@ func TestImportStore(t *testing.T) {
 		want := []string{
 			`2 skipped acc-old [] exists`,
 			`3 rejected  ["=cmd" "x"] 客户名称: formula`,
-			`4 skipped acc-1 [] account 华东石化 was imported meanwhile (another run of the same file)`,
 			`5 skipped acc-2 [] account Old was imported meanwhile (another run of the same file)`,
 		}
 		if got := collect(""); !slices.Equal(got, want) {
@@ -106,14 +141,16 @@ func TestImportStore(t *testing.T) {
 		}
 
 		end := t0.Add(3 * time.Minute)
-		if err := d.FinishImport(ctx, "imp-1", p, kamflow.ImportFailed, "the database went away", end); err != nil {
+		if err := d.FinishImport(ctx, "imp-1", kamflow.ImportFailed, "the database went away", kamflow.ImportIssue{Code: kamflow.IssueStopped}, end); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = d.Import(ctx, "imp-1")
 		if got.Status != kamflow.ImportFailed || got.Error != "the database went away" || got.FinishedAt == nil || !got.FinishedAt.Equal(end) {
 			t.Errorf("finished: %+v", got)
 		}
-		wantCode(t, d.FinishImport(ctx, "nope", p, kamflow.ImportDone, "", end), kamflow.ENOTFOUND)
+		_, err = d.ImportFile(ctx, "imp-1")
+		wantCode(t, err, kamflow.ENOTFOUND) // dropped once the import is over
+		wantCode(t, d.FinishImport(ctx, "nope", kamflow.ImportDone, "", kamflow.ImportIssue{}, end), kamflow.ENOTFOUND)
 
 		keys, err := d.TeamAccounts(ctx, "east")
 		slices.SortFunc(keys, func(a, b kamflow.AccountKey) int { return compare(a.ID, b.ID) })
@@ -138,7 +175,7 @@ func compare(a, b string) int {
 func TestImportsVisibility(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		for i, x := range []struct{ id, by, team string }{{"i1", "kam-li", "east"}, {"i2", "kam-wu", "east"}, {"i3", "kam-ma", "west"}, {"i4", "dir-zhao", "east"}} {
-			if err := d.CreateImport(ctx, newImport(x.id, x.by, x.team, t0.Add(time.Duration(i)*time.Minute)), nil); err != nil {
+			if err := d.CreateImport(ctx, newImport(x.id, x.by, x.team, t0.Add(time.Duration(i)*time.Minute)), []byte("f")); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -171,9 +208,6 @@ func TestImportsVisibility(t *testing.T) {
 // and the deals alike.
 func TestExports(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		if err := d.CreateImport(ctx, newImport("imp", "kam-li", "east", t0), nil); err != nil {
-			t.Fatal(err)
-		}
 		var batch []kamflow.ImportedAccount
 		for i := range 1203 {
 			ia := importAccount(fmt.Sprintf("a%05d", i), fmt.Sprintf("Account %05d", 1203-i), i+2)
@@ -184,7 +218,8 @@ func TestExports(t *testing.T) {
 		}
 		// Two accounts of one name: the order goes on by id.
 		batch = append(batch, importAccount("b1", "account 00001", 2000), importAccount("b0", "Account 00001", 2001))
-		if _, err := d.ImportAccounts(ctx, "imp", kamflow.ImportProgress{}, batch, "kam-li", t0); err != nil {
+		plan(t, d, newImport("imp", "kam-li", "east", t0), nil, batch, nil)
+		if err := d.ImportAccounts(ctx, "imp", batch, "kam-li", t0); err != nil {
 			t.Fatal(err)
 		}
 		var names []string
@@ -232,13 +267,11 @@ func TestExports(t *testing.T) {
 // the accounts a viewer may see, by account and name.
 func TestImportContactsStore(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		if err := d.CreateImport(ctx, newImport("imp", "kam-li", "east", t0), nil); err != nil {
-			t.Fatal(err)
-		}
 		accounts := []kamflow.ImportedAccount{importAccount("a1", "华东石化", 2), importAccount("a2", "北方重工", 3)}
 		west := importAccount("w1", "West", 4)
 		west.Account.TeamID, west.Account.Owner = "west", "kam-ma"
-		if _, err := d.ImportAccounts(ctx, "imp", kamflow.ImportProgress{}, append(accounts, west), "kam-li", t0); err != nil {
+		plan(t, d, newImport("imp-a", "kam-li", "east", t0), nil, append(accounts, west), nil)
+		if err := d.ImportAccounts(ctx, "imp-a", append(accounts, west), "kam-li", t0); err != nil {
 			t.Fatal(err)
 		}
 		contact := func(id, account, name, phone string, line int) kamflow.ImportedContact {
@@ -246,17 +279,21 @@ func TestImportContactsStore(t *testing.T) {
 				Role: kamflow.RoleInsider, Stance: kamflow.StanceSupporter, Influence: 4, Deals: []kamflow.ContactDeal{},
 				CreatedBy: "kam-li", CreatedAt: t0, UpdatedAt: t0}}
 		}
-		if _, err := d.ImportContacts(ctx, "imp", kamflow.ImportProgress{}, []kamflow.ImportedContact{contact("c0", "a1", "王工", "1", 2)}, "kam-li", t0); err != nil {
+		first := []kamflow.ImportedContact{contact("c0", "a1", "王工", "1", 2)}
+		plan(t, d, newImport("imp-0", "kam-li", "east", t0), nil, nil, first)
+		if err := d.ImportContacts(ctx, "imp-0", first, "kam-li", t0); err != nil {
 			t.Fatal(err)
 		}
 		batch := []kamflow.ImportedContact{contact("c0", "a1", "王工", "1", 5), contact("c2", "a2", "Zhao", "", 6),
 			contact("c1", "a2", "alpha", "", 7), contact("c3", "w1", "West man", "", 8)}
-		p, err := d.ImportContacts(ctx, "imp", kamflow.ImportProgress{Processed: 4, Rejected: 4}, batch, "kam-li", t0)
-		if err != nil {
+		imp := newImport("imp", "kam-li", "east", t0)
+		imp.Kind, imp.Total, imp.Processed, imp.Skipped, imp.Rejected = kamflow.ImportContacts, 8, 4, 0, 4
+		plan(t, d, imp, nil, nil, batch)
+		if err := d.ImportContacts(ctx, "imp", batch, "kam-li", t0); err != nil {
 			t.Fatal(err)
 		}
-		if want := (kamflow.ImportProgress{Processed: 8, Imported: 3, Skipped: 1, Rejected: 4}); p != want {
-			t.Errorf("progress %+v, want %+v", p, want)
+		if got, _ := d.Import(ctx, "imp"); got.Progress() != (kamflow.ImportProgress{Processed: 8, Imported: 3, Skipped: 1, Rejected: 4}) {
+			t.Errorf("progress %+v", got.Progress())
 		}
 		c, err := d.Contact(ctx, "c2")
 		if err != nil || c.Name != "Zhao" || c.Role != kamflow.RoleInsider || c.Stance != kamflow.StanceSupporter || c.Influence != 4 {
@@ -269,7 +306,7 @@ func TestImportContactsStore(t *testing.T) {
 		}
 		if want := []string{"contact.create: contact alpha added, imported (import imp, line 7)",
 			"contact.create: contact Zhao added, imported (import imp, line 6)",
-			"account.create: account 北方重工 imported (import imp, line 3)"}; !slices.Equal(summaries, want) {
+			"account.create: account 北方重工 imported (import imp-a, line 3)"}; !slices.Equal(summaries, want) {
 			t.Errorf("audit of a2: %q", summaries)
 		}
 		keys, err := d.TeamContacts(ctx, "east")
@@ -293,21 +330,18 @@ func TestImportContactsStore(t *testing.T) {
 func TestImportDecision(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		imp := newImport("imp-h", "kam-li", "east", t0)
-		imp.Kind, imp.Status, imp.Total, imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Held = kamflow.ImportDeals, kamflow.ImportRunning, 3, 1, 1, 0, 0, 2
+		imp.Kind, imp.Total, imp.Processed, imp.Imported, imp.Skipped, imp.Rejected, imp.Held = kamflow.ImportDeals, 3, 1, 1, 0, 0, 2
 		imp.Date1904 = true
 		held := func(line int) kamflow.ImportRow {
 			return kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomeHeld, Cells: []string{"ACME", fmt.Sprint("Deal ", line), "bid"},
 				Issues: []kamflow.ImportIssue{{Line: line, Code: kamflow.IssueNeedsApproval, Message: "waits"}}}
 		}
-		if err := d.CreateImport(ctx, imp, []kamflow.ImportRow{held(3), held(4)}); err != nil {
-			t.Fatal(err)
-		}
+		plan(t, d, imp, []kamflow.ImportRow{held(3), held(4)}, nil, nil)
 		// Not awaiting yet: no decision.
 		a := kamflow.ImportApproval{Decision: kamflow.ImportRejected, By: "dir-zhao", At: t0.Add(time.Hour), Reason: "not these"}
 		wantCode(t, d.DecideImport(ctx, "imp-h", a, kamflow.ImportDone, kamflow.ImportProgress{}, nil, t0), kamflow.ECONFLICT)
 		wantCode(t, d.DecideImport(ctx, "nope", a, kamflow.ImportDone, kamflow.ImportProgress{}, nil, t0), kamflow.ENOTFOUND)
-		p := kamflow.ImportProgress{Processed: 1, Imported: 1, Held: 2}
-		if err := d.FinishImport(ctx, "imp-h", p, kamflow.ImportAwaiting, "", t0.Add(time.Minute)); err != nil {
+		if err := d.FinishImport(ctx, "imp-h", kamflow.ImportAwaiting, "", kamflow.ImportIssue{}, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := d.Import(ctx, "imp-h")
