@@ -84,20 +84,21 @@ func gbk(t *testing.T, s string) []byte {
 
 // report is an import's answer: counts and issues, for exact comparison.
 type report struct {
-	ID        string `json:"id"`
-	Kind      string `json:"kind"`
-	DryRun    bool   `json:"dry_run"`
-	Status    string `json:"status"`
-	Format    string `json:"format"`
-	Encoding  string `json:"encoding"`
-	Total     int    `json:"total"`
-	Processed int    `json:"processed"`
-	Imported  int    `json:"imported"`
-	Skipped   int    `json:"skipped"`
-	Rejected  int    `json:"rejected"`
-	Held      int    `json:"held"`
-	Error     string `json:"error"`
-	Approval  *struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	DryRun      bool   `json:"dry_run"`
+	Status      string `json:"status"`
+	Format      string `json:"format"`
+	Encoding    string `json:"encoding"`
+	Total       int    `json:"total"`
+	Processed   int    `json:"processed"`
+	Imported    int    `json:"imported"`
+	Skipped     int    `json:"skipped"`
+	Rejected    int    `json:"rejected"`
+	Held        int    `json:"held"`
+	NotImported int    `json:"not_imported"`
+	Error       string `json:"error"`
+	Approval    *struct {
 		Decision string `json:"decision"`
 		By       string `json:"by"`
 		Reason   string `json:"reason"`
@@ -129,6 +130,9 @@ func (r report) counts() string {
 		r.Processed, r.Imported, r.Skipped, r.Rejected)
 	if r.Held != 0 {
 		s += fmt.Sprintf(" held=%d", r.Held)
+	}
+	if r.NotImported != 0 {
+		s += fmt.Sprintf(" not_imported=%d", r.NotImported)
 	}
 	if r.Error != "" {
 		s += " error=" + r.Error
@@ -1012,5 +1016,36 @@ func TestImportDryRunSample(t *testing.T) {
 	rej := e.get(t, "kam1", res.header.Get("Location")+"/rejected", 200)
 	if lines := strings.Count(string(rej.body), "\r\n"); lines != n+1 || !strings.Contains(string(rej.body), "'=bad10049,"+strings.Repeat("x", 30)) {
 		t.Errorf("the rejected file has %d lines, want %d", lines, n+1)
+	}
+}
+
+// TestImportCancel: the importer (or an admin) cancels a running import: what is committed stays,
+// the other rows are not imported — counted, and in the rejected file with their cells; a
+// finished import is a conflict to cancel, and no one else may.
+func TestImportCancel(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t))
+	release := e.holdImports() // planned, not committing yet
+	r := decodeReport(t, e.upload("kam1", "kind=accounts&dry_run=false", "a.csv", []byte("name,industry\nACME,steel\n=x,steel\nBeta,power\n")))
+	sameText(t, "running", r.counts(), "running dry_run=false total=3 processed=1 imported=0 skipped=0 rejected=1")
+	loc := "/api/v1/imports/" + r.ID
+	e.post(t, "kam2", loc+"/cancel", "", 404)
+	e.post(t, "d1", loc+"/cancel", "", 403)
+	go func() { time.Sleep(50 * time.Millisecond); release() }()
+	r = decodeReport(t, e.post(t, "kam1", loc+"/cancel", "", 202))
+	e.waitImports()
+	r = decodeReport(t, e.get(t, "kam1", loc, 200))
+	sameText(t, "cancelled", r.counts()+"\n"+r.issues(), "cancelled dry_run=false total=3 processed=3 imported=0 skipped=0 rejected=1 not_imported=2\n"+
+		"2 not_imported  () cancelled: not imported: the import was cancelled before this row\n"+
+		"3 rejected name (name) formula: \"=x\" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character\n"+
+		"4 not_imported  () cancelled: not imported: the import was cancelled before this row\n")
+	rej := e.get(t, "kam1", loc+"/rejected", 200)
+	sameText(t, "rejected file", string(rej.body), "\ufeffimport_line,import_errors,name,industry\r\n"+
+		"2,not imported: the import was cancelled before this row,ACME,steel\r\n"+
+		"3,\"name: \"\"=x\"\" starts like a spreadsheet formula (= + - @); kamflow does not store formulas: remove the leading character\",'=x,steel\r\n"+
+		"4,not imported: the import was cancelled before this row,Beta,power\r\n")
+	e.post(t, "kam1", loc+"/cancel", "", 409)
+	e.post(t, "admin", loc+"/cancel", "", 409)
+	if n := e.must(200, "GET", "/api/v1/accounts", "kam1", "")["total"].(float64); n != 0 {
+		t.Errorf("%v accounts after the cancel, want 0", n)
 	}
 }
