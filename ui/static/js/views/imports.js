@@ -7,6 +7,11 @@
 // A KAM's deals past development are held for a director of the team: the KAM's import then
 // waits for a director's approval (the rest of the file goes ahead), and the team's directors see
 // it on this page with Approve and Reject (a reason, which the KAM reads on each rejected row).
+//
+// An import runs on the server's worker, whatever becomes of this page: the answer of a large
+// file (a dry run too) may come before its rows are checked, so the page follows any import
+// pending or running until it ends. A running import can be cancelled: what is imported stays, the
+// rest is reported not imported (in the rejected file).
 
 import { api, upload, ApiError } from '../api.js';
 import { t, tp, has, locale, formatNumber, formatPercent, formatDateTime } from '../i18n.js';
@@ -70,12 +75,13 @@ export async function importView(root, ctx) {
       return;
     }
     if (!ctx.alive() || mine !== seq) return;
-    if (dryRun) {
+    if (dryRun && imp.status !== 'pending' && imp.status !== 'running') {
       replace(result, report(imp));
       return;
     }
-    // The real run commits in the background: follow it until it is done or failed.
-    const bar = progress(imp);
+    // The run goes on on the server: follow it until it ends (done, failed, cancelled, or waiting
+    // for a director).
+    const bar = progress(imp, (next) => { imp = next; });
     replace(result, bar.node);
     while (imp.status === 'pending' || imp.status === 'running') {
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -90,6 +96,7 @@ export async function importView(root, ctx) {
       bar.update(imp);
     }
     if (!ctx.alive() || mine !== seq) return;
+    bar.update(imp);
     replace(result, bar.node, report(imp));
     await showHistory();
   };
@@ -165,15 +172,20 @@ function fileError(msgEl, err) {
   formError(null, msgEl, err);
 }
 
-// progress is the bar of a real run with its counts, updated as the import goes.
-function progress(imp) {
+// progress is the bar of a run with its counts, updated as the import goes, and the button that
+// cancels it while it runs (onCancel takes the import as the cancel answered).
+function progress(imp, onCancel) {
   const bar = h('progress', { id: 'import-progress', max: '1', value: '0' });
   const label = h('p', { class: 'import-progress-text', id: 'import-progress-text' });
-  const node = h('div', { class: 'import-progress' }, h('label', { for: 'import-progress', text: t('import.progress') }), bar, label);
+  const cancelMsg = h('span', { class: 'form-msg', role: 'alert' });
+  const cancel = cancelButton(imp, onCancel, cancelMsg);
+  const node = h('div', { class: 'import-progress' }, h('label', { for: 'import-progress', text: t('import.progress') }), bar, label,
+    imp.dry_run ? null : h('p', { class: 'actions' }, cancel, ' ', cancelMsg));
   const update = (x) => {
     bar.max = Math.max(1, x.total);
     bar.value = x.processed;
     bar.dataset.status = x.status;
+    cancel.hidden = x.status !== 'pending' && x.status !== 'running';
     replace(label, t(`import.status.${x.status}`), ' — ', t('import.processed', {
       processed: formatNumber(x.processed), total: formatNumber(x.total),
       pct: formatPercent(x.total ? (x.processed / x.total) * 100 : 100),
@@ -183,15 +195,32 @@ function progress(imp) {
   return { node, update };
 }
 
+// cancelButton cancels a pending or running import: the run stops after its current batch.
+function cancelButton(imp, onCancel, msgEl) {
+  const b = h('button', { type: 'button', class: 'btn btn-small', id: 'import-cancel', data: { action: 'cancel', importId: imp.id }, text: t('import.cancel') });
+  b.addEventListener('click', busy(b, async () => {
+    replace(msgEl);
+    try {
+      const out = await api('POST', `/imports/${encodeURIComponent(imp.id)}/cancel`, {});
+      if (onCancel) onCancel(out);
+      replace(msgEl, t('import.cancelling'));
+    } catch (err) {
+      formError(null, msgEl, err);
+    }
+  }));
+  return b;
+}
+
 // report shows an import's counts and every issue of its rows, by line.
 function report(imp) {
   const figures = [['total', imp.total], ['imported', imp.imported], ['skipped', imp.skipped], ['rejected', imp.rejected]];
+  if (imp.not_imported > 0) figures.push(['not_imported', imp.not_imported]);
   if (imp.held > 0) figures.push(['held', imp.held]);
   const counts = h('ul', { class: 'figures', id: 'import-counts', data: { status: imp.status, dryRun: String(imp.dry_run) } },
     figures.map(([k, n]) => h('li', { class: 'figure', data: { figure: k } },
       h('span', { class: 'figure-value', text: formatNumber(n) }), h('span', { class: 'figure-label', text: t(imp.dry_run ? `import.count_dry.${k}` : `import.count.${k}`) }))));
   const issues = imp.issues || [];
-  const rowClass = { rejected: 'is-rejected', skipped: 'is-skipped', held: 'is-held' };
+  const rowClass = { rejected: 'is-rejected', skipped: 'is-skipped', held: 'is-held', not_imported: 'is-rejected' };
   const rows = issues.map((x) => h('tr', { class: rowClass[x.outcome] || 'is-skipped', data: { line: String(x.line), code: x.code, outcome: x.outcome } },
     h('td', { class: 'num', text: formatNumber(x.line) }),
     h('td', { text: x.column || '' }),
@@ -201,6 +230,7 @@ function report(imp) {
     h('p', { class: 'summary', id: 'import-summary' }, imp.dry_run ? t('import.dry_summary') : imp.status === 'done' ? t('import.done_summary', { file: imp.file_name }) : t(`import.status.${imp.status}`),
       imp.encoding ? ` ${t('import.encoding', { encoding: imp.encoding })}` : ''),
     imp.error ? h('p', { class: 'alert alert-error', text: t('import.failed', { error: imp.error }) }) : null,
+    imp.status === 'cancelled' ? h('p', { class: 'alert alert-warn', id: 'import-cancelled', text: t('import.cancelled_summary', { n: formatNumber(imp.not_imported) }) }) : null,
     imp.held > 0 ? h('p', { class: 'alert alert-warn', id: 'import-awaiting', data: { held: String(imp.held) },
       text: tp(imp.dry_run ? 'import.held_dry' : 'import.awaiting', imp.held) }) : null,
     imp.approval ? h('p', { class: 'hint', id: 'import-approval', data: { decision: imp.approval.decision } },
@@ -208,7 +238,7 @@ function report(imp) {
       imp.approval.reason ? ` ${t('import.decision_reason', { reason: imp.approval.reason })}` : '') : null,
     counts,
   ];
-  if (!imp.dry_run && imp.rejected > 0) {
+  if (!imp.dry_run && imp.rejected + (imp.not_imported || 0) > 0) {
     parts.push(h('p', { class: 'rejected-links', id: 'rejected-links' }, t('import.rejected_file'), ' ',
       download(fileHref(`/imports/${imp.id}/rejected`, { format: 'csv' }), t('import.rejected_csv'), { id: 'rejected-csv' }), ' ',
       download(fileHref(`/imports/${imp.id}/rejected`, { format: 'xlsx' }), t('import.rejected_xlsx'), { id: 'rejected-xlsx' })));
@@ -280,6 +310,12 @@ function rejectDialog(imp, decide) {
   });
 }
 
+// historyCancel is the cancel button of a running import in the history, with its message.
+function historyCancel(imp) {
+  const m = h('span', { class: 'form-msg', role: 'alert' });
+  return [cancelButton(imp, null, m), ' ', m, ' '];
+}
+
 // historyTable lists the recent imports the user may read: when, what, how it went, and the
 // rejected rows of a real run.
 function historyTable(items) {
@@ -293,6 +329,7 @@ function historyTable(items) {
       imported: formatNumber(x.imported), skipped: formatNumber(x.skipped), rejected: formatNumber(x.rejected), total: formatNumber(x.total),
     }), x.held > 0 ? ` ${tp('import.held_short', x.held)}` : ''),
     h('td', { text: x.created_by }),
-    h('td', null, !x.dry_run && x.rejected > 0 ? h('a', { href: fileHref(`/imports/${x.id}/rejected`, { format: 'csv' }), download: true, class: 'rejected-link', text: t('import.rejected_csv') }) : null)));
+    h('td', null, ...(!x.dry_run && (x.status === 'pending' || x.status === 'running') ? historyCancel(x) : []),
+      !x.dry_run && x.rejected + (x.not_imported || 0) > 0 ? h('a', { href: fileHref(`/imports/${x.id}/rejected`, { format: 'csv' }), download: true, class: 'rejected-link', text: t('import.rejected_csv') }) : null)));
   return table(null, [t('import.when'), t('import.file'), t('import.kind'), t('import.outcome'), t('import.counts_head'), t('import.by'), t('import.rejected_rows')], rows, { className: 'import-history' });
 }
