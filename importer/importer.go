@@ -402,6 +402,10 @@ func (i *Importer) commitDeals(ctx, work context.Context, imp *kamflow.Import, b
 	}
 }
 
+// takenWait is how long a deal found taken but not in the database is waited for before the step
+// is tried again later.
+var takenWait = 30 * time.Second
+
 // outcome is a deal start's: err when it is to be tried again, row when the row was not
 // imported, neither when it was.
 type outcome struct {
@@ -422,6 +426,12 @@ func cmpOr(a, b error) error {
 // whose workflow runs but is not projected yet is asked again later (the step is retried).
 func (i *Importer) takenDeal(ctx context.Context, imp *kamflow.Import, line int, rec dealRecord) (out outcome) {
 	d, err := i.Deals.Deal(ctx, rec.ID)
+	// A deal started by an attempt whose worker died is projected once a worker runs its workflow:
+	// soon, as a rule (this step runs on one).
+	for wait := time.Now().Add(takenWait); kamflow.ErrorCode(err) == kamflow.ENOTFOUND && time.Now().Before(wait); {
+		time.Sleep(250 * time.Millisecond)
+		d, err = i.Deals.Deal(ctx, rec.ID)
+	}
 	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND {
 		out.err = fmt.Errorf("importer: deal %s of line %d is started but not projected yet", rec.ID, line)
 		return out
