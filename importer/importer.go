@@ -481,18 +481,21 @@ func (i *Importer) Finish(ctx context.Context, importID, run string, by kamflow.
 	if !finished || imp.FinishedAt == nil {
 		status, why := kamflow.ImportDone, ""
 		rest := kamflow.ImportIssue{Code: kamflow.IssueCancelled, Message: "not imported: the import was cancelled before this row"}
+		pending, err := i.Imports.PendingImportRows(ctx, imp.ID, 0, 1)
+		if err != nil {
+			return nil, err
+		}
 		switch {
-		case in.Cancelled && imp.Status == kamflow.ImportRunning:
+		case in.Cancelled && len(pending) > 0:
+			// A cancel that came once every row was committed changes nothing.
 			status = kamflow.ImportCancelled
-		case in.Failure != "":
-			line := 0
-			if rows, err := i.Imports.PendingImportRows(ctx, imp.ID, 0, 1); err != nil {
-				return nil, err
-			} else if len(rows) > 0 {
-				line = rows[0].Line
-			}
+		case in.Failure != "" && (len(pending) > 0 || imp.Status == kamflow.ImportPending):
 			status = kamflow.ImportFailed
-			why = fmt.Sprintf("stopped at line %d: %s; the rows before it are imported: run the same file again to import the rest", line, in.Failure)
+			if len(pending) > 0 {
+				why = fmt.Sprintf("stopped at line %d: %s; the rows before it are imported: run the same file again to import the rest", pending[0].Line, in.Failure)
+			} else {
+				why = "stopped before any row: " + in.Failure
+			}
 			rest = kamflow.ImportIssue{Code: kamflow.IssueStopped, Message: "not imported: the import stopped before this row: " + in.Failure}
 		case imp.Held > 0:
 			status = kamflow.ImportAwaiting
