@@ -390,3 +390,71 @@ func TestImportDecision(t *testing.T) {
 		}
 	})
 }
+
+// TestImportSettleAndFinish: deal rows settled elsewhere are counted once (a line settled again is
+// left as it is); the rows still pending when a run is cancelled become not_imported with their
+// cells; an approval leaves the held rows for the approved run's plan, which replaces them.
+func TestImportSettleAndFinish(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		imp := newImport("imp-s", "kam-li", "east", t0)
+		imp.Kind, imp.Total, imp.Processed, imp.Skipped, imp.Rejected = kamflow.ImportDeals, 5, 0, 0, 0
+		var rows []kamflow.ImportRow
+		for line := 2; line <= 6; line++ {
+			rows = append(rows, kamflow.ImportRow{Line: line, Outcome: kamflow.OutcomePending, Record: []byte(`{}`), Cells: []string{fmt.Sprint("Deal ", line)}})
+		}
+		plan(t, d, imp, rows, nil, nil)
+		refused := kamflow.ImportRow{Line: 3, Outcome: kamflow.OutcomeRejected, Cells: []string{"Deal 3"},
+			Issues: []kamflow.ImportIssue{{Line: 3, Code: kamflow.IssueFailed, Message: "refused"}}}
+		for range 2 { // the second time (a retried step) changes nothing
+			if err := d.SettleImportRows(ctx, "imp-s", []int{2, 3}, []kamflow.ImportRow{refused}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := d.Import(ctx, "imp-s")
+		if got.Progress() != (kamflow.ImportProgress{Processed: 2, Imported: 1, Rejected: 1}) {
+			t.Errorf("settled: %+v", got.Progress())
+		}
+		if err := d.FinishImport(ctx, "imp-s", kamflow.ImportCancelled, "", kamflow.ImportIssue{Code: kamflow.IssueCancelled, Message: "cancelled"}, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = d.Import(ctx, "imp-s")
+		if got.Status != kamflow.ImportCancelled || got.Progress() != (kamflow.ImportProgress{Processed: 5, Imported: 1, Rejected: 1, NotImported: 3}) || got.FinishedAt == nil {
+			t.Errorf("cancelled: %s %+v", got.Status, got.Progress())
+		}
+		var out []string
+		d.ImportRows(ctx, "imp-s", "", func(r kamflow.ImportRow) error {
+			out = append(out, fmt.Sprintf("%d %s %q %s", r.Line, r.Outcome, r.Cells, r.Issues[0].Code))
+			return nil
+		})
+		if want := []string{`3 rejected ["Deal 3"] failed`, `4 not_imported ["Deal 4"] cancelled`, `5 not_imported ["Deal 5"] cancelled`,
+			`6 not_imported ["Deal 6"] cancelled`}; !slices.Equal(out, want) {
+			t.Errorf("rows %q", out)
+		}
+
+		// Approved: pending again, the held rows kept; the plan of the approved run replaces them.
+		h := newImport("imp-h", "kam-li", "east", t0)
+		h.Kind, h.Total, h.Processed, h.Skipped, h.Rejected, h.Held = kamflow.ImportDeals, 1, 0, 0, 0, 1
+		plan(t, d, h, []kamflow.ImportRow{{Line: 2, Outcome: kamflow.OutcomeHeld, Cells: []string{"Deal"}, Issues: []kamflow.ImportIssue{{Line: 2, Code: kamflow.IssueNeedsApproval}}}}, nil, nil)
+		if err := d.FinishImport(ctx, "imp-h", kamflow.ImportAwaiting, "", kamflow.ImportIssue{}, t0); err != nil {
+			t.Fatal(err)
+		}
+		a := kamflow.ImportApproval{Decision: kamflow.ImportApproved, By: "dir-zhao", At: t0}
+		if err := d.DecideImport(ctx, "imp-h", a, kamflow.ImportPending, kamflow.ImportProgress{Held: 1}, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		d.ImportRows(ctx, "imp-h", kamflow.OutcomeHeld, func(kamflow.ImportRow) error { n++; return nil })
+		if file, err := d.ImportFile(ctx, "imp-h"); n != 1 || err != nil || string(file) != "file" {
+			t.Errorf("approved: %d held rows, file %q %v", n, file, err)
+		}
+		pending := []kamflow.ImportRow{{Line: 2, Outcome: kamflow.OutcomePending, Record: []byte(`{}`), Cells: []string{"Deal"}}}
+		if err := d.PlanImport(ctx, "imp-h", kamflow.ImportProgress{}, kamflow.ImportRunning, pending, t0); err != nil {
+			t.Fatal(err)
+		}
+		n = 0
+		d.ImportRows(ctx, "imp-h", kamflow.OutcomeHeld, func(kamflow.ImportRow) error { n++; return nil })
+		if p, _ := d.PendingImportRows(ctx, "imp-h", 0, 10); n != 0 || len(p) != 1 {
+			t.Errorf("re-planned: %d held, %d pending", n, len(p))
+		}
+	})
+}
