@@ -2,7 +2,8 @@
 // KAM is told) and the director's rung (when its team's directors are told, as a multiple of the
 // SLA) — with per-team overrides; the proactive service cadence (when the service visits come
 // after a project closes); and the margin floor and assessment model (shown). Every change
-// reaches the open deals; the answer says how many were told. Each form sends only what the user
+// reaches the open deals by a fan-out on the server; the answer says how many are to be told and
+// how far it has come, and the page shows "told N of M" while it runs. Each form sends only what the user
 // changed, with the version of the settings the page shows: when someone else changed them
 // meanwhile, the page says who, and the user applies their change again or reloads.
 
@@ -40,9 +41,47 @@ async function settingsSave(ctx, form, msg, path, body, version, done) {
   }
 }
 
-// The sentence after a save: what the stage's ladder is now, and how many open deals were told.
+// The sentence after a save: what the stage's ladder is now, and how far telling the open deals
+// has come.
 function savedText(key, res, params) {
-  return `${t(key, { stage: stageLabel(res.stage), sla: formatSLA(res.sla), after: formatNumber(res.director_after), ...params })} ${tp('settings.deals_updated', res.deals_updated)}`;
+  return `${t(key, { stage: stageLabel(res.stage), sla: formatSLA(res.sla), after: formatNumber(res.director_after), ...params })} ${fanoutText(res.fanout, res.deals_to_tell)}`;
+}
+
+// fanoutText is how far the fan-out of a change to the open deals has come: told N of M while
+// it runs (or before it has begun), every deal told once done. A change that saved nothing has
+// none.
+function fanoutText(f, toTell) {
+  if (!f) return toTell ? tp('settings.fanout_running', toTell, { told: formatNumber(0) }) : '';
+  switch (f.status) {
+    case 'done': return tp('settings.fanout_done', f.told);
+    case 'superseded': return t('settings.fanout_superseded');
+    default: return tp('settings.fanout_running', f.total, { told: formatNumber(f.told) });
+  }
+}
+
+const FANOUT_POLL_MS = 2000;
+
+// fanoutLine shows the latest change's fan-out while it runs, read again every two seconds until
+// it is over (or the page is left).
+function fanoutLine(s, ctx) {
+  const line = h('p', { id: 'settings-fanout', class: 'hint', role: 'status' });
+  const show = (f) => {
+    const running = f && (f.status === 'running' || f.status === 'pending');
+    line.hidden = !running;
+    replace(line, running ? fanoutText(f) : '');
+    return running;
+  };
+  const poll = async () => {
+    if (!ctx.alive() || !line.isConnected) return;
+    try {
+      const now = await api('GET', '/settings');
+      if (show(now.fanout)) setTimeout(poll, FANOUT_POLL_MS);
+    } catch {
+      setTimeout(poll, FANOUT_POLL_MS);
+    }
+  };
+  if (show(s.fanout)) setTimeout(poll, FANOUT_POLL_MS);
+  return line;
 }
 
 export async function settingsView(root, ctx) {
@@ -56,6 +95,7 @@ export async function settingsView(root, ctx) {
     h('h1', { text: t('settings.title') }),
     h('section', { class: 'panel', 'aria-labelledby': hs },
       h('h2', { id: hs, text: t('settings.sla_title') }),
+      fanoutLine(s, ctx),
       h('p', { class: 'hint', id: 'settings-sla-hint', text: t('settings.sla_hint') }),
       h('p', { class: 'hint', id: 'settings-after-hint', text: t('settings.after_hint') }),
       table(null, [t('deal.stage'), t('settings.ladder')], STAGES.map((st) => stageRow(st, s, esc, ctx)), { id: 'stage-ladders' })),
@@ -196,7 +236,7 @@ function cadenceSection(s, ctx) {
     input.setCustomValidity(list.length && list.length <= 12 && list.every((x) => DURATION_RE.test(x)) ? '' : t('validation.cadence'));
     if (!validate(form)) return;
     await settingsSave(ctx, form, msg, '/settings/service-cadence', { service_cadence: list }, s.version,
-      (res) => `${t('settings.cadence_saved', { list: formatList(res.service_cadence.map(formatSLA)) })} ${tp('settings.deals_updated', res.deals_updated)}`);
+      (res) => `${t('settings.cadence_saved', { list: formatList(res.service_cadence.map(formatSLA)) })} ${fanoutText(res.fanout, res.deals_to_tell)}`);
   }));
   return h('section', { class: 'panel', id: 'service-cadence', 'aria-labelledby': hid },
     h('h2', { id: hid, text: t('settings.cadence_title') }),
