@@ -16,7 +16,7 @@ import (
 
 // TestReplayRecordedHistories replays every history recorded under testdata (each a JSON file,
 // in subdirectories by workflow type; see the README, "Recording workflow histories"), one
-// subtest per file, on today's workflow code with all three workflow types registered. The
+// subtest per file, on today's workflow code with every workflow type registered. The
 // histories are of runs on a real server, made by the code of their day: if a change to a
 // workflow would make a run like them fail to replay (nondeterminism), this fails, and the change
 // needs a workflow.GetVersion branch that keeps the old behaviour for the old runs.
@@ -46,6 +46,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 			r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
 			r.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
+			r.RegisterWorkflowWithOptions(workflows.SettingsFanoutWorkflow, workflow.RegisterOptions{Name: workflows.SettingsFanoutWorkflowName})
 			r.RegisterWorkflowWithOptions(workflows.ImportWorkflow, workflow.RegisterOptions{Name: workflows.ImportWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, path); err != nil {
 				t.Fatalf("replaying %s: %v", path, err)

@@ -74,6 +74,7 @@ func TestRecordHistories(t *testing.T) {
 		{"stall-escalation", recordStallEscalation},
 		{"digest", recordDigests},
 		{"settings-change", recordSettingsChange},
+		{"settings-fanout", recordSettingsFanout},
 		{"imports", recordImports},
 	} {
 		t.Run(s.name, func(t *testing.T) { s.run(t, r) })
@@ -823,6 +824,7 @@ func replayHistoryFile(path string) error {
 	rp.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	rp.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
 	rp.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
+	rp.RegisterWorkflowWithOptions(workflows.SettingsFanoutWorkflow, workflow.RegisterOptions{Name: workflows.SettingsFanoutWorkflowName})
 	rp.RegisterWorkflowWithOptions(workflows.ImportWorkflow, workflow.RegisterOptions{Name: workflows.ImportWorkflowName})
 	return rp.ReplayWorkflowHistoryFromJSONFile(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), path)
 }
