@@ -348,59 +348,114 @@ func (i *Importer) commitDeals(ctx, work context.Context, imp *kamflow.Import, b
 				Issues: []kamflow.ImportIssue{{Line: r.Line, Code: kamflow.IssueFailed, Message: "the deal's workflow refused it: " + kamflow.ErrorMessage(err)}}}}
 		}
 	}
-	after := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
+	// DealStarts starts run at a time, each followed by the next as it ends; their outcomes are
+	// settled every settleEvery deals (and at the end). A start that fails for want of Temporal or
+	// the database stops the feeding: the starts under way end, what ended is settled, and the
+	// error is returned for the step to be retried (the rows not settled are pending still). A
+	// cancel stops the feeding too: the starts under way end and are settled.
+	//
+	// The first deal goes alone: when Temporal is not answering, the step stops there without
+	// sending the others into the same wall.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	first, err := i.Imports.PendingImportRows(work, imp.ID, 0, 1)
+	if err != nil || len(first) == 0 {
+		return err
+	}
+	o := start(first[0])
+	if o.err != nil {
+		return o.err
+	}
+	lines := []int{first[0].Line}
+	var settled []kamflow.ImportRow
+	if o.row != nil {
+		settled = append(settled, *o.row)
+	}
+	type result struct {
+		row kamflow.ImportRow
+		out outcome
+	}
+	jobs, results, stop := make(chan kamflow.ImportRow), make(chan result), make(chan struct{})
+	var feedErr error
+	go func() {
+		defer close(jobs)
+		after := first[0].Line
+		for {
+			rows, err := i.Imports.PendingImportRows(work, imp.ID, after, 100)
+			if err != nil || len(rows) == 0 {
+				feedErr = err
+				return
+			}
+			after = rows[len(rows)-1].Line
+			for _, r := range rows {
+				select {
+				case <-ctx.Done():
+					return
+				case <-stop:
+					return
+				case jobs <- r:
+				}
+			}
 		}
-		rows, err := i.Imports.PendingImportRows(work, imp.ID, after, DealStarts)
-		if err != nil || len(rows) == 0 {
-			return err
-		}
-		after = rows[len(rows)-1].Line
-		outs := make([]outcome, len(rows))
-		// The chunk's first deal goes alone: when Temporal is not answering, the step stops there
-		// without sending the others into the same wall.
-		outs[0] = start(rows[0])
-		if outs[0].err != nil {
-			rows, outs = rows[:1], outs[:1]
-		}
-		var wg sync.WaitGroup
-		for j := 1; j < len(rows); j++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				outs[j] = start(rows[j])
-			}()
-		}
+	}()
+	var wg sync.WaitGroup
+	for range DealStarts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs {
+				results <- result{r, start(r)}
+			}
+		}()
+	}
+	go func() {
 		wg.Wait()
-		var lines []int
-		var settled []kamflow.ImportRow
-		var stop error
-		for j, o := range outs {
-			if o.err != nil {
-				// Left pending: the retried step starts it again (and finds it taken, if it was).
-				stop = cmpOr(stop, o.err)
-				continue
-			}
-			lines = append(lines, rows[j].Line)
-			if o.row != nil {
-				settled = append(settled, *o.row)
-			}
-		}
-		if len(lines) > 0 {
-			if err := i.Imports.SettleImportRows(work, imp.ID, lines, settled, i.now()); err != nil {
-				return err
-			}
-		}
-		if stop != nil {
-			return stop
-		}
-		if beat != nil {
-			beat()
+		close(results)
+	}()
+	var stopErr error
+	halt := func(err error) {
+		if stopErr == nil {
+			stopErr = err
+			close(stop)
 		}
 	}
+	flush := func() {
+		if len(lines) == 0 {
+			return
+		}
+		if err := i.Imports.SettleImportRows(work, imp.ID, lines, settled, i.now()); err != nil {
+			halt(err)
+		} else if beat != nil {
+			beat()
+		}
+		lines, settled = nil, nil
+	}
+	for res := range results {
+		if res.out.err != nil {
+			halt(res.out.err) // left pending: the retried step starts it again (and finds it taken, if it was)
+			continue
+		}
+		lines = append(lines, res.row.Line)
+		if res.out.row != nil {
+			settled = append(settled, *res.out.row)
+		}
+		if len(lines) >= settleEvery {
+			flush()
+		}
+	}
+	flush()
+	switch {
+	case stopErr != nil:
+		return stopErr
+	case feedErr != nil:
+		return feedErr
+	}
+	return ctx.Err()
 }
+
+// settleEvery is how many deal starts' outcomes are settled in one transaction.
+const settleEvery = 16
 
 // takenWait is how long a deal found taken but not in the database is waited for before the step
 // is tried again later.
@@ -411,13 +466,6 @@ var takenWait = 30 * time.Second
 type outcome struct {
 	err error
 	row *kamflow.ImportRow
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // takenDeal settles a deal row whose start was refused as taken: the deal is this row's when its
