@@ -125,7 +125,8 @@ func (i *Importer) Plan(ctx context.Context, importID, run string, by kamflow.Ac
 	if err != nil {
 		return Planned{}, err
 	}
-	if imp.Status != kamflow.ImportPending {
+	if imp.Status != kamflow.ImportPending || run == RunFirst && imp.Approval != nil {
+		// Planned already — or, pending again after an approval, the approved run's to plan.
 		return i.planned(ctx, imp)
 	}
 	var p *importPlan
@@ -522,8 +523,8 @@ func (i *Importer) Finish(ctx context.Context, importID, run string, by kamflow.
 	if err != nil {
 		return nil, err
 	}
-	if imp.DryRun {
-		return imp, nil
+	if imp.DryRun || run == RunFirst && imp.Approval != nil {
+		return imp, nil // a dry run ends as planned; a first run ended before the approval
 	}
 	finished := imp.Status == kamflow.ImportDone || imp.Status == kamflow.ImportFailed || imp.Status == kamflow.ImportCancelled
 	if !finished || imp.FinishedAt == nil {
