@@ -190,9 +190,9 @@ func (s *Server) importTemplate(c echo.Context) error {
 	})
 }
 
-// rejectedRows answers an import's rejected rows as a file: each row's line and reasons first,
-// then its cells as they were in the file, under the file's own heads. Corrected, the file imports
-// as it is: the two added columns are ignored.
+// rejectedRows answers an import's rejected rows (and those a cancelled run did not import) as a
+// file: each row's line and reasons first, then its cells as they were in the file, under the
+// file's own heads. Corrected, the file imports as it is: the two added columns are ignored.
 func (s *Server) rejectedRows(c echo.Context) error {
 	imp, err := s.visibleImport(c)
 	if err != nil {
