@@ -58,6 +58,9 @@ func (s *Server) decideImport(c echo.Context, approve bool) error {
 		}
 		// Intent first: the approved run waits for the approval, and ends with nothing done when
 		// it is never stored (this request failed, or another director rejected the import).
+		if err := s.importsRun(); err != nil {
+			return err
+		}
 		if err := s.cfg.Import.StartImport(ctx, imp.ID, importer.RunApproved, kam); err != nil {
 			return err
 		}

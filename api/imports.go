@@ -190,6 +190,9 @@ func (s *Server) createImport(c echo.Context) error {
 		Format: string(f.Format), Encoding: f.Encoding, Columns: h.Columns, TeamID: team, CreatedBy: me.ID,
 		Date1904: f.Date1904, Total: f.Count(), CreatedAt: now, UpdatedAt: now}
 	// Intent first: a run started for an import never stored ends by itself, with nothing done.
+	if err := s.importsRun(); err != nil {
+		return err
+	}
 	if err := s.cfg.Import.StartImport(ctx, imp.ID, importer.RunFirst, me); err != nil {
 		return err
 	}
@@ -207,6 +210,14 @@ func (s *Server) createImport(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, rep)
+}
+
+// importsRun refuses an import's run on a server configured without the service that runs them.
+func (s *Server) importsRun() error {
+	if s.cfg.Import == nil {
+		return kamflow.Errorf(kamflow.EUNAVAILABLE, "imports are not available on this server")
+	}
+	return nil
 }
 
 // awaitImport reads the import until done says its run got there, for up to Config.ImportWait:
@@ -241,6 +252,9 @@ func (s *Server) cancelImport(c echo.Context) error {
 	}
 	if imp.Status != kamflow.ImportPending && imp.Status != kamflow.ImportRunning {
 		return kamflow.Errorf(kamflow.ECONFLICT, "import %s is %s: only a pending or running import is cancelled", imp.ID, imp.Status)
+	}
+	if err := s.importsRun(); err != nil {
+		return err
 	}
 	if err := s.cfg.Import.CancelImport(ctx, imp.ID); err != nil {
 		return err
