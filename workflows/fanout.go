@@ -101,22 +101,25 @@ func SettingsFanoutWorkflow(ctx workflow.Context, in FanoutInput) error {
 		RetryPolicy:            fanoutRetry,
 	})
 	log := workflow.GetLogger(ctx)
-	pages, newer := 0, false
+	// check is set when the stored version is to be looked at once more even if no save is
+	// awaited: a newer version was seen, or a fan-out just ended (a change saved while its last
+	// page ran is told, however late that page ended).
+	pages, check := 0, false
 	for {
 		drain()
 		if st.Current == 0 {
 			now := workflow.Now(ctx)
-			if !newer && !now.Before(st.Until) {
+			if !check && !now.Before(st.Until) {
 				if ch.Len() > 0 {
 					continue
 				}
 				return nil // every version stored is told, and no save is awaited
 			}
 			until := st.Until
-			if newer && until.Before(now) {
-				until = now // a newer version is stored: no wait
+			if check && until.Before(now) {
+				until = now // no wait: only what is stored now
 			}
-			newer = false
+			check = false
 			var begun activities.FanoutBegun
 			if err := workflow.ExecuteActivity(beginCtx, a.BeginFanout, activities.FanoutBegin{After: st.Told, Until: until}).Get(ctx, &begun); err != nil {
 				return err
@@ -151,13 +154,11 @@ func SettingsFanoutWorkflow(ctx workflow.Context, in FanoutInput) error {
 		switch {
 		case res.Newer > 0:
 			log.Info("settings fan-out superseded", "version", st.Current, "newer", res.Newer)
-			st.Current, newer = 0, true
-		case res.Done:
-			st.Told, st.Current = max(st.Told, st.Current), 0
+			st.Current, check = 0, true
+		case res.Done, res.Status == kamflow.FanoutDone:
+			st.Told, st.Current, check = max(st.Told, st.Current), 0, true
 		case res.Status == kamflow.FanoutSuperseded:
-			st.Current, newer = 0, true // by a newer version's fan-out: begin it here
-		case res.Status != "":
-			st.Told, st.Current = max(st.Told, st.Current), 0
+			st.Current, check = 0, true // by a newer version's fan-out: begin it here
 		}
 	}
 }
