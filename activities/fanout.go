@@ -110,7 +110,7 @@ type FanoutPageResult struct {
 }
 
 // fanoutChunk is how many deals are told between two heartbeats (and rate checks).
-const fanoutChunk = 20
+const fanoutChunk = 50
 
 // TellFanoutPage tells the next page of active deals after the fan-out's cursor the settings as
 // stored, and records the page told (its deals, the cursor after them) in one write. Settings

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -204,19 +205,31 @@ func (c *Client) mapDeliveryError(err error, dealID string) error {
 	return c.mapError(err, dealID)
 }
 
+// signalsAtOnce bounds the signals ApplyEscalation has in flight: a round trip to the Temporal
+// server each, which one after the other would bound a fan-out to a few dozen deals a second.
+const signalsAtOnce = 16
+
 // ApplyEscalation signals the settings and the escalation ladder, with their version, to each
 // deal's workflow, so that deals already in a stage are held to its new SLA and director's rung.
 // A deal that ended meanwhile is skipped; any other failure is returned after trying the rest.
 func (c *Client) ApplyEscalation(ctx context.Context, v kamflow.VersionedSettings, dealIDs []string) error {
-	var errs []error
 	u := workflows.SettingsUpdate{Settings: v.Settings, Escalation: v.Escalation, Version: v.Version}
-	for _, id := range dealIDs {
-		err := c.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.EscalationSignal, u)
-		var nf *serviceerror.NotFound
-		if err != nil && !errors.As(err, &nf) {
-			errs = append(errs, fmt.Errorf("deal %s: %w", id, err))
-		}
+	errs := make([]error, len(dealIDs))
+	sem := make(chan struct{}, signalsAtOnce)
+	var wg sync.WaitGroup
+	for i, id := range dealIDs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := c.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(id), "", workflows.EscalationSignal, u)
+			var nf *serviceerror.NotFound
+			if err != nil && !errors.As(err, &nf) {
+				errs[i] = fmt.Errorf("deal %s: %w", id, err)
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
