@@ -221,6 +221,9 @@ func (s *Server) putStageSettings(c echo.Context) error {
 // The answer counts the deals to tell and shows the fan-out's progress once it is done or
 // FanoutWait has passed; a change that saved nothing (the settings were so already) tells none.
 func (s *Server) changeSettings(ctx context.Context, e kamflow.Edit, change func(*kamflow.Settings, *kamflow.Escalation) ([]*kamflow.AuditEntry, error)) (kamflow.VersionedSettings, fanoutResult, error) {
+	if s.cfg.Fanout == nil || s.cfg.Fanouts == nil {
+		return kamflow.VersionedSettings{}, fanoutResult{}, kamflow.Errorf(kamflow.EUNAVAILABLE, "settings changes are not available on this server: it cannot tell the running deals")
+	}
 	before, err := s.cfg.Settings.VersionedSettings(ctx)
 	if err != nil {
 		return before, fanoutResult{}, err
