@@ -461,6 +461,8 @@ func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
 		Now:            e.clock.Now,
 		NewID:          ids.Next,
 		CommandTimeout: 30 * time.Second,
+		// A settings change answers once its fan-out (in process) is done, however slow the machine.
+		FanoutWait: 10 * time.Second,
 	}
 	for _, o := range opts {
 		o(&cfg)
