@@ -53,11 +53,11 @@ type ImportStatus string
 
 // Import statuses.
 const (
-	ImportPending  ImportStatus = "pending"
-	ImportRunning  ImportStatus = "running"
-	ImportDone     ImportStatus = "done"
-	ImportFailed   ImportStatus = "failed"
-	ImportAwaiting ImportStatus = "awaiting_approval"
+	ImportPending   ImportStatus = "pending"
+	ImportRunning   ImportStatus = "running"
+	ImportDone      ImportStatus = "done"
+	ImportFailed    ImportStatus = "failed"
+	ImportAwaiting  ImportStatus = "awaiting_approval"
 	ImportCancelled ImportStatus = "cancelled"
 )
 
