@@ -519,24 +519,14 @@ func (in HandoverInput) Validate() error {
 	return checkText("reason", strings.TrimSpace(in.Reason), true, maxReason)
 }
 
-// Handover is an account's handover as the store applies it.
+// Handover is an account's handover as a director asked for it (see handover.go).
 type Handover struct {
+	ID        string
 	AccountID string
-	From, To  string // the KAM who owned the account, and who owns it now
+	From, To  string // the KAM who owned the account when it was asked for, and who is to own it
 	Reason    string
 	By        string // the director
 	At        time.Time
-}
-
-// HandoverResult is an account after its handover. The account's contacts, interactions and deals
-// stay with the account, so the new KAM loses nothing of its history. The deals themselves keep
-// their owner: each deal is run by its workflow, and only a deal's reassign command (a director's,
-// recorded on the deal) changes it. DealsToReassign lists the account's active deals (open, or won
-// and in delivery) that the previous owner still owns: the caller reassigns each to the new owner.
-type HandoverResult struct {
-	Account         *Account `json:"account"`
-	PreviousOwner   string   `json:"previous_owner"`
-	DealsToReassign []string `json:"deals_to_reassign"`
 }
 
 // HandoverAudit is the audit entry of a handover.
@@ -550,7 +540,7 @@ func HandoverAudit(h Handover, deals []string) *AuditEntry {
 }
 
 // KeyAccountStore keeps what makes an account a key-account record: its buying center (contacts),
-// the interactions with it, its value segmentation and lifecycle, and its handovers. Each write
+// the interactions with it, its value segmentation and lifecycle (its handovers: HandoverStore). Each write
 // that takes an audit entry writes it in the same transaction as the change.
 type KeyAccountStore interface {
 	// AccountSettings returns the saved key-account settings, or DefaultAccountSettings while
@@ -569,9 +559,6 @@ type KeyAccountStore interface {
 	// ParetoAccounts lists the gross profit of the accounts the viewer may see (nil: all) that
 	// have any value input.
 	ParetoAccounts(ctx context.Context, viewer *Actor) ([]ParetoAccount, error)
-	// HandOverAccount gives the account to h.To if h.From still owns it (conflict otherwise),
-	// appends HandoverAudit, and lists the deals to reassign (see HandoverResult).
-	HandOverAccount(ctx context.Context, h Handover) (*HandoverResult, error)
 	// SetLifecycleOverride sets (nil: removes) the account's lifecycle override and returns the
 	// account as it now is.
 	SetLifecycleOverride(ctx context.Context, accountID string, o *LifecycleOverride, updatedAt time.Time, audit *AuditEntry) (*Account, error)

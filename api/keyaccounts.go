@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,6 +25,8 @@ type accountView struct {
 	Segmentation kamflow.ValueScore `json:"segmentation"`
 	Lifecycle    kamflow.Lifecycle  `json:"lifecycle"`
 	AccountTeam  []teamMember       `json:"account_team"`
+	// Handover is the account's latest handover, with its progress; left out when it has none.
+	Handover *handoverView `json:"handover,omitempty"`
 }
 
 // teamMember is a KAM or director of the account's team.
@@ -59,14 +62,28 @@ func (s *Server) accountDetail(c echo.Context, a *kamflow.Account) error {
 		}
 	}
 	slices.SortFunc(team, func(x, y teamMember) int { return strings.Compare(x.Username, y.Username) })
-	return c.JSON(http.StatusOK, accountView{Account: a, Segmentation: kamflow.ScoreValue(a.Value, scale, settings),
-		Lifecycle: lcs[a.ID], AccountTeam: team})
+	out := accountView{Account: a, Segmentation: kamflow.ScoreValue(a.Value, scale, settings), Lifecycle: lcs[a.ID], AccountTeam: team}
+	if s.cfg.Handovers != nil {
+		rec, err := s.cfg.Handovers.LatestHandover(ctx, a.ID)
+		switch {
+		case err == nil:
+			if out.Handover, err = s.handoverView(ctx, rec); err != nil {
+				return err
+			}
+		case kamflow.ErrorCode(err) != kamflow.ENOTFOUND:
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
-// handOverAccount gives the account to another KAM of its team: a director's decision, with a
-// reason. The account's contacts, interactions and deals stay with it. The deals keep their owner
-// (a deal's owner is its workflow's, changed by the deal's reassign command): the answer lists
-// the active deals the previous owner still runs, for the caller to reassign.
+// handOverAccount hands the account to another KAM of its team: a director's decision, with a
+// reason. The request only validates it and starts its workflow (kamflow.HandoverService), which
+// records the new owner and reassigns each active deal the previous owner runs through the deal's
+// own workflow, as the director; a restart of this process changes nothing in its outcome. The
+// answer is 202 with the handover as the workflow has recorded it within HandoverWait (running,
+// or already done), else pending; GET /accounts/{id}/handover follows its progress. A second
+// handover of the account while one runs is a conflict.
 func (s *Server) handOverAccount(c echo.Context) error {
 	var in kamflow.HandoverInput
 	if err := bind(c, &in); err != nil {
@@ -87,43 +104,89 @@ func (s *Server) handOverAccount(c echo.Context) error {
 	if owner == a.Owner {
 		return kamflow.Errorf(kamflow.EINVALID, "%s owns the account already", owner).WithDetail("field", "owner")
 	}
+	if s.cfg.Handover == nil || s.cfg.Handovers == nil {
+		return kamflow.Errorf(kamflow.EUNAVAILABLE, "handovers are not available on this server")
+	}
 	me := s.actor(c)
-	reason := strings.TrimSpace(in.Reason)
-	res, err := s.cfg.Accounts.HandOverAccount(ctx, kamflow.Handover{AccountID: a.ID, From: a.Owner, To: owner,
-		Reason: reason, By: me.ID, At: s.cfg.Now().UTC()})
+	h := kamflow.Handover{ID: s.cfg.NewID(), AccountID: a.ID, From: a.Owner, To: owner,
+		Reason: strings.TrimSpace(in.Reason), By: me.ID, At: s.cfg.Now().UTC()}
+	if err := s.cfg.Handover.StartHandover(ctx, h, me); err != nil {
+		return err
+	}
+	rec := s.awaitHandover(ctx, h)
+	v, err := s.handoverView(ctx, rec)
 	if err != nil {
 		return err
 	}
-	// The open deals go with the account: each is reassigned through its workflow, as the
-	// director, and so recorded on the deal. One that cannot be reassigned now (its workflow not
-	// answering) stays in deals_to_reassign for POST /deals/{id}/reassign: none is lost.
-	out := handoverView{HandoverResult: *res, Reassigned: []string{}}
-	out.DealsToReassign = []string{}
-	for _, id := range res.DealsToReassign {
-		cmd := kamflow.Command{Kind: kamflow.CmdReassign, Actor: me,
-			Reassign: &kamflow.ReassignInput{Owner: owner, Reason: "account handover: " + reason}}
-		key := scopedKey(c)
-		if key != "" {
-			key += ":" + id
-		}
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
-		_, err := s.cfg.Service.Execute(cctx, id, cmd, key)
-		cancel()
-		if err != nil {
-			s.cfg.Logger.Warn("deal not reassigned with its account", "deal", id, "account", a.ID, "err", err)
-			out.DealsToReassign = append(out.DealsToReassign, id)
-			continue
-		}
-		out.Reassigned = append(out.Reassigned, id)
-	}
-	return c.JSON(http.StatusOK, out)
+	c.Response().Header().Set("Location", fmt.Sprintf("/api/v1/accounts/%s/handover", a.ID))
+	return c.JSON(http.StatusAccepted, v)
 }
 
-// handoverView is a handover's answer: the deals reassigned with the account, and those left to
-// reassign by hand.
+// awaitHandover polls the store, for HandoverWait at most, for the handover's workflow to have
+// recorded it, and returns it as recorded, else pending. Only a read: the handover is the
+// workflow's, whether this request waits or not.
+func (s *Server) awaitHandover(ctx context.Context, h kamflow.Handover) *kamflow.HandoverRecord {
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.HandoverWait)
+	defer cancel()
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		rec, err := s.cfg.Handovers.Handover(wctx, h.ID)
+		if err == nil {
+			return rec
+		}
+		if code := kamflow.ErrorCode(err); code != kamflow.ENOTFOUND && wctx.Err() == nil {
+			s.cfg.Logger.Warn("handover not read back", "handover", h.ID, "err", err)
+		}
+		select {
+		case <-wctx.Done():
+			return kamflow.PendingHandover(h)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// handoverView is a handover with its people's names.
 type handoverView struct {
-	kamflow.HandoverResult
-	Reassigned []string `json:"reassigned"`
+	*kamflow.HandoverRecord
+	FromName string `json:"from_name"`
+	ToName   string `json:"to_name"`
+	ByName   string `json:"by_name"`
+}
+
+func (s *Server) handoverView(ctx context.Context, rec *kamflow.HandoverRecord) (*handoverView, error) {
+	users, err := s.cfg.Users.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := func(username string) string {
+		for _, u := range users {
+			if u.Username == username && u.Name != "" {
+				return u.Name
+			}
+		}
+		return username
+	}
+	return &handoverView{HandoverRecord: rec, FromName: name(rec.From), ToName: name(rec.To), ByName: name(rec.By)}, nil
+}
+
+// latestHandover is the account's latest handover with its progress; not_found when it has none.
+func (s *Server) latestHandover(c echo.Context) error {
+	a, err := s.visibleAccount(c)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Handovers == nil {
+		return kamflow.Errorf(kamflow.ENOTFOUND, "account %q has no handover", a.ID)
+	}
+	ctx := c.Request().Context()
+	rec, err := s.cfg.Handovers.LatestHandover(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	v, err := s.handoverView(ctx, rec)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 // putLifecycle sets the account's lifecycle phase and/or loyalty rung by hand, with a reason, or

@@ -45,6 +45,13 @@ type Config struct {
 	Fanout     kamflow.SettingsFanout
 	Fanouts    kamflow.SettingsFanoutStore
 	FanoutWait time.Duration
+	// Handover runs the accounts' handovers (a workflow on the worker), and Handovers keeps their
+	// records; nil Handovers takes Accounts when it is one (the database is). HandoverWait bounds
+	// how long a handover's request waits for the workflow to have recorded it before answering
+	// with it pending (default 5 s).
+	Handover     kamflow.HandoverService
+	Handovers    kamflow.HandoverStore
+	HandoverWait time.Duration
 	// Deliveries reads the delivery plans and service visits; Delivery changes them.
 	Deliveries kamflow.DeliveryStore
 	Delivery   kamflow.DeliveryService
@@ -130,6 +137,12 @@ func New(cfg Config) *Server {
 	if cfg.FanoutWait == 0 {
 		cfg.FanoutWait = 2 * time.Second
 	}
+	if cfg.Handovers == nil {
+		cfg.Handovers, _ = cfg.Accounts.(kamflow.HandoverStore)
+	}
+	if cfg.HandoverWait == 0 {
+		cfg.HandoverWait = 5 * time.Second
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{cfg: cfg, echo: e}
@@ -185,6 +198,7 @@ func New(cfg Config) *Server {
 	v1.PATCH("/accounts/:id/contacts/:contactId", s.patchContact, sales)
 	v1.PUT("/accounts/:id/lifecycle", s.putLifecycle, sales)
 	v1.POST("/accounts/:id/handover", s.handOverAccount, director)
+	v1.GET("/accounts/:id/handover", s.latestHandover)
 	v1.POST("/interactions", s.logInteraction, sales)
 
 	v1.POST("/deals", s.createDeal, sales)

@@ -404,55 +404,6 @@ func (d *DB) Lifecycles(ctx context.Context, accounts []*kamflow.Account, now ti
 	return out, nil
 }
 
-// HandOverAccount gives the account to h.To, if h.From still owns it, and lists the active deals
-// of the account that h.From owns; the handover's audit entry (kamflow.HandoverAudit) is written
-// with it.
-func (d *DB) HandOverAccount(ctx context.Context, h kamflow.Handover) (*kamflow.HandoverResult, error) {
-	if h.To == "" || h.To == h.From {
-		return nil, kamflow.Errorf(kamflow.EINVALID, "hand the account over to another KAM").WithDetail("field", "owner")
-	}
-	var out *kamflow.HandoverResult
-	err := d.inTx(ctx, "hand over account "+h.AccountID, func(tx *gorm.DB) error {
-		var owners []string
-		if err := tx.Raw("SELECT owner FROM accounts WHERE id = ?"+d.forUpdate(), h.AccountID).Scan(&owners).Error; err != nil {
-			return fmt.Errorf("db: read account %s: %w", h.AccountID, err)
-		}
-		if len(owners) == 0 {
-			return kamflow.Errorf(kamflow.ENOTFOUND, "account %q not found", h.AccountID)
-		}
-		if owners[0] != h.From {
-			return kamflow.Errorf(kamflow.ECONFLICT, "the account's owner changed meanwhile: %s owns it now", owners[0])
-		}
-		if err := tx.Exec("UPDATE accounts SET owner = ?, updated_at = ?, version = version + 1, updated_by = ? WHERE id = ?",
-			h.To, ts(h.At), h.By, h.AccountID).Error; err != nil {
-			return fmt.Errorf("db: hand over account %s: %w", h.AccountID, err)
-		}
-		deals := []string{}
-		err := tx.Raw("SELECT id FROM deals WHERE account_id = ? AND owner = ? AND "+activeStatuses+" ORDER BY created_at, id",
-			h.AccountID, h.From).Scan(&deals).Error
-		if err != nil {
-			return fmt.Errorf("db: read the deals of account %s: %w", h.AccountID, err)
-		}
-		if deals == nil {
-			deals = []string{}
-		}
-		if err := appendAudit(tx, kamflow.HandoverAudit(h, deals)); err != nil {
-			return err
-		}
-		var rows []accountRow
-		if err := tx.Raw("SELECT "+accountColumns+" FROM accounts WHERE id = ?", h.AccountID).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("db: read account %s: %w", h.AccountID, err)
-		}
-		a, err := rows[0].account()
-		if err != nil {
-			return err
-		}
-		out = &kamflow.HandoverResult{Account: a, PreviousOwner: h.From, DealsToReassign: deals}
-		return nil
-	})
-	return out, err
-}
-
 // SetLifecycleOverride sets (nil: removes) the account's lifecycle override and appends audit,
 // in one transaction, and returns the account as it now is.
 func (d *DB) SetLifecycleOverride(ctx context.Context, accountID string, o *kamflow.LifecycleOverride, updatedAt time.Time, audit *kamflow.AuditEntry) (*kamflow.Account, error) {

@@ -489,9 +489,10 @@ func TestAccountTimeline(t *testing.T) {
 	})
 }
 
-// TestHandOverAccount: the account changes owner, with the deals the previous owner still runs
-// on it listed for reassignment, and the handover on the audit trail.
-func TestHandOverAccount(t *testing.T) {
+// TestRecordHandover: the account changes owner, with the deals the previous owner still runs
+// on it listed for reassignment in the handover's record, and the handover on the audit trail,
+// in one transaction; recording the same handover again returns it as it is.
+func TestRecordHandover(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		newAccount(t, d, "acc-1", "Baosteel", "kam-li", kamflow.AccountValue{})
 		newDeal(t, d, "deal-1", "acc-1", "kam-li", t0)
@@ -504,17 +505,28 @@ func TestHandOverAccount(t *testing.T) {
 			Close: &kamflow.CloseInput{Outcome: kamflow.StatusLost, Reason: "price"}}, t0.Add(time.Hour))
 		newDeal(t, d, "deal-x", "acc-2", "kam-li", t0) // another account's
 
+		_, err := d.LatestHandover(ctx, "acc-1")
+		wantCode(t, err, kamflow.ENOTFOUND)
 		at := t0.Add(24 * time.Hour)
-		h := kamflow.Handover{AccountID: "acc-1", From: "kam-li", To: "kam-zhou", Reason: "kam-li moves to the export team", By: "dir-zhao", At: at}
-		res, err := d.HandOverAccount(ctx, h)
+		h := kamflow.Handover{ID: "h-1", AccountID: "acc-1", From: "kam-li", To: "kam-zhou", Reason: "kam-li moves to the export team", By: "dir-zhao", At: at}
+		rec, err := d.RecordHandover(ctx, h)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Account.Owner != "kam-zhou" || !res.Account.UpdatedAt.Equal(at) || res.PreviousOwner != "kam-li" ||
-			!slices.Equal(res.DealsToReassign, []string{"deal-0", "deal-1", "deal-won"}) {
-			t.Errorf("handover: %+v (account %+v)", res, res.Account)
+		dealIDs := func(r *kamflow.HandoverRecord) []string {
+			var out []string
+			for _, d := range r.Deals {
+				out = append(out, d.DealID+":"+string(d.Status))
+			}
+			return out
 		}
-		if a, _ := d.Account(ctx, "acc-1"); a.Owner != "kam-zhou" {
+		if rec.Status != kamflow.HandoverRunning || rec.Total != 3 || rec.Done != 0 || rec.From != "kam-li" || rec.To != "kam-zhou" ||
+			!rec.At.Equal(at) || rec.FinishedAt != nil || rec.Deals[0].Title == "" ||
+			!slices.Equal(dealIDs(rec), []string{"deal-0:pending", "deal-1:pending", "deal-won:pending"}) ||
+			!slices.Equal(rec.Pending(), []string{"deal-0", "deal-1", "deal-won"}) {
+			t.Errorf("handover: %+v", rec)
+		}
+		if a, _ := d.Account(ctx, "acc-1"); a.Owner != "kam-zhou" || !a.UpdatedAt.Equal(at) {
 			t.Errorf("owner after the handover: %s", a.Owner)
 		}
 		entries, _, err := d.Audit(ctx, kamflow.AuditFilter{EntityType: "account", EntityID: "acc-1"})
@@ -527,18 +539,66 @@ func TestHandOverAccount(t *testing.T) {
 			t.Errorf("audit entry %+v", e)
 		}
 
-		// The same handover again: kam-li no longer owns it.
-		_, err = d.HandOverAccount(ctx, h)
-		wantCode(t, err, kamflow.ECONFLICT)
-		h.AccountID = "acc-404"
-		_, err = d.HandOverAccount(ctx, h)
-		wantCode(t, err, kamflow.ENOTFOUND)
-		_, err = d.HandOverAccount(ctx, kamflow.Handover{AccountID: "acc-1", From: "kam-zhou", To: "kam-zhou", By: "dir-zhao", At: at})
+		// The same handover again (a retried step): the same record, nothing written twice.
+		again, err := d.RecordHandover(ctx, h)
+		if err != nil || again.Status != kamflow.HandoverRunning || again.Total != 3 || !slices.Equal(dealIDs(again), dealIDs(rec)) {
+			t.Errorf("recorded again: %+v, %v", again, err)
+		}
+		if entries, _, _ := d.Audit(ctx, kamflow.AuditFilter{EntityType: "account", EntityID: "acc-1"}); len(entries) != 1 {
+			t.Errorf("audit after a retry: %d entries", len(entries))
+		}
+
+		// The deals end one by one; a deal ended already is not counted twice.
+		later := at.Add(time.Minute)
+		rec, err = d.FinishHandoverDeal(ctx, "h-1", kamflow.HandoverDeal{DealID: "deal-0", Status: kamflow.HandoverDealDone}, later)
+		if err != nil || rec.Done != 1 || rec.Status != kamflow.HandoverRunning {
+			t.Errorf("one done: %+v, %v", rec, err)
+		}
+		rec, err = d.FinishHandoverDeal(ctx, "h-1", kamflow.HandoverDeal{DealID: "deal-0", Status: kamflow.HandoverDealRefused, Code: "x"}, later)
+		if err != nil || rec.Done != 1 || rec.Refused != 0 {
+			t.Errorf("done again: %+v, %v", rec, err)
+		}
+		rec, err = d.FinishHandoverDeal(ctx, "h-1", kamflow.HandoverDeal{DealID: "deal-1", Status: kamflow.HandoverDealRefused,
+			Code: kamflow.EWRONGSTAGE, Message: "the deal is closed"}, later)
+		if err != nil || rec.Refused != 1 || rec.Status != kamflow.HandoverRunning || rec.Deals[1].Code != kamflow.EWRONGSTAGE ||
+			rec.Deals[1].Message != "the deal is closed" {
+			t.Errorf("one refused: %+v, %v", rec, err)
+		}
+		_, err = d.FinishHandoverDeal(ctx, "h-1", kamflow.HandoverDeal{DealID: "deal-won", Status: kamflow.HandoverDealPending}, later)
 		wantCode(t, err, kamflow.EINVALID)
-		// No deals left to the previous owner: an empty list, not null.
-		res, err = d.HandOverAccount(ctx, kamflow.Handover{AccountID: "acc-1", From: "kam-zhou", To: "kam-li", Reason: "back", By: "dir-zhao", At: at})
-		if err != nil || res.DealsToReassign == nil || len(res.DealsToReassign) != 0 {
-			t.Errorf("handing back: %+v, %v", res, err)
+		_, err = d.FinishHandoverDeal(ctx, "h-404", kamflow.HandoverDeal{DealID: "deal-won", Status: kamflow.HandoverDealDone}, later)
+		wantCode(t, err, kamflow.ENOTFOUND)
+		rec, err = d.FinishHandoverDeal(ctx, "h-1", kamflow.HandoverDeal{DealID: "deal-won", Status: kamflow.HandoverDealDone}, later)
+		if err != nil || rec.Done != 2 || rec.Refused != 1 || rec.Status != kamflow.HandoverDoneWithRefusals ||
+			rec.FinishedAt == nil || !rec.FinishedAt.Equal(later) || len(rec.Pending()) != 0 {
+			t.Errorf("all ended: %+v, %v", rec, err)
+		}
+		if got, err := d.Handover(ctx, "h-1"); err != nil || got.Status != kamflow.HandoverDoneWithRefusals {
+			t.Errorf("read back: %+v, %v", got, err)
+		}
+
+		// Another handover naming kam-li, who no longer owns the account: recorded as a conflict,
+		// nothing else changed.
+		stale := kamflow.Handover{ID: "h-2", AccountID: "acc-1", From: "kam-li", To: "kam-wang", Reason: "late", By: "dir-zhao", At: at.Add(time.Hour)}
+		rec, err = d.RecordHandover(ctx, stale)
+		if err != nil || rec.Status != kamflow.HandoverConflict || rec.Message == "" || rec.Total != 0 || rec.FinishedAt == nil {
+			t.Errorf("conflict: %+v, %v", rec, err)
+		}
+		if a, _ := d.Account(ctx, "acc-1"); a.Owner != "kam-zhou" {
+			t.Errorf("owner after the conflict: %s", a.Owner)
+		}
+		if latest, err := d.LatestHandover(ctx, "acc-1"); err != nil || latest.ID != "h-2" {
+			t.Errorf("latest: %+v, %v", latest, err)
+		}
+		stale.ID, stale.AccountID = "h-3", "acc-404"
+		_, err = d.RecordHandover(ctx, stale)
+		wantCode(t, err, kamflow.ENOTFOUND)
+		_, err = d.RecordHandover(ctx, kamflow.Handover{ID: "h-4", AccountID: "acc-1", From: "kam-zhou", To: "kam-zhou", By: "dir-zhao", At: at})
+		wantCode(t, err, kamflow.EINVALID)
+		// No deals left to the previous owner: done at once, an empty list, not null.
+		rec, err = d.RecordHandover(ctx, kamflow.Handover{ID: "h-5", AccountID: "acc-1", From: "kam-zhou", To: "kam-li", Reason: "back", By: "dir-zhao", At: at.Add(2 * time.Hour)})
+		if err != nil || rec.Status != kamflow.HandoverDone || rec.Deals == nil || len(rec.Deals) != 0 || rec.FinishedAt == nil {
+			t.Errorf("handing back: %+v, %v", rec, err)
 		}
 	})
 }

@@ -88,7 +88,7 @@ func TestPatchAccount(t *testing.T) {
 					}
 				},
 				func() {
-					if _, err := d.HandOverAccount(ctx, kamflow.Handover{AccountID: a.ID, From: map[bool]string{true: "kam-li", false: "kam-wang"}[i%2 == 0],
+					if _, err := d.RecordHandover(ctx, kamflow.Handover{ID: fmt.Sprint("h-", i), AccountID: a.ID, From: map[bool]string{true: "kam-li", false: "kam-wang"}[i%2 == 0],
 						To: map[bool]string{true: "kam-wang", false: "kam-li"}[i%2 == 0], Reason: "round", By: director.ID, At: t0}); err != nil {
 						t.Error(err)
 					}

@@ -221,6 +221,9 @@ func newWorker(tc client.Client, d *db.DB, cfg config, reg *metrics.Registry) wo
 	// A settings change reaches every running deal by the fan-out, which signals them.
 	w.RegisterWorkflowWithOptions(workflows.SettingsFanoutWorkflow, workflow.RegisterOptions{Name: workflows.SettingsFanoutWorkflowName})
 	w.RegisterActivity(&activities.Fanout{Settings: d, Store: d, Deals: &engine.Client{Temporal: tc}})
+	// An account's handover records the new owner and reassigns its deals through their workflows.
+	w.RegisterWorkflowWithOptions(workflows.HandoverWorkflow, workflow.RegisterOptions{Name: workflows.HandoverWorkflowName})
+	w.RegisterActivity(&activities.Handovers{Store: d, Deals: d, Service: &engine.Client{Temporal: tc}})
 	// Imports run here, their file and progress in the database (package importer).
 	w.RegisterWorkflowWithOptions(workflows.ImportWorkflow, workflow.RegisterOptions{Name: workflows.ImportWorkflowName})
 	w.RegisterActivity(&activities.Imports{Importer: &importer.Importer{Imports: d, Users: d, Settings: d, Deals: d, Audit: d,
@@ -297,7 +300,7 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config, reg *me
 	svc := &engine.Client{Temporal: tc, Escalations: d, Settings: d, MaxUpdatesPerRun: maxUpdatesPerRunKnob()}
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: svc, Fanout: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
+		Service: svc, Fanout: svc, Handover: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
 		Attention: d, Metrics: reg, Import: svc,
 		Health: func(ctx context.Context) error {
 			if err := d.Ping(ctx); err != nil {
