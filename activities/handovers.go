@@ -58,6 +58,8 @@ type HandoverDealInput struct {
 //     that was taken, or a deal reassigned by hand meanwhile);
 //   - refused, with the deal's error code and message, when the deal refuses with a domain error
 //     (closed meanwhile, not running, forbidden…): no retry changes that;
+//   - refused as a conflict, without a command, when the deal is neither the previous owner's nor
+//     the new owner's: someone gave it to a third KAM after the handover was recorded;
 //   - any other error (Temporal or the database away, a timeout) is returned, and retried.
 //
 // The command's request id is the handover's and the deal's (kamflow.HandoverRequestID), so a
@@ -69,6 +71,11 @@ func (a *Handovers) ReassignHandoverDeal(ctx context.Context, in HandoverDealInp
 	switch {
 	case err == nil && d.Owner == h.To:
 		// the new owner's already
+	case err == nil && d.Owner != h.From:
+		// Given to someone else since the handover was recorded (by hand, by a director): that
+		// later decision stands.
+		outcome.Status, outcome.Code = kamflow.HandoverDealRefused, kamflow.ECONFLICT
+		outcome.Message = fmt.Sprintf("the deal's owner changed meanwhile: %s owns it now", d.Owner)
 	case err != nil && !domainRefusal(err):
 		return nil, err
 	default:

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -96,7 +97,7 @@ func HandoverWorkflow(ctx workflow.Context, in HandoverRun) (*kamflow.HandoverRe
 				// Retried to its bound, or refused by the store: the deal is given up as
 				// unavailable, so that the handover ends and says what is left to do by hand.
 				log.Error("handover: a deal could not be reassigned", "deal", deal, "err", err)
-				err = workflow.ExecuteActivity(actx, a.GiveUpHandoverDeal, din, err.Error()).Get(ctx, &r)
+				err = workflow.ExecuteActivity(actx, a.GiveUpHandoverDeal, din, givenUpBecause(err)).Get(ctx, &r)
 			}
 			if err != nil {
 				if failure == nil {
@@ -128,4 +129,18 @@ func HandoverWorkflow(ctx workflow.Context, in HandoverRun) (*kamflow.HandoverRe
 		return nil, workflow.NewContinueAsNewError(ctx, HandoverWorkflowName, in)
 	}
 	return rec, nil
+}
+
+// givenUpBecause is why a deal was given up, as the account page shows it: the last answer of the
+// deal (or of the store), without the activity's wrapping that names its type and event ids.
+func givenUpBecause(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "no answer from the deal's workflow in time (" + timeout.TimeoutType().String() + ")"
+	}
+	return err.Error()
 }
