@@ -350,6 +350,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		"ValueFactor":      strs(kamflow.ValueFactors),
 		"InteractionKind":  strs(kamflow.InteractionKinds),
 		"Reaction":         strs(kamflow.Reactions),
+		"HandoverStatus": {string(kamflow.HandoverPending), string(kamflow.HandoverRunning), string(kamflow.HandoverDone),
+			string(kamflow.HandoverDoneWithRefusals), string(kamflow.HandoverConflict)},
 		"TransitionKind": {kamflow.TransitionCreated, kamflow.TransitionAdvanced, kamflow.TransitionForced,
 			kamflow.TransitionWon, kamflow.TransitionClosed, kamflow.TransitionDelivered, kamflow.TransitionImported},
 	} {
@@ -511,7 +513,8 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"LifecycleDerivation": kamflow.LifecycleDerivation{},
 		"LifecycleOverride":   kamflow.LifecycleOverride{},
 		"MarketingMix":        kamflow.MarketingMix{},
-		"HandoverResult":      handoverView{},
+		"Handover":            handoverView{HandoverRecord: &kamflow.HandoverRecord{}},
+		"HandoverDeal":        kamflow.HandoverDeal{},
 		"Contact":             contactView{Contact: &kamflow.Contact{}},
 		"ContactDeal":         kamflow.ContactDeal{},
 		"ContactList":         contactList{},

@@ -282,6 +282,11 @@ func TestTranslationsCoverTheDomain(t *testing.T) {
 		keys = append(keys, "import.code."+c)
 	}
 	keys = append(keys, "history."+kamflow.TransitionImported)
+	// An account's handover: its statuses.
+	for _, s := range []kamflow.HandoverStatus{kamflow.HandoverPending, kamflow.HandoverRunning, kamflow.HandoverDone,
+		kamflow.HandoverDoneWithRefusals, kamflow.HandoverConflict} {
+		keys = append(keys, "handover.status."+string(s))
+	}
 	for _, lang := range []string{"en", "zh-CN"} {
 		d := dictionary(t, lang)
 		for _, k := range keys {

@@ -1502,16 +1502,52 @@ func TestBrowserKeyAccounts(t *testing.T) {
 	b.waitText("#import-approvals", "没有待您审批的导入。")
 	b.check()
 
-	// ---- The director hands the account over to kam2: its open deal goes with it.
+	// ---- The director hands the account over to kam2: its open deals go with it. The handover is a
+	// workflow (202): the page follows its progress until it is done, then is drawn again with the
+	// outcome on top and the handover in the account team's panel.
 	b.open("/accounts/"+acctID, "#account-team")
+	if eval[bool](b, `!document.querySelector('#handover-progress').hidden`) {
+		t.Error("a handover shows before the account was ever handed over")
+	}
 	b.click("#account-team details.handover summary")
 	b.set("#handover-owner", "kam2")
 	b.typeIn("#handover-reason", "kam1 moves to the North China team")
 	b.click("#handover-submit")
-	b.waitText("#flash", "客户已由 kam1 移交给 kam2")
-	b.waitText("#handover-result .reassigned", "Agitators, PVC line")
+	b.waitText("#flash", "客户已由 李经理 Li (KAM) 移交给 张经理 Zhang (KAM)。")
+	b.waitText("#flash", "已转交 2/2 个商机。")
+	b.waitFor("the handover done", `document.querySelector('#handover-progress')?.dataset.status === 'done'`)
+	b.waitText("#handover-status", "已完成")
+	b.waitText("#handover-who", "王总 Director Wang 于")
+	b.waitText("#handover-who", "将客户由 李经理 Li (KAM) 移交给 张经理 Zhang (KAM)")
+	b.waitText("#handover-who", "理由：kam1 moves to the North China team")
+	b.waitText("#handover-progress-text", "已转交 2/2 个商机。")
+	b.waitText("#handover-progress-text", "完成于")
+	if n := eval[float64](b, `document.querySelectorAll('#handover-refused li').length`); n != 0 {
+		t.Errorf("%v deals refused the handover", n)
+	}
 	b.waitText(`#account-team-list li[data-user=kam2]`, "负责人")
 	b.waitText("#account-deals", "kam2")
+	b.screenshot("account-handover-zh-CN.png")
+	// The latest handover is the account's: in English too, after a reload of the page.
+	b.set("#lang", "en")
+	b.waitFor("en", `document.documentElement.lang === 'en'`)
+	b.open("/accounts/"+acctID, "#handover-progress")
+	b.waitText("#handover-status", "Done")
+	b.waitText("#handover-who", "王总 Director Wang handed the account over from 李经理 Li (KAM) to 张经理 Zhang (KAM) on")
+	b.waitText("#handover-who", "Reason: kam1 moves to the North China team")
+	b.waitText("#handover-progress-text", "2 of 2 deals reassigned.")
+	// A second handover: back to kam1, followed to its end in English.
+	b.click("#account-team details.handover summary")
+	b.set("#handover-owner", "kam1")
+	b.typeIn("#handover-reason", "kam1 stays after all")
+	b.click("#handover-submit")
+	b.waitText("#flash", "Account handed over from 张经理 Zhang (KAM) to 李经理 Li (KAM). 2 of 2 deals reassigned.")
+	b.waitFor("the second handover done", `document.querySelector('#handover-progress')?.dataset.status === 'done'`)
+	b.waitText("#handover-who", "Reason: kam1 stays after all")
+	b.waitText(`#account-team-list li[data-user=kam1]`, "Owner")
+	b.screenshot("account-handover-en.png")
+	b.set("#lang", "zh-CN")
+	b.waitFor("zh-CN", `document.documentElement.lang === 'zh-CN'`)
 	b.check()
 
 	// ---- The admin's key-account settings: a contact goes stale after 30 days from now on.

@@ -3,8 +3,8 @@
 // mix, its account team and handover; the buying center of its contacts with their org chart;
 // the interactions logged with them and the account's timeline.
 
-import { api } from '../api.js';
-import { t, tp, locale, formatMoney, formatNumber, formatPercent, formatDate, formatDateTime, formatList } from '../i18n.js';
+import { api, ApiError } from '../api.js';
+import { t, tp, has, locale, formatMoney, formatNumber, formatPercent, formatDate, formatDateTime, formatList } from '../i18n.js';
 import { h, replace, field, select, validate, busy, openDialog, newId } from '../dom.js';
 import { ROLES, STANCES, roleLabel, stanceLabel, stageLabel } from '../domain.js';
 import { formError, table, empty } from './common.js';
@@ -272,18 +272,111 @@ function lifecycleForm(page) {
 function teamPanel(page) {
   const a = page.account;
   const team = a.account_team || [];
+  const progress = handoverProgress(page);
   const parts = [
     team.length
       ? h('ul', { class: 'team-list', id: 'account-team-list' }, team.map((m) => h('li', { data: { user: m.username } },
         h('span', { text: m.name || m.username }), ' ', h('span', { class: 'muted', text: `(${m.username})` }),
         m.owner ? [' ', h('span', { class: 'badge badge-owner', text: t('team.owner') })] : null)))
       : empty(t('team.empty')),
+    progress.node,
   ];
-  if (page.director) parts.push(handoverForm(page, team));
+  if (page.director) parts.push(handoverForm(page, team, progress));
+  // The account's latest handover, as the account view gives it: followed while it runs.
+  if (a.handover) progress.follow(a.handover);
   return section('account-team', t('team.title'), parts);
 }
 
-function handoverForm(page, team) {
+const HANDOVER_POLL_MS = 1500;
+
+const handoverRunning = (ho) => ho.status === 'pending' || ho.status === 'running';
+
+/** handoverText is a handover's progress in words: deals reassigned of those to reassign. */
+function handoverText(ho) {
+  if (ho.status === 'pending') return t('handover.starting');
+  if (ho.status === 'conflict') return t('handover.conflict_text', { from: ho.from_name || ho.from });
+  if (!ho.total) return t('handover.none_reassigned');
+  return tp('handover.progress', ho.total, { done: formatNumber(ho.done) });
+}
+
+/** The reason a deal refused its reassignment: its error code in words, else the server's message. */
+function refusalText(d) {
+  return d.code && has(`error.${d.code}`) ? t(`error.${d.code}`) : d.message || d.code || '';
+}
+
+function handoverDetails(ho, onReload) {
+  const refused = (ho.deals || []).filter((d) => d.status === 'refused');
+  const finished = !handoverRunning(ho);
+  return [
+    h('h3', null, t('handover.latest'), ' ',
+      h('span', { class: ['badge', 'handover-status', `handover-${ho.status}`], id: 'handover-status', text: t(`handover.status.${ho.status}`) })),
+    h('p', { id: 'handover-who' },
+      t('handover.summary', { by: ho.by_name || ho.by, from: ho.from_name || ho.from, to: ho.to_name || ho.to, when: formatDateTime(ho.at) }),
+      ho.reason ? [h('br'), h('span', { class: 'muted', text: t('handover.reason', { reason: ho.reason }) })] : null),
+    ho.total && ho.status !== 'conflict'
+      ? h('progress', { id: 'handover-bar', max: String(Math.max(1, ho.total)), value: String(ho.done + ho.refused), 'aria-labelledby': 'handover-progress-text' })
+      : null,
+    h('p', { id: 'handover-progress-text', role: 'status' }, handoverText(ho),
+      finished && ho.finished_at ? [' ', t('handover.finished_at', { when: formatDateTime(ho.finished_at) })] : null),
+    refused.length
+      ? h('div', { class: 'alert alert-warn', id: 'handover-refused' },
+        h('p', { text: t('handover.refused_title') }),
+        h('ul', null, refused.map((d) => h('li', { data: { dealId: d.deal_id, code: d.code } },
+          h('a', { href: `/deals/${d.deal_id}`, 'data-link': true, text: d.title || d.deal_id }), ' — ',
+          h('span', { class: 'refusal', title: d.message || null, text: refusalText(d) })))))
+      : null,
+    finished && onReload ? h('p', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-small', id: 'handover-reload', text: t('handover.reload'), onclick: onReload })) : null,
+  ];
+}
+
+/**
+ * handoverProgress is the box that shows the account's latest handover and follows it: while it
+ * is pending or running it is read again every second or two (GET /accounts/{id}/handover), until
+ * it ends or the page is left. follow(ho, onFinish) shows ho and follows it; onFinish(last) is
+ * called once it has ended, if it was running when followed.
+ */
+function handoverProgress(page) {
+  const node = h('div', { class: 'handover-progress', id: 'handover-progress', hidden: true });
+  const path = `/accounts/${encodeURIComponent(page.account.id)}/handover`;
+  let seq = 0;
+  let watched = false;
+  const show = (ho) => {
+    node.hidden = false;
+    node.dataset.status = ho.status;
+    node.dataset.handoverId = ho.id;
+    replace(node, handoverDetails(ho, watched ? () => page.ctx.refresh() : null));
+  };
+  const follow = (first, onFinish) => {
+    const mine = ++seq;
+    let last = first;
+    watched = handoverRunning(first) && !onFinish;
+    show(first);
+    if (!handoverRunning(first)) return;
+    const poll = async () => {
+      if (!page.ctx.alive() || mine !== seq || !node.isConnected) return; // the page is left, or drawn again
+      try {
+        const now = await api('GET', path);
+        if (!page.ctx.alive() || mine !== seq) return;
+        // Until its workflow has recorded it, a new handover is not the latest yet.
+        if (now.id === last.id || last.status !== 'pending') last = now;
+      } catch (err) {
+        if (!page.ctx.alive() || mine !== seq) return;
+        if (err instanceof ApiError && err.status === 404 && last.status !== 'pending') {
+          node.hidden = true; // none after all
+          return;
+        }
+        // Not recorded yet, or the server away for a moment: ask again.
+      }
+      show(last);
+      if (handoverRunning(last)) setTimeout(poll, HANDOVER_POLL_MS);
+      else if (onFinish) onFinish(last);
+    };
+    setTimeout(poll, HANDOVER_POLL_MS);
+  };
+  return { node, follow };
+}
+
+function handoverForm(page, team, progress) {
   const a = page.account;
   const choices = team.filter((m) => !m.owner && m.role === 'kam');
   if (!choices.length) return h('p', { class: 'hint', text: t('handover.nobody') });
@@ -294,25 +387,43 @@ function handoverForm(page, team) {
   const form = h('form', { novalidate: true, id: 'handover-form' },
     h('p', { class: 'hint', text: t('handover.hint', { owner: a.owner }) }),
     field(t('handover.new_owner'), owner), field(t('field.reason'), reason), msg, h('div', { class: 'actions' }, submit));
+  const details = h('details', { class: 'handover' }, h('summary', { text: t('handover.title') }), form);
+  // Once the handover has ended, the page is drawn again (the account's owner and deals as they
+  // now are), with the outcome on top.
+  const finish = (ho) => {
+    if (ho.status === 'conflict') {
+      page.ctx.refresh({ error: true, text: handoverText(ho) });
+      return;
+    }
+    page.ctx.refresh({ text: `${t('handover.done', { from: ho.from_name || ho.from, to: ho.to_name || ho.to })} ${handoverText(ho)}` });
+  };
   form.addEventListener('submit', busy(submit, async () => {
     replace(msg);
     if (!validate(form)) return;
+    let ho;
     try {
-      const out = await api('POST', `/accounts/${encodeURIComponent(a.id)}/handover`, { owner: owner.value, reason: reason.value.trim() });
-      const titles = new Map(page.deals.map((d) => [d.id, d.title]));
-      const name = (id) => titles.get(id) || id;
-      const node = h('div', { id: 'handover-result' },
-        h('p', { text: t('handover.done', { from: out.previous_owner, to: out.account.owner }) }),
-        out.reassigned.length
-          ? h('p', null, t('handover.reassigned'), ' ', h('span', { class: 'reassigned', text: formatList(out.reassigned.map(name)) }))
-          : h('p', { text: t('handover.none_reassigned') }),
-        out.deals_to_reassign.length ? h('p', { class: 'alert alert-error', text: t('handover.to_reassign', { deals: formatList(out.deals_to_reassign.map(name)) }) }) : null);
-      page.ctx.refresh({ node });
+      // 202: the handover runs as a workflow on the server; its progress shows above the form.
+      ho = await api('POST', `/accounts/${encodeURIComponent(a.id)}/handover`, { owner: owner.value, reason: reason.value.trim() });
     } catch (err) {
+      if (err instanceof ApiError && err.status === 409 && err.code === 'conflict') {
+        replace(msg, h('p', { class: 'alert alert-error', id: 'handover-conflict', text: t('handover.running_conflict') }));
+        // Show the handover that is running.
+        try {
+          progress.follow(await api('GET', `/accounts/${encodeURIComponent(a.id)}/handover`));
+        } catch {
+          // nothing to show: the message says enough
+        }
+        return;
+      }
       formError(form, msg, err);
+      return;
     }
+    if (!page.ctx.alive()) return;
+    details.open = false;
+    if (handoverRunning(ho)) progress.follow(ho, finish);
+    else finish(ho);
   }));
-  return h('details', { class: 'handover' }, h('summary', { text: t('handover.title') }), form);
+  return details;
 }
 
 // ---- contacts: the buying center
