@@ -451,7 +451,7 @@ func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
 	ids := &sequence{}
 	cfg := api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
-		Service: e.svc, Import: e.svc, Reports: d, Escalations: d, Fanout: e.svc, Emails: d, Deliveries: d, Delivery: e.svc,
+		Service: e.svc, Import: e.svc, Reports: d, Escalations: d, Fanout: e.svc, Handover: e.svc, Emails: d, Deliveries: d, Delivery: e.svc,
 		Health: func(context.Context) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()

@@ -55,7 +55,8 @@ GET    /api/v1/accounts/{id}/contacts           401   403  200  404  200  200  4
 POST   /api/v1/accounts/{id}/contacts           401   403  201  404  201  201  404  403  403
 PATCH  /api/v1/accounts/{id}/contacts/{contactId}  401  403  200  404  200  200  404  403  403
 PUT    /api/v1/accounts/{id}/lifecycle          401   403  200  404  200  200  404  403  403
-POST   /api/v1/accounts/{id}/handover           401   403  200  404  403  403  403  403  403
+POST   /api/v1/accounts/{id}/handover           401   403  202  404  403  403  403  403  403
+GET    /api/v1/accounts/{id}/handover           401   403  200  404  200  200  404  200  404
 POST   /api/v1/interactions                     401   403  201  400  201  201  400  403  403
 
 POST   /api/v1/deals                            401   403  201  400  201  201  400  403  403
@@ -209,6 +210,8 @@ type matrixCase struct {
 	visit bool
 	// contact adds a contact (kam1's) to the fresh account: {contactId} in the path.
 	contact bool
+	// handedOver hands the fresh account over (d1, to kam2) first.
+	handedOver bool
 	// upload sends the body as the file of a multipart/form-data body.
 	upload bool
 	// imp makes {id} a fresh import of kam1's (a dry run of one account, team east).
@@ -283,6 +286,7 @@ var matrixCases = map[string]matrixCase{
 	"PATCH /api/v1/accounts/{id}/contacts/{contactId}":           {stage: development, account: true, contact: true, body: `{"title":"Chief engineer","influence":4}`},
 	"PUT /api/v1/accounts/{id}/lifecycle":                        {stage: development, account: true, body: `{"rung":"supporter","reason":"Buys its analysers from us only"}`},
 	"POST /api/v1/accounts/{id}/handover":                        {stage: development, account: true, body: `{"owner":"kam2","reason":"kam1 moves to the steel accounts"}`},
+	"GET /api/v1/accounts/{id}/handover":                         {stage: development, account: true, handedOver: true},
 	"POST /api/v1/interactions":                                  {body: `{"account_id":"{account}","kind":"visit","summary":"Site walk of line 3","reaction":"positive"}`},
 	"GET /api/v1/settings/segmentation":                          {},
 	"PUT /api/v1/settings/segmentation":                          {body: `{"strategic_threshold":55,"weights":{"satisfaction":20}}`},
@@ -526,6 +530,9 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		defer e.waitImports() // an approval runs in the background
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
+	}
+	if c.handedOver {
+		e.must(202, "POST", "/api/v1/accounts/"+account+"/handover", "d1", `{"owner":"kam2","reason":"kam1 moves north"}`)
 	}
 	if c.contact {
 		ct := e.must(201, "POST", "/api/v1/accounts/"+account+"/contacts", "kam1", `{"name":"Liu Zong","role":"decision_maker"}`)

@@ -1181,22 +1181,23 @@ func failureScenarios() []scenario {
 func keyAccountScenarios() []scenario {
 	stale := T1.Add(90 * kamflow.Day)
 	// reassignedTo checks that a handover moved the previous owner's active deals of acct1 to the
-	// new owner: reassigned lists them, each now the new owner's, on the deal's timeline, and the
-	// previous owner has none left.
+	// new owner: the handover's record lists them, each done and now the new owner's, on the
+	// deal's timeline as the director's, and the previous owner has none left.
 	reassignedTo := func(previous, next string) func(t *testing.T, e *testEnv, r *response) {
 		return func(t *testing.T, e *testEnv, r *response) {
 			ctx := context.Background()
 			if left, _, _ := e.db.Deals(ctx, kamflow.DealFilter{AccountID: e.vars["acct1"], Owner: previous, Page: kamflow.Page{Limit: 200}}); slices.ContainsFunc(left, (*kamflow.Deal).Active) {
 				t.Errorf("%s still owns active deals of the account", previous)
 			}
-			ids, _ := lookup(r.json, "reassigned")
-			if len(ids.([]any)) == 0 {
+			deals, _ := lookup(r.json, "deals")
+			if len(deals.([]any)) == 0 {
 				t.Errorf("no deal reassigned: %s", r.body)
 			}
-			for _, id := range ids.([]any) {
-				d, err := e.db.Deal(ctx, id.(string))
-				if err != nil || d.Owner != next {
-					t.Errorf("deal %v after the handover: %v %v", id, d, err)
+			for _, it := range deals.([]any) {
+				hd := it.(map[string]any)
+				d, err := e.db.Deal(ctx, hd["deal_id"].(string))
+				if err != nil || d.Owner != next || hd["status"] != "done" || hd["title"] != d.Title {
+					t.Errorf("deal %v after the handover: %v %v", hd, d, err)
 					continue
 				}
 				entries, _, _ := e.db.Audit(ctx, kamflow.AuditFilter{DealID: d.ID, Page: kamflow.Page{Limit: 1}})
@@ -1437,9 +1438,14 @@ func keyAccountScenarios() []scenario {
 		{name: "handover by another team's director", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d2",
 			body: `{"owner":"kam2","reason":"x"}`, status: 404, code: "not_found"},
 		{name: "handover", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
-			body: `{"owner":"kam2","reason":"kam1 moves to the export team"}`, status: 200,
-			want:  map[string]any{"account.owner": "kam2", "account.id": "{acct1}", "previous_owner": "kam1", "deals_to_reassign": length(0)},
+			body: `{"owner":"kam2","reason":"kam1 moves to the export team"}`, status: 202,
+			want: map[string]any{"account_id": "{acct1}", "from": "kam1", "to": "kam2", "by": "d1", "to_name": "kam2", "by_name": "d1", "status": "done",
+				"refused": 0, "reason": "kam1 moves to the export team"},
 			check: reassignedTo("kam1", "kam2")},
+		{name: "handover read back", method: "GET", path: "/api/v1/accounts/{acct1}/handover", as: "kam2", status: 200,
+			want: map[string]any{"from": "kam1", "to": "kam2", "status": "done", "refused": 0, "deals.0.status": "done", "message": absent}},
+		{name: "handover read by another team's KAM", method: "GET", path: "/api/v1/accounts/{acct1}/handover", as: "kam3", status: 404, code: "not_found"},
+		{name: "no handover yet", method: "GET", path: "/api/v1/accounts/{acct2}/handover", as: "kam2", status: 404, code: "not_found"},
 		{name: "handed over: the new owner has the history", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", as: "kam2", status: 200,
 			want: map[string]any{"items": length(2)}},
 		{name: "handed over: the owner", method: "GET", path: "/api/v1/accounts/{acct1}", as: "kam2", status: 200,
@@ -1448,8 +1454,8 @@ func keyAccountScenarios() []scenario {
 			want: map[string]any{"items.0.action": "account.handover", "items.0.actor": "d1", "items.0.before.owner": "kam1",
 				"items.0.after.owner": "kam2", "items.0.after.reason": "kam1 moves to the export team"}},
 		{name: "handover back: kam2's own deals, none of kam1's", method: "POST", path: "/api/v1/accounts/{acct1}/handover", as: "d1",
-			body: `{"owner":"kam1","reason":"kam1 stays after all"}`, status: 200,
-			want: map[string]any{"account.owner": "kam1", "previous_owner": "kam2", "deals_to_reassign": length(0)}, check: reassignedTo("kam2", "kam1")},
+			body: `{"owner":"kam1","reason":"kam1 stays after all"}`, status: 202,
+			want: map[string]any{"from": "kam2", "to": "kam1", "status": "done", "refused": 0}, check: reassignedTo("kam2", "kam1")},
 		{name: "key-account writes on the audit trail", method: "GET", path: "/api/v1/audit?entity_type=account&entity_id={acct1}&limit=200", as: "d1", status: 200,
 			check: func(t *testing.T, e *testEnv, r *response) {
 				seen := map[string]int{}

@@ -198,7 +198,7 @@ func New(cfg Config) *Server {
 	v1.PATCH("/accounts/:id/contacts/:contactId", s.patchContact, sales)
 	v1.PUT("/accounts/:id/lifecycle", s.putLifecycle, sales)
 	v1.POST("/accounts/:id/handover", s.handOverAccount, director)
-	v1.GET("/accounts/:id/handover", s.latestHandover)
+	v1.GET("/accounts/:id/handover", s.latestHandover, dealWork)
 	v1.POST("/interactions", s.logInteraction, sales)
 
 	v1.POST("/deals", s.createDeal, sales)

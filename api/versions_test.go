@@ -94,7 +94,7 @@ func TestConcurrentAccountEdits(t *testing.T) {
 			res := e.parallel(t,
 				request{method: "POST", path: "/api/v1/accounts/{acct}/handover", as: "d1", body: fmt.Sprintf(`{"owner":%q,"reason":"round %d"}`, next, i)},
 				request{method: "PATCH", path: "/api/v1/accounts/{acct}", as: "kam2", body: fmt.Sprintf(`{"notes":"note %d"}`, i)})
-			if res[0].status != 200 || res[1].status != 200 {
+			if res[0].status != 202 || res[1].status != 200 {
 				t.Fatalf("round %d: handover %d %s, edit %d %s", i, res[0].status, res[0].body, res[1].status, res[1].body)
 			}
 			got := e.get(t, "kam1", e.expand("/api/v1/accounts/{acct}"), 200)
@@ -176,7 +176,7 @@ func TestAccountVersions(t *testing.T) {
 			}
 		}
 		// A handover moves the version: an edit made before it is told.
-		e.must(200, "POST", "/api/v1/accounts/{acct}/handover", "d1", `{"owner":"kam2","reason":"kam1 moves north"}`)
+		e.must(202, "POST", "/api/v1/accounts/{acct}/handover", "d1", `{"owner":"kam2","reason":"kam1 moves north"}`)
 		if r := patch("kam1", `"4"`, `{"notes":"x"}`); r.status != 409 || field(r, "error.details.updated_by") != "d1" || field(r, "error.details.current.owner") != "kam2" {
 			t.Errorf("edit made before a handover: %d %s", r.status, r.body)
 		}
