@@ -76,6 +76,7 @@ func TestRecordHistories(t *testing.T) {
 		{"settings-change", recordSettingsChange},
 		{"settings-fanout", recordSettingsFanout},
 		{"imports", recordImports},
+		{"handover", recordHandover},
 	} {
 		t.Run(s.name, func(t *testing.T) { s.run(t, r) })
 	}
@@ -826,6 +827,7 @@ func replayHistoryFile(path string) error {
 	rp.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
 	rp.RegisterWorkflowWithOptions(workflows.SettingsFanoutWorkflow, workflow.RegisterOptions{Name: workflows.SettingsFanoutWorkflowName})
 	rp.RegisterWorkflowWithOptions(workflows.ImportWorkflow, workflow.RegisterOptions{Name: workflows.ImportWorkflowName})
+	rp.RegisterWorkflowWithOptions(workflows.HandoverWorkflow, workflow.RegisterOptions{Name: workflows.HandoverWorkflowName})
 	return rp.ReplayWorkflowHistoryFromJSONFile(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), path)
 }
 
