@@ -91,6 +91,8 @@ type config struct {
 	fieldServiceURL, fieldServiceSecret string
 	// The directors' daily digest (worker and dev): time of day "HH:MM" and IANA time zone.
 	digestTime, digestTZ string
+	// workerAddr is the worker's HTTP listen address, for its metrics and probes (worker only).
+	workerAddr string
 }
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
@@ -119,6 +121,9 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 		c.fieldServiceSecret = os.Getenv("KAMFLOW_FIELD_SERVICE_SECRET")
 		fs.StringVar(&c.digestTime, "digest-time", env("KAMFLOW_DIGEST_TIME", workflows.DefaultDigestTime), "time of day HH:MM of the directors' daily digest (KAMFLOW_DIGEST_TIME)")
 		fs.StringVar(&c.digestTZ, "digest-tz", env("KAMFLOW_DIGEST_TZ", workflows.DefaultDigestTimeZone), "IANA time zone of --digest-time (KAMFLOW_DIGEST_TZ)")
+	}
+	if name == "worker" {
+		fs.StringVar(&c.workerAddr, "listen", env("KAMFLOW_WORKER_ADDR", defaultWorkerAddr), "HTTP listen address of the worker's metrics and probes (KAMFLOW_WORKER_ADDR)")
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err

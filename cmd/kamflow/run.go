@@ -162,7 +162,13 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := engine.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
 		return err
 	}
-	w := newWorker(tc, d, cfg, nil) // serves no HTTP: its counts would go unread
+	reg := metrics.New(d)
+	stopHTTP, err := listenHTTP(logger, "worker metrics and probes", cfg.workerAddr, workerHTTP(reg), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP() // after the worker's stop: scraped and probed while it drains
+	w := newWorker(tc, d, cfg, reg)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
