@@ -79,6 +79,9 @@ const ProjectionRefused = "projection_refused"
 // database away, a timeout) is retried.
 func (a *Activities) ProjectDeal(ctx context.Context, p kamflow.Projection) error {
 	err := a.Deals.Project(ctx, p)
+	if err == nil {
+		activity.GetLogger(ctx).Debug("deal projected", "deal", p.Deal.ID, "seq", p.Deal.Seq, "stage", p.Deal.Stage)
+	}
 	var e *kamflow.Error
 	if errors.As(err, &e) && e.Code != kamflow.EUNAVAILABLE && e.Code != kamflow.EINTERNAL {
 		return temporal.NewNonRetryableApplicationError("projection refused: "+err.Error(), ProjectionRefused, err, e)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/activities"
+	"github.com/kamflow/kamflow/requestid"
 )
 
 // Names shared by the workflow and its clients.
@@ -309,6 +310,9 @@ type input struct {
 	done bool
 	deal kamflow.Deal
 	err  error
+	// requestID is the ID of the HTTP request that sent an Update (package requestid), carried
+	// into the logs and the activities of its change; "" for kamflow's own inputs.
+	requestID string
 }
 
 func (l *dealLoop) enqueue(ev kamflow.DealEvent) *input {
@@ -437,6 +441,7 @@ func (l *dealLoop) validate(ctx workflow.Context, ev kamflow.DealEvent) error {
 // await queues an Update's input and waits until the loop has taken it.
 func (l *dealLoop) await(ctx workflow.Context, ev kamflow.DealEvent) (kamflow.Deal, error) {
 	in := l.enqueue(ev)
+	in.requestID = requestid.FromWorkflow(ctx)
 	if err := workflow.Await(ctx, func() bool { return in.done }); err != nil {
 		return kamflow.Deal{}, err
 	}
@@ -447,7 +452,11 @@ func (l *dealLoop) await(ctx workflow.Context, ev kamflow.DealEvent) (kamflow.De
 // Update's answer is the deal once its change is written (read-your-writes), or why not.
 func (l *dealLoop) process(ctx workflow.Context, in *input) {
 	defer func() { in.done = true }()
+	// The loop runs on the workflow's context: its logs and activities carry the ID of the request
+	// that sent this input (none for kamflow's own), not of the one that started the workflow.
+	ctx = requestid.WithWorkflow(ctx, in.requestID)
 	seq := l.st.Deal.Seq
+	workflow.GetLogger(ctx).Debug("deal input taken", "deal", l.st.Deal.ID, "input", in.ev.Kind, "seq", seq)
 	fx, err := l.st.Handle(in.ev, workflow.Now(ctx))
 	if err != nil {
 		if in.ev.Kind != kamflow.EvCommand && in.ev.Kind != kamflow.EvContact && in.ev.Kind != kamflow.EvRetry {

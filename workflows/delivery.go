@@ -11,6 +11,7 @@ import (
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/activities"
+	"github.com/kamflow/kamflow/requestid"
 )
 
 // The delivery workflow (DeliveryWorkflow, ID delivery-<deal id>) is a child of the deal's
@@ -124,6 +125,9 @@ type delivInput struct {
 	deal  kamflow.Deal
 	at    time.Time
 	step  *delivStepCall
+	// requestID is the ID of the HTTP request that sent an Update (package requestid), carried
+	// into the logs and the activities of its change.
+	requestID string
 }
 
 // delivReply is the answer to an Update, filled in by the main loop.
@@ -248,7 +252,7 @@ func (r *deliveryRun) register(ctx workflow.Context) error {
 func (r *deliveryRun) update(ctx workflow.Context, cmd kamflow.DeliveryCommand) (kamflow.DeliveryPlan, error) {
 	r.receive(ctx) // the signals that came first go first
 	reply := &delivReply{}
-	r.queue = append(r.queue, delivInput{kind: delivUpdate, cmd: cmd, reply: reply})
+	r.queue = append(r.queue, delivInput{kind: delivUpdate, cmd: cmd, reply: reply, requestID: requestid.FromWorkflow(ctx)})
 	if err := workflow.Await(ctx, func() bool { return reply.done }); err != nil {
 		return kamflow.DeliveryPlan{}, err
 	}
@@ -323,6 +327,9 @@ func (r *deliveryRun) drain(ctx workflow.Context) error {
 
 // take applies one input and runs its effects.
 func (r *deliveryRun) take(ctx workflow.Context, in delivInput) error {
+	// The loop runs on the workflow's context: what an input starts carries the ID of the request
+	// that sent it (none for kamflow's own inputs), not of the one that started the workflow.
+	ctx = requestid.WithWorkflow(ctx, in.requestID)
 	switch in.kind {
 	case delivUpdate:
 		return r.command(ctx, in.cmd, in.reply)
