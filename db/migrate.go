@@ -195,3 +195,28 @@ func (d *DB) migrateNext(ctx context.Context, ms []migration) (done bool, err er
 	})
 	return done, err
 }
+
+// CheckMigrations reports whether every migration this kamflow knows is applied to the database,
+// for the readiness probes: nil when they all are (and when a newer kamflow applied more), an
+// error naming the first one missing otherwise. Open applies them, so a running process finds
+// them missing only when its schema was taken back from under it (a restored backup).
+func (d *DB) CheckMigrations(ctx context.Context) error {
+	ms, err := loadMigrations(d.dialect)
+	if err != nil {
+		return err
+	}
+	var applied []int64
+	if err := d.r.WithContext(ctx).Raw("SELECT version FROM schema_migrations").Scan(&applied).Error; err != nil {
+		return fmt.Errorf("db: read schema_migrations: %w", err)
+	}
+	have := make(map[int64]bool, len(applied))
+	for _, v := range applied {
+		have[v] = true
+	}
+	for _, m := range ms {
+		if !have[m.Version] {
+			return fmt.Errorf("db: migration %d (%s) is not applied (%d of %d are)", m.Version, m.Name, len(applied), len(ms))
+		}
+	}
+	return nil
+}
