@@ -78,7 +78,15 @@ const ProjectionRefused = "projection_refused"
 // store refuses with a domain error fails for good (ProjectionRefused); any other failure (the
 // database away, a timeout) is retried.
 func (a *Activities) ProjectDeal(ctx context.Context, p kamflow.Projection) error {
-	err := a.Deals.Project(ctx, p)
+	var err error
+	if s, ok := a.Deals.(newProjection); ok && a.Metrics != nil {
+		var fresh bool
+		if fresh, err = s.ProjectNew(ctx, p); fresh {
+			countMove(a.Metrics, p.Transition)
+		}
+	} else {
+		err = a.Deals.Project(ctx, p)
+	}
 	if err == nil {
 		activity.GetLogger(ctx).Debug("deal projected", "deal", p.Deal.ID, "seq", p.Deal.Seq, "stage", p.Deal.Stage)
 	}
@@ -87,6 +95,20 @@ func (a *Activities) ProjectDeal(ctx context.Context, p kamflow.Projection) erro
 		return temporal.NewNonRetryableApplicationError("projection refused: "+err.Error(), ProjectionRefused, err, e)
 	}
 	return err
+}
+
+// newProjection is a store that says whether a projection's transition is new (the database):
+// a move is counted once, however often its projection is retried.
+type newProjection interface {
+	ProjectNew(ctx context.Context, p kamflow.Projection) (bool, error)
+}
+
+// countMove counts a stage move (advanced or forced) in kamflow_stage_moves_total and
+// kamflow_stage_forced_moves_total; other transitions (created, won, closed…) are no moves.
+func countMove(m *metrics.Registry, t *kamflow.StageTransition) {
+	if t != nil && (t.Kind == kamflow.TransitionAdvanced || t.Kind == kamflow.TransitionForced) {
+		m.StageMoved(t.ToStage, t.Kind == kamflow.TransitionForced)
+	}
 }
 
 // newAttention is a store that says whether a recorded attention is a new failure (the database).

@@ -27,10 +27,18 @@ type Mailer struct {
 // directory or any address it does nothing. A failure fails the attempt: the workflow retries it
 // until the server takes the message. The message's Message-ID is the notice's, so that a retry
 // after a lost answer is recognisable as the same message.
+//
+// Each attempt that sent or failed is counted (kamflow_notices_delivered_total,
+// kamflow_notice_delivery_failures_total); one that had no one to send to is not.
 func (a *Activities) SendEmail(ctx context.Context, n Notice) error {
 	subject, body := noticeEmail(n)
-	if _, err := a.mail(ctx, n.Recipients, subject, body, n.ID); err != nil {
+	sent, err := a.mail(ctx, n.Recipients, subject, body, n.ID)
+	if err != nil {
+		a.Metrics.NoticeDelivery(ChannelEmail, false)
 		return fmt.Errorf("e-mail: send notice %s: %w", n.ID, err)
+	}
+	if sent {
+		a.Metrics.NoticeDelivery(ChannelEmail, true)
 	}
 	return nil
 }

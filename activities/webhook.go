@@ -78,12 +78,19 @@ func VerifySignature(secret, timestamp, signature string, body []byte, now time.
 }
 
 // SendWebhook POSTs the notice to the webhook, signed. Without a webhook it does nothing. It fails
-// (and the workflow retries it) until the receiver answers 2xx.
+// (and the workflow retries it) until the receiver answers 2xx. Each attempt is counted,
+// delivered or failed (kamflow_notices_delivered_total, kamflow_notice_delivery_failures_total).
 func (a *Activities) SendWebhook(ctx context.Context, n Notice) error {
 	w := a.Webhook
 	if w == nil || w.URL == "" {
 		return nil
 	}
+	err := a.sendWebhook(ctx, w, n)
+	a.Metrics.NoticeDelivery(ChannelWebhook, err == nil)
+	return err
+}
+
+func (a *Activities) sendWebhook(ctx context.Context, w *Webhook, n Notice) error {
 	body, err := json.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("webhook: encode notice %s: %w", n.ID, err)

@@ -151,6 +151,7 @@ func New(cfg Config) *Server {
 	if cfg.TrustProxy {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
+	e.Use(s.observe) // metrics by route, and the trace span's name (observe.go)
 	e.Use(securityHeaders)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

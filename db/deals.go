@@ -81,6 +81,20 @@ ON CONFLICT (deal_id, seq) DO NOTHING`
 // JSON (as an activity's input does) arrives without it. An entry without a DealID, an entity or
 // an action is taken to be about p.Deal; one about another deal is invalid.
 func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
+	return d.project(ctx, p, new(bool))
+}
+
+// ProjectNew is Project, and reports whether p's transition is a new one, written now: false
+// for a projection without a transition, or whose transition an earlier try wrote. A retried
+// projection's move is so counted once.
+func (d *DB) ProjectNew(ctx context.Context, p kamflow.Projection) (fresh bool, err error) {
+	if err := d.project(ctx, p, &fresh); err != nil {
+		return false, err
+	}
+	return fresh, nil
+}
+
+func (d *DB) project(ctx context.Context, p kamflow.Projection, fresh *bool) error {
 	deal := p.Deal
 	if deal.ID == "" {
 		return kamflow.Errorf(kamflow.EINVALID, "projection of a deal without an id")
@@ -151,10 +165,11 @@ func (d *DB) Project(ctx context.Context, p kamflow.Projection) error {
 			return fmt.Errorf("db: project version %d of deal %s: %w", deal.Seq, deal.ID, err)
 		}
 		if t != nil {
-			err := tx.Exec(insertTransition,
+			res := tx.Exec(insertTransition,
 				deal.ID, t.Seq, t.Kind, string(t.FromStage), string(t.ToStage), string(t.Status), t.Forced,
-				t.Reason, t.Competitor, string(missing), t.Actor, ts(t.At)).Error
-			if err != nil {
+				t.Reason, t.Competitor, string(missing), t.Actor, ts(t.At))
+			*fresh = res.Error == nil && res.RowsAffected > 0
+			if err := res.Error; err != nil {
 				return fmt.Errorf("db: project transition %d of deal %s: %w", t.Seq, deal.ID, err)
 			}
 			if exitKind[t.Kind] {
