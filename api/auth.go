@@ -214,7 +214,7 @@ func (s *Server) login(c echo.Context) error {
 	// release that fails leaves one failure counted, which is no reason to refuse the sign-in.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	if err := s.cfg.Sessions.ReleaseLogin(rctx, reservation); err != nil {
-		s.cfg.Logger.Warn("releasing a successful sign-in's attempt; it counts as a failure", "err", err)
+		s.log(c).Warn("releasing a successful sign-in's attempt; it counts as a failure", "err", err)
 	}
 	cancel()
 	token := newToken()

@@ -96,7 +96,7 @@ func (s *Server) getDelivery(c echo.Context) error {
 	if s.cfg.DeliveryLive != nil && p.Running() {
 		// Best effort: the plan as projected is still right without the engine's view of it.
 		if live, err := s.cfg.DeliveryLive.LiveSteps(c.Request().Context(), p.DealID); err != nil {
-			s.cfg.Logger.Warn("live delivery steps not read", "deal", p.DealID, "err", err)
+			s.log(c).Warn("live delivery steps not read", "deal", p.DealID, "err", err)
 		} else {
 			p.Live(live)
 		}

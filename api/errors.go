@@ -47,7 +47,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		werr = c.JSON(status, errorBody{Error: e})
 	}
 	if werr != nil {
-		s.cfg.Logger.Warn("writing error response", "err", werr)
+		s.log(c).Warn("writing error response", "err", werr)
 	}
 }
 
@@ -77,6 +77,6 @@ func (s *Server) toError(err error, c echo.Context) *kamflow.Error {
 	if errors.Is(err, context.Canceled) {
 		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the request was cancelled")
 	}
-	s.cfg.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	c.Set(logErrKey, err) // on the request's log line (requestLog), with its method, route and ID
 	return kamflow.Errorf(kamflow.EINTERNAL, "internal error")
 }

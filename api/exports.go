@@ -67,7 +67,7 @@ func (s *Server) spreadsheet(c echo.Context, f sheet.Format, name, sheetName str
 	if err != nil && out.started {
 		// Part of the file is out: the status cannot change any more. The client gets a cut file
 		// (a CSV without its last rows, a broken XLSX) and the server's log says why.
-		s.cfg.Logger.Error("writing a spreadsheet", "path", c.Path(), "err", err)
+		s.log(c).Error("writing a spreadsheet", "path", c.Path(), "err", err)
 		return nil
 	}
 	return err

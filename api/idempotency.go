@@ -83,7 +83,7 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 		defer func() {
 			if !kept { // an error, a 5xx or a panic: the retry is tried again
 				if err := s.cfg.Idempotency.ReleaseIdempotencyKey(ctx, key, token); err != nil {
-					s.cfg.Logger.Warn("releasing idempotency key", "key", key, "err", err)
+					s.log(c).Warn("releasing idempotency key", "key", key, "err", err)
 				}
 			}
 		}()
@@ -105,7 +105,7 @@ func (s *Server) idempotency(next echo.HandlerFunc) echo.HandlerFunc {
 			// The change is made and answered; only a replay of this answer is lost. The claim
 			// stays until claimTTL, so that no retry makes the change again before then; a retry
 			// of a deal command is still deduplicated by its workflow.
-			s.cfg.Logger.Warn("storing idempotent response", "key", key, "err", err)
+			s.log(c).Warn("storing idempotent response", "key", key, "err", err)
 		}
 		return nil
 	}

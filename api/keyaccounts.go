@@ -134,7 +134,7 @@ func (s *Server) awaitHandover(ctx context.Context, h kamflow.Handover) *kamflow
 			return rec
 		}
 		if code := kamflow.ErrorCode(err); code != kamflow.ENOTFOUND && wctx.Err() == nil {
-			s.cfg.Logger.Warn("handover not read back", "handover", h.ID, "err", err)
+			s.logCtx(ctx).Warn("handover not read back", "handover", h.ID, "err", err)
 		}
 		select {
 		case <-wctx.Done():
@@ -398,7 +398,7 @@ func (s *Server) freshContacts(ctx context.Context, it *kamflow.Interaction) {
 	for _, id := range it.ContactIDs {
 		ct, err := s.cfg.Accounts.Contact(ctx, id)
 		if err != nil {
-			s.cfg.Logger.Warn("contact of an interaction not read", "contact", id, "err", err)
+			s.logCtx(ctx).Warn("contact of an interaction not read", "contact", id, "err", err)
 			continue
 		}
 		for _, cd := range ct.Deals {
@@ -412,7 +412,7 @@ func (s *Server) freshContacts(ctx context.Context, it *kamflow.Interaction) {
 			switch kamflow.ErrorCode(err) {
 			case "", kamflow.ECONFLICT, kamflow.ENOTFOUND, kamflow.EWRONGSTAGE:
 			default:
-				s.cfg.Logger.Warn("deal not told its stakeholder is in contact again", "deal", cd.DealID, "contact", ct.ID, "err", err)
+				s.logCtx(ctx).Warn("deal not told its stakeholder is in contact again", "deal", cd.DealID, "contact", ct.ID, "err", err)
 			}
 		}
 	}

@@ -298,7 +298,8 @@ func TestOpenAPIDocument(t *testing.T) {
 				success++
 				continue
 			}
-			if schema["$ref"] != "#/components/schemas/Error" {
+			// A readiness probe's 503 is its Health report, which holds the error object too.
+			if schema["$ref"] != "#/components/schemas/Error" && !(status == "503" && schema["$ref"] == "#/components/schemas/Health") {
 				t.Errorf("%s %s: an error answer must be the Error schema, not %v", key, status, schema)
 			}
 		}

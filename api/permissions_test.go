@@ -36,6 +36,8 @@ import (
 // after it (advance force) is the same route with another body.
 const permissionMatrix = `
 route                                          anon admin  d1   d2 kam1 kam2 kam3   e1   e2
+GET    /livez                                   200   200  200  200  200  200  200  200  200
+GET    /readyz                                  200   200  200  200  200  200  200  200  200
 GET    /healthz                                 200   200  200  200  200  200  200  200  200
 GET    /api/openapi.json                        200   200  200  200  200  200  200  200  200
 GET    /metrics                                 200   200  200  200  200  200  200  200  200
@@ -230,6 +232,8 @@ const matrixForce = `{"force":true,"reason":"The customer's board asked us to bi
 
 // matrixCases are the requests of the matrix's rows, by row key.
 var matrixCases = map[string]matrixCase{
+	"GET /livez":                                                 {},
+	"GET /readyz":                                                {},
 	"GET /healthz":                                               {},
 	"GET /api/openapi.json":                                      {},
 	"GET /metrics":                                               {},

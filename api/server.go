@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kamflow/kamflow"
+	"github.com/kamflow/kamflow/health"
 )
 
 // Config is what the API needs.
@@ -82,8 +83,11 @@ type Config struct {
 	// TrustProxy takes the client's address from X-Forwarded-For (only behind a proxy that sets
 	// it); otherwise the connection's address is used, which a client cannot forge.
 	TrustProxy bool
-	// Health checks the dependencies for /healthz; nil reports healthy.
-	Health func(ctx context.Context) error
+	// Readiness are the checks of GET /readyz (and of /healthz and /api/v1/healthz, its aliases):
+	// 200 when they all pass, 503 naming those failing (package health). Health, when set, is
+	// one more check ("dependencies"). Neither set, the API is ready. GET /livez asks nothing.
+	Readiness []health.Check
+	Health    func(ctx context.Context) error
 	// UI, when set, serves everything outside /api and /healthz (the embedded web UI).
 	UI     http.Handler
 	Logger *slog.Logger
@@ -151,11 +155,13 @@ func New(cfg Config) *Server {
 	if cfg.TrustProxy {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
+	// First: every request has its ID, and is logged once, as answered (requestlog.go).
+	e.Use(s.requestLog)
 	e.Use(s.observe) // metrics by route, and the trace span's name (observe.go)
 	e.Use(securityHeaders)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			cfg.Logger.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
+			s.log(c).Error("panic in handler", "route", c.Path(), "err", err, "stack", string(stack))
 			return err
 		},
 	}))
@@ -164,7 +170,9 @@ func New(cfg Config) *Server {
 	e.Use(s.uploadLimit)
 	e.Use(s.checkText)
 
-	e.GET("/healthz", s.health)
+	e.GET("/livez", echo.WrapHandler(health.Live()))
+	e.GET("/readyz", s.health)
+	e.GET("/healthz", s.health) // readiness, for older probes
 	e.GET("/api/openapi.json", s.openAPI)
 	if cfg.Metrics != nil {
 		// A metric that cannot be read (the database away) is left out, the others still served.
@@ -305,14 +313,17 @@ func (s *Server) Routes() [][2]string {
 	return out
 }
 
+// health answers readiness: each check's result, 200 when they all pass, 503 otherwise.
 func (s *Server) health(c echo.Context) error {
+	checks := s.cfg.Readiness
 	if s.cfg.Health != nil {
-		if err := s.cfg.Health(c.Request().Context()); err != nil {
-			s.cfg.Logger.Warn("health check failed", "err", err)
-			return kamflow.Errorf(kamflow.EUNAVAILABLE, "a dependency is not answering")
-		}
+		checks = append(checks[:len(checks):len(checks)], health.Check{Name: "dependencies", Fn: s.cfg.Health})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	r, ok := health.Run(c.Request().Context(), s.log(c), checks)
+	if !ok {
+		return c.JSON(http.StatusServiceUnavailable, r)
+	}
+	return c.JSON(http.StatusOK, r)
 }
 
 // checkText refuses, before any handler runs, request text that the database cannot store or

@@ -229,7 +229,7 @@ func (s *Server) changeSettings(ctx context.Context, e kamflow.Edit, change func
 		return before, fanoutResult{}, err
 	}
 	if err := s.cfg.Fanout.TellSettings(ctx, before.Version+1); err != nil {
-		s.cfg.Logger.Error("the settings fan-out could not be told of a change", "err", err)
+		s.logCtx(ctx).Error("the settings fan-out could not be told of a change", "err", err)
 		return before, fanoutResult{}, kamflow.Errorf(kamflow.EUNAVAILABLE, "the settings were not changed: the running deals cannot be told of a change now; repeat the request")
 	}
 	saved, err := s.cfg.Settings.EditSettings(ctx, e, change)
@@ -238,7 +238,7 @@ func (s *Server) changeSettings(ctx context.Context, e kamflow.Edit, change func
 	}
 	if err := s.cfg.Fanout.TellSettings(ctx, saved.Version); err != nil {
 		// The fan-out was told of the change before it was saved: it finds it by itself.
-		s.cfg.Logger.Warn("the settings fan-out was not told of the version saved; it finds it by itself", "version", saved.Version, "err", err)
+		s.logCtx(ctx).Warn("the settings fan-out was not told of the version saved; it finds it by itself", "version", saved.Version, "err", err)
 	}
 	n, err := s.cfg.Fanouts.CountActiveDeals(ctx)
 	if err != nil {
@@ -257,7 +257,7 @@ func (s *Server) fanoutProgress(ctx context.Context, version int64, total int) *
 		case err == nil && p.Status != kamflow.FanoutRunning:
 			return viewOfFanout(p)
 		case err != nil && kamflow.ErrorCode(err) != kamflow.ENOTFOUND:
-			s.cfg.Logger.Warn("the settings fan-out's progress could not be read", "version", version, "err", err)
+			s.logCtx(ctx).Warn("the settings fan-out's progress could not be read", "version", version, "err", err)
 		}
 		if !time.Now().Add(wait).Before(deadline) {
 			if err == nil {
