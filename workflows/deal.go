@@ -313,6 +313,9 @@ type input struct {
 	// requestID is the ID of the HTTP request that sent an Update (package requestid), carried
 	// into the logs and the activities of its change; "" for kamflow's own inputs.
 	requestID string
+	// span is the Update handler's trace span (TraceSpanKey), the parent of its change's
+	// activities; nil without tracing or for kamflow's own inputs.
+	span any
 }
 
 func (l *dealLoop) enqueue(ev kamflow.DealEvent) *input {
@@ -442,6 +445,7 @@ func (l *dealLoop) validate(ctx workflow.Context, ev kamflow.DealEvent) error {
 func (l *dealLoop) await(ctx workflow.Context, ev kamflow.DealEvent) (kamflow.Deal, error) {
 	in := l.enqueue(ev)
 	in.requestID = requestid.FromWorkflow(ctx)
+	in.span = ctx.Value(TraceSpanKey)
 	if err := workflow.Await(ctx, func() bool { return in.done }); err != nil {
 		return kamflow.Deal{}, err
 	}
@@ -455,6 +459,9 @@ func (l *dealLoop) process(ctx workflow.Context, in *input) {
 	// The loop runs on the workflow's context: its logs and activities carry the ID of the request
 	// that sent this input (none for kamflow's own), not of the one that started the workflow.
 	ctx = requestid.WithWorkflow(ctx, in.requestID)
+	if in.span != nil {
+		ctx = workflow.WithValue(ctx, TraceSpanKey, in.span)
+	}
 	seq := l.st.Deal.Seq
 	workflow.GetLogger(ctx).Debug("deal input taken", "deal", l.st.Deal.ID, "input", in.ev.Kind, "seq", seq)
 	fx, err := l.st.Handle(in.ev, workflow.Now(ctx))

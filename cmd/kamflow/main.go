@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/kamflow/kamflow/engine"
+	"github.com/kamflow/kamflow/telemetry"
 	"github.com/kamflow/kamflow/workflows"
 )
 
@@ -93,6 +94,10 @@ type config struct {
 	digestTime, digestTZ string
 	// workerAddr is the worker's HTTP listen address, for its metrics and probes (worker only).
 	workerAddr string
+	// obs is the process's metrics and traces (observe.go), set once the database is open;
+	// tracing, when set (by a test), is where the traces go instead of the OTEL_* environment's.
+	obs     *observability
+	tracing *telemetry.Tracing
 }
 
 func parseFlags(name string, args []string, dev bool) (config, error) {

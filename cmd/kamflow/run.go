@@ -40,7 +40,7 @@ func runDev(ctx context.Context, logger *slog.Logger, args []string) error {
 	defer app.Close()
 	go purgeExpired(ctx, logger, app.db)
 	logger.Info("kamflow dev is up", "url", "http://"+displayAddr(cfg.addr), "temporal", app.temporal.HostPort(), "database", app.databaseURL)
-	return serveHTTP(ctx, logger, cfg.addr, app.api)
+	return serveHTTP(ctx, logger, cfg.addr, app.obs.http(app.api))
 }
 
 // devApp is everything `kamflow dev` runs, less the HTTP listener.
@@ -52,6 +52,7 @@ type devApp struct {
 	api         *api.Server
 	databaseURL string
 	logger      *slog.Logger
+	obs         *observability
 	unlock      func()
 }
 
@@ -80,10 +81,14 @@ func startDev(ctx context.Context, logger *slog.Logger, cfg config) (_ *devApp, 
 	if app.db, err = db.Open(ctx, app.databaseURL); err != nil {
 		return nil, err
 	}
+	if app.obs, err = newObservability(ctx, logger, "kamflow-dev", app.db, cfg.tracing); err != nil {
+		return nil, err
+	}
+	cfg.obs = app.obs
 	if app.client, err = dialTemporal(ctx, logger, cfg); err != nil {
 		return nil, err
 	}
-	reg := metrics.New(app.db) // one process: the API serves what the activities count
+	reg := app.obs.reg // one process: the API serves what the activities count
 	app.worker = newWorker(app.client, app.db, cfg, reg)
 	if err := app.worker.Start(); err != nil {
 		app.worker = nil
@@ -128,6 +133,7 @@ func (a *devApp) Close() {
 			a.logger.Warn("closing the database", "err", err)
 		}
 	}
+	a.obs.close(a.logger)
 	if a.temporal != nil {
 		if err := a.temporal.Stop(); err != nil {
 			a.logger.Warn("stopping the Temporal server", "err", err)
@@ -144,10 +150,11 @@ func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer cfg.obs.close(logger) // last: the spans of the stop are exported too
 	defer d.Close()
 	defer tc.Close()
 	go purgeExpired(ctx, logger, d)
-	return serveHTTP(ctx, logger, cfg.addr, newAPI(logger, d, tc, cfg, metrics.New(d)))
+	return serveHTTP(ctx, logger, cfg.addr, cfg.obs.http(newAPI(logger, d, tc, cfg, cfg.obs.reg)))
 }
 
 // runWorker runs the deal workflows and activities only. Run several for throughput and
@@ -157,12 +164,13 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer cfg.obs.close(logger)
 	defer d.Close()
 	defer tc.Close()
 	if err := engine.EnsureSearchAttributes(ctx, tc, cfg.namespace); err != nil {
 		return err
 	}
-	reg := metrics.New(d)
+	reg := cfg.obs.reg
 	stopHTTP, err := listenHTTP(logger, "worker metrics and probes", cfg.workerAddr, workerHTTP(reg), 5*time.Second)
 	if err != nil {
 		return err
@@ -189,6 +197,10 @@ func connect(ctx context.Context, logger *slog.Logger, name string, args []strin
 	if err != nil {
 		return cfg, nil, nil, err
 	}
+	if cfg.obs, err = newObservability(ctx, logger, "kamflow-"+name, d, cfg.tracing); err != nil {
+		d.Close()
+		return cfg, nil, nil, err
+	}
 	tc, err := dialTemporal(ctx, logger, cfg)
 	if err != nil {
 		d.Close()
@@ -202,6 +214,7 @@ func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.
 	defer cancel()
 	tc, err := client.DialContext(dctx, client.Options{
 		HostPort: cfg.temporalAddress, Namespace: cfg.namespace,
+		MetricsHandler: cfg.obs.clientMetrics(), Interceptors: cfg.obs.clientInterceptors(), // observe.go
 		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal-client")),
 	})
 	if err != nil {
