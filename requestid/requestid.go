@@ -131,12 +131,14 @@ func extract(r workflow.HeaderReader) string {
 	return id
 }
 
-// Interceptor is the worker interceptor (worker.Options.Interceptors) that adds request_id to
-// the loggers of workflow.GetLogger and activity.GetLogger when their context carries an ID.
-func Interceptor() interceptor.WorkerInterceptor { return &workerInterceptor{} }
+// Interceptor adds request_id to the loggers of workflow.GetLogger and activity.GetLogger when
+// their context carries an ID. It is a worker interceptor (worker.Options.Interceptors), and a
+// client one that changes nothing of the client's calls, so that set on client.Options it
+// reaches every worker made on the client.
+func Interceptor() interceptor.Interceptor { return &workerInterceptor{} }
 
 type workerInterceptor struct {
-	interceptor.WorkerInterceptorBase
+	interceptor.InterceptorBase
 }
 
 func (*workerInterceptor) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {

@@ -38,11 +38,14 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
+	logger, err := newLogger(os.Stderr) // ops.go
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kamflow: %v\n", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var err error
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "dev":
 		err = runDev(ctx, logger, args)
@@ -84,6 +87,10 @@ type config struct {
 	secureCookies   bool
 	trustProxy      bool
 	demoPassword    string
+
+	// temporalConn is TLS and the API key to Temporal (serve and worker; dev's is plaintext).
+	temporalConn engine.Connection
+
 	// The escalation ladder's outgoing notices (worker and dev): a webhook, e-mail over SMTP.
 	webhookURL, webhookSecret  string
 	smtpAddr, smtpFrom         string
@@ -114,6 +121,7 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 		c.demoPassword = env("KAMFLOW_DEMO_PASSWORD", "demo")
 	} else {
 		fs.StringVar(&c.temporalAddress, "temporal-address", env("TEMPORAL_ADDRESS", "localhost:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
+		temporalConnFlags(fs, &c.temporalConn) // ops.go
 	}
 	if dev || name == "worker" {
 		fs.StringVar(&c.webhookURL, "webhook-url", os.Getenv("KAMFLOW_WEBHOOK_URL"), "POST each stall and escalation notice here as signed JSON (KAMFLOW_WEBHOOK_URL)")
@@ -152,6 +160,9 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	}
 	if !dev && c.databaseURL == "" {
 		return c, errors.New("DATABASE_URL (or --database-url) is required")
+	}
+	if _, err := c.temporalConn.TLSConfig(); err != nil {
+		return c, err
 	}
 	if dev || name == "worker" {
 		if _, err := engine.DigestScheduleAt(c.digestTime, c.digestTZ); err != nil {

@@ -21,8 +21,10 @@ import (
 	"github.com/kamflow/kamflow/cmd/kamflow/internal/devserver"
 	"github.com/kamflow/kamflow/db"
 	"github.com/kamflow/kamflow/engine"
+	"github.com/kamflow/kamflow/health"
 	"github.com/kamflow/kamflow/importer"
 	"github.com/kamflow/kamflow/metrics"
+	"github.com/kamflow/kamflow/requestid"
 	"github.com/kamflow/kamflow/ui"
 	"github.com/kamflow/kamflow/workflows"
 )
@@ -171,7 +173,9 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	reg := cfg.obs.reg
-	stopHTTP, err := listenHTTP(logger, "worker metrics and probes", cfg.workerAddr, workerHTTP(reg), 5*time.Second)
+	polling := health.NewFlag("the worker has not started")
+	probes := workerProbes(logger, workerHTTP(reg), readyChecks(d, tc, health.Check{Name: "worker", Fn: polling.Check})) // ops.go
+	stopHTTP, err := listenHTTP(logger, "worker metrics and probes", cfg.workerAddr, probes, 5*time.Second)
 	if err != nil {
 		return err
 	}
@@ -181,8 +185,10 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	ensureDigestSchedule(ctx, logger, tc, cfg)
+	polling.Set(true, "")
 	logger.Info("kamflow worker is up", "temporal", cfg.temporalAddress, "task_queue", workflows.TaskQueue)
 	<-ctx.Done()
+	polling.Set(false, "the worker is stopping")
 	w.Stop()
 	return nil
 }
@@ -212,11 +218,19 @@ func connect(ctx context.Context, logger *slog.Logger, name string, args []strin
 func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.Client, error) {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	tc, err := client.DialContext(dctx, client.Options{
+	o := client.Options{
 		HostPort: cfg.temporalAddress, Namespace: cfg.namespace,
 		MetricsHandler: cfg.obs.clientMetrics(), Interceptors: cfg.obs.clientInterceptors(), // observe.go
 		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal-client")),
-	})
+	}
+	// The request ID of a change rides in the headers of the Updates, Signals and Starts, and
+	// its workflows' and activities' loggers carry it (package requestid).
+	o.ContextPropagators = []workflow.ContextPropagator{requestid.Propagator()}
+	o.Interceptors = append(o.Interceptors, requestid.Interceptor())
+	if err := cfg.temporalConn.Apply(&o); err != nil { // TLS, API key (engine/connect.go)
+		return nil, err
+	}
+	tc, err := client.DialContext(dctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.temporalAddress, err)
 	}
@@ -320,14 +334,7 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config, reg *me
 	return api.New(api.Config{
 		Accounts: d, Deals: d, Notifications: d, Settings: d, Idempotency: d, Users: d, Sessions: d, Audit: d,
 		Service: svc, Fanout: svc, Handover: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
-		Attention: d, Metrics: reg, Import: svc,
-		Health: func(ctx context.Context) error {
-			if err := d.Ping(ctx); err != nil {
-				return err
-			}
-			_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		},
+		Attention: d, Metrics: reg, Import: svc, Readiness: readyChecks(d, tc),
 		Logger: logger, SecureCookies: cfg.secureCookies, TrustProxy: cfg.trustProxy,
 		UI: ui.Handler(),
 	})
