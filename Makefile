@@ -15,10 +15,11 @@ build:
 
 # Every test that can run here. Tests that need PostgreSQL start a throwaway cluster from the
 # system's binaries (/usr/lib/postgresql/15/bin); set KAMFLOW_REQUIRE_POSTGRES=1 to fail instead
-# of skip when it cannot start (CI does).
+# of skip when it cannot start (CI does). -timeout bounds each package's test binary; the longest is
+# cmd/kamflow's, whose end-to-end tests start Temporal servers (TestKillEverything alone: ~5 min).
 test:
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 40m ./...
 
 # The fast subset: domain, workflows (time-skipping), API and store tests; no Temporal server build.
 test-short:

@@ -22,7 +22,10 @@ import (
 	"github.com/kamflow/kamflow/workflows"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	runKamflowIfAsked() // a kamflow process of a kill test (procs_test.go) runs main, not the tests
+	dbtest.Main(m)
+}
 
 // latencies collects request durations and reports percentiles.
 type latencies []time.Duration

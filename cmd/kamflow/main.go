@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/kamflow/kamflow/engine"
 	"github.com/kamflow/kamflow/telemetry"
@@ -45,6 +46,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		// The first signal starts the graceful stop (bounded by --shutdown-timeout); with the
+		// handler gone, a second one ends the process at once, as without kamflow's handling.
+		stop()
+		if cause := context.Cause(ctx); cause != context.Canceled { // not the return of main
+			logger.Info("stopping: finishing what is under way; signal again to stop at once", "cause", cause)
+		}
+	}()
 
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "dev":
@@ -105,7 +115,16 @@ type config struct {
 	// tracing, when set (by a test), is where the traces go instead of the OTEL_* environment's.
 	obs     *observability
 	tracing *telemetry.Tracing
+	// shutdownTimeout bounds a stop on SIGTERM or Ctrl-C: how long HTTP requests under way may
+	// take to be answered, and how long the worker's running tasks may take before their
+	// context is cancelled (worker.Options.WorkerStopTimeout).
+	shutdownTimeout time.Duration
 }
+
+// defaultShutdownTimeout is --shutdown-timeout's default: the most a request (a command waits
+// up to 30 s for its deal's workflow) or an activity's batch should take, and as long as
+// Kubernetes' default terminationGracePeriodSeconds: set that above it.
+const defaultShutdownTimeout = 30 * time.Second
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
 	fs := flag.NewFlagSet("kamflow "+name, flag.ContinueOnError)
@@ -115,6 +134,8 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	fs.StringVar(&c.namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)")
 	fs.BoolVar(&c.secureCookies, "secure-cookies", os.Getenv("KAMFLOW_SECURE_COOKIES") == "true", "mark session cookies Secure behind a TLS-terminating proxy (KAMFLOW_SECURE_COOKIES=true)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", os.Getenv("KAMFLOW_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For, for login throttling (KAMFLOW_TRUST_PROXY=true)")
+	shutdownEnv, shutdownEnvErr := shutdownTimeoutEnv()
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdownEnv, "on SIGTERM or Ctrl-C, how long requests under way may take to be answered, and the worker's running tasks to finish before they are cancelled and retried on another worker; a Go duration such as 30s or 2m (KAMFLOW_SHUTDOWN_TIMEOUT)")
 	if dev {
 		fs.StringVar(&c.dataDir, "data", env("KAMFLOW_DATA", "./data"), "directory for the embedded Temporal server's and kamflow's data (KAMFLOW_DATA)")
 		fs.IntVar(&c.temporalPort, "temporal-port", 7233, "port of the embedded Temporal server's frontend; 0 picks a free one")
@@ -144,6 +165,12 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if shutdownEnvErr != nil && !flagSet(fs, "shutdown-timeout") {
+		return c, shutdownEnvErr
+	}
+	if c.shutdownTimeout <= 0 {
+		return c, fmt.Errorf("--shutdown-timeout %s: give a duration above zero, such as 30s", c.shutdownTimeout)
+	}
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return c, errors.New("KAMFLOW_WEBHOOK_SECRET is required with a webhook URL: receivers check the signature")
 	}
@@ -170,6 +197,26 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// shutdownTimeoutEnv reads KAMFLOW_SHUTDOWN_TIMEOUT: the default when unset, an error when it is
+// not a Go duration.
+func shutdownTimeoutEnv() (time.Duration, error) {
+	v := os.Getenv("KAMFLOW_SHUTDOWN_TIMEOUT")
+	if v == "" {
+		return defaultShutdownTimeout, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return defaultShutdownTimeout, fmt.Errorf("KAMFLOW_SHUTDOWN_TIMEOUT=%q is not a duration: give one such as 30s or 2m", v)
+	}
+	return d, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) (set bool) {
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func env(key, def string) string {

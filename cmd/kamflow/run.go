@@ -42,7 +42,7 @@ func runDev(ctx context.Context, logger *slog.Logger, args []string) error {
 	defer app.Close()
 	go purgeExpired(ctx, logger, app.db)
 	logger.Info("kamflow dev is up", "url", "http://"+displayAddr(cfg.addr), "temporal", app.temporal.HostPort(), "database", app.databaseURL)
-	return serveHTTP(ctx, logger, cfg.addr, app.obs.http(app.api))
+	return serveHTTP(ctx, logger, cfg.addr, app.obs.http(app.api), cfg.shutdownTimeout)
 }
 
 // devApp is everything `kamflow dev` runs, less the HTTP listener.
@@ -122,10 +122,11 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
 func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
 
-// Close stops everything in the reverse order of starting.
+// Close stops everything in the reverse order of starting: after the HTTP requests (which may
+// wait on the workflows), the worker, whose running tasks have the shutdown timeout to finish.
 func (a *devApp) Close() {
 	if a.worker != nil {
-		a.worker.Stop()
+		stopWorker(a.logger, a.worker)
 	}
 	if a.client != nil {
 		a.client.Close()
@@ -156,7 +157,7 @@ func runServe(ctx context.Context, logger *slog.Logger, args []string) error {
 	defer d.Close()
 	defer tc.Close()
 	go purgeExpired(ctx, logger, d)
-	return serveHTTP(ctx, logger, cfg.addr, cfg.obs.http(newAPI(logger, d, tc, cfg, cfg.obs.reg)))
+	return serveHTTP(ctx, logger, cfg.addr, cfg.obs.http(newAPI(logger, d, tc, cfg, cfg.obs.reg)), cfg.shutdownTimeout)
 }
 
 // runWorker runs the deal workflows and activities only. Run several for throughput and
@@ -189,7 +190,7 @@ func runWorker(ctx context.Context, logger *slog.Logger, args []string) error {
 	logger.Info("kamflow worker is up", "temporal", cfg.temporalAddress, "task_queue", workflows.TaskQueue)
 	<-ctx.Done()
 	polling.Set(false, "the worker is stopping")
-	w.Stop()
+	stopWorker(logger, w)
 	return nil
 }
 
@@ -239,7 +240,7 @@ func dialTemporal(ctx context.Context, logger *slog.Logger, cfg config) (client.
 
 // newWorker registers the deal workflow and its activities on the deals task queue.
 func newWorker(tc client.Client, d *db.DB, cfg config, reg *metrics.Registry) worker.Worker {
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w := newGracefulWorker(tc, workflows.TaskQueue, cfg.shutdownTimeout) // shutdown.go
 	w.RegisterWorkflowWithOptions(workflows.DealWorkflow, workflow.RegisterOptions{Name: workflows.DealWorkflowName})
 	w.RegisterActivity(newActivities(d, cfg, reg))
 	w.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
@@ -340,8 +341,10 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config, reg *me
 	})
 }
 
-// serveHTTP serves h on addr until ctx ends, then drains requests for up to 15 seconds.
-func serveHTTP(ctx context.Context, logger *slog.Logger, addr string, h http.Handler) error {
+// serveHTTP serves h on addr until ctx ends, then stops listening and lets the requests under way
+// be answered, for drain at most. The requests' contexts are not ctx's: a request is not cut short
+// by the signal, only by the drain's end.
+func serveHTTP(ctx context.Context, logger *slog.Logger, addr string, h http.Handler, drain time.Duration) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -355,11 +358,15 @@ func serveHTTP(ctx context.Context, logger *slog.Logger, addr string, h http.Han
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	logger.Info("stopping HTTP: no new connections; the requests under way have until the shutdown timeout", "timeout", drain)
+	t0 := time.Now()
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		srv.Close() // cut what is still open: the process is about to end anyway
+		return fmt.Errorf("HTTP requests were still under way after the shutdown timeout (%s), and were cut: %w", drain, err)
 	}
+	logger.Info("HTTP stopped: every request answered", "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
