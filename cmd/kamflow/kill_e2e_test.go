@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/kamflow/kamflow"
@@ -501,33 +503,44 @@ func checkImported(t *testing.T, s *stack, tc client.Client) {
 		}
 	}
 
-	// Each deal's workflow runs, and holds the deal as its record says.
-	ids := make(chan string)
+	// Each deal's workflow runs; one in 20 is asked for its deal too, which it must hold as its
+	// record says (a query costs a workflow task on the worker: not all 2,000).
+	ids := make(chan int)
 	var mu sync.Mutex
 	var bad []string
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			for id := range ids {
+			for i := range ids {
+				id := deals[i].ID
 				var d kamflow.Deal
-				v, err := tc.QueryWorkflow(context.Background(), workflows.WorkflowID(id), "", workflows.DealQuery)
-				if err == nil {
-					err = v.Get(&d)
+				desc, err := tc.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(id), "")
+				if err == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+					err = fmt.Errorf("its workflow is %s", desc.GetWorkflowExecutionInfo().GetStatus())
 				}
-				if err != nil || d.ID != id || d.Stage != kamflow.Development || d.Owner != "kam1" {
+				if err == nil && i%20 == 0 {
+					var v converter.EncodedValue
+					if v, err = tc.QueryWorkflow(context.Background(), workflows.WorkflowID(id), "", workflows.DealQuery); err == nil {
+						err = v.Get(&d)
+					}
+					if err == nil && (d.ID != id || d.Stage != kamflow.Development || d.Owner != "kam1") {
+						err = fmt.Errorf("its workflow holds deal %s, %s, %s", d.ID, d.Stage, d.Owner)
+					}
+				}
+				if err != nil {
 					mu.Lock()
-					bad = append(bad, fmt.Sprintf("%s: %s %s %v", id, d.Stage, d.Owner, err))
+					bad = append(bad, fmt.Sprintf("%s: %v", id, err))
 					mu.Unlock()
 				}
 			}
 		})
 	}
-	for _, d := range deals {
-		ids <- d.ID
+	for i := range deals {
+		ids <- i
 	}
 	close(ids)
 	wg.Wait()
 	if len(bad) > 0 {
-		t.Errorf("%d deals' workflows do not hold their deal: %v", len(bad), bad[:min(len(bad), 10)])
+		t.Errorf("%d deals without their running workflow: %v", len(bad), bad[:min(len(bad), 10)])
 	}
 }

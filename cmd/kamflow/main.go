@@ -116,8 +116,8 @@ type config struct {
 	obs     *observability
 	tracing *telemetry.Tracing
 	// shutdownTimeout bounds a stop on SIGTERM or Ctrl-C: how long HTTP requests under way may
-	// take to be answered, and how long the worker's running tasks may take before their
-	// context is cancelled (worker.Options.WorkerStopTimeout).
+	// take to be answered, and the worker's running tasks to finish or be handed back
+	// (gracefulWorker, shutdown.go).
 	shutdownTimeout time.Duration
 }
 

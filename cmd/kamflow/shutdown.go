@@ -7,58 +7,103 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 )
 
-// gracefulWorker is a Temporal worker that stops within the shutdown timeout and hands back what
-// it could not finish. Stopped, the SDK polls no more tasks and waits for those running, up to
-// worker.Options.WorkerStopTimeout, then cancels the activities' contexts and returns at once:
-// an activity that returns after that is never reported, the process being gone, and Temporal
-// runs it again only once its heartbeat timeout or, for one that does not heartbeat, its
-// StartToClose timeout (minutes) has passed. So the running activities are cancelled by
-// gracefulWorker a little before the SDK's bound (handBack): they return, their attempts are
-// reported failed — retryable — and Temporal runs them again at once on another worker, where
-// each carries on from what its store says is done.
+// gracefulWorker is kamflow's Temporal worker: it stops within the shutdown timeout, finishing
+// what it can and handing back the rest. It is two SDK workers on the task queue, one for the
+// workflows and one for the activities, because the SDK's own stop would not do:
+//
+//   - it stops the workflow tasks first, then waits for the activities; but kamflow's activities
+//     wait on workflows (an import's commit, a handover's step, the settings fan-out send their
+//     Updates and Signals to deals' workflows, most of them cached here and so given their next
+//     task here): a stopped workflow worker holds each such task for the sticky timeout (5 s), and
+//     the activities cannot finish. So the activities stop first, the workflows after.
+//   - past its WorkerStopTimeout it cancels the activities' contexts and returns at once: one that
+//     returns after that is never reported, the process being gone, and Temporal runs it again
+//     only once its heartbeat timeout or, for one that does not heartbeat, its StartToClose
+//     timeout (minutes) has passed. So the activities still running are cancelled a little before
+//     that (handBack): they return, their attempts are reported failed — retryable — and Temporal
+//     runs them again at once on another worker, where each carries on from what its store says
+//     is done.
 type gracefulWorker struct {
-	worker.Worker
-	timeout time.Duration
-	cutter  *activityCutter
+	worker.Worker // the workflows': its Register methods of workflows and Nexus services are this one's
+	activities    worker.Worker
+	timeout       time.Duration
+	cutter        *activityCutter
 }
+
+var _ worker.Worker = (*gracefulWorker)(nil)
 
 // newGracefulWorker makes the worker of taskQueue; timeout 0 is the SDK's stop, which waits for
 // nothing.
 func newGracefulWorker(tc client.Client, taskQueue string, timeout time.Duration) *gracefulWorker {
-	c := newActivityCutter()
-	return &gracefulWorker{
-		Worker: worker.New(tc, taskQueue, worker.Options{WorkerStopTimeout: timeout,
-			Interceptors: []interceptor.WorkerInterceptor{c}}),
-		timeout: timeout,
-		cutter:  c,
-	}
+	w := &gracefulWorker{timeout: timeout, cutter: newActivityCutter()}
+	finish, _ := w.budget()
+	// No local activity runs in kamflow's workflows: this one takes workflow tasks only.
+	w.Worker = worker.New(tc, taskQueue, worker.Options{LocalActivityWorkerOnly: true, WorkerStopTimeout: finish})
+	w.activities = worker.New(tc, taskQueue, worker.Options{DisableWorkflowWorker: true, WorkerStopTimeout: timeout - finish,
+		Interceptors: []interceptor.WorkerInterceptor{w.cutter}})
+	return w
 }
 
-// handBack is how long before the shutdown timeout the running activities are cancelled: the
-// time they have to return and be reported, a third of the timeout up to 5 seconds. An import's
-// commit, for one, returns once its batch is in: eight deals, each through its workflow.
-func (w *gracefulWorker) handBack() time.Duration { return min(5*time.Second, w.timeout/3) }
+// budget splits the shutdown timeout: the activities have all but finish + handBack to finish by
+// themselves, then handBack to return once cancelled (a third of what is left, up to 5 s: an
+// import's commit, for one, returns once its batch is in, eight deals each through its
+// workflow); the workflow tasks under way have the last finish (a tenth, up to 2 s).
+func (w *gracefulWorker) budget() (finish, handBack time.Duration) {
+	finish = min(2*time.Second, w.timeout/10)
+	return finish, min(5*time.Second, (w.timeout-finish)/3)
+}
 
-// Stop stops the worker within the shutdown timeout.
+func (w *gracefulWorker) Start() error {
+	if err := w.Worker.Start(); err != nil {
+		return err
+	}
+	if err := w.activities.Start(); err != nil {
+		w.Worker.Stop()
+		return err
+	}
+	return nil
+}
+
+func (w *gracefulWorker) Run(interruptCh <-chan any) error {
+	if err := w.Start(); err != nil {
+		return err
+	}
+	<-interruptCh
+	w.Stop()
+	return nil
+}
+
+// Stop stops the worker within the shutdown timeout: the activities, then the workflows.
 func (w *gracefulWorker) Stop() {
 	if w.timeout > 0 {
-		t := time.AfterFunc(w.timeout-w.handBack(), w.cutter.cut)
+		finish, handBack := w.budget()
+		t := time.AfterFunc(w.timeout-finish-handBack, w.cutter.cut)
 		defer t.Stop()
 	}
+	w.activities.Stop()
 	w.Worker.Stop()
+}
+
+func (w *gracefulWorker) RegisterActivity(a any) { w.activities.RegisterActivity(a) }
+func (w *gracefulWorker) RegisterActivityWithOptions(a any, o activity.RegisterOptions) {
+	w.activities.RegisterActivityWithOptions(a, o)
+}
+func (w *gracefulWorker) RegisterDynamicActivity(a any, o activity.DynamicRegisterOptions) {
+	w.activities.RegisterDynamicActivity(a, o)
 }
 
 // stopWorker stops w, logging when it begins and ends, and what it handed back.
 func stopWorker(logger *slog.Logger, w worker.Worker) {
 	g, _ := w.(*gracefulWorker)
 	if g != nil {
-		logger.Info("stopping the worker: no new tasks; those running have until the shutdown timeout", "timeout", g.timeout)
+		logger.Info("stopping the worker: no new activities; those running have until the shutdown timeout", "timeout", g.timeout)
 	} else {
 		logger.Info("stopping the worker")
 	}
