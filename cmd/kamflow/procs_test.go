@@ -33,6 +33,15 @@ func runKamflowIfAsked() {
 	if os.Getenv(runAsKamflow) != "1" {
 		return
 	}
+	// A test binary that dies (a panic, its -timeout) cannot kill its processes: each ends
+	// itself once its parent is gone, rather than run on against nothing.
+	go func(parent int) {
+		for range time.Tick(time.Second) {
+			if os.Getppid() != parent {
+				os.Exit(3)
+			}
+		}
+	}(os.Getppid())
 	main() // os.Args is [test binary, command, flags…], as main expects
 	os.Exit(0)
 }
