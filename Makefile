@@ -5,7 +5,7 @@ STATICCHECK_VERSION ?= v0.8.2
 WORKFLOWCHECK_VERSION ?= v0.6.0
 export GOTOOLCHAIN ?= local
 
-.PHONY: run build test test-short bench lint fmt clean
+.PHONY: run build test test-short e2e-cluster bench lint fmt clean
 
 run: build ## build and start kamflow dev (embedded Temporal + SQLite, API on :8080, data in ./data)
 	./$(BIN) dev
@@ -20,6 +20,22 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+
+# The real-cluster test (cmd/kamflow/cluster_*_test.go, build tag cluster): PostgreSQL, the official
+# Temporal server on it as a process of its own, two `kamflow worker` and two `kamflow serve`
+# processes, 100 deals walked to delivered through kills and a rolling restart; then again with
+# mutual TLS to Temporal. The server and its schema tool are built once (some 7 minutes cold) from
+# the go.temporal.io/server version go.mod pins, into TEMPORAL_BIN, outside the repository. Set
+# KAMFLOW_REQUIRE_CLUSTER=1 to fail instead of skip when something it needs is missing (CI does).
+TEMPORAL_VERSION ?= $(shell $(GO) list -m -f '{{.Version}}' go.temporal.io/server)
+TEMPORAL_BIN     ?= $(HOME)/.cache/kamflow/temporal-$(TEMPORAL_VERSION)
+
+e2e-cluster:
+	@test -x $(TEMPORAL_BIN)/server -a -x $(TEMPORAL_BIN)/sql || { \
+		echo "building the Temporal server $(TEMPORAL_VERSION) and its schema tool into $(TEMPORAL_BIN)"; \
+		GOBIN=$(TEMPORAL_BIN) $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_VERSION) \
+			go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_VERSION); }
+	KAMFLOW_TEMPORAL_BIN=$(TEMPORAL_BIN) $(GO) test -tags cluster -run '^TestCluster$$' -count=1 -v -timeout 30m ./cmd/kamflow
 
 # The fast subset: domain, workflows (time-skipping), API and store tests; no Temporal server build.
 test-short:

@@ -66,9 +66,16 @@ type proc struct {
 // when the test failed.
 func startProc(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, grew: make(chan struct{}), exited: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], args...)
-	p.cmd.Env = append(append(os.Environ(), runAsKamflow+"=1"), env...)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), runAsKamflow+"=1"), env...)
+	return startCmd(t, name, cmd)
+}
+
+// startCmd starts cmd (another program: the cluster test's Temporal server) as startProc does
+// the test binary, its output kept and the process killed when the test ends.
+func startCmd(t *testing.T, name string, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, cmd: cmd, grew: make(chan struct{}), exited: make(chan struct{})}
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -182,14 +189,18 @@ func (p *proc) terminate(within time.Duration) (exitCode int, took time.Duration
 	return p.state.ExitCode(), time.Since(t0)
 }
 
-// stack is what the processes run against: the embedded Temporal server and a PostgreSQL
-// database of the test's, with the demo users in it. The test opens the database too, to check
-// what the processes left there.
+// stack is what the processes run against: the embedded Temporal server (or, in the cluster
+// test, a Temporal cluster of its own) and a PostgreSQL database of the test's, with the demo
+// users in it. The test opens the database too, to check what the processes left there.
 type stack struct {
 	t        *testing.T
-	temporal *devserver.Server
+	temporal *devserver.Server // nil on a Temporal cluster
 	dbURL    string
 	db       *db.DB
+	// temporalAddr and namespace are where the processes find Temporal; connEnv how they
+	// connect to it (TEMPORAL_TLS_…), none for the embedded server.
+	temporalAddr, namespace string
+	connEnv                 []string
 }
 
 func startStack(t *testing.T) *stack {
@@ -209,19 +220,28 @@ func startStack(t *testing.T) *stack {
 			t.Logf("stopping the Temporal server: %v", err)
 		}
 	})
+	s.temporalAddr, s.namespace = s.temporal.HostPort(), "default"
+	s.openDB(ctx)
+	return s
+}
+
+// openDB opens the stack's database and adds the demo users to it.
+func (s *stack) openDB(ctx context.Context) {
+	t := s.t
+	t.Helper()
 	s.db = dbtest.Open(t, s.dbURL)
 	// Production creates its users with `kamflow user add`; these tests sign in as the demo ones.
 	if err := ensureDemoUsers(ctx, quietLogger(), s.db, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	return s
 }
 
 // env is what every kamflow process of the stack is started with.
 func (s *stack) env(extra ...string) []string {
-	return append([]string{"DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + s.temporal.HostPort(),
-		"TEMPORAL_NAMESPACE=default", "KAMFLOW_LOG_LEVEL=info",
-		"KAMFLOW_WORKER_ADDR=127.0.0.1:0"}, extra...) // a worker's metrics and probes: a free port each
+	env := append([]string{"DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + s.temporalAddr,
+		"TEMPORAL_NAMESPACE=" + s.namespace, "KAMFLOW_LOG_LEVEL=info",
+		"KAMFLOW_WORKER_ADDR=127.0.0.1:0"}, s.connEnv...) // a worker's metrics and probes: a free port each
+	return append(env, extra...)
 }
 
 var (
