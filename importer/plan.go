@@ -171,6 +171,20 @@ func containsTeam(teams []string, team string) bool {
 	return false
 }
 
+// rowAccount finds the account a deal or contact row names (see account), unless the row's
+// account cells have an issue already or name none; the issue of an unknown account is added to
+// the row's.
+func (x *importContext) rowAccount(line int, issues []kamflow.ImportIssue, ref, name string) (kamflow.AccountKey, []kamflow.ImportIssue) {
+	if hasIssue(issues, "account") || hasIssue(issues, "account_id") || (ref == "" && name == "") {
+		return kamflow.AccountKey{}, issues
+	}
+	acc, is := x.account(line, ref, name)
+	if is != nil {
+		issues = append(issues, *is)
+	}
+	return acc, issues
+}
+
 // account finds the account a deal or contact row names: by id (a kamflow id, or the external id
 // of an imported account), else by name, among the team's accounts.
 func (x *importContext) account(line int, ref, name string) (kamflow.AccountKey, *kamflow.ImportIssue) {
@@ -353,13 +367,7 @@ func (x *importContext) planDeals(ctx context.Context, p *importPlan, rows iter.
 			}
 		}
 		rec, issues := kamflow.ParseDealRow(x.h, r.Line, r.Cells)
-		var acc kamflow.AccountKey
-		if !hasIssue(issues, "account") && !hasIssue(issues, "account_id") && (rec.AccountRef != "" || rec.Account != "") {
-			var is *kamflow.ImportIssue
-			if acc, is = x.account(r.Line, rec.AccountRef, rec.Account); is != nil {
-				issues = append(issues, *is)
-			}
-		}
+		acc, issues := x.rowAccount(r.Line, issues, rec.AccountRef, rec.Account)
 		owner := ""
 		if !hasIssue(issues, "owner") {
 			var is *kamflow.ImportIssue
@@ -453,13 +461,7 @@ func (x *importContext) planContacts(ctx context.Context, p *importPlan, rows it
 			}
 		}
 		rec, issues := kamflow.ParseContactRow(x.h, r.Line, r.Cells)
-		var acc kamflow.AccountKey
-		if !hasIssue(issues, "account") && !hasIssue(issues, "account_id") && (rec.AccountRef != "" || rec.Account != "") {
-			var is *kamflow.ImportIssue
-			if acc, is = x.account(r.Line, rec.AccountRef, rec.Account); is != nil {
-				issues = append(issues, *is)
-			}
-		}
+		acc, issues := x.rowAccount(r.Line, issues, rec.AccountRef, rec.Account)
 		key := kamflow.ContactKey{AccountID: acc.ID, Name: rec.Name, Phone: rec.Phone, Email: rec.Email}
 		group := acc.ID + "\x00" + kamflow.NormName(rec.Name)
 		if l, ok := seenExt[rec.ExternalID]; ok && rec.ExternalID != "" {
