@@ -253,11 +253,17 @@ func (c *Client) TellSettings(ctx context.Context, version int64) error {
 func (c *Client) mapError(err error, dealID string) error {
 	var nf *serviceerror.NotFound
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var waited *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	switch {
 	case errors.As(err, &nf):
 		return kamflow.Errorf(kamflow.ENOTFOUND, "deal %s is not running", dealID)
 	case errors.As(err, &started):
 		return kamflow.Errorf(kamflow.ECONFLICT, "deal %s exists already", dealID)
+	case errors.As(err, &waited):
+		// The call's deadline passed before the Update completed (the server's answer is a gRPC
+		// DeadlineExceeded, not context.DeadlineExceeded): the change may still be applied, and
+		// a retry with the same request ID (the Update ID) applies it once.
+		return kamflow.Errorf(kamflow.EUNAVAILABLE, "the deal service did not answer in time; the change may still be applied: retry with the same Idempotency-Key")
 	}
 	if mapped := workflows.FromError(err); mapped != err {
 		return mapped
