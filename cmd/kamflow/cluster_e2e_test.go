@@ -485,7 +485,12 @@ func (r *clusterRun) walkAll() []*dealWalk {
 	stallsIn.Add(r.plan.stallDeals)
 	var wg sync.WaitGroup
 	errs := make(chan string, len(walks))
-	for _, w := range walks {
+	// The stall deals first: they are in proposal early, their timers firing mid-run.
+	order := append(slices.Clone(walks[r.plan.deals:]), walks[:r.plan.deals]...)
+	for _, w := range order {
+		// All under way within a few seconds, not all in the same instant: 110 deal creations
+		// at once saturate a small machine's Temporal past the API's command timeout.
+		time.Sleep(25 * time.Millisecond)
 		wg.Go(func() {
 			defer func() {
 				if w.stall {
