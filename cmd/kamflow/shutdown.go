@@ -44,11 +44,24 @@ var _ worker.Worker = (*gracefulWorker)(nil)
 func newGracefulWorker(tc client.Client, taskQueue string, timeout time.Duration) *gracefulWorker {
 	w := &gracefulWorker{timeout: timeout, cutter: newActivityCutter()}
 	finish, _ := w.budget()
-	// No local activity runs in kamflow's workflows: this one takes workflow tasks only.
-	w.Worker = worker.New(tc, taskQueue, worker.Options{LocalActivityWorkerOnly: true, WorkerStopTimeout: finish})
+	w.Worker = worker.New(tc, taskQueue, workflowWorkerOptions(finish))
 	w.activities = worker.New(tc, taskQueue, worker.Options{DisableWorkflowWorker: true, WorkerStopTimeout: timeout - finish,
 		Interceptors: []interceptor.WorkerInterceptor{w.cutter}})
 	return w
+}
+
+// workflowWorkerOptions are the options of the workflow tasks' worker. No local activity runs in
+// kamflow's workflows: it takes workflow tasks only. Its pollers scale (autoscaling poller
+// behaviour), and so keep polling the task queue itself: the SDK's default (a simple maximum of
+// two pollers) sends every poll to the worker's sticky queue while that queue has a backlog, and
+// a busy worker's always has one (its cached deals' next tasks). The first task of every new
+// workflow — a deal's, a delivery's started by a deal that entered delivery — is on the task
+// queue itself, and waited there for minutes: the cluster test's 100 deals saw their delivery
+// plans 25 s to over 2 min after the advance to delivery, until the restarted workers (their
+// caches empty) took them at once.
+func workflowWorkerOptions(finish time.Duration) worker.Options {
+	return worker.Options{LocalActivityWorkerOnly: true, WorkerStopTimeout: finish,
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})}
 }
 
 // budget splits the shutdown timeout: the activities have all but finish + handBack to finish by
