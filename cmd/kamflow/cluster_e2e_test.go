@@ -82,6 +82,11 @@ const (
 	clusterSLA         = 30 * time.Second
 	clusterEscalation  = 1.5
 	clusterWalkTimeout = 8 * time.Minute // one deal's walk, claims of a killed serve included
+	// clusterServeStopTimeout is the serves' KAMFLOW_SHUTDOWN_TIMEOUT here: kamflow's default
+	// (30 s, Kubernetes' grace period too). A stopping serve waits for its Updates under way, and on
+	// this loaded 2-core machine a Temporal Update took up to 20 s (the server's "Slow gRPC call"):
+	// with 10 s a serve of the rolling restart cut one and exited 1.
+	clusterServeStopTimeout = defaultShutdownTimeout
 )
 
 // clusterRun is one run's installation and what it saw.
@@ -220,7 +225,7 @@ func (r *clusterRun) startServe(i int) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	p, got := r.s.startServe(name, addr, "KAMFLOW_SHUTDOWN_TIMEOUT="+serveStopTimeout.String())
+	p, got := r.s.startServe(name, addr, "KAMFLOW_SHUTDOWN_TIMEOUT="+clusterServeStopTimeout.String())
 	r.mu.Lock()
 	r.procs = append(r.procs, p)
 	r.mu.Unlock()
@@ -550,7 +555,7 @@ func (r *clusterRun) walkAll() []*dealWalk {
 		r.mu.Lock()
 		old, within := r.workers[p.i], workerStopTimeout
 		if p.kind == "serve" {
-			old, within = r.serves[p.i], serveStopTimeout
+			old, within = r.serves[p.i], clusterServeStopTimeout
 		}
 		r.mu.Unlock()
 		code, took := old.terminate(within + exitMargin + 10*time.Second)
