@@ -5,13 +5,21 @@ STATICCHECK_VERSION ?= v0.8.2
 WORKFLOWCHECK_VERSION ?= v0.6.0
 export GOTOOLCHAIN ?= local
 
-.PHONY: run build test test-short e2e-cluster bench lint fmt clean
+.PHONY: run build build-prod test test-short e2e-cluster bench lint fmt clean
 
 run: build ## build and start kamflow dev (embedded Temporal + SQLite, API on :8080, data in ./data)
 	./$(BIN) dev
 
 build:
 	$(GO) build -o $(BIN) ./cmd/kamflow
+
+# The production binary, as deploy/Dockerfile builds it (its RUN line is this one, with the image's
+# paths: TestDeployDockerfile checks): static (no cgo; the SQLite driver is pure Go), reproducible,
+# stripped, and without the dev command and its embedded Temporal server (-tags nodev): serve,
+# worker and user only.
+PROD_BIN ?= bin/kamflow-prod
+build-prod:
+	CGO_ENABLED=0 $(GO) build -trimpath -tags nodev -ldflags='-s -w' -o $(PROD_BIN) ./cmd/kamflow
 
 # Every test that can run here. Tests that need PostgreSQL start a throwaway cluster from the
 # system's binaries (/usr/lib/postgresql/15/bin); set KAMFLOW_REQUIRE_POSTGRES=1 to fail instead

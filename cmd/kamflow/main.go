@@ -72,6 +72,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "kamflow: unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
 	}
+	if errors.Is(err, flag.ErrHelp) { // -h: the usage is printed
+		return
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error("kamflow stopped", "err", err)
 		os.Exit(1)
@@ -127,13 +130,26 @@ type config struct {
 const defaultShutdownTimeout = 30 * time.Second
 
 func parseFlags(name string, args []string, dev bool) (config, error) {
+	fs, c, shutdownEnvErr := defineFlags(name, dev)
+	if err := fs.Parse(args); err != nil {
+		return *c, err
+	}
+	return *c, checkConfig(fs, *c, name, dev, shutdownEnvErr)
+}
+
+// defineFlags makes the flag set of command name (dev for `kamflow dev`), its defaults from the
+// environment, and the config its flags fill. Its usage lists the environment-only settings of
+// the command too (settings.go); the deploy test walks it to check deploy/ and the README.
+func defineFlags(name string, dev bool) (_ *flag.FlagSet, _ *config, shutdownEnvErr error) {
 	fs := flag.NewFlagSet("kamflow "+name, flag.ContinueOnError)
-	var c config
-	fs.StringVar(&c.addr, "addr", env("KAMFLOW_ADDR", ":8080"), "HTTP listen address (KAMFLOW_ADDR)")
+	c := new(config)
+	if name != "worker" { // the API's: the worker listens on --listen, for its metrics and probes only
+		fs.StringVar(&c.addr, "addr", env("KAMFLOW_ADDR", ":8080"), "HTTP listen address of the API and UI (KAMFLOW_ADDR)")
+		fs.BoolVar(&c.secureCookies, "secure-cookies", os.Getenv("KAMFLOW_SECURE_COOKIES") == "true", "mark session cookies Secure behind a TLS-terminating proxy (KAMFLOW_SECURE_COOKIES=true)")
+		fs.BoolVar(&c.trustProxy, "trust-proxy", os.Getenv("KAMFLOW_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For, for login throttling (KAMFLOW_TRUST_PROXY=true)")
+	}
 	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "postgres://… URL, or a SQLite file path (DATABASE_URL); dev defaults to <data>/kamflow.db")
 	fs.StringVar(&c.namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (TEMPORAL_NAMESPACE)")
-	fs.BoolVar(&c.secureCookies, "secure-cookies", os.Getenv("KAMFLOW_SECURE_COOKIES") == "true", "mark session cookies Secure behind a TLS-terminating proxy (KAMFLOW_SECURE_COOKIES=true)")
-	fs.BoolVar(&c.trustProxy, "trust-proxy", os.Getenv("KAMFLOW_TRUST_PROXY") == "true", "take client addresses from X-Forwarded-For, for login throttling (KAMFLOW_TRUST_PROXY=true)")
 	shutdownEnv, shutdownEnvErr := shutdownTimeoutEnv()
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", shutdownEnv, "on SIGTERM or Ctrl-C, how long requests under way may take to be answered, and the worker's running tasks to finish before they are cancelled and retried on another worker; a Go duration such as 30s or 2m (KAMFLOW_SHUTDOWN_TIMEOUT)")
 	if dev {
@@ -159,44 +175,47 @@ func parseFlags(name string, args []string, dev bool) (config, error) {
 	if name == "worker" {
 		fs.StringVar(&c.workerAddr, "listen", env("KAMFLOW_WORKER_ADDR", defaultWorkerAddr), "HTTP listen address of the worker's metrics and probes (KAMFLOW_WORKER_ADDR)")
 	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
+	fs.Usage = func() { printUsage(fs, name) } // settings.go
+	return fs, c, shutdownEnvErr
+}
+
+// checkConfig refuses a config of command name that cannot work, before anything starts.
+func checkConfig(fs *flag.FlagSet, c config, name string, dev bool, shutdownEnvErr error) error {
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	if shutdownEnvErr != nil && !flagSet(fs, "shutdown-timeout") {
-		return c, shutdownEnvErr
+		return shutdownEnvErr
 	}
 	if c.shutdownTimeout <= 0 {
-		return c, fmt.Errorf("--shutdown-timeout %s: give a duration above zero, such as 30s", c.shutdownTimeout)
+		return fmt.Errorf("--shutdown-timeout %s: give a duration above zero, such as 30s", c.shutdownTimeout)
 	}
 	if c.webhookURL != "" && c.webhookSecret == "" {
-		return c, errors.New("KAMFLOW_WEBHOOK_SECRET is required with a webhook URL: receivers check the signature")
+		return errors.New("KAMFLOW_WEBHOOK_SECRET is required with a webhook URL: receivers check the signature")
 	}
 	if c.fieldServiceURL != "" && c.fieldServiceSecret == "" {
-		return c, errors.New("KAMFLOW_FIELD_SERVICE_SECRET is required with a field-service URL: the receiver checks the signature")
+		return errors.New("KAMFLOW_FIELD_SERVICE_SECRET is required with a field-service URL: the receiver checks the signature")
 	}
 	if c.smtpAddr != "" {
 		if _, _, err := net.SplitHostPort(c.smtpAddr); err != nil {
-			return c, fmt.Errorf("--smtp-addr %q is not host:port", c.smtpAddr)
+			return fmt.Errorf("--smtp-addr %q is not host:port", c.smtpAddr)
 		}
 		if c.smtpFrom == "" {
-			return c, errors.New("--smtp-from (KAMFLOW_SMTP_FROM) is required with an SMTP server")
+			return errors.New("--smtp-from (KAMFLOW_SMTP_FROM) is required with an SMTP server")
 		}
 	}
 	if !dev && c.databaseURL == "" {
-		return c, errors.New("DATABASE_URL (or --database-url) is required")
+		return errors.New("DATABASE_URL (or --database-url) is required")
 	}
 	if _, err := c.temporalConn.TLSConfig(); err != nil {
-		return c, err
+		return err
 	}
 	if dev || name == "worker" {
 		if _, err := engine.DigestScheduleAt(c.digestTime, c.digestTZ); err != nil {
-			return c, fmt.Errorf("--digest-time/--digest-tz: %w", err)
+			return fmt.Errorf("--digest-time/--digest-tz: %w", err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // shutdownTimeoutEnv reads KAMFLOW_SHUTDOWN_TIMEOUT: the default when unset, an error when it is
