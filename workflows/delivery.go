@@ -126,8 +126,10 @@ type delivInput struct {
 	at    time.Time
 	step  *delivStepCall
 	// requestID is the ID of the HTTP request that sent an Update (package requestid), carried
-	// into the logs and the activities of its change.
+	// into the logs and the activities of its change; span is the Update handler's trace span
+	// (TraceSpanKey), the parent of its change's activities, as in the deal loop.
 	requestID string
+	span      any
 }
 
 // delivReply is the answer to an Update, filled in by the main loop.
@@ -252,7 +254,8 @@ func (r *deliveryRun) register(ctx workflow.Context) error {
 func (r *deliveryRun) update(ctx workflow.Context, cmd kamflow.DeliveryCommand) (kamflow.DeliveryPlan, error) {
 	r.receive(ctx) // the signals that came first go first
 	reply := &delivReply{}
-	r.queue = append(r.queue, delivInput{kind: delivUpdate, cmd: cmd, reply: reply, requestID: requestid.FromWorkflow(ctx)})
+	r.queue = append(r.queue, delivInput{kind: delivUpdate, cmd: cmd, reply: reply, requestID: requestid.FromWorkflow(ctx),
+		span: ctx.Value(TraceSpanKey)})
 	if err := workflow.Await(ctx, func() bool { return reply.done }); err != nil {
 		return kamflow.DeliveryPlan{}, err
 	}
@@ -330,6 +333,9 @@ func (r *deliveryRun) take(ctx workflow.Context, in delivInput) error {
 	// The loop runs on the workflow's context: what an input starts carries the ID of the request
 	// that sent it (none for kamflow's own inputs), not of the one that started the workflow.
 	ctx = requestid.WithWorkflow(ctx, in.requestID)
+	if in.span != nil {
+		ctx = workflow.WithValue(ctx, TraceSpanKey, in.span)
+	}
 	switch in.kind {
 	case delivUpdate:
 		return r.command(ctx, in.cmd, in.reply)

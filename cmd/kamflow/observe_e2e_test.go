@@ -168,6 +168,33 @@ func TestStageMoveTraceAndMetrics(t *testing.T) {
 	if w[`kamflow_stage_moves_total{stage="entry"}`] != 1 {
 		t.Errorf("the worker's listener: stage moves into entry %v, want 1", w[`kamflow_stage_moves_total{stage="entry"}`])
 	}
+
+	// A delivery task's command goes through the delivery workflow's own loop: its projection is
+	// in the request's trace too.
+	director, eng := login(t, srv.URL, "director"), login(t, srv.URL, "engineer1")
+	won := c.do("POST", "/api/v1/deals", map[string]any{"account_id": acct["id"], "title": "Sinter plant waste heat boiler",
+		"value": "12000000.00", "currency": "CNY"}, 201)["id"].(string)
+	wp := "/api/v1/deals/" + won
+	walkToWon(t, c, director, wp, false)
+	c.do("POST", wp+"/advance", nil, 200)
+	eventually(t, "the delivery plan", func() bool { return plan(t, eng, wp) != nil })
+	spans.Reset()
+	eng.do("POST", wp+"/delivery/tasks/site_survey/start", nil, 200)
+	eventually(t, "the task start's trace has the delivery's projection", func() bool {
+		var start trace.TraceID
+		for _, s := range spans.GetSpans() {
+			if s.Name == "POST /api/v1/deals/:id/delivery/tasks/:key/start" && s.SpanKind == trace.SpanKindServer {
+				start = s.SpanContext.TraceID()
+			}
+		}
+		var in tracetest.SpanStubs
+		for _, s := range spans.GetSpans() {
+			if s.SpanContext.TraceID() == start {
+				in = append(in, s)
+			}
+		}
+		return start.IsValid() && hasSpan(in, "RunActivity:ProjectDelivery") && dbUnder(in, "RunActivity:ProjectDelivery")
+	})
 }
 
 func hasSpan(ss tracetest.SpanStubs, name string) bool {
