@@ -62,6 +62,9 @@ func newFanoutHarness(t *testing.T, n int) *fanoutHarness {
 func (h *fanoutHarness) newEnv() {
 	var s testsuite.WorkflowTestSuite
 	h.env = s.NewTestWorkflowEnvironment()
+	// The activities do real database work: on a loaded machine the test suite's default bound
+	// (3 s of wall time for a run) is too short for a run of thousands of rows.
+	h.env.SetTestTimeout(time.Minute)
 	h.env.RegisterWorkflowWithOptions(workflows.SettingsFanoutWorkflow, workflow.RegisterOptions{Name: workflows.SettingsFanoutWorkflowName})
 	h.env.RegisterActivity(&activities.Fanout{Settings: h.db, Store: h.db, Deals: h, Poll: 5 * time.Millisecond})
 }

@@ -198,6 +198,9 @@ func (s handoverStore) RecordHandover(ctx context.Context, ho kamflow.Handover) 
 func (h *handoverHarness) newEnv() {
 	var s testsuite.WorkflowTestSuite
 	h.env = s.NewTestWorkflowEnvironment()
+	// The activities do real database work: on a loaded machine the test suite's default bound
+	// (3 s of wall time for a run) is too short for a run of thousands of rows.
+	h.env.SetTestTimeout(time.Minute)
 	h.env.RegisterWorkflowWithOptions(workflows.HandoverWorkflow, workflow.RegisterOptions{Name: workflows.HandoverWorkflowName})
 	h.env.RegisterActivity(&activities.Handovers{Store: handoverStore{h.db, h}, Deals: h.db, Service: dealService{h: h},
 		Now: func() time.Time { return h.at.Add(time.Hour) }})

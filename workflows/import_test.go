@@ -144,6 +144,9 @@ func TestImportWorkflowPlansCommitsFinishes(t *testing.T) {
 func newImportHarnessOn(h *importHarness) {
 	var s testsuite.WorkflowTestSuite
 	h.env = s.NewTestWorkflowEnvironment()
+	// The activities do real database work: on a loaded machine the test suite's default bound
+	// (3 s of wall time for a run) is too short for a run of thousands of rows.
+	h.env.SetTestTimeout(time.Minute)
 	h.env.RegisterWorkflowWithOptions(workflows.ImportWorkflow, workflow.RegisterOptions{Name: workflows.ImportWorkflowName})
 	h.env.RegisterActivity(&activities.Imports{Wait: time.Second, Importer: &importer.Importer{Imports: hookedStore{h.db, h}, Users: h.db,
 		Settings: h.db, Deals: h.db, Audit: h.db, Poll: 5 * time.Millisecond}})
