@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,34 +14,9 @@ import (
 	"github.com/kamflow/kamflow/api"
 	"github.com/kamflow/kamflow/db/dbtest"
 	"github.com/kamflow/kamflow/health"
+	"github.com/kamflow/kamflow/internal/logtest"
 	"github.com/kamflow/kamflow/requestid"
 )
-
-// logSink keeps the JSON lines the API logs.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) lines(t *testing.T) (raw string, lines []map[string]any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	raw = s.buf.String()
-	for _, l := range strings.Split(strings.TrimSpace(raw), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		lines = append(lines, m)
-	}
-	return raw, lines
-}
 
 // of are the lines logged with the request ID.
 func of(lines []map[string]any, id string) []map[string]any {
@@ -75,7 +49,7 @@ func (s *idService) CreateDeal(ctx context.Context, d *kamflow.Deal, created *ka
 // gets one. An internal error is on the request's line, not on a second one. Nothing logged
 // holds a password, a token or a body.
 func TestRequestLog(t *testing.T) {
-	var sink logSink
+	var sink logtest.Sink
 	svc := &idService{}
 	e := newEnv(t, dbtest.SQLite(t), func(c *api.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -107,7 +81,7 @@ func TestRequestLog(t *testing.T) {
 		t.Fatalf("a failing service: %d %s, want 500 without the detail", res.status, res.body)
 	}
 
-	raw, lines := sink.lines(t)
+	raw, lines := sink.String(), sink.Lines(t)
 	abc := of(lines, "abc")
 	if len(abc) != 1 {
 		t.Fatalf("%d lines with request_id abc, want the request's one: %v", len(abc), abc)

@@ -1,12 +1,9 @@
 package workflows_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,36 +16,10 @@ import (
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/activities"
+	"github.com/kamflow/kamflow/internal/logtest"
 	"github.com/kamflow/kamflow/requestid"
 	"github.com/kamflow/kamflow/workflows"
 )
-
-// syncBuffer is a log sink that the workflow's and the activities' goroutines write together.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines are the JSON log lines written so far.
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 type headerMap map[string]*commonpb.Payload
 
@@ -80,7 +51,7 @@ func (i *updateRequestIDsInbound) ExecuteUpdate(ctx workflow.Context, in *interc
 // is in the logs of the change it caused (the workflow's, as the loop takes it, and the
 // projecting activity's), and no other request's ID is.
 func TestRequestIDInDealLogs(t *testing.T) {
-	var sink syncBuffer
+	var sink logtest.Sink
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	env := suite.NewTestWorkflowEnvironment()
@@ -112,7 +83,7 @@ func TestRequestIDInDealLogs(t *testing.T) {
 
 	// seen[msg] lists the request IDs of the lines with that message ("" for none).
 	seen := map[string][]string{}
-	for _, l := range sink.lines(t) {
+	for _, l := range sink.Lines(t) {
 		msg, _ := l["msg"].(string)
 		id, _ := l[requestid.LogKey].(string)
 		seen[msg] = append(seen[msg], id)

@@ -12,10 +12,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/kamflow/kamflow/internal/logtest"
 	"github.com/kamflow/kamflow/internal/tlstest"
 	"github.com/kamflow/kamflow/requestid"
 )
@@ -84,24 +84,10 @@ func TestTemporalConnectionSettings(t *testing.T) {
 	}
 }
 
-// opsLogSink is a log sink written by many goroutines.
-type opsLogSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *opsLogSink) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// with are the JSON lines logged so far with request ID id.
-func (b *opsLogSink) with(id string) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// withID are the JSON lines logged so far with request ID id.
+func withID(sink *logtest.Sink, id string) []map[string]any {
 	var out []map[string]any
-	for _, l := range strings.Split(b.buf.String(), "\n") {
+	for _, l := range strings.Split(sink.String(), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(l), &m) == nil && m[requestid.LogKey] == id {
 			out = append(out, m)
@@ -154,7 +140,7 @@ func TestRequestIDAndProbesOnTheEmbeddedStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	var sink opsLogSink
+	var sink logtest.Sink
 	logger := slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -188,7 +174,7 @@ func TestRequestIDAndProbesOnTheEmbeddedStack(t *testing.T) {
 	} {
 		eventually(t, "the lines of request "+id, func() bool {
 			seen := map[string]bool{}
-			for _, l := range sink.with(id) {
+			for _, l := range withID(&sink, id) {
 				seen[l["msg"].(string)] = true
 			}
 			for _, m := range msgs {
@@ -199,7 +185,7 @@ func TestRequestIDAndProbesOnTheEmbeddedStack(t *testing.T) {
 			return true
 		})
 	}
-	for _, l := range sink.with("abc") {
+	for _, l := range withID(&sink, "abc") {
 		if l["msg"] == "request" && (l["route"] != "/api/v1/deals/:id/assessment" || l["status"] != float64(200) || l["user"] != "kam1") {
 			t.Errorf("the request's line: %v", l)
 		}
