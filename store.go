@@ -200,8 +200,11 @@ type Notification struct {
 	DealID string `json:"deal_id,omitempty"`
 	Kind   string `json:"kind"` // e.g. "stalled"
 	// Key makes delivery idempotent: a notification with a key already stored is not stored again.
-	Key       string     `json:"key,omitempty"`
-	Message   string     `json:"message"`
+	Key string `json:"key,omitempty"`
+	// Params fill the kind's text in the reader's language (the UI's dictionaries, the e-mails);
+	// Message is the English text, for notices stored before kinds carried their parameters.
+	Params    map[string]string `json:"params,omitempty"`
+	Message   string            `json:"message"`
 	CreatedAt time.Time  `json:"created_at"`
 	ReadAt    *time.Time `json:"read_at,omitempty"`
 }
