@@ -205,8 +205,8 @@ type Notification struct {
 	// Message is the English text, for notices stored before kinds carried their parameters.
 	Params    map[string]string `json:"params,omitempty"`
 	Message   string            `json:"message"`
-	CreatedAt time.Time  `json:"created_at"`
-	ReadAt    *time.Time `json:"read_at,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	ReadAt    *time.Time        `json:"read_at,omitempty"`
 }
 
 // NotificationStore keeps in-app notifications.
