@@ -155,6 +155,52 @@ func (*workerInterceptor) InterceptActivity(_ context.Context, next interceptor.
 
 type workflowInbound struct {
 	interceptor.WorkflowInboundInterceptorBase
+	signals signalIDs
+}
+
+// signalIDs holds, per signal name, the request IDs of the signals received and not yet taken
+// (Signalled), oldest first. A signal's value goes onto its channel with no context, so its ID
+// waits here, in the order the channel gives the values, until the workflow takes the value.
+type signalIDs map[string][]string
+
+// maxSignalIDs bounds the IDs kept per signal name, for signals whose workflow never asks.
+const maxSignalIDs = 256
+
+type signalsKey struct{}
+
+func (i *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
+	if i.signals == nil {
+		i.signals = signalIDs{}
+	}
+	return i.Next.ExecuteWorkflow(workflow.WithValue(ctx, signalsKey{}, i.signals), in)
+}
+
+func (i *workflowInbound) HandleSignal(ctx workflow.Context, in *interceptor.HandleSignalInput) error {
+	// A signal may come before ExecuteWorkflow runs (signal-with-start).
+	if i.signals == nil {
+		i.signals = signalIDs{}
+	}
+	ids := append(i.signals[in.SignalName], FromWorkflow(ctx))
+	if len(ids) > maxSignalIDs {
+		ids = ids[len(ids)-maxSignalIDs:]
+	}
+	i.signals[in.SignalName] = ids
+	return i.Next.HandleSignal(ctx, in)
+}
+
+// Signalled is the request ID of the oldest signal of that name received and not yet taken, or
+// "", and takes it: call it once each time a value is received from the signal's channel, so that
+// the logs and activities of the change that signal causes carry the ID of the request behind it
+// (WithWorkflow). Without the worker's Interceptor it is always "". Deterministic: the IDs come
+// from the signals' headers, in the order of the history.
+func Signalled(ctx workflow.Context, signal string) string {
+	ids, _ := ctx.Value(signalsKey{}).(signalIDs)
+	q := ids[signal]
+	if len(q) == 0 {
+		return ""
+	}
+	ids[signal] = q[1:]
+	return q[0]
 }
 
 func (i *workflowInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {

@@ -244,7 +244,7 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (kamflow.Deal, error) {
 		// them (the client sends them again): under a steady stream of changes the run would
 		// otherwise never find its queue empty and every handler finished.
 		l.closing = l.closing || (l.st.Deal.Active() && l.ending(ctx))
-		l.drain()
+		l.drain(ctx)
 		if len(l.queue) > 0 {
 			next := l.queue[0]
 			l.queue = l.queue[1:]
@@ -329,35 +329,39 @@ func (l *dealLoop) signalled() bool {
 	return l.settingsCh.Len() > 0 || l.escalationCh.Len() > 0 || l.acceptanceCh.Len() > 0 || l.holdCh.Len() > 0
 }
 
-// drain moves every signal waiting on the channels into the queue.
-func (l *dealLoop) drain() {
+// drain moves every signal waiting on the channels into the queue, each with the ID of the
+// request behind it (a settings save, a delivery step), for the logs of the change it causes.
+func (l *dealLoop) drain(ctx workflow.Context) {
+	signalled := func(ev kamflow.DealEvent, signal string) {
+		l.enqueue(ev).requestID = requestid.Signalled(ctx, signal)
+	}
 	for {
 		var s kamflow.Settings
 		if !l.settingsCh.ReceiveAsync(&s) {
 			break
 		}
-		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &s})
+		signalled(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &s}, SettingsSignal)
 	}
 	for {
 		var u SettingsUpdate
 		if !l.escalationCh.ReceiveAsync(&u) {
 			break
 		}
-		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &u.Settings, Escalation: &u.Escalation, SettingsVersion: u.Version})
+		signalled(kamflow.DealEvent{Kind: kamflow.EvSettings, Settings: &u.Settings, Escalation: &u.Escalation, SettingsVersion: u.Version}, EscalationSignal)
 	}
 	for {
 		var n kamflow.AcceptanceNotice
 		if !l.acceptanceCh.ReceiveAsync(&n) {
 			break
 		}
-		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvAcceptance, Acceptance: &n})
+		signalled(kamflow.DealEvent{Kind: kamflow.EvAcceptance, Acceptance: &n}, AcceptanceSignal)
 	}
 	for {
 		var h kamflow.DeliveryHold
 		if !l.holdCh.ReceiveAsync(&h) {
 			break
 		}
-		l.enqueue(kamflow.DealEvent{Kind: kamflow.EvDeliveryHold, Hold: &h})
+		signalled(kamflow.DealEvent{Kind: kamflow.EvDeliveryHold, Hold: &h}, DeliveryHoldSignal)
 	}
 }
 

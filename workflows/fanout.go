@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/kamflow/kamflow"
 	"github.com/kamflow/kamflow/activities"
+	"github.com/kamflow/kamflow/requestid"
 )
 
 // The settings fan-out: one workflow (SettingsFanoutID) for the whole settings, which a change
@@ -46,6 +48,26 @@ type FanoutInput struct {
 	// Current is the version whose fan-out is running; Until is until when a save may still come.
 	Current int64     `json:"current,omitempty"`
 	Until   time.Time `json:"until,omitempty"`
+	// RequestIDs are the IDs of the requests that signalled the versions not yet told, by
+	// version, so that a version's fan-out and the deals' changes it causes log the ID of the
+	// save behind it.
+	RequestIDs []VersionRequest `json:"request_ids,omitempty"`
+}
+
+// VersionRequest is the ID of the request that signalled a settings version.
+type VersionRequest struct {
+	Version   int64  `json:"version"`
+	RequestID string `json:"request_id"`
+}
+
+// requestID is the ID of the request that signalled version v, or "".
+func (in FanoutInput) requestID(v int64) string {
+	for _, r := range slices.Backward(in.RequestIDs) {
+		if r.Version == v {
+			return r.RequestID
+		}
+	}
+	return ""
 }
 
 func (in FanoutInput) withDefaults() FanoutInput {
@@ -81,6 +103,9 @@ func SettingsFanoutWorkflow(ctx workflow.Context, in FanoutInput) error {
 	drain := func() {
 		var v int64
 		for ch.ReceiveAsync(&v) {
+			if id := requestid.Signalled(ctx, SettingsFanoutSignal); id != "" {
+				st.RequestIDs = append(st.RequestIDs, VersionRequest{Version: v, RequestID: id})
+			}
 			if !st.Started {
 				st.Started, st.Told = true, max(st.Told, v-1)
 			}
@@ -136,16 +161,19 @@ func SettingsFanoutWorkflow(ctx workflow.Context, in FanoutInput) error {
 				st.Told = max(st.Told, begun.Version) // told by an earlier run
 				continue
 			}
-			log.Info("settings fan-out", "version", begun.Version, "deals", begun.Total)
 			st.Current = begun.Version
+			workflow.GetLogger(requestid.WithWorkflow(ctx, st.requestID(st.Current))).
+				Info("settings fan-out", "version", begun.Version, "deals", begun.Total)
 		}
 		if pages >= st.PagesPerRun {
 			drain()
 			in := st
+			// only the versions still to tell
+			in.RequestIDs = slices.DeleteFunc(slices.Clone(st.RequestIDs), func(r VersionRequest) bool { return r.Version <= st.Told })
 			return workflow.NewContinueAsNewError(ctx, SettingsFanoutWorkflowName, in)
 		}
 		var res activities.FanoutPageResult
-		err := workflow.ExecuteActivity(pageCtx, a.TellFanoutPage,
+		err := workflow.ExecuteActivity(requestid.WithWorkflow(pageCtx, st.requestID(st.Current)), a.TellFanoutPage,
 			activities.FanoutPageInput{Version: st.Current, PageSize: st.PageSize, Rate: st.Rate}).Get(ctx, &res)
 		if err != nil {
 			return err

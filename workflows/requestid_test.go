@@ -46,10 +46,16 @@ func (i *updateRequestIDsInbound) ExecuteUpdate(ctx workflow.Context, in *interc
 	return i.Next.ExecuteUpdate(requestid.WithWorkflow(ctx, "upd-"+in.Name), in)
 }
 
+// HandleSignal does the same for a signal, whose header the test environment does not send
+// either: "sig-<its name>". It must come before requestid.Interceptor in the worker's list.
+func (i *updateRequestIDsInbound) HandleSignal(ctx workflow.Context, in *interceptor.HandleSignalInput) error {
+	return i.Next.HandleSignal(requestid.WithWorkflow(ctx, "sig-"+in.SignalName), in)
+}
+
 // TestRequestIDInDealLogs: the ID of the request that started a deal is in the logs of the
 // workflow and of the activity that project its opening; the ID of the request behind an Update
-// is in the logs of the change it caused (the workflow's, as the loop takes it, and the
-// projecting activity's), and no other request's ID is.
+// or a signal (a settings save's fan-out) is in the logs of the change it caused (the
+// workflow's, as the loop takes it, and the projecting activity's), and no other request's ID is.
 func TestRequestIDInDealLogs(t *testing.T) {
 	var sink logtest.Sink
 	var suite testsuite.WorkflowTestSuite
@@ -57,7 +63,7 @@ func TestRequestIDInDealLogs(t *testing.T) {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.SetContextPropagators([]workflow.ContextPropagator{requestid.Propagator()})
-	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{requestid.Interceptor(), &updateRequestIDs{}}})
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&updateRequestIDs{}, requestid.Interceptor()}})
 	hdr := headerMap{}
 	if err := requestid.Propagator().Inject(requestid.With(context.Background(), "req-create"), hdr); err != nil {
 		t.Fatal(err)
@@ -76,6 +82,11 @@ func TestRequestIDInDealLogs(t *testing.T) {
 	}
 	h := &harness{t: t, env: env, rec: rec, in: workflows.DealInput{Deal: *d, Settings: s, Created: created}}
 	h.ok(assess(4))
+	h.then(func() {
+		s := kamflow.DefaultSettings()
+		s.SLA = map[kamflow.Stage]kamflow.Duration{kamflow.Development: kamflow.Duration(7 * kamflow.Day)}
+		h.env.SignalWorkflow(workflows.EscalationSignal, workflows.SettingsUpdate{Settings: s, Version: 2})
+	})
 	h.ok(closeLost())
 	h.at(h.clock+time.Hour, func() {}) // a wake-up after the close, with no request behind it
 	h.run()
@@ -90,8 +101,8 @@ func TestRequestIDInDealLogs(t *testing.T) {
 	}
 	want := map[string][]string{
 		// the opening's projection, then one per change
-		"deal projected":   {"req-create", "upd-" + string(kamflow.CmdAssessment), "upd-" + string(kamflow.CmdClose)},
-		"deal input taken": {"upd-" + string(kamflow.CmdAssessment), "upd-" + string(kamflow.CmdClose)},
+		"deal projected":   {"req-create", "upd-" + string(kamflow.CmdAssessment), "sig-" + workflows.EscalationSignal, "upd-" + string(kamflow.CmdClose)},
+		"deal input taken": {"upd-" + string(kamflow.CmdAssessment), "sig-" + workflows.EscalationSignal, "upd-" + string(kamflow.CmdClose)},
 	}
 	for msg, ids := range want {
 		if strings.Join(seen[msg], ",") != strings.Join(ids, ",") {

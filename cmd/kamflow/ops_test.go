@@ -168,9 +168,16 @@ func TestRequestIDAndProbesOnTheEmbeddedStack(t *testing.T) {
 		map[string]any{"scores": scores, "expected_close": "2027-03-31", "likelihood": 75}, 200); got != "abc" {
 		t.Fatalf("X-Request-ID answered %q, want abc", got)
 	}
+	// A settings save reaches the deal by the fan-out's signal: the fan-out's logs and the deal's
+	// change carry the save's ID too.
+	admin := login(t, srv.URL, "admin")
+	if _, got := sendWithID(t, admin, "PUT", "/api/v1/settings/stages/development", "save-1", map[string]any{"sla": "45d"}, 200); got != "save-1" {
+		t.Fatalf("X-Request-ID answered %q, want save-1", got)
+	}
 	for id, msgs := range map[string][]string{
 		"create-1": {"request", "deal projected"},
 		"abc":      {"request", "deal input taken", "deal projected"},
+		"save-1":   {"request", "settings fan-out", "deal input taken", "deal projected"},
 	} {
 		eventually(t, "the lines of request "+id, func() bool {
 			seen := map[string]bool{}
