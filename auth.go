@@ -38,8 +38,11 @@ type User struct {
 	Name     string   `json:"name"`
 	Role     UserRole `json:"role"`
 	// Teams are the sales teams a KAM or engineer belongs to, or a director leads.
-	Teams        []string  `json:"teams"`
-	Disabled     bool      `json:"disabled"`
+	Teams    []string `json:"teams"`
+	Disabled bool     `json:"disabled"`
+	// Language is the one the user reads kamflow in — the UI once signed in, the in-app notices
+	// and the e-mails: LangEnglish or LangChinese, or "" until the user (or an admin) chose one.
+	Language     string    `json:"language"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
@@ -47,6 +50,29 @@ type User struct {
 	// username; see versions.go).
 	Version   int64  `json:"version"`
 	UpdatedBy string `json:"updated_by,omitempty"`
+}
+
+// The languages a user may read kamflow in (User.Language), as the UI's dictionaries name them.
+const (
+	LangEnglish = "en"
+	LangChinese = "zh-CN"
+)
+
+// Languages lists them.
+var Languages = []string{LangEnglish, LangChinese}
+
+// ParseLanguage reads a user's language: en or zh-CN (in any case, "zh" and "zh-Hans" too), or ""
+// for none chosen.
+func ParseLanguage(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return "", nil
+	case "en", "en-us", "en-gb":
+		return LangEnglish, nil
+	case "zh", "zh-cn", "zh-hans", "zh-hans-cn":
+		return LangChinese, nil
+	}
+	return "", Errorf(EINVALID, "language %q must be one of en, zh-CN", s).WithDetail("field", "language")
 }
 
 // Actor is the user as recorded on a change and checked by the rules.

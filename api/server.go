@@ -185,6 +185,7 @@ func New(cfg Config) *Server {
 	v1.POST("/auth/login", s.login)
 	v1.POST("/auth/logout", s.logout)
 	v1.GET("/auth/me", s.me)
+	v1.PATCH("/auth/me", s.patchMe) // any signed-in user: their own language (me.go)
 
 	var (
 		sales    = allow(kamflow.UserKAM, kamflow.UserDirector)

@@ -18,6 +18,8 @@ type userInput struct {
 	Teams    *[]string         `json:"teams"`
 	Disabled *bool             `json:"disabled"`
 	Password *string           `json:"password"`
+	// Language is the one the user reads kamflow in: en, zh-CN, or "" for none chosen.
+	Language *string `json:"language"`
 	// Email is where the escalation ladder's and the digest's e-mails go; "" removes it.
 	Email *string `json:"email"`
 }
@@ -144,6 +146,13 @@ func (ch userChange) apply(u *kamflow.User) (revoke bool, err error) {
 		}
 		revoke = revoke || !slices.Equal(u.Teams, *in.Teams)
 		u.Teams = slices.Clone(*in.Teams)
+	}
+	if in.Language != nil {
+		lang, err := kamflow.ParseLanguage(*in.Language)
+		if err != nil {
+			return false, err
+		}
+		u.Language = lang
 	}
 	if in.Disabled != nil {
 		revoke = revoke || (*in.Disabled && !u.Disabled)

@@ -29,6 +29,7 @@ type userRow struct {
 	Role         string
 	Teams        string
 	Disabled     bool
+	Language     string
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -38,7 +39,7 @@ type userRow struct {
 
 func (r userRow) user() (*kamflow.User, error) {
 	u := &kamflow.User{ID: r.ID, Username: r.Username, Name: r.Name, Role: kamflow.UserRole(r.Role),
-		Disabled: r.Disabled, PasswordHash: r.PasswordHash, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
+		Disabled: r.Disabled, Language: r.Language, PasswordHash: r.PasswordHash, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
 		Version: r.Version, UpdatedBy: r.UpdatedBy}
 	if err := json.Unmarshal([]byte(r.Teams), &u.Teams); err != nil {
 		return nil, fmt.Errorf("db: decode teams of user %s: %w", r.ID, err)
@@ -49,7 +50,7 @@ func (r userRow) user() (*kamflow.User, error) {
 	return u, nil
 }
 
-const userColumns = "id, username, name, role, teams, disabled, password_hash, created_at, updated_at, version, updated_by"
+const userColumns = "id, username, name, role, teams, disabled, language, password_hash, created_at, updated_at, version, updated_by"
 
 // isUniqueViolation reports whether err is a unique constraint's violation, in either dialect.
 func isUniqueViolation(err error) bool {
@@ -97,10 +98,10 @@ func (d *DB) CreateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 	return d.inTx(ctx, "create user "+u.ID, func(tx *gorm.DB) error {
 		// DO NOTHING (on the id or the username) rather than catching the violation: a failed
 		// statement would abort the PostgreSQL transaction.
-		res := tx.Exec(`INSERT INTO users (id, username, username_fold, name, role, teams, disabled,
-			password_hash, created_at, updated_at, version, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+		res := tx.Exec(`INSERT INTO users (id, username, username_fold, name, role, teams, disabled, language,
+			password_hash, created_at, updated_at, version, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
 			ON CONFLICT DO NOTHING`,
-			u.ID, u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
+			u.ID, u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.Language, u.PasswordHash,
 			ts(u.CreatedAt), ts(u.UpdatedAt), u.UpdatedBy)
 		if res.Error != nil {
 			return fmt.Errorf("db: create user %s: %w", u.ID, res.Error)
@@ -178,8 +179,8 @@ func (d *DB) UpdateUser(ctx context.Context, u *kamflow.User, audit ...*kamflow.
 			return usernameTaken(u.Username)
 		}
 		res := tx.Exec(`UPDATE users SET username = ?, username_fold = ?, name = ?, role = ?, teams = ?,
-			disabled = ?, password_hash = ?, updated_at = ?, version = version + 1, updated_by = ? WHERE id = ?`,
-			u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.PasswordHash,
+			disabled = ?, language = ?, password_hash = ?, updated_at = ?, version = version + 1, updated_by = ? WHERE id = ?`,
+			u.Username, kamflow.UsernameKey(u.Username), u.Name, string(u.Role), teams, u.Disabled, u.Language, u.PasswordHash,
 			ts(u.UpdatedAt), u.UpdatedBy, u.ID)
 		if res.Error != nil {
 			// Two renames to one username at once on PostgreSQL: the check above passed both.
@@ -241,6 +242,7 @@ func (d *DB) EditUser(ctx context.Context, id string, e kamflow.Edit, change fun
 			col("teams", true, teams)
 		}
 		col("disabled", after.Disabled != before.Disabled, after.Disabled)
+		col("language", after.Language != before.Language, after.Language)
 		col("password_hash", after.PasswordHash != before.PasswordHash, after.PasswordHash)
 		if cols.empty() {
 			out = before
