@@ -67,9 +67,7 @@ func (s *Server) accountDetail(c echo.Context, a *kamflow.Account) error {
 		rec, err := s.cfg.Handovers.LatestHandover(ctx, a.ID)
 		switch {
 		case err == nil:
-			if out.Handover, err = s.handoverView(ctx, rec); err != nil {
-				return err
-			}
+			out.Handover = handoverWithNames(rec, users) // the users read above: one read per view
 		case kamflow.ErrorCode(err) != kamflow.ENOTFOUND:
 			return err
 		}
@@ -157,6 +155,11 @@ func (s *Server) handoverView(ctx context.Context, rec *kamflow.HandoverRecord) 
 	if err != nil {
 		return nil, err
 	}
+	return handoverWithNames(rec, users), nil
+}
+
+// handoverWithNames is handoverView with the users already read.
+func handoverWithNames(rec *kamflow.HandoverRecord, users []*kamflow.User) *handoverView {
 	name := func(username string) string {
 		for _, u := range users {
 			if u.Username == username && u.Name != "" {
@@ -165,7 +168,7 @@ func (s *Server) handoverView(ctx context.Context, rec *kamflow.HandoverRecord) 
 		}
 		return username
 	}
-	return &handoverView{HandoverRecord: rec, FromName: name(rec.From), ToName: name(rec.To), ByName: name(rec.By)}, nil
+	return &handoverView{HandoverRecord: rec, FromName: name(rec.From), ToName: name(rec.To), ByName: name(rec.By)}
 }
 
 // latestHandover is the account's latest handover with its progress; not_found when it has none.
