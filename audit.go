@@ -50,10 +50,25 @@ func DealAudit(cmd Command, before, after *Deal, now time.Time) *AuditEntry {
 			if i := d.stakeholderIndex(cmd.ContactStale.Name); i >= 0 {
 				return d.Stakeholders[i]
 			}
+		case CmdRemoveStakeholder:
+			if i := d.StakeholderIndex(cmd.RemoveStakeholder.ContactID, cmd.RemoveStakeholder.Name); i >= 0 {
+				return d.Stakeholders[i]
+			}
+		case CmdRequestApproval:
+			if n := len(d.Approvals); n > len(before.Approvals) {
+				return d.Approvals[n-1]
+			}
+		case CmdAnswerApproval:
+			if a := d.approval(cmd.Answer.ID); a != nil {
+				return *a
+			}
 		}
 		return nil
 	}
 	e.Before, e.After = part(before), part(after)
+	if cmd.Kind == CmdEdit {
+		e.Before, e.After = editAudit(before, after)
+	}
 	e.Summary = summarize(cmd, before, after)
 	return e
 }
@@ -109,6 +124,21 @@ func summarize(cmd Command, before, after *Deal) string {
 		return fmt.Sprintf("reassigned from %s to %s", before.Owner, after.Owner)
 	case CmdAssignEngineers:
 		return "engineers assigned: " + strings.Join(after.Engineers, ", ")
+	case CmdEdit:
+		return editSummary(before, after)
+	case CmdRequestApproval:
+		return approvalSummary(cmd, after.Approvals[len(after.Approvals)-1])
+	case CmdAnswerApproval:
+		return approvalSummary(cmd, *after.approval(cmd.Answer.ID))
+	case CmdRemoveStakeholder:
+		if i := before.StakeholderIndex(cmd.RemoveStakeholder.ContactID, cmd.RemoveStakeholder.Name); i >= 0 {
+			s := "stakeholder " + before.Stakeholders[i].Name + " removed"
+			if len(after.Forces) > len(before.Forces) {
+				f := after.Forces[len(after.Forces)-1]
+				s += fmt.Sprintf(", forced past %s of the %s stage: %s", strings.Join(f.Missing, ", "), f.From, f.Reason)
+			}
+			return s
+		}
 	case CmdContactStale:
 		in := cmd.ContactStale
 		if in.Stale {

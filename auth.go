@@ -171,6 +171,7 @@ var directorOnly = map[CommandKind]string{
 	CmdApproveMargin:   "approves a bid below the margin floor",
 	CmdApproveContract: "approves a contract",
 	CmdReassign:        "reassigns a deal to another KAM",
+	CmdAnswerApproval:  "answers an approval request",
 }
 
 // Authorize decides whether the actor may give cmd on the deal. It is part of Check, so the
@@ -198,8 +199,15 @@ func (a Actor) Authorize(cmd Command, d *Deal) error {
 	if cmd.Kind == CmdContactStale {
 		return Errorf(EFORBIDDEN, "kamflow marks stakeholders stale itself, from the contacts' interactions")
 	}
+	if cmd.Kind == CmdRequestApproval && a.Role != UserKAM {
+		// A director approves at once (answer_approval, approve_margin, approve_contract).
+		return Errorf(EFORBIDDEN, "the deal's KAM asks for an approval; a sales director gives it")
+	}
 	if a.Role == UserDirector {
 		return nil
+	}
+	if d.forcesGate(cmd) {
+		return Errorf(EFORBIDDEN, "only a sales director can force a change of the buying center past a key node the deal rests on")
 	}
 	if why, ok := directorOnly[cmd.Kind]; ok {
 		return Errorf(EFORBIDDEN, "only a sales director %s", why)
@@ -247,6 +255,8 @@ type UserStore interface {
 	// version. A username another user has, in any case, is a conflict.
 	EditUser(ctx context.Context, id string, e Edit, change func(u *User) ([]*AuditEntry, error)) (*User, error)
 	CreateTeam(ctx context.Context, t *Team, audit ...*AuditEntry) error
+	// RenameTeam gives team id a new name (not_found; conflict when another team has it, in any case).
+	RenameTeam(ctx context.Context, id, name string, audit ...*AuditEntry) error
 	Teams(ctx context.Context) ([]*Team, error)
 	CountUsers(ctx context.Context) (int, error)
 }
@@ -288,6 +298,9 @@ type AuditFilter struct {
 	EntityType string
 	EntityID   string
 	Actor      string
+	// Actions, when set, keeps the entries of these actions only (e.g. the approval history:
+	// deal.request_approval and deal.answer_approval).
+	Actions []string
 	Page
 }
 

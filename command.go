@@ -33,13 +33,19 @@ const (
 	// of days) or fresh again. Only kamflow itself sends it: the daily run, and a logged
 	// interaction with them.
 	CmdContactStale CommandKind = "contact_stale"
+	// CmdRequestApproval asks the team's directors to approve a bid below the margin floor or a
+	// contract; CmdAnswerApproval is a director's answer (approval.go).
+	CmdRequestApproval CommandKind = "request_approval"
+	CmdAnswerApproval  CommandKind = "answer_approval"
 )
 
 // CommandKinds lists every command.
 var CommandKinds = []CommandKind{
 	CmdAssessment, CmdStakeholder, CmdCriteria, CmdProposal, CmdBid, CmdApproveMargin,
 	CmdApproveContract, CmdSignContract, CmdAcceptance, CmdAdvance, CmdClose, CmdCloseProject,
-	CmdPause, CmdResume, CmdReassign, CmdAssignEngineers, CmdContactStale,
+	CmdPause, CmdResume, CmdReassign, CmdAssignEngineers, CmdContactStale, CmdEdit,
+	CmdRequestApproval, CmdAnswerApproval,
+	CmdRemoveStakeholder,
 }
 
 // Actor is who issues a command: the user's username, role and teams, as the API signed them in.
@@ -67,6 +73,15 @@ type Command struct {
 	Engineers   []string         `json:"engineers,omitempty"`
 	// ContactStale is CmdContactStale's input.
 	ContactStale *ContactStaleInput `json:"contact_stale,omitempty"`
+	// Approval is CmdRequestApproval's input, Answer CmdAnswerApproval's.
+	Approval *ApprovalRequestInput `json:"approval,omitempty"`
+	Answer   *ApprovalAnswerInput  `json:"answer,omitempty"`
+	// Edit is CmdEdit's input (edit.go).
+	Edit *EditInput `json:"edit,omitempty"`
+	// RemoveStakeholder is CmdRemoveStakeholder's input; Override forces it, or a CmdStakeholder
+	// edit, past a key node the deal rests on (stakeholder.go).
+	RemoveStakeholder *RemoveStakeholderInput `json:"remove_stakeholder,omitempty"`
+	Override          *GateOverride           `json:"override,omitempty"`
 }
 
 // ContactStaleInput marks the deal's stakeholder of that name stale (Stale, with the days since
@@ -134,7 +149,10 @@ type AdvanceInput struct {
 
 // CloseInput ends a deal without delivery.
 type CloseInput struct {
-	Outcome    Status `json:"outcome"`
+	Outcome Status `json:"outcome"`
+	// ReasonCode, for a lost deal, is one of the settings' loss reasons or "other" (LossOther);
+	// Reason is then a note (required with "other"). Without a code, Reason says why in words.
+	ReasonCode string `json:"reason_code,omitempty"`
 	Reason     string `json:"reason"`
 	Competitor string `json:"competitor,omitempty"`
 }
@@ -153,6 +171,9 @@ type Effects struct {
 	// stall clock, so the escalation ladder starts again from its first rung. A pause, a resume,
 	// a reassignment, an engineers' assignment or a close is not progress.
 	Progress bool
+	// Answered are the approval requests the command answered (approved or sent back), whose
+	// KAMs are to be told.
+	Answered []Approval
 }
 
 // MaxStakeholders is how many people a deal's buying center records: more than any buying
@@ -304,10 +325,24 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		if p.Influence < 0 || p.Influence > 5 {
 			return Errorf(EINVALID, "influence must be from 1 to 5").WithDetail("field", "influence")
 		}
-		if d.stakeholderIndex(p.Name) < 0 && len(d.Stakeholders) >= MaxStakeholders {
+		if err := checkText("contact_id", p.ContactID, false, maxName); err != nil {
+			return err
+		}
+		// Without a contact id this is the index by name, as before stakeholders were contacts.
+		i := d.StakeholderIndex(p.ContactID, p.Name)
+		if i < 0 && len(d.Stakeholders) >= MaxStakeholders {
 			return Errorf(EINVALID, "a deal records at most %d stakeholders", MaxStakeholders).WithDetail("field", "stakeholders").
 				WithDetail("limit", MaxStakeholders)
 		}
+		// Stale marks find a stakeholder by name: two people of one name on a deal are refused.
+		if j := d.stakeholderIndex(p.Name); p.ContactID != "" && j >= 0 && j != i {
+			return Errorf(ECONFLICT, "another person named %s is already on the deal", strings.TrimSpace(p.Name)).WithDetail("field", "name")
+		}
+		if err := d.checkGateRests(cmd); err != nil {
+			return err
+		}
+	case CmdRemoveStakeholder:
+		return d.checkRemoveStakeholder(cmd)
 	case CmdContactStale:
 		in := cmd.ContactStale
 		if in == nil || strings.TrimSpace(in.Name) == "" {
@@ -403,6 +438,10 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		if d.Bid.MarginApprovedBy != "" {
 			return wrongStage("the bid's margin is already approved by %s", d.Bid.MarginApprovedBy)
 		}
+	case CmdRequestApproval:
+		return d.checkApprovalRequest(cmd.Approval)
+	case CmdAnswerApproval:
+		return d.checkApprovalAnswer(cmd.Answer)
 	case CmdApproveContract:
 		if err := d.requireStage(cmd.Kind, Negotiation); err != nil {
 			return err
@@ -498,7 +537,7 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		if in == nil {
 			return Errorf(EINVALID, "outcome and reason are required")
 		}
-		if err := checkText("reason", in.Reason, true, maxReason); err != nil {
+		if err := checkLossReason(in, s); err != nil {
 			return err
 		}
 		if err := checkText("competitor", in.Competitor, false, maxName); err != nil {
@@ -560,6 +599,8 @@ func (d *Deal) CheckRules(cmd Command, now time.Time, s Settings) error {
 		if in.Owner == d.Owner {
 			return wrongStage("the deal is already owned by %s", d.Owner)
 		}
+	case CmdEdit:
+		return d.checkEdit(cmd.Edit)
 	case CmdAssignEngineers:
 		if len(cmd.Engineers) > 50 {
 			return Errorf(EINVALID, "at most 50 engineers").WithDetail("field", "engineers")
@@ -662,6 +703,22 @@ func (d *Deal) ApplyRules(cmd Command, now time.Time, s Settings) (Effects, erro
 		// Whether the person is stale is kamflow's to say, from their contact record: what the
 		// input says of it is ignored, and a re-recorded stakeholder keeps it.
 		p.Stale, p.StaleSince = false, nil
+		// A forced edit is recorded before the change (only a command with an Override).
+		if others, ok := d.buyingCenterAfter(cmd); ok {
+			d.recordOverride(cmd, others, who, now)
+		}
+		if p.ContactID != "" {
+			// The account's contact, found by its id (or, in a record from before stakeholders
+			// were contacts, by name: it gains the id now).
+			if i := d.StakeholderIndex(p.ContactID, p.Name); i >= 0 {
+				p.Stale, p.StaleSince = d.Stakeholders[i].Stale, d.Stakeholders[i].StaleSince
+				d.Stakeholders[i] = p
+			} else {
+				d.Stakeholders = append(d.Stakeholders, p)
+			}
+			d.progress(now, &fx)
+			break
+		}
 		replaced := false
 		for i, x := range d.Stakeholders {
 			if strings.EqualFold(x.Name, p.Name) {
@@ -712,6 +769,15 @@ func (d *Deal) ApplyRules(cmd Command, now time.Time, s Settings) (Effects, erro
 		t := now
 		d.Contract.ApprovedBy, d.Contract.ApprovedAt = who, &t
 		d.progress(now, &fx)
+	case CmdRequestApproval:
+		d.requestApproval(cmd.Approval, who, now)
+		d.progress(now, &fx)
+	case CmdAnswerApproval:
+		d.answerApproval(cmd.Answer, who, now)
+		if a := d.approval(cmd.Answer.ID); a.Status == ApprovalApproved {
+			d.progress(now, &fx) // the key node's item is met; a send-back is no progress
+		}
+		fx.Answered = append(fx.Answered, *d.approval(cmd.Answer.ID))
 	case CmdSignContract:
 		d.Contract.SignedOn, d.Contract.SignedBy = cmd.Sign.SignedOn, who
 		d.Status = StatusWon
@@ -753,9 +819,10 @@ func (d *Deal) ApplyRules(cmd Command, now time.Time, s Settings) (Effects, erro
 	case CmdClose:
 		in := cmd.Close
 		d.Status = in.Outcome
-		d.Closing = &Closing{Outcome: in.Outcome, Reason: strings.TrimSpace(in.Reason), Competitor: strings.TrimSpace(in.Competitor), By: who, At: now}
+		d.Closing = &Closing{Outcome: in.Outcome, ReasonCode: in.ReasonCode, Reason: strings.TrimSpace(in.Reason), Competitor: strings.TrimSpace(in.Competitor), By: who, At: now}
 		d.Stalled, d.StalledSince, d.Pause = false, nil, nil
 		fx.Transition = d.transition(TransitionClosed, d.Stage, d.Closing.Reason, d.Closing.Competitor, who, now)
+		fx.Transition.ReasonCode = in.ReasonCode
 	case CmdPause:
 		d.Pause = &Pause{Reason: strings.TrimSpace(cmd.Pause.Reason), ResumeOn: cmd.Pause.ResumeOn, Since: now, By: who}
 		d.Stalled, d.StalledSince = false, nil
@@ -765,7 +832,12 @@ func (d *Deal) ApplyRules(cmd Command, now time.Time, s Settings) (Effects, erro
 		d.Owner = strings.TrimSpace(cmd.Reassign.Owner)
 	case CmdAssignEngineers:
 		d.Engineers = append([]string{}, cmd.Engineers...)
+	case CmdEdit:
+		d.applyEdit(cmd.Edit)
+	case CmdRemoveStakeholder:
+		d.applyRemoveStakeholder(cmd, who, now)
 	}
+	fx.Answered = append(fx.Answered, d.settleApprovals(now)...)
 	d.Seq++
 	d.UpdatedAt = now
 	if fx.Transition != nil {

@@ -19,6 +19,10 @@ type Deal struct {
 	TeamID string `json:"team_id,omitempty"`
 	// Engineers are the engineers assigned to the deal's delivery; they see the deal.
 	Engineers []string `json:"engineers,omitempty"`
+	// Notes are the team's remarks on the deal (CmdEdit); NotesRef is where they are kept as a
+	// long text (TextRef), set by kamflow.
+	Notes    string `json:"notes,omitempty"`
+	NotesRef string `json:"notes_ref,omitempty"`
 
 	Stage          Stage     `json:"stage"`
 	Status         Status    `json:"status"`
@@ -40,6 +44,8 @@ type Deal struct {
 	Bid          *BidWork      `json:"bid,omitempty"`
 	Contract     Contract      `json:"contract"`
 	Acceptance   *Acceptance   `json:"acceptance,omitempty"`
+	// Approvals are the deal's approval requests and their answers, oldest first (approval.go).
+	Approvals []Approval `json:"approvals,omitempty"`
 	// DeliveryPlanned is set when the deal entered delivery with a delivery plan (its delivery
 	// workflow): the plan's acceptance test then records the acceptance.
 	DeliveryPlanned bool `json:"delivery_planned,omitempty"`
@@ -122,6 +128,9 @@ const (
 
 // Stakeholder is a person in the customer's buying center.
 type Stakeholder struct {
+	// ContactID is the account's contact the stakeholder is (stakeholder.go); "" in a record
+	// from before stakeholders were contacts, whose contact the store finds by name.
+	ContactID string `json:"contact_id,omitempty"`
 	Name      string `json:"name"`
 	Title     string `json:"title,omitempty"`
 	Role      Role   `json:"role"`
@@ -238,7 +247,10 @@ type Pause struct {
 
 // Closing records how a deal ended without delivery: lost, withdrawn or abandoned.
 type Closing struct {
-	Outcome    Status    `json:"outcome"`
+	Outcome Status `json:"outcome"`
+	// ReasonCode is the loss reason picked from the settings' list (or "other"); "" for a close
+	// recorded before there was a list, and for withdrawn and abandoned deals.
+	ReasonCode string    `json:"reason_code,omitempty"`
 	Reason     string    `json:"reason"`
 	Competitor string    `json:"competitor,omitempty"`
 	By         string    `json:"by"`
@@ -270,6 +282,7 @@ type StageTransition struct {
 	Status     Status    `json:"status"`
 	Forced     bool      `json:"forced"`
 	Reason     string    `json:"reason,omitempty"`
+	ReasonCode string    `json:"reason_code,omitempty"` // a loss's reason from the settings' list (Closing.ReasonCode)
 	Competitor string    `json:"competitor,omitempty"`
 	Missing    []string  `json:"missing,omitempty"`
 	Actor      string    `json:"actor"`

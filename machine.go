@@ -256,6 +256,9 @@ func (s *DealState) apply(cmd Command, now time.Time, person bool) ([]DealEffect
 		s.Deal.DeliveryPlanned = true // the delivery plan started below records the acceptance
 	}
 	out := s.project(fx.Transition, DealAudit(cmd, before, &s.Deal, now))
+	if person {
+		out = append(out, s.approvalEffects(cmd, fx.Answered, now)...)
+	}
 	switch {
 	case !s.DeliveryStarted && s.Deal.DeliveryPlanned:
 		s.DeliveryStarted = true
@@ -263,7 +266,7 @@ func (s *DealState) apply(cmd Command, now time.Time, person bool) ([]DealEffect
 	case !s.DeliveryStarted:
 	case cmd.Kind == CmdCloseProject:
 		out = append(out, DealEffect{Kind: FxProjectClosed, At: now})
-	case cmd.Kind == CmdReassign || cmd.Kind == CmdAssignEngineers || !s.Deal.Active():
+	case cmd.Kind == CmdReassign || cmd.Kind == CmdAssignEngineers || cmd.Kind == CmdEdit || !s.Deal.Active():
 		out = append(out, DealEffect{Kind: FxDealChanged, Deal: s.Deal.Clone()})
 	}
 	return out, nil

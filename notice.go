@@ -57,6 +57,10 @@ type DirectorNotice struct {
 	Key     string    `json:"key"` // the notice's key; each director's notification is keyed Key + ":" + username
 	Message string    `json:"message"`
 	At      time.Time `json:"at"`
+	// Kind is the notifications' kind, NoticeEscalated when empty (the rung of the ladder, as
+	// before kinds were told); Params are their parameters.
+	Kind   string            `json:"kind,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // AcceptanceNotice is what a deal's delivery plan tells the deal: the acceptance test's outcome,

@@ -171,8 +171,8 @@ func (a *Activities) Notify(ctx context.Context, n []kamflow.Notification) error
 // DirectorNotice asks NotifyDirectors to tell the directors of a deal's team (kamflow's).
 type DirectorNotice = kamflow.DirectorNotice
 
-// NotifyDirectors stores an in-app notification (kind kamflow.NoticeEscalated) for each enabled
-// director of the deal's team and returns their usernames, in order. A retry stores nothing twice.
+// NotifyDirectors stores an in-app notification (of n's kind, kamflow.NoticeEscalated by default,
+// with n's params) for each enabled director of the deal's team and returns their usernames, in order. A retry stores nothing twice.
 // A deal without a team, or a team without a director, tells no one (and says so in the log).
 func (a *Activities) NotifyDirectors(ctx context.Context, n DirectorNotice) ([]string, error) {
 	dir := a.directory()
@@ -186,10 +186,14 @@ func (a *Activities) NotifyDirectors(ctx context.Context, n DirectorNotice) ([]s
 	}
 	told := []string{}
 	var ns []kamflow.Notification
+	kind := n.Kind
+	if kind == "" {
+		kind = kamflow.NoticeEscalated
+	}
 	for _, u := range users {
 		told = append(told, u.Username)
-		ns = append(ns, kamflow.Notification{UserID: u.Username, DealID: n.DealID, Kind: kamflow.NoticeEscalated,
-			Key: n.Key + ":" + u.Username, Message: n.Message, CreatedAt: n.At})
+		ns = append(ns, kamflow.Notification{UserID: u.Username, DealID: n.DealID, Kind: kind,
+			Key: n.Key + ":" + u.Username, Params: n.Params, Message: n.Message, CreatedAt: n.At})
 	}
 	if len(ns) == 0 {
 		activity.GetLogger(ctx).Warn("the deal's team has no director to tell", "deal", n.DealID, "team", n.TeamID)

@@ -29,6 +29,10 @@ type dealView struct {
 }
 
 func (s *Server) view(ctx context.Context, d *kamflow.Deal) (dealView, error) {
+	d, err := s.withContacts(ctx, d) // stakeholders.go
+	if err != nil {
+		return dealView{}, err
+	}
 	if refs := d.TextRefs(); len(refs) > 0 && s.texts() != nil {
 		texts, err := s.texts().Texts(ctx, refs)
 		if err != nil {
@@ -247,6 +251,8 @@ type approvalEntry struct {
 	Approval  string   `json:"approval"` // margin or contract
 	MarginPct *float64 `json:"margin_pct,omitempty"`
 	Floor     *float64 `json:"floor,omitempty"`
+	// Request is the KAM's request waiting for the director, if they asked (approvals.go).
+	Request *kamflow.Approval `json:"request,omitempty"`
 }
 
 // approvalsReport lists what waits for the signed-in director's approval in their teams, oldest
@@ -267,7 +273,7 @@ func (s *Server) approvalsReport(c echo.Context) error {
 				if !ok {
 					continue
 				}
-				e := approvalEntry{dealSummary: s.summary(d), Approval: kind}
+				e := approvalEntry{dealSummary: s.summary(d), Approval: kind, Request: d.PendingRequest(kind)}
 				if kind == kamflow.ApprovalMargin {
 					m, f := d.Bid.MarginPct, d.Bid.Floor
 					e.MarginPct, e.Floor = &m, &f
@@ -279,7 +285,7 @@ func (s *Server) approvalsReport(c echo.Context) error {
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b approvalEntry) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	slices.SortStableFunc(out, approvalRequestSort)
 	return c.JSON(http.StatusOK, map[string]any{"items": out, "total": len(out)})
 }
 
@@ -354,11 +360,12 @@ func (s *Server) dealTimeline(c echo.Context) error {
 	return c.JSON(http.StatusOK, list[kamflow.AuditEntry]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset})
 }
 
-// checkKAM checks that username names an enabled KAM of the team and returns the username as
-// stored (usernames match whatever their case; the rules compare them exactly).
+// checkKAM checks that username names an enabled KAM of the team (kamflow.KAMOf: who may own
+// its accounts and deals) and returns the username as stored (usernames match whatever their
+// case; the rules compare them exactly).
 func (s *Server) checkKAM(ctx context.Context, username, team, field string) (string, error) {
 	u, err := s.cfg.Users.UserByUsername(ctx, username)
-	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && (u.Role != kamflow.UserKAM || u.Disabled || !slices.Contains(u.Teams, team))) {
+	if kamflow.ErrorCode(err) == kamflow.ENOTFOUND || (err == nil && !kamflow.KAMOf(u, team)) {
 		return "", kamflow.Errorf(kamflow.EINVALID, "%s %q is not a KAM of the deal's account team", field, username).WithDetail("field", field)
 	} else if err != nil {
 		return "", err
@@ -404,7 +411,7 @@ type bidRequest struct {
 // resume, project close).
 var commandInputs = map[kamflow.CommandKind]func(echo.Context, *kamflow.Command) error{
 	kamflow.CmdAssessment:  input(func(cmd *kamflow.Command, v *kamflow.AssessmentInput) error { cmd.Assessment = v; return nil }),
-	kamflow.CmdStakeholder: input(func(cmd *kamflow.Command, v *kamflow.Stakeholder) error { cmd.Stakeholder = v; return nil }),
+	kamflow.CmdStakeholder: input(readStakeholder),
 	kamflow.CmdCriteria: input(func(cmd *kamflow.Command, v *struct {
 		Criteria []kamflow.Criterion `json:"criteria"`
 	}) error {
@@ -420,11 +427,18 @@ var commandInputs = map[kamflow.CommandKind]func(echo.Context, *kamflow.Command)
 		return nil
 	}),
 	kamflow.CmdSignContract: input(func(cmd *kamflow.Command, v *kamflow.SignInput) error { cmd.Sign = v; return nil }),
+	kamflow.CmdRequestApproval: readApprovalRequest,
+	kamflow.CmdAnswerApproval:  readApprovalAnswer,
 	kamflow.CmdAcceptance:   input(func(cmd *kamflow.Command, v *kamflow.AcceptanceInput) error { cmd.Acceptance = v; return nil }),
 	kamflow.CmdAdvance:      input(func(cmd *kamflow.Command, v *kamflow.AdvanceInput) error { cmd.Advance = v; return nil }),
 	kamflow.CmdClose:        input(func(cmd *kamflow.Command, v *kamflow.CloseInput) error { cmd.Close = v; return nil }),
 	kamflow.CmdPause:        input(func(cmd *kamflow.Command, v *kamflow.PauseInput) error { cmd.Pause = v; return nil }),
 	kamflow.CmdReassign:     input(func(cmd *kamflow.Command, v *kamflow.ReassignInput) error { cmd.Reassign = v; return nil }),
+	kamflow.CmdEdit: input(func(cmd *kamflow.Command, v *kamflow.EditInput) error {
+		v.NotesRef = "" // only kamflow sets it (MoveTexts)
+		cmd.Edit = v
+		return nil
+	}),
 	kamflow.CmdAssignEngineers: input(func(cmd *kamflow.Command, v *struct {
 		Engineers []string `json:"engineers"`
 	}) error {
@@ -469,6 +483,9 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 			return err
 		}
 	}
+	if err := s.checkStakeholder(ctx, d, &cmd); err != nil {
+		return err
+	}
 	// The workflow cannot look users up: the people a command names are checked here.
 	switch {
 	case cmd.Kind == kamflow.CmdReassign && cmd.Reassign.Owner != "":
@@ -483,7 +500,7 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 			} else if err != nil {
 				return err
 			}
-			if d.TeamID != "" && !slices.Contains(u.Teams, d.TeamID) {
+			if !d.MayDeliver(u) {
 				// An engineer of the deal sees it and its account's contacts: only its team's.
 				return kamflow.Errorf(kamflow.EINVALID, "%q is not an engineer of the deal's team", name).WithDetail("field", "engineers")
 			}
@@ -504,15 +521,4 @@ func (s *Server) execute(c echo.Context, cmd kamflow.Command) error {
 		return err
 	}
 	return s.dealJSON(c, http.StatusOK, out)
-}
-
-func (s *Server) listNotifications(c echo.Context) error {
-	n, err := s.cfg.Notifications.Notifications(c.Request().Context(), s.actor(c).ID, 100)
-	if err != nil {
-		return err
-	}
-	if n == nil {
-		n = []kamflow.Notification{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": n})
 }

@@ -265,13 +265,20 @@ func (s *fakeService) run(ctx context.Context, st *kamflow.DealState, fx []kamfl
 			var dirs []*kamflow.User
 			if dirs, err = s.directory.Directors(ctx, e.Directors.TeamID); err == nil {
 				var ns []kamflow.Notification
-				n := *e.Notice
+				var n kamflow.Notice
+				kind := e.Directors.Kind
+				if kind == "" {
+					kind = kamflow.NoticeEscalated
+				}
+				if e.Notice != nil {
+					n = *e.Notice
+				}
 				for _, u := range dirs {
-					ns = append(ns, kamflow.Notification{UserID: u.Username, DealID: e.Directors.DealID, Kind: kamflow.NoticeEscalated,
-						Key: e.Directors.Key + ":" + u.Username, Message: e.Directors.Message, CreatedAt: e.Directors.At})
+					ns = append(ns, kamflow.Notification{UserID: u.Username, DealID: e.Directors.DealID, Kind: kind,
+						Key: e.Directors.Key + ":" + u.Username, Params: e.Directors.Params, Message: e.Directors.Message, CreatedAt: e.Directors.At})
 					n.Recipients = append(n.Recipients, u.Username)
 				}
-				if err = s.notes.Notify(ctx, ns); err == nil {
+				if err = s.notes.Notify(ctx, ns); err == nil && e.Notice != nil {
 					s.mu.Lock()
 					s.outbound = append(s.outbound, n)
 					s.mu.Unlock()

@@ -405,6 +405,10 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"EmptyBody":       struct{}{},
 		"StageSLAInput":   stageSettingsInput{},
 		"ReassignInput":   kamflow.ReassignInput{},
+		"EditInput":       kamflow.EditInput{},
+		// Approvals as a process.
+		"ApprovalRequestInput": kamflow.ApprovalRequestInput{},
+		"ApprovalAnswerInput":  approvalAnswerBody{},
 		"EngineersInput": struct {
 			Engineers []string `json:"engineers"`
 		}{},
@@ -432,6 +436,13 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"ContactPatch":         contactPatch{},
 		"InteractionInput":     kamflow.InteractionInput{},
 		"AccountSettingsInput": accountSettingsInput{},
+
+		// The forms' settings (forms.go).
+		"LossReasonsInput": lossReasonsInput{},
+		"ModelInput":       modelInput{},
+		"TeamPatch": struct {
+			Name *string `json:"name"`
+		}{},
 	}
 	outputs := map[string]any{
 		"Account":           kamflow.Account{},
@@ -467,6 +478,10 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"ForcingReport":     kamflow.ForcingReport{},
 		"ReportCount":       kamflow.Count{},
 		"StageLosses":       kamflow.StageLosses{},
+		"LossReason":        kamflow.LossReason{},
+		"LossReasonsResult": lossReasonsResult{},
+		"ModelResult":       modelResult{},
+		"AmountParse":       amountView{},
 		"ForecastRow":       kamflow.ForecastRow{},
 		"Delivery":          deliveryView{},
 		"DeliveryTask":      taskView{},
@@ -488,8 +503,12 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"StageSummary":      kamflow.StageSummary{},
 		"CurrencyTotal":     kamflow.CurrencyTotal{},
 		"ApprovalEntry":     approvalEntry{},
+		"Approval":          kamflow.Approval{},
+		"ApprovalEvent":     approvalEvent{},
+		"ApprovalHistory":   list[approvalEvent]{},
 		"AttentionItem":     attentionItem{},
 		"AttentionList":     attentionList{},
+		"Person":            person{},
 
 		// Imports and exports.
 		"Import":       kamflow.Import{},

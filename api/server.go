@@ -53,6 +53,8 @@ type Config struct {
 	Handover     kamflow.HandoverService
 	Handovers    kamflow.HandoverStore
 	HandoverWait time.Duration
+	// Certificates numbers the acceptance certificates; nil takes Deals when it is one.
+	Certificates kamflow.CertificateStore
 	// Deliveries reads the delivery plans and service visits; Delivery changes them.
 	Deliveries kamflow.DeliveryStore
 	Delivery   kamflow.DeliveryService
@@ -186,6 +188,9 @@ func New(cfg Config) *Server {
 	v1.POST("/auth/logout", s.logout)
 	v1.GET("/auth/me", s.me)
 	v1.PATCH("/auth/me", s.patchMe) // any signed-in user: their own language (me.go)
+	// The signed-in user's inbox, whatever their role (inbox.go): GET /notifications and these.
+	v1.POST("/notifications/read-all", s.readAllNotifications)
+	v1.POST("/notifications/:id/read", s.readNotification)
 
 	var (
 		sales    = allow(kamflow.UserKAM, kamflow.UserDirector)
@@ -220,11 +225,15 @@ func New(cfg Config) *Server {
 	// deal's workflow; these routes only keep out the roles that never work on deals.
 	v1.PUT("/deals/:id/assessment", s.command(kamflow.CmdAssessment), dealWork)
 	v1.POST("/deals/:id/stakeholders", s.command(kamflow.CmdStakeholder), dealWork)
+	v1.PUT("/deals/:id/stakeholders/:contactId", s.editStakeholder, dealWork)
+	v1.POST("/deals/:id/stakeholders/:contactId/remove", s.removeStakeholder, dealWork)
 	v1.PUT("/deals/:id/criteria", s.command(kamflow.CmdCriteria), dealWork)
 	v1.POST("/deals/:id/proposal", s.command(kamflow.CmdProposal), dealWork)
 	v1.PUT("/deals/:id/bid", s.command(kamflow.CmdBid), dealWork)
 	v1.POST("/deals/:id/bid/approve", s.command(kamflow.CmdApproveMargin), dealWork)
 	v1.POST("/deals/:id/contract/approve", s.command(kamflow.CmdApproveContract), dealWork)
+	v1.POST("/deals/:id/approvals", s.command(kamflow.CmdRequestApproval), dealWork)
+	v1.POST("/deals/:id/approvals/:approval/answer", s.command(kamflow.CmdAnswerApproval), dealWork)
 	v1.POST("/deals/:id/contract/sign", s.command(kamflow.CmdSignContract), dealWork)
 	v1.POST("/deals/:id/acceptance", s.command(kamflow.CmdAcceptance), dealWork)
 	v1.POST("/deals/:id/project/close", s.command(kamflow.CmdCloseProject), dealWork)
@@ -234,6 +243,9 @@ func New(cfg Config) *Server {
 	v1.POST("/deals/:id/resume", s.command(kamflow.CmdResume), dealWork)
 	v1.POST("/deals/:id/reassign", s.command(kamflow.CmdReassign), director)
 	v1.PUT("/deals/:id/engineers", s.command(kamflow.CmdAssignEngineers), sales)
+	v1.PATCH("/deals/:id", s.command(kamflow.CmdEdit), dealWork)
+	v1.GET("/deals/:id/people", s.dealPeople, dealWork)
+	v1.GET("/people", s.listPeople)
 
 	v1.GET("/deals/:id/delivery", s.getDelivery, dealWork)
 	v1.PUT("/deals/:id/delivery", s.putDelivery, sales)
@@ -244,6 +256,7 @@ func New(cfg Config) *Server {
 	v1.POST("/deals/:id/delivery/tasks/:key/resolve-undo", s.resolveUndo, engineering)
 	v1.POST("/deals/:id/delivery/punch-list/:item/resolve", s.resolvePunch, engineering)
 	v1.GET("/deals/:id/acceptance/certificate.pdf", s.certificate, dealWork)
+	v1.GET("/deals/:id/acceptance/certificate", s.certificateInfo, dealWork)
 	v1.GET("/service-visits", s.listServiceVisits, dealWork)
 	v1.POST("/service-visits/:id/report", s.reportServiceVisit, engineering)
 	v1.GET("/accounts/:id/service-report", s.serviceReport, dealWork)
@@ -251,12 +264,16 @@ func New(cfg Config) *Server {
 	v1.GET("/reports/stalled", s.stalledReport, sales)
 	v1.GET("/reports/pipeline", s.pipelineReport, sales)
 	v1.GET("/reports/approvals", s.approvalsReport, director)
+	v1.GET("/reports/approvals/history", s.approvalHistory, director)
 	v1.GET("/reports/funnel", s.funnelReport, sales)
 	v1.GET("/reports/stage-times", s.stageTimesReport, sales)
 	v1.GET("/reports/forecast", s.forecastReport, sales)
 	v1.GET("/settings", s.getSettings)
 	v1.PUT("/settings/stages/:stage", s.putStageSettings, admin)
 	v1.PUT("/settings/service-cadence", s.putServiceCadence, admin)
+	v1.PUT("/settings/loss-reasons", s.putLossReasons, admin)
+	v1.PUT("/settings/model", s.putModel, admin)
+	v1.GET("/amounts/parse", s.parseAmount)
 	v1.GET("/settings/segmentation", s.getAccountSettings, allow(kamflow.UserKAM, kamflow.UserDirector, kamflow.UserAdmin))
 	v1.PUT("/settings/segmentation", s.putAccountSettings, admin)
 	v1.GET("/notifications", s.listNotifications)
@@ -282,6 +299,7 @@ func New(cfg Config) *Server {
 	v1.PATCH("/users/:id", s.patchUser, admin)
 	v1.GET("/teams", s.listTeams, oversee)
 	v1.POST("/teams", s.createTeam, admin)
+	v1.PATCH("/teams/:id", s.patchTeam, admin)
 	v1.GET("/audit", s.listAudit, oversee)
 	// The deals whose changes could not be written (attention.go).
 	v1.GET("/admin/attention", s.listAttention, admin)

@@ -142,6 +142,13 @@ func (d *DB) Audit(ctx context.Context, f kamflow.AuditFilter) ([]kamflow.AuditE
 	if f.Actor != "" {
 		w.add("actor = ?", f.Actor)
 	}
+	if len(f.Actions) > 0 {
+		args := make([]any, len(f.Actions))
+		for i, a := range f.Actions {
+			args[i] = a
+		}
+		w.add(inList("action", len(f.Actions)), args...)
+	}
 	limit, offset := limits(f.Page)
 	db := d.r.WithContext(ctx)
 	var total int64

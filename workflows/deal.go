@@ -528,6 +528,9 @@ func (l *dealLoop) run(ctx workflow.Context, fx []kamflow.DealEffect) {
 				log.Error("the directors were not told", "deal", l.st.Deal.ID, "err", err)
 				continue
 			}
+			if e.Notice == nil {
+				continue // told in the app only (an approval request); only the ladder's rungs go out
+			}
 			n := *e.Notice
 			n.Recipients = told
 			l.deliver(ctx, n)
