@@ -138,17 +138,17 @@ func startTemporal(t *testing.T, f temporalFiles, withTLS bool) *temporalCluster
 	c := &temporalCluster{t: t}
 	dir := t.TempDir()
 	store, visibility := pgDatabase(t, dbtest.PostgresURL(t)), pgDatabase(t, dbtest.PostgresURL(t))
-	schemas := filepath.Join(f.module, "schema", "postgresql", "v12")
-	for _, s := range []struct {
-		db  pgDB
-		dir string
-	}{{store, filepath.Join(schemas, "temporal", "versioned")}, {visibility, filepath.Join(schemas, "visibility", "versioned")}} {
-		base := []string{"--plugin", "postgres12", "--ep", s.db.host, "--port", s.db.port, "--user", s.db.user, "--db", s.db.name}
-		for _, cmd := range [][]string{{"setup-schema", "-v", "0.0"}, {"update-schema", "-d", s.dir}} {
-			if out, err := exec.Command(f.sqlTool, append(base, cmd...)...).CombinedOutput(); err != nil {
-				t.Fatalf("temporal-sql-tool %s on %s: %v\n%s", cmd[0], s.db.name, err, out)
-			}
-		}
+	// The schemas are set up by deploy/temporal/setup-postgres.sh, as compose does, so that the
+	// script is tested.
+	setup := exec.Command("sh", filepath.Join(repoRoot, "deploy", "temporal", "setup-postgres.sh"))
+	setup.Env = append(os.Environ(), "SQL_HOST="+store.host, "SQL_PORT="+store.port, "SQL_USER="+store.user,
+		"TEMPORAL_DB="+store.name, "TEMPORAL_VISIBILITY_DB="+visibility.name,
+		"TEMPORAL_SQL_TOOL="+f.sqlTool, "TEMPORAL_SCHEMA_DIR="+filepath.Join(f.module, "schema", "postgresql", "v12"))
+	if store.host != visibility.host || store.port != visibility.port || store.user != visibility.user {
+		t.Fatalf("the two databases are on different servers: %+v %+v", store, visibility)
+	}
+	if out, err := setup.CombinedOutput(); err != nil {
+		t.Fatalf("deploy/temporal/setup-postgres.sh: %v\n%s", err, out)
 	}
 
 	ports := freePorts(t, 10)

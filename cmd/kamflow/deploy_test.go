@@ -667,6 +667,43 @@ func TestDeployCompose(t *testing.T) {
 	}
 }
 
+// TestDeployComposeTemporal: compose's Temporal images are the server version go.mod pins, the
+// one make e2e-cluster runs kamflow on, and the files it mounts into them are in deploy/ (the
+// schema script is the one make e2e-cluster runs).
+func TestDeployComposeTemporal(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*go\.temporal\.io/server v(\S+)`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod does not require go.temporal.io/server")
+	}
+	want := string(m[1])
+	docs := readYAML(t, "deploy/compose.yaml")
+	images := 0
+	for name, s := range ymap(docs[0]["services"]) {
+		image := ystr(yget(s, "image"))
+		repo, tag, _ := strings.Cut(image, ":")
+		if !strings.HasPrefix(repo, "temporalio/") {
+			continue
+		}
+		images++
+		if tag != want {
+			t.Errorf("compose service %s: image %s, want tag %s (go.mod's go.temporal.io/server)", name, image, want)
+		}
+		for _, v := range ystrs(yget(s, "volumes")) {
+			src, _, _ := strings.Cut(v, ":")
+			if _, err := os.Stat(filepath.Join(repoRoot, "deploy", src)); err != nil {
+				t.Errorf("compose service %s mounts %s: %v", name, src, err)
+			}
+		}
+	}
+	if images < 2 {
+		t.Errorf("deploy/compose.yaml has %d Temporal images, want the server and admin-tools", images)
+	}
+}
+
 // dockerfile is deploy/Dockerfile's instructions, continuation lines joined, comments left out.
 func dockerfile(t *testing.T) [][2]string {
 	t.Helper()
