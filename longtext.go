@@ -65,6 +65,10 @@ func (cmd *Command) MoveTexts() (map[string]string, error) {
 		if err := move("summary", &cmd.Proposal.Summary, &cmd.Proposal.SummaryRef); err != nil {
 			return nil, err
 		}
+	case cmd.Kind == CmdEdit && cmd.Edit != nil && cmd.Edit.Notes != nil:
+		if err := move("notes", cmd.Edit.Notes, &cmd.Edit.NotesRef); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -85,6 +89,9 @@ func (d *Deal) TextRefs() []string {
 	if d.Proposal != nil && d.Proposal.SummaryRef != "" {
 		refs = append(refs, d.Proposal.SummaryRef)
 	}
+	if d.NotesRef != "" {
+		refs = append(refs, d.NotesRef)
+	}
 	return refs
 }
 
@@ -103,6 +110,9 @@ func (d *Deal) FillTexts(texts map[string]string) {
 	}
 	if d.Proposal != nil && d.Proposal.SummaryRef != "" {
 		d.Proposal.Summary = texts[d.Proposal.SummaryRef]
+	}
+	if d.NotesRef != "" {
+		d.Notes = texts[d.NotesRef]
 	}
 }
 

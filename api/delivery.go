@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -208,21 +209,77 @@ func (s *Server) deliveryCommand(c echo.Context, d *kamflow.Deal, cmd kamflow.De
 	return c.JSON(http.StatusOK, s.deliveryView(p))
 }
 
-// certificate answers the acceptance certificate of a deal whose acceptance test passed, as a
-// PDF in the user's language; not while a task's failed undo waits to be cleaned up by hand.
-func (s *Server) certificate(c echo.Context) error {
+// certified is a deal whose acceptance certificate may be issued: its delivery plan, its
+// acceptance test and the certificate's number (given the first time it is asked for).
+type certified struct {
+	deal   *kamflow.Deal
+	plan   *kamflow.DeliveryPlan
+	test   *kamflow.DeliveryTask
+	result kamflow.AcceptanceResult
+	number string
+}
+
+// certifiedDeal reads the deal of the request when its acceptance test passed and nothing holds
+// the certificate up; not while a task's failed undo waits to be cleaned up by hand.
+func (s *Server) certifiedDeal(c echo.Context) (*certified, error) {
 	d, p, err := s.deliveryPlan(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t := p.Task(kamflow.TaskAcceptanceTest)
 	result, _ := p.Acceptance()
 	if t == nil || (result != kamflow.AcceptancePass && result != kamflow.AcceptancePassPunchList) {
-		return kamflow.Errorf(kamflow.EWRONGSTAGE, "the acceptance test of deal %s has not passed: there is no certificate yet", d.ID)
+		return nil, kamflow.Errorf(kamflow.EWRONGSTAGE, "the acceptance test of deal %s has not passed: there is no certificate yet", d.ID)
 	}
 	if err := p.Hold().Check("the acceptance certificate"); err != nil {
+		return nil, err
+	}
+	store := s.cfg.Certificates
+	if store == nil {
+		store, _ = s.cfg.Deals.(kamflow.CertificateStore)
+	}
+	if store == nil {
+		return nil, errors.New("api: no store numbers the certificates")
+	}
+	n, err := store.CertificateNumber(c.Request().Context(), d.ID, *t.CompletedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &certified{deal: d, plan: p, test: t, result: result, number: n}, nil
+}
+
+// certificateFileName is the name the certificate downloads under, in the language of its labels.
+func certificateFileName(number, lang string) string {
+	if lang == "en" {
+		return "acceptance-" + number + ".pdf"
+	}
+	return "验收证书-" + number + ".pdf"
+}
+
+// attachment is a Content-Disposition for a file name that may not be ASCII (RFC 6266): an ASCII
+// filename for old clients, and filename* with the name itself, UTF-8 and percent-encoded.
+func attachment(name, ascii string) string {
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name))
+}
+
+// certificateInfo answers the certificate's number and file names, numbering it the first time.
+func (s *Server) certificateInfo(c echo.Context) error {
+	cd, err := s.certifiedDeal(c)
+	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, map[string]string{"number": cd.number,
+		"filename": certificateFileName(cd.number, "zh-CN"), "filename_en": certificateFileName(cd.number, "en")})
+}
+
+// certificate answers the acceptance certificate of a deal whose acceptance test passed, as a
+// PDF in the user's language, with its people by name.
+func (s *Server) certificate(c echo.Context) error {
+	cd, err := s.certifiedDeal(c)
+	if err != nil {
+		return err
+	}
+	d, p, t := cd.deal, cd.plan, cd.test
 	ctx := c.Request().Context()
 	customer := d.AccountID
 	if a, err := s.cfg.Accounts.Account(ctx, d.AccountID); err == nil {
@@ -240,9 +297,17 @@ func (s *Server) certificate(c echo.Context) error {
 	if !wantsChinese(c) {
 		lang = "en"
 	}
+	who := []string{t.CompletedBy, d.Owner}
+	for _, task := range p.Tasks {
+		who = append(who, task.CompletedBy)
+	}
+	names, err := s.displayNames(ctx, who)
+	if err != nil {
+		return err
+	}
 	cert := pdf.Certificate{
-		Number: "KF-ACC-" + d.ID, IssuedAt: *t.CompletedAt, Customer: customer, Project: d.Title, DealID: d.ID,
-		Result: string(result), Notes: t.Notes, AcceptedBy: t.CompletedBy, AcceptedAt: *t.CompletedAt, KAM: d.Owner,
+		Number: cd.number, IssuedAt: *t.CompletedAt, Customer: customer, Project: d.Title, DealID: d.ID,
+		Result: string(cd.result), Notes: t.Notes, AcceptedBy: names.of(t.CompletedBy), AcceptedAt: *t.CompletedAt, KAM: names.of(d.Owner),
 		Lang: lang, Location: loc,
 	}
 	if d.Contract.SignedOn != "" {
@@ -256,7 +321,7 @@ func (s *Server) certificate(c echo.Context) error {
 		if name == "" {
 			name = taskNames(task.Key, lang)
 		}
-		cert.Tasks = append(cert.Tasks, pdf.CertTask{Name: name, Engineer: task.CompletedBy, CompletedAt: *task.CompletedAt, Notes: task.Notes})
+		cert.Tasks = append(cert.Tasks, pdf.CertTask{Name: name, Engineer: names.of(task.CompletedBy), CompletedAt: *task.CompletedAt, Notes: task.Notes})
 	}
 	for _, it := range t.PunchList {
 		cert.PunchList = append(cert.PunchList, pdf.CertPunch{Text: it.Text, Done: it.Done})
@@ -265,7 +330,8 @@ func (s *Server) certificate(c echo.Context) error {
 	if err := pdf.WriteCertificate(&b, cert); err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="acceptance-%s.pdf"`, d.ID))
+	c.Response().Header().Set(echo.HeaderContentDisposition, attachment(certificateFileName(cd.number, lang), certificateFileName(cd.number, "en")))
+	c.Response().Header().Set("X-Certificate-Number", cd.number)
 	return c.Blob(http.StatusOK, "application/pdf", b.Bytes())
 }
 

@@ -69,6 +69,8 @@ GET    /api/v1/deals/{id}/timeline              401   403  200  404  200  200  4
 
 PUT    /api/v1/deals/{id}/assessment            401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/stakeholders          401   403  200  404  200  200  404  403  404
+PUT    /api/v1/deals/{id}/stakeholders/{contactId}         401  403  200  404  200  200  404  403  404
+POST   /api/v1/deals/{id}/stakeholders/{contactId}/remove  401  403  200  404  200  200  404  403  404
 PUT    /api/v1/deals/{id}/criteria              401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/proposal              401   403  200  404  200  200  404  403  404
 PUT    /api/v1/deals/{id}/bid                   401   403  200  404  200  200  404  403  404
@@ -86,6 +88,9 @@ POST   /api/v1/deals/{id}/pause                 401   403  200  404  200  200  4
 POST   /api/v1/deals/{id}/resume                401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/reassign              401   403  200  404  403  403  403  403  403
 PUT    /api/v1/deals/{id}/engineers             401   403  200  404  200  200  404  403  403
+PATCH  /api/v1/deals/{id}                       401   403  200  404  200  200  404  403  404
+GET    /api/v1/deals/{id}/people owner          401   403  200  404  403  403  404  403  404
+GET    /api/v1/deals/{id}/people engineers      401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/retry-projection      401   409  403  403  403  403  403  403  403
 
 GET    /api/v1/deals/{id}/delivery              401   403  200  404  200  200  404  200  404
@@ -97,6 +102,7 @@ POST   /api/v1/deals/{id}/delivery/tasks/{key}/cancel    401   403  200  404  40
 POST   /api/v1/deals/{id}/delivery/tasks/{key}/resolve-undo  401  403  422  404  403  403  403  422  404
 POST   /api/v1/deals/{id}/delivery/punch-list/{item}/resolve  401  403  200  404  403  403  403  200  404
 GET    /api/v1/deals/{id}/acceptance/certificate.pdf     401   403  200  404  200  200  404  200  404
+GET    /api/v1/deals/{id}/acceptance/certificate         401   403  200  404  200  200  404  200  404
 GET    /api/v1/service-visits                   401   403  200  200  200  200  200  200  200
 POST   /api/v1/service-visits/{id}/report       401   403  200  404  403  403  403  200  404
 GET    /api/v1/accounts/{id}/service-report     401   403  200  404  200  200  404  200  404
@@ -115,6 +121,7 @@ PUT    /api/v1/settings/service-cadence         401   200  403  403  403  403  4
 GET    /api/v1/settings/segmentation            401   200  200  200  200  200  200  403  403
 PUT    /api/v1/settings/segmentation            401   200  403  403  403  403  403  403  403
 GET    /api/v1/notifications                    401   200  200  200  200  200  200  200  200
+GET    /api/v1/people                           401   200  200  200  200  200  200  200  200
 
 POST   /api/v1/imports                          401   403  201  201  201  201  201  403  403
 GET    /api/v1/imports                          401   200  200  200  200  200  200  403  403
@@ -212,6 +219,8 @@ type matrixCase struct {
 	visit bool
 	// contact adds a contact (kam1's) to the fresh account: {contactId} in the path.
 	contact bool
+	// stakeholder makes that contact a stakeholder of the deal (kam1's doing).
+	stakeholder bool
 	// handedOver hands the fresh account over (d1, to kam2) first.
 	handedOver bool
 	// upload sends the body as the file of a multipart/form-data body.
@@ -253,6 +262,8 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/deals/{id}/timeline":                            {stage: development},
 	"PUT /api/v1/deals/{id}/assessment":                          {stage: development, body: assessPass},
 	"POST /api/v1/deals/{id}/stakeholders":                       {stage: development, body: insider},
+	"PUT /api/v1/deals/{id}/stakeholders/{contactId}":            {stage: development, contact: true, stakeholder: true, body: `{"role":"decision_maker","stance":"supporter","engaged":true}`},
+	"POST /api/v1/deals/{id}/stakeholders/{contactId}/remove":    {stage: development, contact: true, stakeholder: true},
 	"PUT /api/v1/deals/{id}/criteria":                            {stage: entry, body: criteria},
 	"POST /api/v1/deals/{id}/proposal":                           {stage: proposalStage, body: proposal},
 	"PUT /api/v1/deals/{id}/bid":                                 {stage: bidStage, body: goodBid},
@@ -270,6 +281,10 @@ var matrixCases = map[string]matrixCase{
 	"POST /api/v1/deals/{id}/resume":                             {stage: paused},
 	"POST /api/v1/deals/{id}/reassign":                           {stage: development, body: `{"owner":"kam2","reason":"kam1 moves to the steel accounts"}`},
 	"PUT /api/v1/deals/{id}/engineers":                           {stage: development, body: `{"engineers":["e1","e2"]}`},
+	"PATCH /api/v1/deals/{id}":                                   {stage: development, body: `{"title":"Matrix deal, phase 2","value":"150000.00"}`},
+	"GET /api/v1/deals/{id}/people owner":                        {stage: development, query: "?purpose=owner"},
+	"GET /api/v1/deals/{id}/people engineers":                    {stage: development, query: "?purpose=engineers"},
+	"GET /api/v1/people":                                         {},
 	"POST /api/v1/deals/{id}/retry-projection":                   {stage: development}, // needs no attention: the admin's retry is a conflict
 	"GET /api/v1/deals/{id}/delivery":                            {stage: delivery},
 	"PUT /api/v1/deals/{id}/delivery":                            {stage: delivery, body: matrixPlan},
@@ -280,6 +295,7 @@ var matrixCases = map[string]matrixCase{
 	"POST /api/v1/deals/{id}/delivery/tasks/{key}/resolve-undo":  {stage: surveyActive, body: `{"note":"Work order closed by hand"}`},
 	"POST /api/v1/deals/{id}/delivery/punch-list/{item}/resolve": {stage: punchList},
 	"GET /api/v1/deals/{id}/acceptance/certificate.pdf":          {stage: accepted},
+	"GET /api/v1/deals/{id}/acceptance/certificate":              {stage: accepted},
 	"GET /api/v1/service-visits":                                 {query: "?assignee=me"},
 	"POST /api/v1/service-visits/{id}/report":                    {stage: visitDue, visit: true, body: `{"visited_on":"2026-04-01","faults_found":1,"faults_unresolved":0,"satisfaction":"satisfied"}`},
 	"GET /api/v1/accounts/{id}/service-report":                   {stage: development, account: true},
@@ -541,6 +557,9 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 	if c.contact {
 		ct := e.must(201, "POST", "/api/v1/accounts/"+account+"/contacts", "kam1", `{"name":"Liu Zong","role":"decision_maker"}`)
 		path = strings.ReplaceAll(path, "{contactId}", ct["id"].(string))
+		if c.stakeholder {
+			e.must(200, "POST", "/api/v1/deals/"+deal+"/stakeholders", "kam1", fmt.Sprintf(`{"contact_id":%q,"name":"","role":"influencer","stance":"neutral"}`, ct["id"]))
+		}
 	}
 	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1", "{kind}", "deals").Replace(path) + c.query
 	m.n++
