@@ -49,7 +49,7 @@ func readApprovalAnswer(c echo.Context, cmd *kamflow.Command) error {
 }
 
 // The audit actions of the approval history.
-var approvalActions = []string{"deal." + string(kamflow.CmdRequestApproval), "deal." + string(kamflow.CmdAnswerApproval)}
+var approvalAuditActions = []string{"deal." + string(kamflow.CmdRequestApproval), "deal." + string(kamflow.CmdAnswerApproval)}
 
 // approvalEvent is one line of the approval history: a request or its answer, with the request as
 // it stood after it.
@@ -72,7 +72,7 @@ func (s *Server) approvalHistory(c echo.Context) error {
 	}
 	me := s.actor(c)
 	ctx := c.Request().Context()
-	entries, total, err := s.cfg.Audit.Audit(ctx, kamflow.AuditFilter{Viewer: &me, Actions: approvalActions, Page: p})
+	entries, total, err := s.cfg.Audit.Audit(ctx, kamflow.AuditFilter{Viewer: &me, Actions: approvalAuditActions, Page: p})
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (s *Server) approvalHistory(c echo.Context) error {
 	out := make([]approvalEvent, 0, len(entries))
 	for _, e := range entries {
 		ev := approvalEvent{At: e.At, Event: "answered", Actor: e.Actor, DealID: e.DealID}
-		if e.Action == approvalActions[0] {
+		if e.Action == approvalAuditActions[0] {
 			ev.Event = "requested"
 		}
 		// The entry's after is the request as JSON decoded without a type: read it back as one.
@@ -118,4 +118,35 @@ func approvalRequestSort(a, b approvalEntry) int {
 		return 1
 	}
 	return a.UpdatedAt.Compare(b.UpdatedAt)
+}
+
+// approvalActions is what the signed-in user may do in the deal's approval process now, as the
+// domain's rules decide it: the UI offers exactly these.
+type approvalActions struct {
+	// Request are the subjects they may ask a director's approval for (margin, contract).
+	Request []string `json:"request"`
+	// Answer are the IDs of the pending requests they may answer.
+	Answer []int `json:"answer"`
+}
+
+func approvalActionsFor(me kamflow.Actor, d *kamflow.Deal, now time.Time) approvalActions {
+	out := approvalActions{Request: []string{}, Answer: []int{}}
+	// The approval commands' rules read no settings: the zero value stands in for them.
+	var none kamflow.Settings
+	for _, subject := range []string{kamflow.ApprovalMargin, kamflow.ApprovalContract} {
+		cmd := kamflow.Command{Kind: kamflow.CmdRequestApproval, Actor: me, Approval: &kamflow.ApprovalRequestInput{Subject: subject}}
+		if d.Check(cmd, now, none) == nil {
+			out.Request = append(out.Request, subject)
+		}
+	}
+	for _, a := range d.Approvals {
+		if a.Status != kamflow.ApprovalPending {
+			continue
+		}
+		cmd := kamflow.Command{Kind: kamflow.CmdAnswerApproval, Actor: me, Answer: &kamflow.ApprovalAnswerInput{ID: a.ID, Decision: kamflow.DecisionApprove}}
+		if d.Check(cmd, now, none) == nil {
+			out.Answer = append(out.Answer, a.ID)
+		}
+	}
+	return out
 }

@@ -26,6 +26,9 @@ type dealView struct {
 	DaysInStage    int                 `json:"days_in_stage"`
 	DaysOverSLA    int                 `json:"days_over_sla"`
 	StallDeadline  *time.Time          `json:"stall_deadline,omitempty"`
+	// ApprovalActions is what the signed-in user may do in the deal's approval process
+	// (approvals.go).
+	ApprovalActions approvalActions `json:"approval_actions"`
 }
 
 func (s *Server) view(ctx context.Context, d *kamflow.Deal) (dealView, error) {
@@ -68,6 +71,7 @@ func (s *Server) dealJSON(c echo.Context, status int, d *kamflow.Deal) error {
 	if err != nil {
 		return err
 	}
+	v.ApprovalActions = approvalActionsFor(s.actor(c), d, s.cfg.Now())
 	return c.JSON(status, v)
 }
 
