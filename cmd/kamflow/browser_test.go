@@ -551,6 +551,7 @@ func TestBrowserScenario(t *testing.T) {
 	b.visible(fmt.Sprintf(`#approvals button.approve[data-deal-id=%q]`, contractID))
 	b.screenshot("review-en.png")
 	b.click(fmt.Sprintf(`#approvals button.approve[data-deal-id=%q]`, contractID))
+	b.click("#approval-confirm") // approvals are confirmed (browser_approvals_test.go)
 	b.waitText("#flash", "Contract of “DCS upgrade, cracker unit” approved.")
 	b.waitFor("contract approval gone", fmt.Sprintf(`!document.querySelector('#approvals button.approve[data-deal-id=%q]')`, contractID))
 	b.visible(fmt.Sprintf(`#approvals button.approve[data-deal-id=%q][data-approval=margin]`, marginID))
@@ -565,7 +566,7 @@ func TestBrowserScenario(t *testing.T) {
 	b.waitFor("live margin 19.23", `document.querySelector('#live-margin')?.dataset.margin === '19.23'`)
 	b.waitText("#margin-live", "at or above the floor")
 	b.open("/deals/"+contractID, "#stage-work")
-	b.waitText("#contract-approval", "Contract approved by director")
+	b.waitText("#contract-approval", "Contract approved by 王总 Director Wang")
 	b.visible("#sign-form")
 
 	// Force a deal past its unmet key node, with a reason: the probability cut is shown.

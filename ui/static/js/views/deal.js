@@ -13,6 +13,7 @@ import {
 } from '../domain.js';
 import { badges, gradeBadge, formError, table, empty } from './common.js';
 import { deliveryPanel, reportLine } from './delivery.js';
+import { approvalPart, directDialog, historySection as approvalHistory, timelineLine as approvalLine, nameOf, loadNames } from './approvals.js';
 
 export async function dealView(root, ctx) {
   const id = ctx.params[0];
@@ -26,6 +27,7 @@ export async function dealView(root, ctx) {
   } catch {
     account = null; // not visible to this user
   }
+  await loadNames(); // the approvals' people, by name (approvals.js)
   // A deal that entered delivery has a delivery plan; just after the move it may not be written
   // yet, and the panel looks for it.
   let plan = null;
@@ -65,6 +67,7 @@ export async function dealView(root, ctx) {
         deal.delivery_planned ? deliveryPanel(deal, plan, ctx) : null,
         deal.stage !== 'entry' ? buyingCenter(page, false) : null,
         deal.stage !== 'proposal' && (deal.criteria?.length || ['entry', 'bid'].includes(deal.stage)) ? criteriaSection(page, false) : null,
+        approvalHistory(deal),
         historySection(page, history.items),
         timelineSection(timeline.items, deal)),
       h('aside', { class: 'deal-side', 'aria-label': t('deal.side_label') },
@@ -573,28 +576,30 @@ function bidForm(page) {
   const parts = [form];
   if (b && b.margin_pct < b.floor) {
     if (b.margin_approved_by) {
-      parts.push(h('p', { class: 'recorded', text: t('bid.approved_by', { who: b.margin_approved_by, date: formatDateTime(b.margin_approved_at) }) }));
-    } else if (page.director) {
-      parts.push(approveButton(page, 'approve-margin', t('bid.approve'), '/bid/approve', t('bid.approved')));
+      parts.push(h('p', { class: 'recorded', text: t('bid.approved_by', { who: nameOf(b.margin_approved_by), date: formatDateTime(b.margin_approved_at) }) }));
     } else {
-      parts.push(h('p', { class: 'notice', text: t('bid.needs_approval') }));
+      if (!pendingApproval(d, 'margin')) parts.push(h('p', { class: 'notice', text: t('bid.needs_approval') }));
+      parts.push(approvalPart(d, 'margin', page.path, (text) => page.ctx.refresh({ text })));
+      if (page.director && !pendingApproval(d, 'margin')) {
+        parts.push(approveButton(page, 'approve-margin', t('bid.approve'), 'margin',
+          t('review.approval_margin', { margin: formatPercent(b.margin_pct, 2), floor: formatPercent(b.floor, 2) }), t('bid.approved')));
+      }
     }
   }
   return parts;
 }
 
-function approveButton(page, id, label, sub, okText) {
-  const msg = msgBox();
+// pendingApproval is the deal's request on subject waiting for a director, if any (approvals.js).
+function pendingApproval(d, subject) {
+  return (d.approvals || []).find((a) => a.subject === subject && a.status === 'pending');
+}
+
+// approveButton is a director's approval nobody asked for, confirmed first (approvals.js).
+function approveButton(page, id, label, subject, what, okText) {
+  const d = page.deal;
   const btn = h('button', { type: 'button', class: 'btn btn-primary', id, text: label });
-  btn.addEventListener('click', busy(btn, async () => {
-    replace(msg);
-    try {
-      await page.run('POST', sub, {}, { text: okText });
-    } catch (err) {
-      formError(null, msg, err);
-    }
-  }));
-  return h('div', { class: 'approve' }, h('div', { class: 'actions' }, btn), msg);
+  btn.addEventListener('click', () => directDialog({ ...d, approval: subject }, what, (text) => page.ctx.refresh({ text }), okText));
+  return h('div', { class: 'approve' }, h('div', { class: 'actions' }, btn));
 }
 
 function contractPanel(page) {
@@ -602,8 +607,11 @@ function contractPanel(page) {
   const c = d.contract || {};
   const parts = [];
   parts.push(h('p', { class: 'recorded', id: 'contract-approval' },
-    c.approved_by ? t('contract.approved_by', { who: c.approved_by, date: formatDateTime(c.approved_at) }) : t('contract.not_approved')));
-  if (!c.approved_by && page.director) parts.push(approveButton(page, 'approve-contract', t('contract.approve'), '/contract/approve', t('contract.approved')));
+    c.approved_by ? t('contract.approved_by', { who: nameOf(c.approved_by), date: formatDateTime(c.approved_at) }) : t('contract.not_approved')));
+  if (!c.approved_by && d.status === 'open') parts.push(approvalPart(d, 'contract', page.path, (text) => page.ctx.refresh({ text })));
+  if (!c.approved_by && page.director && !pendingApproval(d, 'contract')) {
+    parts.push(approveButton(page, 'approve-contract', t('contract.approve'), 'contract', t('review.approval_contract'), t('contract.approved')));
+  }
   if (c.signed_on) {
     parts.push(h('p', { class: 'recorded', text: t('contract.signed', { date: formatDate(c.signed_on), who: c.signed_by }) }));
   } else if (page.sales) {
@@ -879,6 +887,9 @@ function localSummary(e, deal) {
       return a.margin_pct === undefined ? null : t('tl.approve_margin', { margin: formatPercent(a.margin_pct, 2) });
     case 'deal.approve_contract':
       return t('contract.approved');
+    case 'deal.request_approval':
+    case 'deal.answer_approval':
+      return approvalLine(e, deal);
     case 'deal.sign_contract':
       return a.contract?.signed_on ? t('tl.sign', { date: formatDate(a.contract.signed_on) }) : null;
     case 'deal.acceptance':

@@ -1,14 +1,16 @@
-// The director's review: stalled deals grouped by stage and owner, oldest stall first, with days
-// over the SLA, whether the directors have been told (the escalation ladder's second rung) and
-// the key-node items they still lack — why each is stuck; the counts by stage, owner and team; a
-// CSV download; and the approvals waiting for a director. Filters by stage, owner and team live
-// in the URL.
+// The director's review: first the approvals waiting for a director (approvals.js: the requests
+// KAMs made, the longest waiting first, answered here after a confirmation); then stalled deals
+// grouped by stage and owner, oldest stall first, with days over the SLA, whether the directors
+// have been told (the escalation ladder's second rung) and the key-node items they still lack —
+// why each is stuck; the counts by stage, owner and team; a CSV download; and the teams' recent
+// approval history. Filters by stage, owner and team live in the URL.
 
 import { api, gateLabel } from '../api.js';
-import { t, tp, formatMoney, formatPercent, formatDateTime, formatNumber } from '../i18n.js';
-import { h, replace, busy, newId } from '../dom.js';
+import { t, tp, formatMoney, formatDateTime, formatNumber } from '../i18n.js';
+import { h, replace, newId } from '../dom.js';
 import { STAGES, stageLabel, formatSLA } from '../domain.js';
-import { accountNames, formError, table, empty, query, csvHref, csvLink, timeZone } from './common.js';
+import { accountNames, table, empty, query, csvHref, csvLink, timeZone } from './common.js';
+import { waitingSection, recentSection, loadNames } from './approvals.js';
 
 // Owners and teams seen in the review this session, for the filters.
 const knownOwners = new Set();
@@ -17,13 +19,15 @@ export async function reviewView(root, ctx) {
   const q = ctx.query;
   const f = { stage: STAGES.includes(q.get('stage')) ? q.get('stage') : '', owner: q.get('owner') || '', team: q.get('team') || '' };
   const sq = query(f);
-  const [stalled, approvals, teams] = await Promise.all([
+  const [stalled, approvals, teams, approvalHistory] = await Promise.all([
     api('GET', `/reports/stalled${sq ? `?${sq}` : ''}`),
     api('GET', '/reports/approvals'),
     // Team names for the team column and filter; without them the team's ID is shown.
     api('GET', '/teams').then((r) => r.items || [], () => []),
+    api('GET', '/reports/approvals/history?limit=20'),
   ]);
   const names = await accountNames([...stalled.items, ...approvals.items].map((d) => d.account_id));
+  await loadNames(); // the approvals' people, by name (approvals.js)
   if (!ctx.alive()) return;
   for (const o of stalled.by_owner || []) knownOwners.add(o.key);
   if (f.owner) knownOwners.add(f.owner);
@@ -33,8 +37,9 @@ export async function reviewView(root, ctx) {
   replace(root,
     h('h1', { text: t('review.title') }),
     h('p', { class: 'lead', text: t('review.lead') }),
+    waitingSection(approvals.items, names, ctx),
     stalledSection(stalled, names, teamName, f, teams, ctx),
-    approvalsSection(approvals.items, names, ctx));
+    recentSection(approvalHistory));
 }
 
 function filters(f, teams, ctx) {
@@ -130,40 +135,4 @@ function stalledSection(report, names, teamName, f, teams, ctx) {
         counts('stalled-by-team', t('review.by_team'), t('reports.team'), report.by_team || [], teamName))
       : null,
     groups.length ? groups : empty(t('review.no_stalled')));
-}
-
-function approvalsSection(items, names, ctx) {
-  const hid = newId('ap');
-  const rows = items.map((d) => {
-    const msg = h('div', { class: 'form-msg', role: 'alert' });
-    const what = d.approval === 'margin'
-      ? t('review.approval_margin', { margin: formatPercent(d.margin_pct, 2), floor: formatPercent(d.floor, 2) })
-      : t('review.approval_contract');
-    const btn = h('button', {
-      type: 'button', class: 'btn btn-primary btn-small approve', data: { dealId: d.id, approval: d.approval },
-      'aria-label': t(`review.approve_${d.approval}_for`, { title: d.title }),
-    }, t('review.approve'));
-    btn.addEventListener('click', busy(btn, async () => {
-      replace(msg);
-      try {
-        await api('POST', `/deals/${encodeURIComponent(d.id)}/${d.approval === 'margin' ? 'bid' : 'contract'}/approve`, {});
-        await ctx.refresh({ text: t(d.approval === 'margin' ? 'review.approved_margin' : 'review.approved_contract', { title: d.title }) });
-      } catch (err) {
-        formError(null, msg, err);
-      }
-    }));
-    return h('tr', { data: { dealId: d.id } },
-      h('th', { scope: 'row' }, h('a', { href: `/deals/${d.id}`, 'data-link': true, text: d.title })),
-      h('td', { text: names.get(d.account_id) || '' }),
-      h('td', { text: d.owner }),
-      h('td', { text: `${stageLabel(d.stage)} · ${what}` }),
-      h('td', { class: 'money', text: formatMoney(d.value, d.currency, { whole: true }) }),
-      h('td', { text: formatDateTime(d.updated_at) }),
-      h('td', null, btn, msg));
-  });
-  return h('section', { class: 'panel', id: 'approvals', 'aria-labelledby': hid },
-    h('h2', { id: hid }, t('review.approvals_title'), ' ', h('span', { class: 'count', text: `(${items.length})` })),
-    items.length
-      ? table(null, [t('review.deal'), t('review.account'), t('review.owner_col'), t('review.approval'), t('field.value'), t('review.waiting_since'), t('review.action')], rows)
-      : empty(t('review.no_approvals')));
 }
