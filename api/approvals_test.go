@@ -108,5 +108,17 @@ func approvalScenarios() []scenario {
 		{name: "nothing waits on the bid", method: "GET", path: "/api/v1/reports/approvals", as: "d1", status: 200,
 			want: map[string]any{"items": length(1), "items.0.id": "{neg}"}},
 		ask("nothing left to ask", "kam2", `{"subject":"margin"}`, 422, "wrong_stage", map[string]any{"error.details.reason": "approved"}),
+
+		// A contract: asked for by kam1 on {neg}, approved by d1, which lets it be signed.
+		{name: "ask for the contract", method: "POST", path: "/api/v1/deals/{neg}/approvals", body: `{"subject":"contract","note":"Standard terms, 30% advance"}`,
+			status: 200, want: map[string]any{"approvals.0.subject": "contract", "approvals.0.stage": "negotiation", "approvals.0.margin_pct": absent,
+				"approvals.0.status": "pending"}},
+		{name: "the contract's request first", method: "GET", path: "/api/v1/reports/approvals", as: "d1", status: 200,
+			want: map[string]any{"items": length(1), "items.0.id": "{neg}", "items.0.approval": "contract", "items.0.request.note": "Standard terms, 30% advance"}},
+		{name: "approve the contract", method: "POST", path: "/api/v1/deals/{neg}/approvals/1/answer", as: "d1", body: `{"decision":"approve","comment":"ok"}`,
+			status: 200, want: map[string]any{"approvals.0.status": "approved", "approvals.0.comment": "ok", "contract.approved_by": "d1",
+				"gate.items.0.met": true, "approval_actions.answer": length(0)}},
+		{name: "nothing waits any more", method: "GET", path: "/api/v1/reports/approvals", as: "d1", status: 200,
+			want: map[string]any{"items": length(0)}},
 	}
 }
