@@ -96,7 +96,7 @@ func approvalScenarios() []scenario {
 			"items.0.action": "deal.answer_approval", "items.0.summary": "approval of the bid's margin of 8.70% below the 15.00% floor approved",
 			"items.0.after.status": "approved", "items.1.action": "deal.request_approval",
 			"items.1.summary": "approval of the bid's margin of 8.70% below the 15.00% floor requested: Spare parts quoted apart",
-			"items.2.action": "deal.answer_approval", "items.2.after.status": "sent_back", "items.3.action": "deal.request_approval"}},
+			"items.2.action":  "deal.answer_approval", "items.2.after.status": "sent_back", "items.3.action": "deal.request_approval"}},
 		{name: "approval history", method: "GET", path: "/api/v1/reports/approvals/history", as: "d1", status: 200, want: map[string]any{
 			"total": 4, "items": length(4), "items.0.event": "answered", "items.0.actor": "d1", "items.0.deal_id": "{bid}",
 			"items.0.title": title, "items.0.owner": "kam2", "items.0.approval.id": 2, "items.0.approval.status": "approved",

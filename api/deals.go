@@ -431,8 +431,6 @@ var commandInputs = map[kamflow.CommandKind]func(echo.Context, *kamflow.Command)
 		return nil
 	}),
 	kamflow.CmdSignContract: input(func(cmd *kamflow.Command, v *kamflow.SignInput) error { cmd.Sign = v; return nil }),
-	kamflow.CmdRequestApproval: readApprovalRequest,
-	kamflow.CmdAnswerApproval:  readApprovalAnswer,
 	kamflow.CmdAcceptance:   input(func(cmd *kamflow.Command, v *kamflow.AcceptanceInput) error { cmd.Acceptance = v; return nil }),
 	kamflow.CmdAdvance:      input(func(cmd *kamflow.Command, v *kamflow.AdvanceInput) error { cmd.Advance = v; return nil }),
 	kamflow.CmdClose:        input(func(cmd *kamflow.Command, v *kamflow.CloseInput) error { cmd.Close = v; return nil }),
@@ -452,6 +450,9 @@ var commandInputs = map[kamflow.CommandKind]func(echo.Context, *kamflow.Command)
 		}
 		return nil
 	}),
+	// Approvals as a process (approvals.go).
+	kamflow.CmdRequestApproval: readApprovalRequest,
+	kamflow.CmdAnswerApproval:  readApprovalAnswer,
 }
 
 // command answers a deal command's route: its body read into the command, sent to the deal.

@@ -76,6 +76,8 @@ POST   /api/v1/deals/{id}/proposal              401   403  200  404  200  200  4
 PUT    /api/v1/deals/{id}/bid                   401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/bid/approve           401   403  200  404  403  403  404  403  404
 POST   /api/v1/deals/{id}/contract/approve      401   403  200  404  403  403  404  403  404
+POST   /api/v1/deals/{id}/approvals             401   403  403  404  200  200  404  403  404
+POST   /api/v1/deals/{id}/approvals/{approval}/answer  401  403  200  404  403  403  404  403  404
 POST   /api/v1/deals/{id}/contract/sign         401   403  200  404  200  200  404  403  404
 POST   /api/v1/deals/{id}/acceptance            401   403  422  404  422  422  404  422  404
 POST   /api/v1/deals/{id}/project/close         401   403  200  404  200  200  404  200  404
@@ -110,6 +112,7 @@ GET    /api/v1/accounts/{id}/service-report     401   403  200  404  200  200  4
 GET    /api/v1/reports/stalled                  401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/pipeline                 401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/approvals                401   403  200  200  403  403  403  403  403
+GET    /api/v1/reports/approvals/history        401   403  200  200  403  403  403  403  403
 GET    /api/v1/reports/funnel                   401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/stage-times              401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/forecast                 401   403  200  200  200  200  200  403  403
@@ -194,6 +197,7 @@ const (
 	proposalStage                 // in proposal, nothing recorded
 	bidStage                      // in bid, no bid yet
 	bidBelowFloor                 // in bid, a bid below the margin floor waits for a director
+	bidRequested                  // in bid, below the floor, and kam1 asked a director for its approval (request 1)
 	negotiation                   // in negotiation, contract not approved
 	contractApproved              // in negotiation, contract approved by d1
 	delivery                      // won and in delivery, not accepted
@@ -269,6 +273,8 @@ var matrixCases = map[string]matrixCase{
 	"PUT /api/v1/deals/{id}/bid":                                 {stage: bidStage, body: goodBid},
 	"POST /api/v1/deals/{id}/bid/approve":                        {stage: bidBelowFloor},
 	"POST /api/v1/deals/{id}/contract/approve":                   {stage: negotiation},
+	"POST /api/v1/deals/{id}/approvals":                          {stage: bidBelowFloor, body: `{"subject":"margin","note":"Reference site"}`},
+	"POST /api/v1/deals/{id}/approvals/{approval}/answer":        {stage: bidRequested, body: `{"decision":"approve"}`},
 	"POST /api/v1/deals/{id}/contract/sign":                      {stage: contractApproved, body: sign},
 	"POST /api/v1/deals/{id}/acceptance":                         {stage: delivery, body: `{"result":"pass","notes":"72h run test passed"}`},
 	"POST /api/v1/deals/{id}/project/close":                      {stage: accepted},
@@ -314,6 +320,7 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/reports/stalled":                                {},
 	"GET /api/v1/reports/pipeline":                               {},
 	"GET /api/v1/reports/approvals":                              {},
+	"GET /api/v1/reports/approvals/history":                      {},
 	"GET /api/v1/reports/funnel":                                 {},
 	"GET /api/v1/reports/stage-times":                            {},
 	"GET /api/v1/reports/forecast":                               {},
@@ -450,8 +457,11 @@ func (m *matrixRun) fresh(st stage) (account, deal string) {
 	if st == bidStage {
 		return account, deal
 	}
-	if st == bidBelowFloor {
+	if st == bidBelowFloor || st == bidRequested {
 		do("kam1", "PUT", "/bid", lowBid)
+		if st == bidRequested {
+			do("kam1", "POST", "/approvals", `{"subject":"margin"}`)
+		}
 		return account, deal
 	}
 	do("kam1", "PUT", "/bid", goodBid)
@@ -561,7 +571,7 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 			e.must(200, "POST", "/api/v1/deals/"+deal+"/stakeholders", "kam1", fmt.Sprintf(`{"contact_id":%q,"name":"","role":"influencer","stance":"neutral"}`, ct["id"]))
 		}
 	}
-	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1", "{kind}", "deals").Replace(path) + c.query
+	path = strings.NewReplacer("{stage}", "development", "{key}", kamflow.TaskSiteSurvey, "{item}", "p1", "{kind}", "deals", "{approval}", "1").Replace(path) + c.query
 	m.n++
 	body := strings.NewReplacer("{account}", account, "{username}", fmt.Sprintf("newkam%d", m.n),
 		"{team}", fmt.Sprintf("Matrix team %d", m.n)).Replace(c.body)
