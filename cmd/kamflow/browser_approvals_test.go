@@ -148,10 +148,16 @@ func TestBrowserApprovals(t *testing.T) {
 		b.click("#request-approval-margin")
 		b.waitText("#flash", text["asked"])
 		b.visible("#approval-waiting-margin")
+		b.waitFor("no answer offered to the KAM", `!document.querySelector('#approve-request-margin') && !document.querySelector('#request-approval-margin')`)
 		b.check()
 
-		// The director approves after the dialog says what will happen.
+		// The director sees the request on the deal too, with the answers the rules let them give,
+		// and approves from the review after the dialog says what will happen.
 		as("director", lang)
+		b.open("/deals/"+id, "#approval-waiting-margin")
+		b.visible("#approve-request-margin")
+		b.visible("#send-back-request-margin")
+		fits("#send-back-request-margin")
 		b.open("/review", card)
 		b.click(card + " button.approve")
 		b.visible("#approval-form[data-decision=approve]")
