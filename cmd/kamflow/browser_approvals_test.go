@@ -70,13 +70,13 @@ func TestBrowserApprovals(t *testing.T) {
 	for _, lang := range []string{"en", "zh-CN"} {
 		text := map[string]map[string]string{
 			"en": {
-				"asked": "Approval requested: the directors have been told.", "waiting": "Waiting for a director to approve",
+				"asked": "Approval requested: the directors have been told.", "waiting": "A director of the team is to approve",
 				"required": "A comment is required to send the request back", "sentBack": "Sent back: “", "approved": "Approved: “",
 				"explain": "You approve the bid's margin of 12.5%, below the 15% floor.", "kam": "李经理 Li (KAM)", "dir": "王总 Director Wang",
-				"tlSentBack": "sent back: ", "history": "Approval history",
+				"tlSentBack": "Sent back: the bid's margin of 12.5%, below the 15% floor. Comment: ", "history": "Approval history",
 			},
 			"zh-CN": {
-				"asked": "已提交审批，并已通知销售总监。", "waiting": "等待销售总监审批：", "required": "退回审批申请必须填写意见",
+				"asked": "已提交审批，并已通知销售总监。", "waiting": "需由团队的销售总监审批：", "required": "退回审批申请必须填写意见",
 				"sentBack": "已退回：“", "approved": "已批准：“", "explain": "您将批准此项：投标毛利率 12.5%，低于底线 15%。",
 				"kam": "李经理 Li (KAM)", "dir": "王总 Director Wang", "tlSentBack": "已退回：投标毛利率 12.5%，低于底线 15%。意见：", "history": "审批记录",
 			},

@@ -850,8 +850,9 @@ function timelineSection(items, deal) {
 // language the line is built from the entry's recorded values where they say enough, and the
 // English summary (marked as such) stands in otherwise.
 function summaryLine(e, deal) {
-  // The delivery's summaries name tasks by their keys: they are said in words in every language.
-  const text = locale() === 'en' && !e.action.startsWith('delivery.') ? null : localSummary(e, deal);
+  // The delivery's summaries name tasks by their keys, and the approvals' (approvals.js) raw
+  // percentages: they are said in words in every language.
+  const text = locale() === 'en' && !e.action.startsWith('delivery.') && !e.action.endsWith('_approval') ? null : localSummary(e, deal);
   if (text) return h('p', { class: 'timeline-summary', text });
   return e.summary ? h('p', { class: 'timeline-summary', lang: 'en', text: e.summary }) : null;
 }
