@@ -1071,9 +1071,10 @@ func (rec DealRecord) NotOpen(h *ImportHeader) *ImportIssue {
 // Values.
 
 // ParseImportMoney reads an amount as spreadsheets write it: "12000000", "12,000,000.00",
-// "¥1,200,000", "1200万" (ten thousands, as Chinese figures are often given), or an XLSX number
-// such as "1.2E7". At most two decimals (a float's noise past them is rounded away), never
-// negative.
+// "¥1,200,000", "1200万" (ten thousands, as Chinese figures are often given; "1.5亿", hundred
+// millions, too), or an XLSX number such as "1.2E7". At most two decimals (a float's noise past
+// them is rounded away), never negative. A refusal is an *AmountError. The UI reads what people
+// type into money fields by this same rule (GET /amounts/parse).
 func ParseImportMoney(s string) (Money, error) {
 	orig := strings.TrimSpace(s)
 	v := strings.Map(func(r rune) rune {
@@ -1089,10 +1090,12 @@ func ParseImportMoney(s string) (Money, error) {
 	scale := 1.0
 	if w, ok := strings.CutSuffix(v, "万"); ok {
 		v, scale = w, 10000
+	} else if w, ok := strings.CutSuffix(v, "亿"); ok {
+		v, scale = w, 100000000
 	}
-	bad := func(why string) (Money, error) { return 0, fmt.Errorf("%q %s", clip(orig), why) }
+	bad := func(problem string) (Money, error) { return 0, &AmountError{Text: orig, Problem: problem} }
 	if v == "" {
-		return bad("is not an amount")
+		return bad(AmountEmpty)
 	}
 	if strings.Contains(v, ",") {
 		// Commas group thousands: "1,200,000.00". Anything else ("12,3", a decimal comma) is
@@ -1101,7 +1104,7 @@ func ParseImportMoney(s string) (Money, error) {
 		groups := strings.Split(strings.TrimPrefix(whole, "-"), ",")
 		for i, g := range groups {
 			if g == "" || len(g) > 3 || (i > 0 && len(g) != 3) {
-				return bad("is not an amount like 1200000.00")
+				return bad(AmountFormat)
 			}
 		}
 		v = strings.ReplaceAll(whole, ",", "")
@@ -1110,12 +1113,12 @@ func ParseImportMoney(s string) (Money, error) {
 		}
 	}
 	if strings.HasPrefix(v, "-") {
-		return bad("is negative")
+		return bad(AmountNegative)
 	}
 	if strings.ContainsAny(v, "eE") || scale != 1 {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return bad("is not an amount like 1200000.00")
+			return bad(AmountFormat)
 		}
 		return moneyOfFloat(orig, f*scale)
 	}
@@ -1124,16 +1127,16 @@ func ParseImportMoney(s string) (Money, error) {
 		// An XLSX cell holds the float, which may print as 1234.5600000000001.
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return bad("is not an amount like 1200000.00")
+			return bad(AmountFormat)
 		}
 		return moneyOfFloat(orig, f)
 	}
 	m, err := ParseMoney(whole + "." + frac + strings.Repeat("0", 2-len(frac)))
 	if err != nil {
 		if strings.Contains(err.Error(), "too large") {
-			return bad("is too large (at most 999999999999.99)")
+			return bad(AmountTooLarge)
 		}
-		return bad("is not an amount like 1200000.00")
+		return bad(AmountFormat)
 	}
 	return m, nil
 }
@@ -1143,11 +1146,11 @@ func moneyOfFloat(orig string, f float64) (Money, error) {
 	r := math.Round(cents)
 	switch {
 	case f < 0:
-		return 0, fmt.Errorf("%q is negative", clip(orig))
+		return 0, &AmountError{Text: orig, Problem: AmountNegative}
 	case math.Abs(cents-r) > 1e-6*math.Max(1, math.Abs(cents)):
-		return 0, fmt.Errorf("%q has more than two decimals", clip(orig))
+		return 0, &AmountError{Text: orig, Problem: AmountDecimals}
 	case r > float64(MaxMoney):
-		return 0, fmt.Errorf("%q is too large (at most 999999999999.99)", clip(orig))
+		return 0, &AmountError{Text: orig, Problem: AmountTooLarge}
 	}
 	return Money(r), nil
 }

@@ -216,8 +216,11 @@ type ForcingReport struct {
 // Count is a number of deals with one value of something: a reason, a competitor.
 type Count struct {
 	Outcome Status `json:"outcome,omitempty"` // for a reason: lost or withdrawn
-	Value   string `json:"value"`
-	Count   int    `json:"count"`
+	// Code is a loss reason's code from the settings' list (Value is the code too; the UI shows its
+	// label); "" for reasons in words.
+	Code  string `json:"code,omitempty"`
+	Value string `json:"value"`
+	Count int    `json:"count"`
 }
 
 // StageLosses is why deals were lost or withdrawn in one stage, and to whom.
@@ -225,7 +228,9 @@ type StageLosses struct {
 	Stage     Stage `json:"stage"`
 	Lost      int   `json:"lost"`
 	Withdrawn int   `json:"withdrawn"`
-	// Reasons are the closings' reasons (exact text), most frequent first; Competitors the
+	// Reasons are the closings' reasons, most frequent first: by code when picked from the list,
+	// else by their words regardless of case and spacing ("Price" and " price" are one, shown as
+	// written most often); Competitors the
 	// winning competitors named ("" when none was named is left out), most frequent first.
 	Reasons     []Count `json:"reasons"`
 	Competitors []Count `json:"competitors"`
@@ -236,6 +241,7 @@ type StageLosses struct {
 type ClosingRow struct {
 	Stage      Stage
 	Outcome    Status
+	ReasonCode string
 	Reason     string
 	Competitor string
 	N          int
@@ -245,11 +251,13 @@ type ClosingRow struct {
 // present, in order.
 func Losses(rows []ClosingRow) []StageLosses {
 	out := make([]StageLosses, len(Stages))
+	// A reason's key: outcome, and "code:…" or "text:…" (the words folded); its words as written.
 	reasons := make([]map[[2]string]int, len(Stages))
+	words := make([]map[[2]string]map[string]int, len(Stages))
 	comps := make([]map[string]int, len(Stages))
 	for i, st := range Stages {
 		out[i] = StageLosses{Stage: st, Reasons: []Count{}, Competitors: []Count{}}
-		reasons[i], comps[i] = map[[2]string]int{}, map[string]int{}
+		reasons[i], words[i], comps[i] = map[[2]string]int{}, map[[2]string]map[string]int{}, map[string]int{}
 	}
 	for _, r := range rows {
 		i := r.Stage.Index()
@@ -261,14 +269,28 @@ func Losses(rows []ClosingRow) []StageLosses {
 		} else {
 			out[i].Withdrawn += r.N
 		}
-		reasons[i][[2]string{string(r.Outcome), r.Reason}] += r.N
+		key := [2]string{string(r.Outcome), "code:" + r.ReasonCode}
+		if r.ReasonCode == "" || r.ReasonCode == LossOther {
+			key[1] = "text:" + strings.ToLower(strings.Join(strings.Fields(r.Reason), " "))
+			if words[i][key] == nil {
+				words[i][key] = map[string]int{}
+			}
+			words[i][key][r.Reason] += r.N
+		}
+		reasons[i][key] += r.N
 		if c := strings.TrimSpace(r.Competitor); c != "" {
 			comps[i][c] += r.N
 		}
 	}
 	for i := range out {
 		for k, n := range reasons[i] {
-			out[i].Reasons = append(out[i].Reasons, Count{Outcome: Status(k[0]), Value: k[1], Count: n})
+			c := Count{Outcome: Status(k[0]), Count: n}
+			if code, ok := strings.CutPrefix(k[1], "code:"); ok {
+				c.Code, c.Value = code, code
+			} else {
+				c.Value = mostWritten(words[i][k])
+			}
+			out[i].Reasons = append(out[i].Reasons, c)
 		}
 		for k, n := range comps[i] {
 			out[i].Competitors = append(out[i].Competitors, Count{Value: k, Count: n})
@@ -277,6 +299,17 @@ func Losses(rows []ClosingRow) []StageLosses {
 		sortCounts(out[i].Competitors)
 	}
 	return out
+}
+
+// mostWritten is the way of writing a reason used most often (the first in order of a tie).
+func mostWritten(ways map[string]int) string {
+	best, n := "", -1
+	for w, k := range ways {
+		if k > n || (k == n && w < best) {
+			best, n = w, k
+		}
+	}
+	return best
 }
 
 func sortCounts(c []Count) {

@@ -15,6 +15,9 @@ type Settings struct {
 	// ServiceCadence is when the proactive service visits come after a project closes; empty is
 	// DefaultServiceCadence (30, 90, 180 and 365 days).
 	ServiceCadence []Duration `json:"service_cadence,omitempty"`
+	// LossReasons are the reasons a lost deal is closed with (and "other"); empty is
+	// DefaultLossReasons. The deals hold them to check a close's reason code.
+	LossReasons []LossReason `json:"loss_reasons,omitempty"`
 }
 
 // DefaultSettings are the settings of a fresh installation.
@@ -53,6 +56,11 @@ func (s Settings) Validate() error {
 	}
 	if len(s.ServiceCadence) > 0 {
 		if err := ValidateCadence(s.ServiceCadence); err != nil {
+			return err
+		}
+	}
+	if len(s.LossReasons) > 0 {
+		if err := ValidateLossReasons(s.LossReasons); err != nil {
 			return err
 		}
 	}

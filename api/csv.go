@@ -164,6 +164,19 @@ func (s *Server) lossesCSV(c echo.Context, q reportQuery, losses []kamflow.Stage
 	if q.zh {
 		reason, competitor = "原因", "赢单对手"
 	}
+	// A reason picked from the list is shown by its label in the settings' list now.
+	settings, err := s.cfg.Settings.VersionedSettings(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	lang := "en"
+	if q.zh {
+		lang = "zh-CN"
+	}
+	labels := map[string]string{kamflow.LossOther: map[bool]string{false: "other", true: "其他"}[q.zh]}
+	for _, r := range settings.Settings.LossReasonsOf() {
+		labels[r.Code] = r.Labels[lang]
+	}
 	var rows [][]string
 	for _, l := range losses {
 		for _, r := range l.Reasons {
@@ -171,7 +184,11 @@ func (s *Server) lossesCSV(c echo.Context, q reportQuery, losses []kamflow.Stage
 			if q.zh && statusZH[r.Outcome] != "" {
 				out = statusZH[r.Outcome]
 			}
-			rows = append(rows, []string{stageName(l.Stage, q.zh), reason, out, csvText(r.Value), itoa(r.Count)})
+			value := r.Value
+			if r.Code != "" && labels[r.Code] != "" {
+				value = labels[r.Code]
+			}
+			rows = append(rows, []string{stageName(l.Stage, q.zh), reason, out, csvText(value), itoa(r.Count)})
 		}
 		for _, r := range l.Competitors {
 			rows = append(rows, []string{stageName(l.Stage, q.zh), competitor, "", csvText(r.Value), itoa(r.Count)})

@@ -38,8 +38,8 @@ WHERE deals.seq < excluded.seq`
 
 // insertTransition writes a stage-history row once: (deal_id, seq) identifies it.
 const insertTransition = `INSERT INTO stage_transitions (deal_id, seq, kind, from_stage, to_stage,
-	status, forced, reason, competitor, missing, actor, at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	status, forced, reason, competitor, missing, actor, at, reason_code)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (deal_id, seq) DO NOTHING`
 
 // exitStay records on the transition into a stage how the deal's stay there ended: the
@@ -167,7 +167,7 @@ func (d *DB) project(ctx context.Context, p kamflow.Projection, fresh *bool) err
 		if t != nil {
 			res := tx.Exec(insertTransition,
 				deal.ID, t.Seq, t.Kind, string(t.FromStage), string(t.ToStage), string(t.Status), t.Forced,
-				t.Reason, t.Competitor, string(missing), t.Actor, ts(t.At))
+				t.Reason, t.Competitor, string(missing), t.Actor, ts(t.At), t.ReasonCode)
 			*fresh = res.Error == nil && res.RowsAffected > 0
 			if err := res.Error; err != nil {
 				return fmt.Errorf("db: project transition %d of deal %s: %w", t.Seq, deal.ID, err)

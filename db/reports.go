@@ -260,19 +260,20 @@ func (d *DB) Losses(ctx context.Context, f kamflow.ReportFilter) ([]kamflow.Stag
 	var rows []struct {
 		Stage      string
 		Outcome    string
+		ReasonCode string
 		Reason     string
 		Competitor string
 		N          int
 	}
-	err := d.r.WithContext(ctx).Raw(`SELECT t.from_stage AS stage, t.status AS outcome, t.reason, t.competitor, count(*) AS n
-		FROM stage_transitions t`+join+w.String()+" GROUP BY t.from_stage, t.status, t.reason, t.competitor", w.args...).
+	err := d.r.WithContext(ctx).Raw(`SELECT t.from_stage AS stage, t.status AS outcome, t.reason_code, t.reason, t.competitor, count(*) AS n
+		FROM stage_transitions t`+join+w.String()+" GROUP BY t.from_stage, t.status, t.reason_code, t.reason, t.competitor", w.args...).
 		Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("db: losses: %w", err)
 	}
 	out := make([]kamflow.ClosingRow, len(rows))
 	for i, r := range rows {
-		out[i] = kamflow.ClosingRow{Stage: kamflow.Stage(r.Stage), Outcome: kamflow.Status(r.Outcome), Reason: r.Reason,
+		out[i] = kamflow.ClosingRow{Stage: kamflow.Stage(r.Stage), Outcome: kamflow.Status(r.Outcome), ReasonCode: r.ReasonCode, Reason: r.Reason,
 			Competitor: r.Competitor, N: r.N}
 	}
 	return kamflow.Losses(out), nil

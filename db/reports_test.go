@@ -324,8 +324,8 @@ func TestReports(t *testing.T) {
 			same(t, "losses", rows, []string{
 				"development 0 0 [] []", // E was abandoned, not lost
 				"entry 0 0 [] []",
-				"proposal 2 0 [{lost delivery time 1} {lost price 1}] [{ Acme 1}]",
-				"bid 0 1 [{withdrawn criteria against us 1}] [{ Beta 1}]",
+				"proposal 2 0 [{lost  delivery time 1} {lost  price 1}] [{  Acme 1}]", // {outcome code value count}
+				"bid 0 1 [{withdrawn  criteria against us 1}] [{  Beta 1}]",
 				"negotiation 0 0 [] []",
 				"delivery 0 0 [] []",
 			})
