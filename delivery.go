@@ -131,6 +131,8 @@ type PunchItem struct {
 	Done       bool       `json:"done"`
 	ResolvedBy string     `json:"resolved_by,omitempty"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+	// Note says how the item was resolved (optional; items resolved before notes have none).
+	Note string `json:"note,omitempty"`
 }
 
 // DeliveryTask is one task of the delivery plan.
@@ -475,7 +477,8 @@ type DeliveryCommand struct {
 	Punch    string              `json:"punch,omitempty"`
 	Visit    string              `json:"visit,omitempty"`
 	Report   *VisitReport        `json:"report,omitempty"`
-	// Note says how a failed undo was cleaned up by hand (resolve_undo).
+	// Note says how a failed undo was cleaned up by hand (resolve_undo), or how a punch item
+	// was resolved (resolve; optional).
 	Note string `json:"note,omitempty"`
 }
 
@@ -555,7 +558,7 @@ func (p *DeliveryPlan) Check(cmd DeliveryCommand) error {
 				if it.Done {
 					return Errorf(ECONFLICT, "punch item %s is resolved already", it.ID)
 				}
-				return nil
+				return checkText("note", cmd.Note, false, MaxNoteLength)
 			}
 		}
 		return Errorf(ENOTFOUND, "no punch item %q", cmd.Punch)
@@ -873,6 +876,7 @@ func (p *DeliveryPlan) Apply(cmd DeliveryCommand, now time.Time) error {
 		for i := range t.PunchList {
 			if t.PunchList[i].ID == cmd.Punch {
 				t.PunchList[i].Done, t.PunchList[i].ResolvedBy, t.PunchList[i].ResolvedAt = true, who, &at
+				t.PunchList[i].Note = strings.TrimSpace(cmd.Note)
 			}
 		}
 	case DelivReport:

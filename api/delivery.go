@@ -156,14 +156,20 @@ func (s *Server) taskCommand(kind kamflow.DeliveryCommandKind) echo.HandlerFunc 
 }
 
 func (s *Server) resolvePunch(c echo.Context) error {
-	if err := bind(c, &struct{}{}); err != nil {
+	var in resolvePunchInput
+	if err := bind(c, &in); err != nil {
 		return err
 	}
 	d, _, err := s.deliveryPlan(c)
 	if err != nil {
 		return err
 	}
-	return s.deliveryCommand(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivResolve, Punch: c.Param("item")})
+	return s.deliveryCommand(c, d, kamflow.DeliveryCommand{Kind: kamflow.DelivResolve, Punch: c.Param("item"), Note: in.Note})
+}
+
+// resolvePunchInput says, optionally, how a punch item was resolved.
+type resolvePunchInput struct {
+	Note string `json:"note,omitempty"`
 }
 
 // resolveUndoInput is an engineer's word that the work of a failed undo was cleaned up by hand.

@@ -421,6 +421,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"VisitReportInput":    visitReportInput{},
 		"ServiceCadenceInput": serviceCadenceInput{},
 		"ResolveUndoInput":    resolveUndoInput{},
+		"ResolvePunchInput":   resolvePunchInput{},
 		"UserPatch":           userPatch{},
 		"TeamInput": struct {
 			Name string `json:"name"`
