@@ -48,8 +48,8 @@ func TestLossReasons(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		s := e.get(t, "kam1", "/api/v1/settings", 200)
-		if field(s, "loss_reasons") != "" {
-			t.Fatalf("no list set: %s", field(s, "loss_reasons"))
+		if field(s, "loss_reasons.0.code") != "price" || field(s, "loss_reasons.5.code") != "budget_cancelled" || field(s, "loss_reasons.0.labels.zh-CN") != "价格" {
+			t.Fatalf("no list set, the defaults: %s", field(s, "loss_reasons"))
 		}
 		acct := e.must(201, "POST", "/api/v1/accounts", "kam1", `{"name":"Sinopec Zhenhai"}`)["id"].(string)
 		deal := func() string {

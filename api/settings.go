@@ -55,7 +55,9 @@ func viewOfSettings(v kamflow.VersionedSettings) settingsView {
 	if esc.Teams == nil {
 		esc.Teams = map[string]map[kamflow.Stage]kamflow.TeamEscalation{}
 	}
-	return settingsView{Settings: v.Settings, Escalation: esc, Version: v.Version, UpdatedBy: v.UpdatedBy}
+	set := v.Settings
+	set.LossReasons = set.LossReasonsOf() // the defaults shown while none are set, to pick from
+	return settingsView{Settings: set, Escalation: esc, Version: v.Version, UpdatedBy: v.UpdatedBy}
 }
 
 // settingsConflict shows the settings of a version conflict as GET /settings does.

@@ -65,23 +65,23 @@ func TestBrowserChangedMeanwhile(t *testing.T) {
 	// An admin changes the entry stage's SLA on a page read before the bid stage's changed.
 	b.signIn("admin")
 	b.waitFor("settings", `location.pathname === '/settings' && !!document.querySelector('#sla-entry')`)
-	b.set("#sla-entry", "40d")
+	b.set("#sla-entry", "40") // days, as the 45 days shown
 	admin.do("PUT", "/api/v1/settings/stages/bid", map[string]any{"sla": "14d"}, 200)
 	b.click(`form[data-stage=entry] button[type=submit]`)
 	b.waitText(`form[data-stage=entry] .changed-meanwhile`, "Changed by Administrator meanwhile.")
 	b.click(`form[data-stage=entry] .conflict-reapply`)
 	b.waitText("#flash", "Sales entry: SLA 40 days")
-	b.waitFor("both SLAs", `document.querySelector('#sla-entry')?.value === '40d' && document.querySelector('#sla-bid')?.value === '14d'`)
+	b.waitFor("both SLAs", `document.querySelector('#sla-entry')?.value === '40' && document.querySelector('#sla-bid')?.value === '2' && document.querySelector('#sla-bid-unit')?.value === 'weeks'`)
 
 	// The same in Chinese.
 	b.set("#lang", "zh-CN")
 	b.waitFor("Chinese", `document.documentElement.lang === 'zh-CN' && !!document.querySelector('#sla-proposal')`)
-	b.set("#sla-proposal", "20d")
+	b.set("#sla-proposal", "20")
 	admin.do("PUT", "/api/v1/settings/stages/negotiation", map[string]any{"sla": "25d"}, 200)
 	b.click(`form[data-stage=proposal] button[type=submit]`)
 	b.waitText(`form[data-stage=proposal] .changed-meanwhile`, "Administrator 在此期间修改了此内容。")
 	b.screenshot("changed-meanwhile-zh.png")
 	b.click(`form[data-stage=proposal] .conflict-reapply`)
-	b.waitFor("both SLAs", `document.querySelector('#sla-proposal')?.value === '20d' && document.querySelector('#sla-negotiation')?.value === '25d'`)
+	b.waitFor("both SLAs", `document.querySelector('#sla-proposal')?.value === '20' && document.querySelector('#sla-negotiation')?.value === '25' && document.querySelector('#sla-negotiation-unit')?.value === 'days'`)
 	b.check()
 }

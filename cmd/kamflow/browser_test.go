@@ -749,6 +749,9 @@ func TestBrowserScenario(t *testing.T) {
 	b.visible(item + ` .plan-open-punch[data-open="1"]`)
 	b.waitText(item+" .punch-list", "Label the cabinets")
 	b.click(item + " .punch-list button.resolve-punch")
+	b.waitText("#confirm-what", "Label the cabinets") // the confirmation says what will happen
+	b.typeIn("#confirm-note", "Labels printed and fixed")
+	b.click("#confirm-ok")
 	b.waitText("#flash", "Punch item resolved: Label the cabinets")
 	b.visible(item + ` .plan-open-punch[data-open="0"]`)
 	b.visible(item + " .close-project")
@@ -777,6 +780,7 @@ func TestBrowserScenario(t *testing.T) {
 	b.signIn("kam1")
 	b.open("/deals/"+deliveryID, "#stage-work")
 	b.click("#stage-work .close-project")
+	b.click("#confirm-ok")
 	b.waitText("#flash", "closed: delivered")
 	b.check()
 	b.signOut()
@@ -813,7 +817,7 @@ func TestBrowserScenario(t *testing.T) {
 
 	// ---- The admin: the stage SLAs and the escalation ladder, for a stage and for a team.
 	b.signIn("admin")
-	b.waitFor("settings", `location.pathname === '/settings' && document.querySelector('#sla-development')?.value === '2s'`)
+	b.waitFor("settings", `location.pathname === '/settings' && document.querySelector('#sla-development')?.value === '2' && document.querySelector('#sla-development-unit')?.value === 'seconds'`)
 	// The director's rung of the bid stage: told at 3× the SLA; the open deals are told.
 	b.set("#director-after-bid", "3")
 	b.click(`form[data-stage=bid] button[type=submit]`)
@@ -823,7 +827,8 @@ func TestBrowserScenario(t *testing.T) {
 	// A team's override of the proposal stage, then its reset.
 	b.selectText("#override-team", "East China Sales")
 	b.set("#override-stage", "proposal")
-	b.typeIn("#override-sla", "14d")
+	b.typeIn("#override-sla", "2")
+	b.set("#override-sla-unit", "weeks")
 	b.set("#override-after", "1.5")
 	b.click("#override-save")
 	b.waitText("#flash", "Override of East China Sales in the Proposal stage saved.")

@@ -133,6 +133,9 @@ export function errorText(err) {
   if (d.attention === true) return t('error.attention');
   const code = has(`error.${err.code}`) ? err.code : 'internal';
   let msg = t(`error.${code}`);
+  // A refusal that says why in a stable reason (a loss reason, an amount) says it in words.
+  if (typeof d.reason === 'string' && has(`forms.reason.${d.reason}`)) msg = t(`forms.reason.${d.reason}`);
+  else if (typeof d.reason === 'string' && has(`amount.${d.reason}`)) msg = t(`amount.${d.reason}`);
   if (Array.isArray(d.missing) && d.missing.length) {
     msg += ` ${t('error.missing', { items: formatList(d.missing.map(gateLabel)) })}`;
   }

@@ -90,7 +90,7 @@ export function validate(form) {
     const errEl = el.id ? form.querySelector(`#${CSS.escape(el.id)}-err`) : null;
     let msg = '';
     if (el.dataset.check) {
-      const custom = CHECKS[el.dataset.check]?.(el.value);
+      const custom = CHECKS[el.dataset.check]?.(el.value, el);
       el.setCustomValidity(custom || '');
     }
     if (!el.checkValidity()) {
@@ -131,7 +131,12 @@ export function markField(form, fieldName, message) {
 
 // Checks that the constraint attributes cannot express.
 const CHECKS = {
-  money: (v) => (v === '' || /^\d{1,12}(\.\d{1,2})?$/.test(v.trim()) ? '' : t('validation.money')),
+  // A forgiving money field (amount.js) is valid once the server has read its text.
+  money: (v, el) => {
+    if (v === '' || /^\d{1,12}(\.\d{1,2})?$/.test(v.trim())) return '';
+    if (el?.dataset.amountFor === v) return el.dataset.amount ? '' : (el.dataset.amountError || t('validation.money'));
+    return t('validation.money');
+  },
   currency: (v) => (/^[A-Z]{3}$/.test(v.trim()) ? '' : t('validation.currency')),
   duration: (v) => (/^(\d+d)?(\d+(\.\d+)?(h|m|s|ms))*$/i.test(v.trim()) && v.trim() !== '' ? '' : t('validation.duration')),
 };

@@ -12,6 +12,7 @@ import { reviewView } from './views/review.js';
 import { engineerView } from './views/engineer.js';
 import { accountsView, accountView } from './views/accounts.js';
 import { settingsView } from './views/settings.js';
+import { usersView } from './views/admin.js';
 import { reportsView } from './views/reports.js';
 import { importView } from './views/imports.js';
 import { attentionView } from './views/attention.js';
@@ -32,6 +33,7 @@ const routes = [
   { re: /^\/import$/, view: importView, roles: ['kam', 'director'], nav: 'nav.import' },
   { re: /^\/settings$/, view: settingsView, roles: ['admin'], nav: 'nav.settings' },
   { re: /^\/attention$/, view: attentionView, roles: ['admin'], nav: 'nav.attention' },
+  { re: /^\/users$/, view: usersView, roles: ['admin'], nav: 'nav.users' },
 ];
 
 // The navigation of each role, in order.
@@ -39,7 +41,7 @@ const NAV = {
   kam: ['/board', '/reports', '/accounts', '/import'],
   director: ['/board', '/review', '/reports', '/accounts', '/import'],
   engineer: ['/delivery'],
-  admin: ['/settings', '/attention'],
+  admin: ['/settings', '/users', '/attention'],
 };
 
 let renderSeq = 0;

@@ -4,6 +4,8 @@ import { api, apiAll, errorText, fieldLabel, ApiError } from '../api.js';
 import { t, tp, locale } from '../i18n.js';
 import { h, replace, field, select, validate, busy, openDialog, markField } from '../dom.js';
 import { CURRENCIES, statusLabel, stageLabel, addDays, today } from '../domain.js';
+import { moneyField, settleAmounts, amountOf, understood } from '../amount.js';
+
 
 /**
  * badges marks a deal's state in words and colour together (never colour alone): stalled with
@@ -122,6 +124,7 @@ export async function newDealDialog(onCreated, { accountId } = {}) {
     const title = h('input', { name: 'title', required: true, maxlength: '200' });
     const value = h('input', { name: 'value', required: true, inputmode: 'decimal', autocomplete: 'off', data: { check: 'money' }, placeholder: '1200000.00' });
     const currency = select('currency', CURRENCIES.map((c) => ({ value: c, label: c })), 'CNY', { required: true });
+    const [, valueSeen] = moneyField(value, () => currency.value);
     const close_ = h('input', { name: 'expected_close', type: 'date', min: today(), value: addDays(today(), 180) });
     const msg = h('div', { class: 'form-msg', role: 'alert' });
     const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: t('deal.create') });
@@ -129,16 +132,17 @@ export async function newDealDialog(onCreated, { accountId } = {}) {
       h('div', { class: 'field-row' }, field(t('field.account_id'), acc, { className: 'grow' }), h('div', { class: 'field-aside' }, addAcc)),
       field(t('field.title'), title, { hint: t('deal.title_hint') }),
       h('div', { class: 'field-row' },
-        field(t('field.value'), value, { hint: t('deal.value_hint'), className: 'grow' }),
+        understood(field(t('field.value'), value, { hint: t('deal.value_hint'), className: 'grow' }), valueSeen),
         field(t('field.currency'), currency)),
       field(t('field.expected_close'), close_),
       msg,
       h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
     form.addEventListener('submit', busy(submit, async () => {
       replace(msg);
+      await settleAmounts(form);
       if (!validate(form)) return;
       try {
-        const body = { account_id: acc.value, title: title.value.trim(), value: value.value.trim(), currency: currency.value };
+        const body = { account_id: acc.value, title: title.value.trim(), value: amountOf(value), currency: currency.value };
         if (close_.value) body.expected_close = close_.value;
         const d = await api('POST', '/deals', body);
         close();

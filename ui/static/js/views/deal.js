@@ -12,6 +12,8 @@ import {
   gateDetail, probabilityFactor, taskLabel,
 } from '../domain.js';
 import { badges, gradeBadge, formError, table, empty } from './common.js';
+import { confirmAction } from './confirm.js';
+import { moneyField, settleAmounts, amountOf, understood } from '../amount.js';
 import { deliveryPanel, reportLine } from './delivery.js';
 import { approvalPart, directDialog, historySection as approvalHistory, timelineLine as approvalLine, nameOf, loadNames } from './approvals.js';
 
@@ -235,7 +237,7 @@ function stageWork(page) {
   const hid = newId('sw');
   let body;
   if (!page.active) {
-    body = closedNote(d);
+    body = closedNote(d, page.settings);
   } else if (page.engineer && d.stage !== 'delivery') {
     body = empty(t('deal.engineer_delivery_only'));
   } else {
@@ -255,10 +257,18 @@ function stageWork(page) {
     body);
 }
 
-function closedNote(d) {
+// lossReasonLabel is a loss reason's label in the UI's language, from the settings' list.
+export function lossReasonLabel(code, settings) {
+  if (code === 'other') return t('forms.reason_other');
+  const r = (settings?.loss_reasons || []).find((x) => x.code === code);
+  return r?.labels?.[locale() === 'zh-CN' ? 'zh-CN' : 'en'] || code;
+}
+
+function closedNote(d, settings) {
   const c = d.closing;
   return h('div', { class: 'closed-note' },
     h('p', { text: t('deal.closed_note', { status: statusLabel(d.status) }) }),
+    c?.reason_code ? h('p', { class: 'closing-reason-code', text: t('deal.closing_reason_code', { reason: lossReasonLabel(c.reason_code, settings) }) }) : null,
     c ? h('p', { text: t('deal.closing_reason', { reason: c.reason, who: c.by, date: formatDateTime(c.at) }) }) : null,
     c && c.competitor ? h('p', { text: t('deal.closing_competitor', { competitor: c.competitor }) }) : null);
 }
@@ -539,9 +549,11 @@ function bidForm(page) {
   const live = h('output', { class: 'live-score', id: 'margin-live', 'aria-live': 'polite' });
   const msg = msgBox();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-bid', text: t('bid.save') });
+  const [, costSeen] = moneyField(cost, d.currency);
+  const [, priceSeen] = moneyField(price, d.currency);
   const update = () => {
-    const c = parseMoney(cost.value);
-    const p = parseMoney(price.value);
+    const c = parseMoney(amountOf(cost));
+    const p = parseMoney(amountOf(price));
     if (c === null || p === null || p <= 0) {
       replace(live, t('bid.live_unknown'));
       return;
@@ -554,18 +566,20 @@ function bidForm(page) {
   };
   const form = h('form', { id: 'bid-form', novalidate: true },
     h('div', { class: 'field-row' },
-      field(t('field.cost'), cost, { hint: t('bid.money_hint', { currency: d.currency }) }),
-      field(t('field.price'), price, { hint: t('bid.money_hint', { currency: d.currency }) }),
+      understood(field(t('field.cost'), cost, { hint: t('bid.money_hint', { currency: d.currency }) }), costSeen),
+      understood(field(t('field.price'), price, { hint: t('bid.money_hint', { currency: d.currency }) }), priceSeen),
       field(t('field.deadline'), deadline)),
     checkbox(t('bid.submitted_label'), submitted),
     live, msg,
     page.sales ? h('div', { class: 'actions' }, submit) : null);
   form.addEventListener('input', update);
+  form.addEventListener('amount', update);
   update();
   form.addEventListener('submit', busy(submit, async () => {
     replace(msg);
+    await settleAmounts(form);
     if (!validate(form)) return;
-    const body = { cost: cost.value.trim(), price: price.value.trim(), submitted: submitted.checked };
+    const body = { cost: amountOf(cost), price: amountOf(price), submitted: submitted.checked };
     if (deadline.value) body.deadline = deadline.value;
     try {
       await page.run('PUT', '/bid', body, (out) => ({ text: t('bid.saved', { margin: formatPercent(out.bid.margin_pct, 2) }) }));
@@ -658,15 +672,16 @@ export function acceptancePanel(deal, ctx, done) {
     : acceptanceForm(deal, path, acc, done);
   const closeMsg = msgBox();
   const closeBtn = h('button', { type: 'button', class: 'btn close-project', text: t('delivery.close_project') });
-  closeBtn.addEventListener('click', busy(closeBtn, async () => {
+  closeBtn.addEventListener('click', () => {
     replace(closeMsg);
-    try {
-      await api('POST', `${path}/project/close`, {});
-      await done(t('delivery.closed', { title: deal.title }));
-    } catch (err) {
-      formError(null, closeMsg, err);
-    }
-  }));
+    confirmAction({
+      title: t('delivery.close_project'),
+      what: t('forms.close_project_what', { title: deal.title }),
+      confirmLabel: t('delivery.close_project'),
+      run: () => api('POST', `${path}/project/close`, {}),
+      done: () => done(t('delivery.closed', { title: deal.title })),
+    });
+  });
   const openPunch = acc?.open_punch_items || 0;
   let closeBox;
   if (!deal.gate.met) closeBox = h('p', { class: 'notice', text: t('delivery.close_needs_acceptance') });
@@ -760,34 +775,50 @@ function pauseDialog(page) {
   });
 }
 
+// closeDialog closes the deal, once confirmed (confirm.js): a loss with a reason from the
+// settings' list (or "other", in words), a withdrawal or an abandoned opportunity with a reason.
 function closeDialog(page) {
   const d = page.deal;
-  openDialog(t('life.close_title'), (close) => {
-    const outcomes = d.stage === 'development' ? ['abandoned', 'lost'] : ['lost', 'withdrawn'];
-    const outcome = select('outcome', outcomes.map((o) => ({ value: o, label: t(`life.outcome_${o}`) })), outcomes[0], { required: true });
-    const reason = h('textarea', { name: 'reason', required: true, maxlength: '1000', rows: '2' });
-    const competitor = h('input', { name: 'competitor', maxlength: '200' });
-    const msg = msgBox();
-    const submit = h('button', { type: 'submit', class: 'btn btn-danger', text: t('life.close_confirm') });
-    const form = h('form', { novalidate: true, id: 'close-form' },
-      field(t('field.outcome'), outcome), field(t('field.reason'), reason),
-      field(t('field.competitor'), competitor, { hint: t('life.competitor_hint') }), msg,
-      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
-    form.addEventListener('submit', busy(submit, async () => {
-      replace(msg);
-      if (!validate(form)) return;
+  const lang = locale() === 'zh-CN' ? 'zh-CN' : 'en';
+  const outcomes = d.stage === 'development' ? ['abandoned', 'lost'] : ['lost', 'withdrawn'];
+  const outcome = select('outcome', outcomes.map((o) => ({ value: o, label: t(`life.outcome_${o}`) })), outcomes[0], { required: true, id: 'close-outcome' });
+  const reasons = page.settings.loss_reasons?.length ? page.settings.loss_reasons : [];
+  const code = h('select', { name: 'reason_code', id: 'close-reason-code', required: true },
+    h('option', { value: '', text: t('forms.choose_reason') }),
+    reasons.map((r) => h('option', { value: r.code, text: r.labels?.[lang] || r.code })),
+    h('option', { value: 'other', text: t('forms.reason_other') }));
+  const reason = h('textarea', { name: 'reason', id: 'close-reason', maxlength: '1000', rows: '2' });
+  const competitor = h('input', { name: 'competitor', id: 'close-competitor', maxlength: '200' });
+  const codeField = field(t('forms.loss_reason'), code);
+  const reasonField = field(t('field.reason'), reason);
+  // A loss picks its reason from the list; "other" and the other outcomes say it in words.
+  const sync = () => {
+    const lost = outcome.value === 'lost' && reasons.length > 0;
+    codeField.hidden = !lost;
+    code.disabled = !lost;
+    reason.required = !lost || code.value === 'other';
+    reasonField.querySelector('label').textContent = lost && code.value !== 'other' ? t('forms.reason_note') : t('field.reason');
+  };
+  outcome.addEventListener('change', sync);
+  code.addEventListener('change', sync);
+  sync();
+  const what = () => t(`forms.close_what_${outcome.value}`, { title: d.title });
+  const dlg = confirmAction({
+    title: t('life.close_title'),
+    what: what(),
+    confirmLabel: t('life.close_confirm'),
+    fields: [field(t('field.outcome'), outcome), codeField, reasonField,
+      field(t('field.competitor'), competitor, { hint: t('life.competitor_hint') })],
+    run: () => {
       const body = { outcome: outcome.value, reason: reason.value.trim() };
+      if (!code.disabled) body.reason_code = code.value;
       if (competitor.value.trim()) body.competitor = competitor.value.trim();
-      try {
-        await api('POST', `${page.path}/close`, body);
-        close();
-        await page.ctx.refresh({ text: t('life.closed', { status: statusLabel(body.outcome) }) });
-      } catch (err) {
-        formError(form, msg, err);
-      }
-    }));
-    return form;
+      return api('POST', `${page.path}/close`, body).then(() => body);
+    },
+    done: (body) => page.ctx.refresh({ text: t('life.closed', { status: statusLabel(body.outcome) }) }),
   });
+  outcome.addEventListener('change', () => { dlg.querySelector('#confirm-what').textContent = what(); });
+  dlg.querySelector('form').id = 'close-form';
 }
 
 function engineersPanel(page) {

@@ -20,6 +20,7 @@ import {
   stepStatusLabel, satisfactionLabel, formatSLA,
 } from '../domain.js';
 import { formError, table, empty, timeZone, query } from './common.js';
+import { confirmAction } from './confirm.js';
 
 const POLL_MS = 1500;
 // While the plan of a deal that just entered delivery is being written, it is looked for this
@@ -383,7 +384,8 @@ function punchList(st) {
       if (it.done) {
         tail = h('span', { class: 'punch-state' },
           h('span', { class: 'badge badge-delivered' }, h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '✓' }), t('plan.punch_done')), ' ',
-          h('span', { class: 'hint', text: t('plan.by_at', { who: it.resolved_by, date: formatDateTime(it.resolved_at) }) }));
+          h('span', { class: 'hint', text: t('plan.by_at', { who: it.resolved_by, date: formatDateTime(it.resolved_at) }) }),
+          it.note ? h('span', { class: 'hint punch-note', text: ` ${t('plan.resolved_note', { note: it.note })}` }) : null);
       } else if (canRun(st)) {
         const b = h('button', { type: 'button', class: 'btn btn-small resolve-punch', data: { punch: it.id }, 'aria-label': t('plan.resolve_item', { item: it.text }), text: t('plan.resolve') });
         b.addEventListener('click', busy(b, () => resolve(st, it)));
@@ -651,15 +653,25 @@ function completeDialog(st, task) {
   dlg.classList.add('dialog-wide');
 }
 
-async function resolve(st, item) {
+// resolve marks a punch item resolved once confirmed, with a note on how (confirm.js).
+function resolve(st, item) {
   replace(st.msg);
-  try {
-    const p = await api('POST', `${st.path}/delivery/punch-list/${encodeURIComponent(item.id)}/resolve`, {});
-    await settle(st, p.seq, (d) => (d.acceptance?.open_punch_items || 0) === p.open_punch_items);
-    await st.ctx.refresh({ text: t('plan.resolved_ok', { item: item.text }) });
-  } catch (err) {
-    showError(st, err);
-  }
+  confirmAction({
+    title: t('forms.resolve_title'),
+    what: t('forms.resolve_what', { item: item.text }),
+    confirmLabel: t('plan.resolve'),
+    danger: false,
+    note: { label: t('forms.resolve_note') },
+    run: (note) => api('POST', `${st.path}/delivery/punch-list/${encodeURIComponent(item.id)}/resolve`, note ? { note } : {}),
+    done: async (p) => {
+      try {
+        await settle(st, p.seq, (d) => (d.acceptance?.open_punch_items || 0) === p.open_punch_items);
+        await st.ctx.refresh({ text: t('plan.resolved_ok', { item: item.text }) });
+      } catch (err) {
+        showError(st, err);
+      }
+    },
+  });
 }
 
 // settle waits (a few seconds at most) before the page is drawn again until what it reads has

@@ -40,6 +40,7 @@ const round1 = (n) => Math.round(n * 10) / 10;
 const count = (n) => formatNumber(n);
 
 export async function reportsView(root, ctx) {
+  const labels = loadLossLabels(); // awaited before the losses are drawn, below
   const q = ctx.query;
   const f = {
     from: q.get('from') || monthStart(today(), 5),
@@ -61,6 +62,7 @@ export async function reportsView(root, ctx) {
     api('GET', `/reports/forecast?${query(forecastQ)}`),
     director ? api('GET', '/teams').then((r) => r.items || []) : Promise.resolve([]),
   ]);
+  await labels;
   if (!ctx.alive()) return;
   if (ctx.user.role === 'kam') knownOwners.add(ctx.user.username);
   if (f.owner) knownOwners.add(f.owner);
@@ -267,6 +269,22 @@ function forcingPanel(fr, href) {
 
 // ---- losses: why deals were lost or withdrawn, and to whom
 
+// The loss reasons' labels (the settings' list), read once the reports are shown; until then,
+// and for a code no longer listed, the code.
+let lossLabels = {};
+function reasonLabel(code) {
+  if (code === 'other') return t('forms.reason_other');
+  return lossLabels[code]?.[locale() === 'zh-CN' ? 'zh-CN' : 'en'] || code;
+}
+async function loadLossLabels() {
+  try {
+    const s = await api('GET', '/settings');
+    lossLabels = Object.fromEntries((s.loss_reasons || []).map((r) => [r.code, r.labels]));
+  } catch {
+    lossLabels = {};
+  }
+}
+
 function lossesPanel(losses, href) {
   const rows = (losses || []).filter((l) => l.lost + l.withdrawn > 0);
   const list = (items, text) => (items.length
@@ -281,7 +299,7 @@ function lossesPanel(losses, href) {
           h('td', { class: 'num', text: count(l.lost) }),
           h('td', { class: 'num', text: count(l.withdrawn) }),
           h('td', { class: 'reasons' }, list(l.reasons || [], (c) => t('reports.reason_item', {
-            reason: c.value || t('reports.no_reason'), outcome: statusLabel(c.outcome), n: count(c.count),
+            reason: c.code ? reasonLabel(c.code) : (c.value || t('reports.no_reason')), outcome: statusLabel(c.outcome), n: count(c.count),
           }))),
           h('td', { class: 'competitors' }, list(l.competitors || [], (c) => t('reports.count_item', { value: c.value, n: count(c.count) }))))),
         { className: 'report-table losses-table' })

@@ -14,6 +14,8 @@ import { STAGES, FACTORS, stageLabel, factorLabel, formatSLA } from '../domain.j
 import { table, empty } from './common.js';
 import { saveError } from './conflict.js';
 import { VALUE_MONEY, VALUE_JUDGED } from './keyaccount.js';
+import { durationInput } from '../duration.js';
+import { modelSection, lossReasonsSection } from './settings_forms.js';
 
 const DEFAULT_DIRECTOR_AFTER = 2;
 // A duration as the API reads it ("30d", "36h", "90m", "2s"), for an optional field: the browser
@@ -90,7 +92,6 @@ export async function settingsView(root, ctx) {
   const esc = s.escalation || {};
   const hs = newId('se');
   const ht = newId('se');
-  const ha = newId('se');
   replace(root,
     h('h1', { text: t('settings.title') }),
     h('section', { class: 'panel', 'aria-labelledby': hs },
@@ -105,24 +106,22 @@ export async function settingsView(root, ctx) {
       teams.length ? [overridesTable(esc, teams, ctx, s.version), overrideForm(esc, teams, ctx, s.version)] : empty(t('settings.no_teams'))),
     cadenceSection(s, ctx),
     segmentationSection(seg, ctx),
-    h('section', { class: 'panel', 'aria-labelledby': ha },
-      h('h2', { id: ha, text: t('settings.model_title') }),
-      h('p', null, t('settings.margin_floor', { floor: formatPercent(s.margin_floor, 2) })),
-      h('p', null, t('settings.threshold', { threshold: formatNumber(s.assessment.threshold) })),
-      table(null, [t('settings.factor'), t('settings.weight')],
-        FACTORS.map((f) => h('tr', null, h('th', { scope: 'row', text: factorLabel(f) }), h('td', { text: formatNumber(s.assessment.weights[f] ?? 0) }))))));
+    lossReasonsSection(s, ctx, settingsSave),
+    modelSection(s, ctx, settingsSave, fanoutText));
 }
 
 // stageRow is a stage's ladder: its SLA and its director's rung (empty: the default, 2×).
 function stageRow(st, s, esc, ctx) {
   const sla0 = s.sla?.[st] || '';
   const after0 = esc.stages?.[st]?.director_after ? String(esc.stages[st].director_after) : '';
-  const sla = h('input', { name: 'sla', id: `sla-${st}`, required: true, value: sla0, data: { check: 'duration' }, size: '8', autocomplete: 'off' });
+  // A number and a unit (hours, days, weeks) instead of a code; the API keeps "21d".
+  const slaCtl = durationInput({ id: `sla-${st}`, name: 'sla', value: sla0, required: true });
+  const sla = slaCtl.num;
   const after = afterInput({ id: `director-after-${st}`, value: after0, placeholder: String(DEFAULT_DIRECTOR_AFTER) });
   const msg = h('div', { class: 'form-msg', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'btn btn-small', text: t('settings.save'), 'aria-label': t('settings.save_for', { stage: stageLabel(st) }) });
   const form = h('form', { class: 'inline-form ladder-form', novalidate: true, data: { stage: st } },
-    h('label', { for: sla.id, text: t('settings.sla') }), sla,
+    h('label', { for: sla.id, text: t('settings.sla') }), slaCtl.box,
     h('p', { class: 'field-error', id: `${sla.id}-err`, hidden: true }),
     h('label', { for: after.id, text: t('settings.director_after') }), after,
     h('span', { class: 'unit', 'aria-hidden': 'true', text: t('settings.times_sla') }),
@@ -135,9 +134,10 @@ function stageRow(st, s, esc, ctx) {
     if (!validate(form)) return;
     // Only what changed: an SLA alone is recorded as an SLA change in the audit trail.
     const body = {};
-    if (sla.value.trim() !== sla0) body.sla = sla.value.trim();
+    const slaNow = slaCtl.value();
+    if (slaNow !== sla0) body.sla = slaNow;
     if (after.value.trim() !== after0) body.director_after = after.value.trim() === '' ? 0 : Number(after.value);
-    if (!Object.keys(body).length) body.sla = sla.value.trim();
+    if (!Object.keys(body).length) body.sla = slaNow;
     await settingsSave(ctx, form, msg, `/settings/stages/${st}`, body, s.version, (res) => savedText('settings.saved_stage', res));
   }));
   return h('tr', { data: { stage: st } }, h('th', { scope: 'row', text: stageLabel(st) }), h('td', null, form));
@@ -178,12 +178,15 @@ function overrideForm(esc, teams, ctx, version) {
   const team = h('select', { name: 'team', id: 'override-team', required: true },
     h('option', { value: '', text: t('settings.choose_team') }), teams.map((x) => h('option', { value: x.id, text: x.name })));
   const stage = h('select', { name: 'stage', id: 'override-stage', required: true }, STAGES.map((st) => h('option', { value: st, text: stageLabel(st) })));
-  const sla = h('input', { name: 'sla', id: 'override-sla', size: '8', autocomplete: 'off', pattern: DURATION_PATTERN, data: { pattern: 'validation.duration' } });
+  const slaCtl = durationInput({ id: 'override-sla', name: 'sla' });
+  const sla = slaCtl.num;
   const after = afterInput({ id: 'override-after' });
   // Show the override in force for the chosen team and stage, to edit it.
   const fill = () => {
     const o = esc.teams?.[team.value]?.[stage.value] || {};
-    sla.value = o.sla || '';
+    const again = durationInput({ id: 'override-sla', name: 'sla', value: o.sla || '' });
+    sla.value = again.num.value;
+    slaCtl.unit.value = again.unit.value;
     after.value = o.director_after ? String(o.director_after) : '';
   };
   team.addEventListener('change', fill);
@@ -194,7 +197,7 @@ function overrideForm(esc, teams, ctx, version) {
     h('h3', { text: t('settings.override_title') }),
     h('div', { class: 'field-row' },
       field(t('reports.team'), team), field(t('deal.stage'), stage),
-      field(t('settings.sla'), sla, { hint: t('settings.empty_stage_own') }),
+      field(t('settings.sla'), slaCtl.box, { hint: t('settings.empty_stage_own') }),
       field(t('settings.director_after'), after, { hint: t('settings.empty_stage_own') })),
     msg,
     h('div', { class: 'actions' }, submit));
@@ -205,7 +208,7 @@ function overrideForm(esc, teams, ctx, version) {
     // both empty the override is gone.
     const body = {
       team: team.value,
-      sla: sla.value.trim() || '0s',
+      sla: slaCtl.value() || '0s',
       director_after: after.value.trim() === '' ? 0 : Number(after.value),
     };
     const name = team.options[team.selectedIndex].text;
