@@ -5,7 +5,7 @@ import { api, apiAll } from '../api.js';
 import { t, tp, formatMoney, formatPercent, formatNumber } from '../i18n.js';
 import { h, replace, newId } from '../dom.js';
 import { STAGES, GRADES, stageLabel } from '../domain.js';
-import { badges, gradeBadge, accountNames, newDealDialog, newAccountDialog } from './common.js';
+import { badges, gradeBadge, accountNames, newDealDialog, newAccountDialog, personNames, personName } from './common.js';
 
 // Owners seen on the board this session, for the owner filter (the API lists users to admins only).
 const knownOwners = new Set();
@@ -27,7 +27,7 @@ export async function boardView(root, ctx) {
   });
   const [report, ...perStage] = await Promise.all([api('GET', `/reports/pipeline${qs.toString() ? `?${qs}` : ''}`), ...lists]);
   const all = perStage.flat();
-  const names = await accountNames(all.map((d) => d.account_id));
+  const [names] = await Promise.all([accountNames(all.map((d) => d.account_id)), personNames()]);
   knownOwners.add(ctx.user.username);
   for (const d of all) knownOwners.add(d.owner);
   if (!ctx.alive()) return;
@@ -41,7 +41,7 @@ export async function boardView(root, ctx) {
   };
   const ownerSel = h('select', { id: 'filter-owner', name: 'owner' },
     h('option', { value: '', text: t('board.all_owners') }),
-    [...knownOwners].sort().map((o) => h('option', { value: o, selected: o === filters.owner, text: o === ctx.user.username ? t('board.me', { name: o }) : o })));
+    [...knownOwners].sort((a, b) => personName(a).localeCompare(personName(b))).map((o) => h('option', { value: o, selected: o === filters.owner, text: o === ctx.user.username ? t('board.me', { name: personName(o) }) : personName(o) })));
   const gradeSel = h('select', { id: 'filter-grade', name: 'grade' },
     h('option', { value: '', text: t('board.all_grades') }),
     GRADES.map((g) => h('option', { value: g, selected: g === filters.grade, text: t('deal.grade_short', { grade: g }) })));
@@ -101,5 +101,5 @@ function card(d, names) {
       h('span', { class: 'prob', title: t('deal.win_probability') }, t('board.card_probability', { p: formatPercent(d.win_probability) })),
       h('span', { class: 'days' }, tp('board.days_in_stage', d.days_in_stage))),
     h('div', { class: 'badges' }, badges(d)),
-    h('p', { class: 'card-owner' }, t('board.card_owner', { owner: d.owner })));
+    h('p', { class: 'card-owner', data: { owner: d.owner } }, t('board.card_owner', { owner: personName(d.owner) })));
 }

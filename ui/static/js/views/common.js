@@ -196,3 +196,75 @@ export function csvLink(href, label, report) {
   return h('a', { class: 'btn btn-small csv-link', href, download: true, data: { report }, 'aria-label': label },
     h('span', { 'aria-hidden': 'true', text: '⤓' }), t('reports.csv'));
 }
+
+// ---- people by name: the directory of display names, and the people picker
+
+let directory = null;
+
+/**
+ * loadPeople reads everyone's display name once per page load (GET /people) and returns the
+ * map username → name; personName then answers from it. A failed read leaves usernames shown.
+ */
+export async function loadPeople() {
+  if (!directory) {
+    directory = api('GET', '/people').then((r) => new Map(r.items.map((p) => [p.username, p.name])))
+      .catch(() => { directory = null; return new Map(); });
+  }
+  return directory;
+}
+
+let names = new Map();
+/** personName is the display name of a username (the username when unknown); call loadPeople first. */
+export function personName(username) {
+  return (username && names.get(username)) || username || '';
+}
+/** personNames waits for the directory so that personName answers from it. */
+export async function personNames() {
+  names = await loadPeople();
+  return names;
+}
+/** forgetPeople drops the cached directory (a user's name changed). */
+export function forgetPeople() {
+  directory = null;
+}
+
+/**
+ * peoplePicker offers the people the API says the user may choose for a purpose on a deal
+ * (GET /deals/{id}/people?purpose=owner|engineers), by display name, the username as a hint for
+ * an admin only. One choice (radio buttons) or several (checkboxes); value() is the usernames
+ * chosen. It returns { el, value, ready } — ready resolves once the list is shown.
+ */
+export function peoplePicker(dealPath, purpose, { multiple = false, selected = [], admin = false, id } = {}) {
+  const el = h('fieldset', { class: 'people-picker', id, data: { purpose } },
+    h('legend', { class: 'visually-hidden', text: t(`picker.${purpose}`) }),
+    h('p', { class: 'hint', text: t('picker.loading') }));
+  const chosen = new Set(selected);
+  const ready = api('GET', `${dealPath}/people?purpose=${encodeURIComponent(purpose)}`).then((r) => {
+    // Someone chosen before who may no longer be (disabled, left the team) stays listed, so that
+    // saving does not drop them unseen; the server decides.
+    const items = [...r.items];
+    for (const u of selected) if (!items.some((p) => p.username === u)) items.push({ username: u, name: personName(u) });
+    if (!items.length) {
+      replace(el, h('legend', { class: 'visually-hidden', text: t(`picker.${purpose}`) }), h('p', { class: 'empty', text: t(`picker.none_${purpose}`) }));
+      return;
+    }
+    const name = newName(purpose);
+    replace(el, h('legend', { class: 'visually-hidden', text: t(`picker.${purpose}`) }),
+      h('ul', { class: 'picker-list' }, items.map((p) => {
+        const input = h('input', { type: multiple ? 'checkbox' : 'radio', name, value: p.username, checked: chosen.has(p.username) });
+        return h('li', { class: 'picker-item', data: { username: p.username } },
+          h('label', null, input, ' ', h('span', { class: 'picker-name', text: p.name }),
+            admin ? h('span', { class: 'hint', text: ` (${p.username})` }) : null));
+      })));
+  }).catch((err) => {
+    replace(el, h('p', { class: 'alert alert-error', text: errorText(err) }));
+  });
+  const value = () => [...el.querySelectorAll('input:checked')].map((i) => i.value);
+  return { el, value, ready };
+}
+
+let pickerSeq = 0;
+function newName(purpose) {
+  pickerSeq += 1;
+  return `pick-${purpose}-${pickerSeq}`;
+}

@@ -6,12 +6,12 @@ import { api, ApiError, gateLabel, errorText } from '../api.js';
 import { t, tp, locale, formatMoney, formatPercent, formatDate, formatDateTime, formatNumber, formatList } from '../i18n.js';
 import { h, replace, field, checkbox, select, validate, busy, openDialog, newId } from '../dom.js';
 import {
-  STAGES, PROJECT_FACTORS, COMPETITION_FACTORS, FACTORS, ROLES, STANCES, FAVOURS, GRADES, ACCEPTANCE,
+  STAGES, CURRENCIES, PROJECT_FACTORS, COMPETITION_FACTORS, FACTORS, ROLES, STANCES, FAVOURS, GRADES, ACCEPTANCE,
   nextStage, isActive, score, computeGrade, parseMoney, marginPct, today, addDays,
   stageLabel, statusLabel, roleLabel, stanceLabel, favoursLabel, factorLabel, acceptanceLabel,
   gateDetail, probabilityFactor, taskLabel,
 } from '../domain.js';
-import { badges, gradeBadge, formError, table, empty } from './common.js';
+import { badges, gradeBadge, formError, table, empty, personNames, personName, peoplePicker } from './common.js';
 import { confirmAction } from './confirm.js';
 import { moneyField, settleAmounts, amountOf, understood } from '../amount.js';
 import { deliveryPanel, reportLine } from './delivery.js';
@@ -22,6 +22,7 @@ export async function dealView(root, ctx) {
   const path = `/deals/${encodeURIComponent(id)}`;
   const [deal, settings, history, timeline] = await Promise.all([
     api('GET', path), api('GET', '/settings'), api('GET', `${path}/history`), api('GET', `${path}/timeline?limit=100`),
+    personNames(),
   ]);
   let account = null;
   try {
@@ -98,18 +99,116 @@ function header(page, account) {
       })),
     h('dl', { class: 'facts' },
       fact(t('field.account_id'), account ? account.name : t('deal.unknown_account')),
-      fact(t('deal.owner'), d.owner),
-      fact(t('field.value'), h('span', { class: 'money' }, formatMoney(d.value, d.currency))),
+      fact(t('deal.owner'), h('span', { id: 'deal-owner', data: { username: d.owner } }, personName(d.owner)), reassignButton(page)),
+      fact(t('field.value'), h('span', { class: 'money', id: 'deal-value' }, formatMoney(d.value, d.currency))),
       fact(t('field.expected_close'), d.expected_close ? formatDate(d.expected_close) : t('common.none')),
       fact(t('deal.grade'), gradeBadge(d.grade)),
       fact(t('deal.status'), statusLabel(d.status)),
       fact(t('deal.days_in_stage'), tp('unit.days', d.days_in_stage)),
       fact(t('deal.stage_sla'), durationText(d.stage_sla)),
-      d.stall_deadline ? fact(d.stalled ? t('deal.stalled_since') : t('deal.stall_deadline'), formatDateTime(d.stalled ? d.stalled_since : d.stall_deadline)) : null));
+      d.stall_deadline ? fact(d.stalled ? t('deal.stalled_since') : t('deal.stall_deadline'), formatDateTime(d.stalled ? d.stalled_since : d.stall_deadline)) : null,
+      d.notes ? fact(t('field.notes'), h('span', { id: 'deal-notes', class: 'deal-notes', text: d.notes })) : null),
+    editButton(page));
 }
 
-function fact(label, value) {
-  return h('div', { class: 'fact' }, h('dt', { text: label }), h('dd', null, value));
+function fact(label, value, extra) {
+  return h('div', { class: 'fact' }, h('dt', { text: label }), h('dd', null, value, extra ? [' ', extra] : null));
+}
+
+// ---- editing the deal in place, and reassigning it
+
+/** editButton turns the deal's header into a form for its title, value, currency, close and notes. */
+function editButton(page) {
+  if (!page.sales || !page.active) return null;
+  const btn = h('button', { type: 'button', class: 'btn btn-small', id: 'edit-deal', text: t('dealedit.edit') });
+  btn.addEventListener('click', () => {
+    const head = btn.closest('.deal-head');
+    head.replaceWith(editForm(page, head));
+  });
+  return h('div', { class: 'actions' }, btn);
+}
+
+function editForm(page, head) {
+  const d = page.deal;
+  const title = h('input', { name: 'title', id: 'edit-title', required: true, maxlength: '200', value: d.title });
+  const value = h('input', { name: 'value', id: 'edit-value', required: true, inputmode: 'decimal', autocomplete: 'off', data: { check: 'money' }, value: d.value });
+  const currency = select('currency', CURRENCIES.map((c) => ({ value: c, label: c })), d.currency, { id: 'edit-currency', required: true, disabled: Boolean(d.bid) });
+  const close = h('input', { name: 'expected_close', id: 'edit-close', type: 'date', value: d.expected_close || '' });
+  const notes = h('textarea', { name: 'notes', id: 'edit-notes', rows: '3', maxlength: '4000', value: d.notes || '' });
+  const msg = msgBox();
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'edit-save', text: t('dealedit.save') });
+  const cancel = h('button', { type: 'button', class: 'btn', text: t('common.cancel') });
+  const form = h('form', { class: 'deal-head deal-edit', id: 'deal-edit-form', novalidate: true },
+    field(t('field.title'), title),
+    h('div', { class: 'field-row' },
+      field(t('field.value'), value, { hint: t('deal.value_hint'), className: 'grow' }),
+      field(t('field.currency'), currency, { hint: d.bid ? t('dealedit.currency_fixed') : null })),
+    field(t('field.expected_close'), close),
+    field(t('field.notes'), notes),
+    msg,
+    h('div', { class: 'actions' }, submit, cancel));
+  cancel.addEventListener('click', () => form.replaceWith(head));
+  form.addEventListener('submit', busy(submit, async () => {
+    replace(msg);
+    if (!validate(form)) return;
+    // Only what changed is sent: the timeline then says exactly that.
+    const body = {};
+    if (title.value.trim() !== d.title) body.title = title.value.trim();
+    if (value.value.trim() !== String(d.value)) body.value = value.value.trim();
+    if (!d.bid && currency.value !== d.currency) body.currency = currency.value;
+    if (close.value && close.value !== (d.expected_close || '')) body.expected_close = close.value;
+    if (notes.value.trim() !== (d.notes || '')) body.notes = notes.value.trim();
+    if (!Object.keys(body).length) {
+      form.replaceWith(head);
+      return;
+    }
+    try {
+      await page.run('PATCH', '', body, { text: t('dealedit.saved') });
+    } catch (err) {
+      formError(form, msg, err);
+    }
+  }));
+  setTimeout(() => title.focus(), 0);
+  return form;
+}
+
+/** reassignButton: a director gives the deal to another KAM of its team, chosen by name. */
+function reassignButton(page) {
+  if (!page.director || !page.active) return null;
+  const btn = h('button', { type: 'button', class: 'btn btn-small', id: 'reassign', text: t('dealedit.reassign') });
+  btn.addEventListener('click', () => reassignDialog(page));
+  return btn;
+}
+
+function reassignDialog(page) {
+  openDialog(t('dealedit.reassign_title'), (close) => {
+    const picker = peoplePicker(page.path, 'owner', { admin: page.ctx.user.role === 'admin', id: 'reassign-picker' });
+    const reason = h('textarea', { name: 'reason', id: 'reassign-reason', maxlength: '1000', rows: '2' });
+    const msg = msgBox();
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'reassign-confirm', text: t('dealedit.reassign_confirm') });
+    const form = h('form', { novalidate: true, id: 'reassign-form' },
+      h('p', { class: 'hint', text: t('dealedit.reassign_hint', { owner: personName(page.deal.owner) }) }),
+      picker.el, field(t('field.reason'), reason), msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      const [owner] = picker.value();
+      if (!owner) {
+        replace(msg, h('p', { class: 'alert alert-error', text: t('dealedit.choose_owner') }));
+        return;
+      }
+      const body = { owner };
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      try {
+        await api('POST', `${page.path}/reassign`, body);
+        close();
+        await page.ctx.refresh({ text: t('dealedit.reassigned', { name: personName(owner) }) });
+      } catch (err) {
+        formError(form, msg, err);
+      }
+    }));
+    return form;
+  });
 }
 
 function durationText(s) {
@@ -269,7 +368,7 @@ function closedNote(d, settings) {
   return h('div', { class: 'closed-note' },
     h('p', { text: t('deal.closed_note', { status: statusLabel(d.status) }) }),
     c?.reason_code ? h('p', { class: 'closing-reason-code', text: t('deal.closing_reason_code', { reason: lossReasonLabel(c.reason_code, settings) }) }) : null,
-    c ? h('p', { text: t('deal.closing_reason', { reason: c.reason, who: c.by, date: formatDateTime(c.at) }) }) : null,
+    c ? h('p', { text: t('deal.closing_reason', { reason: c.reason, who: personName(c.by), date: formatDateTime(c.at) }) }) : null,
     c && c.competitor ? h('p', { text: t('deal.closing_competitor', { competitor: c.competitor }) }) : null);
 }
 
@@ -825,18 +924,18 @@ function engineersPanel(page) {
   const d = page.deal;
   const engineers = d.engineers || [];
   const hid = newId('en');
-  const parts = [engineers.length ? h('p', { id: 'engineers-list', text: formatList(engineers) }) : empty(t('eng.none'))];
+  const parts = [engineers.length ? h('p', { id: 'engineers-list', text: formatList(engineers.map(personName)) }) : empty(t('eng.none'))];
   if (page.sales && page.active) {
-    const input = h('input', { name: 'engineers', id: 'engineers-input', maxlength: '2000', value: engineers.join(', '), autocapitalize: 'none', spellcheck: 'false' });
+    // The picker offers the engineers the API says may be assigned: never a typed user name.
+    const picker = peoplePicker(page.path, 'engineers', { multiple: true, selected: engineers, admin: page.ctx.user.role === 'admin', id: 'engineers-picker' });
     const msg = msgBox();
-    const submit = h('button', { type: 'submit', class: 'btn btn-small', text: t('eng.save') });
+    const submit = h('button', { type: 'submit', class: 'btn btn-small', id: 'engineers-save', text: t('eng.save') });
     const form = h('form', { id: 'engineers-form', novalidate: true },
-      field(t('field.engineers'), input, { hint: t('eng.hint') }), msg, h('div', { class: 'actions' }, submit));
+      h('p', { class: 'hint', text: t('eng.hint') }), picker.el, msg, h('div', { class: 'actions' }, submit));
     form.addEventListener('submit', busy(submit, async () => {
       replace(msg);
-      const list = input.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean);
       try {
-        await page.run('PUT', '/engineers', { engineers: [...new Set(list)] }, { text: t('eng.saved') });
+        await page.run('PUT', '/engineers', { engineers: picker.value() }, { text: t('eng.saved') });
       } catch (err) {
         formError(form, msg, err);
       }
@@ -854,7 +953,7 @@ function historySection(page, items) {
     h('td', { text: formatDateTime(x.at) }),
     h('td', null, x.forced ? h('span', { class: 'badge badge-forced' }, h('span', { class: 'badge-icon', 'aria-hidden': 'true', text: '⤼' }), t('history.forced')) : t(`history.${x.kind}`)),
     h('td', { text: x.from_stage && x.from_stage !== x.to_stage ? `${stageLabel(x.from_stage)} → ${stageLabel(x.to_stage)}` : stageLabel(x.to_stage) }),
-    h('td', { text: x.actor }),
+    h('td', { text: personName(x.actor) }),
     h('td', { class: 'history-note' },
       x.reason ? t('history.reason', { reason: x.reason }) : '',
       x.competitor ? ` ${t('history.competitor', { competitor: x.competitor })}` : '',
@@ -872,7 +971,7 @@ function timelineSection(items, deal) {
       ? h('ol', { class: 'timeline' }, items.map((e) => h('li', { class: 'timeline-item', data: { action: e.action } },
         h('p', { class: 'timeline-head' },
           h('time', { datetime: e.at, text: formatDateTime(e.at) }), ' · ',
-          h('strong', { text: actionLabel(e.action) }), ' · ', h('span', { text: t('timeline.by', { who: e.actor }) })),
+          h('strong', { text: actionLabel(e.action) }), ' · ', h('span', { class: 'timeline-by', data: { actor: e.actor }, text: t('timeline.by', { who: personName(e.actor) }) })),
         summaryLine(e, deal))))
       : empty(t('timeline.empty')));
 }
@@ -883,7 +982,9 @@ function timelineSection(items, deal) {
 function summaryLine(e, deal) {
   // The delivery's summaries name tasks by their keys, and the approvals' (approvals.js) raw
   // percentages: they are said in words in every language.
-  const text = locale() === 'en' && !e.action.startsWith('delivery.') && !e.action.endsWith('_approval') ? null : localSummary(e, deal);
+  // Entries that name people (by username in the server's summary) are said by name in every language.
+  const named = ['deal.create', 'deal.reassign', 'deal.assign_engineers', 'deal.edit'].includes(e.action);
+  const text = locale() === 'en' && !named && !e.action.startsWith('delivery.') && !e.action.endsWith('_approval') ? null : localSummary(e, deal);
   if (text) return h('p', { class: 'timeline-summary', text });
   return e.summary ? h('p', { class: 'timeline-summary', lang: 'en', text: e.summary }) : null;
 }
@@ -894,7 +995,7 @@ function localSummary(e, deal) {
   const dec1 = (n) => formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   switch (e.action) {
     case 'deal.create':
-      return a.title ? t('tl.create', { title: a.title, value: formatMoney(a.value, a.currency), owner: a.owner }) : null;
+      return a.title ? t('tl.create', { title: a.title, value: formatMoney(a.value, a.currency), owner: personName(a.owner) }) : null;
     case 'deal.assessment':
       return a.score === undefined ? null : t('tl.assessment', {
         score: dec1(a.score), threshold: dec1(a.threshold), grade: a.grade, verdict: a.passed ? t('assess.passed') : t('assess.failed'),
@@ -938,14 +1039,26 @@ function localSummary(e, deal) {
     case 'deal.resume':
       return t('life.resumed');
     case 'deal.reassign':
-      return a.owner ? t('tl.reassign', { from: b.owner || '', to: a.owner }) : null;
+      return a.owner ? t('tl.reassign', { from: personName(b.owner), to: personName(a.owner) }) : null;
+    case 'deal.edit':
+      return editSummary(a, b);
     case 'deal.assign_engineers':
-      return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { names: formatList(a.engineers) }) : t('eng.none')) : null;
+      return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { names: formatList(a.engineers.map(personName)) }) : t('eng.none')) : null;
     case 'deal.contact_stale':
       return a.name ? staleSummary(e, a) : null;
     default:
       return e.action.startsWith('delivery.') ? deliverySummary(e, a) : null;
   }
+}
+
+// editSummary says what an edit changed, from the entry's before and after (the changed fields).
+function editSummary(a, b) {
+  const parts = [];
+  if ('title' in a) parts.push(t('tl.edit_title', { from: b.title, to: a.title }));
+  if ('value' in a) parts.push(t('tl.edit_value', { from: formatMoney(b.value, b.currency), to: formatMoney(a.value, a.currency) }));
+  if ('expected_close' in a) parts.push(t('tl.edit_close', { from: b.expected_close ? formatDate(b.expected_close) : t('common.none'), to: formatDate(a.expected_close) }));
+  if ('notes' in a) parts.push(a.notes ? t('tl.edit_notes') : t('tl.edit_notes_cleared'));
+  return parts.length ? t('tl.edit', { changes: formatList(parts) }) : null;
 }
 
 // staleSummary says that kamflow marked a stakeholder stale (with the days since the last contact,

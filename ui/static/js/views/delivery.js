@@ -19,7 +19,7 @@ import {
   ACCEPTANCE, ACCEPTANCE_TEST, TASK_BUSY, isActive, acceptanceLabel, taskLabel, taskStatusLabel, stepLabel,
   stepStatusLabel, satisfactionLabel, formatSLA,
 } from '../domain.js';
-import { formError, table, empty, timeZone, query } from './common.js';
+import { formError, table, empty, timeZone, query, personName } from './common.js';
 import { confirmAction } from './confirm.js';
 
 const POLL_MS = 1500;
@@ -35,6 +35,21 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 /** isBusy reports whether a task of the plan runs or undoes its steps. */
 export function isBusy(plan) {
   return Boolean(plan) && plan.tasks.some((x) => TASK_BUSY.includes(x.status));
+}
+
+/**
+ * certificateNumber shows the certificate's number (given on first asking, the same ever after)
+ * and names the download after it.
+ */
+function certificateNumber(dealId) {
+  const el = h('span', { class: 'certificate-number', id: `certificate-number-${dealId}` });
+  api('GET', `/deals/${encodeURIComponent(dealId)}/acceptance/certificate`).then((c) => {
+    replace(el, t('plan.certificate_number', { number: c.number }));
+    el.dataset.number = c.number;
+    const link = el.parentElement?.querySelector('.certificate-link');
+    if (link) link.setAttribute('download', locale() === 'en' ? c.filename_en : c.filename);
+  }).catch(() => {});
+  return el;
 }
 
 /** certificateHref is the link of a deal's acceptance certificate, in the UI's language. */
@@ -191,7 +206,7 @@ function summary(st) {
   const link = passed && !held.length
     ? h('p', { class: 'certificate' },
       h('a', { class: 'btn btn-small certificate-link', href: certificateHref(p.deal_id), download: true, data: { dealId: p.deal_id } },
-        h('span', { 'aria-hidden': 'true', text: '⤓' }), t('plan.certificate')))
+        h('span', { 'aria-hidden': 'true', text: '⤓' }), t('plan.certificate')), ' ', certificateNumber(p.deal_id))
     : null;
   const readOnly = !st.mine && st.sales && !st.runner && isActive(st.deal) && !p.closed_at
     ? h('p', { class: 'hint plan-read-only', text: t('plan.read_only') })
@@ -222,10 +237,10 @@ function taskItem(st, task) {
     h('span', { class: 'badges' }, taskStatusBadge(task.status), task.overdue ? overdueBadge() : null)));
 
   const facts = h('dl', { class: 'task-facts' },
-    fact(t('plan.assignee'), task.assignee || t('plan.unassigned')),
+    fact(t('plan.assignee'), task.assignee ? personName(task.assignee) : t('plan.unassigned')),
     fact(t('plan.due'), task.due ? formatDate(task.due) : t('plan.no_due')),
-    task.started_at && task.status !== 'done' ? fact(t('plan.started_label'), t('plan.by_at', { who: task.started_by, date: formatDateTime(task.started_at) })) : null,
-    task.completed_at ? fact(t('plan.completed_label'), t('plan.by_at', { who: task.completed_by, date: formatDateTime(task.completed_at) })) : null,
+    task.started_at && task.status !== 'done' ? fact(t('plan.started_label'), t('plan.by_at', { who: personName(task.started_by), date: formatDateTime(task.started_at) })) : null,
+    task.completed_at ? fact(t('plan.completed_label'), t('plan.by_at', { who: personName(task.completed_by), date: formatDateTime(task.completed_at) })) : null,
     task.runs > 1 ? fact(t('plan.runs_label'), formatNumber(task.runs)) : null);
   parts.push(facts);
 
@@ -743,7 +758,7 @@ function planDialog(st) {
       const title = h('input', { name: `tasks[${i}].title`, id: `plan-title-${r.key}`, value: r.title, maxlength: '200', placeholder: taskLabel(r.key) });
       title.addEventListener('input', () => { r.title = title.value; });
       const names = [...new Set([...engineers, ...(r.assignee ? [r.assignee] : [])])];
-      const assignee = select(`tasks[${i}].assignee`, [{ value: '', label: t('plan.unassigned') }, ...names.map((e) => ({ value: e, label: e }))], r.assignee,
+      const assignee = select(`tasks[${i}].assignee`, [{ value: '', label: t('plan.unassigned') }, ...names.map((e) => ({ value: e, label: personName(e) }))], r.assignee,
         { id: `plan-assignee-${r.key}` });
       assignee.addEventListener('change', () => { r.assignee = assignee.value; });
       const due = h('input', { type: 'date', name: `tasks[${i}].due`, id: `plan-due-${r.key}`, value: r.due });

@@ -7,7 +7,7 @@ import { api, apiAll, ApiError } from '../api.js';
 import { t, formatDate, formatDateTime, formatNumber } from '../i18n.js';
 import { h, replace, newId, field, select, validate, busy } from '../dom.js';
 import { SATISFACTION, isActive, statusLabel, satisfactionLabel, today } from '../domain.js';
-import { accountNames, empty, formError, table } from './common.js';
+import { accountNames, empty, formError, table, personNames } from './common.js';
 import { acceptancePanel } from './deal.js';
 import { deliveryPanel, myOpenTasks } from './delivery.js';
 
@@ -16,6 +16,7 @@ export async function engineerView(root, ctx) {
     apiAll('/deals?stage=delivery'),
     api('GET', '/service-visits?assignee=me&status=due'),
     api('GET', '/service-visits?assignee=me&status=reported'),
+    personNames(),
   ]);
   const deals = await Promise.all(list.map((d) => api('GET', `/deals/${encodeURIComponent(d.id)}`)));
   // The plans of the deals in delivery; one just moved there may not be written yet (null).
