@@ -8,11 +8,12 @@ import { t, formatMoney, formatPercent, formatDate, formatList, formatNumber } f
 import { h, replace, newId, select } from '../dom.js';
 import { barChart, legend } from '../chart.js';
 import { stageLabel, statusLabel, roleLabel, satisfactionLabel } from '../domain.js';
-import { badges, gradeBadge, newAccountDialog, newDealDialog, table, empty, formError, csvHref, csvLink, query } from './common.js';
+import { badges, gradeBadge, newAccountDialog, newDealDialog, table, empty, formError, csvHref, csvLink, query, personNames, personName } from './common.js';
 import { stanceTag } from './deal.js';
 import { keyAccountPanels, segmentBadge, segmentLabel, phaseLabel, rungLabel, SEGMENTS, PHASES } from './keyaccount.js';
 
 export async function accountsView(root, ctx) {
+  await personNames();
   const q = ctx.query.get('q') || '';
   const segment = SEGMENTS.includes(ctx.query.get('segment')) ? ctx.query.get('segment') : '';
   const lifecycle = PHASES.includes(ctx.query.get('lifecycle')) ? ctx.query.get('lifecycle') : '';
@@ -46,7 +47,7 @@ export async function accountsView(root, ctx) {
   add.addEventListener('click', () => newAccountDialog((a) => ctx.navigate(`/accounts/${a.id}`, { flash: { text: t('account.created', { name: a.name }) } })));
   const rows = accounts.map((a) => h('tr', { data: { accountId: a.id, segment: a.segment || '', phase: a.phase || '' } },
     h('th', { scope: 'row' }, h('a', { href: `/accounts/${a.id}`, 'data-link': true, text: a.name })),
-    h('td', { text: a.industry || '' }), h('td', { text: a.region || '' }), h('td', { text: a.owner }),
+    h('td', { text: a.industry || '' }), h('td', { text: a.region || '' }), h('td', { text: personName(a.owner) }),
     h('td', { class: 'num value-score', text: formatNumber(a.value_score ?? 0, { maximumFractionDigits: 1 }) }),
     h('td', null, segmentBadge(a.segment)),
     h('td', { text: a.phase ? phaseLabel(a.phase) : '' }),
@@ -110,6 +111,7 @@ function paretoPanel(p) {
 }
 
 export async function accountView(root, ctx) {
+  await personNames();
   const id = ctx.params[0];
   const account = await api('GET', `/accounts/${encodeURIComponent(id)}`);
   const round = serviceRound(ctx.query.get('round'));
@@ -143,7 +145,7 @@ export async function accountView(root, ctx) {
     h('th', { scope: 'row' }, h('a', { href: `/deals/${d.id}`, 'data-link': true, text: d.title }), h('span', { class: 'badges' }, badges(d))),
     h('td', { text: stageLabel(d.stage) }), h('td', { text: statusLabel(d.status) }),
     h('td', { class: 'money', text: formatMoney(d.value, d.currency, { whole: true }) }),
-    h('td', null, gradeBadge(d.grade)), h('td', { text: formatPercent(d.win_probability) }), h('td', { text: d.owner })));
+    h('td', null, gradeBadge(d.grade)), h('td', { text: formatPercent(d.win_probability) }), h('td', { text: personName(d.owner) })));
   const personRows = [...people.values()].sort((a, b) => a.p.name.localeCompare(b.p.name)).map(({ p, deals }) => h('tr', null,
     h('th', { scope: 'row', text: p.name }), h('td', { text: p.title || '' }), h('td', { text: roleLabel(p.role) }),
     h('td', null, stanceTag(p.stance)), h('td', { text: p.engaged ? t('common.yes') : t('common.no') }),
@@ -162,7 +164,7 @@ export async function accountView(root, ctx) {
     h('div', { class: 'page-head' }, h('h1', { text: account.name }), addDeal ? h('div', { class: 'page-actions' }, addDeal) : null),
     h('dl', { class: 'facts' },
       fact(t('field.industry'), account.industry), fact(t('field.region'), account.region), fact(t('field.address'), account.address),
-      fact(t('accounts.owner'), account.owner), fact(t('field.notes'), account.notes)),
+      fact(t('accounts.owner'), personName(account.owner)), fact(t('field.notes'), account.notes)),
     h('div', { class: 'account-grid' },
       h('div', { class: 'account-main' }, panels.profile, panels.value),
       h('div', { class: 'account-side' }, panels.lifecycle, panels.team)),

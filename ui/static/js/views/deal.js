@@ -406,7 +406,7 @@ function assessmentForm(page) {
       t('assess.recorded', {
         score: formatNumber(prev.score, { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
         verdict: prev.passed ? t('assess.passed') : t('assess.failed'),
-        grade: prev.grade, who: prev.assessed_by, date: formatDateTime(prev.assessed_at),
+        grade: prev.grade, who: personName(prev.assessed_by), date: formatDateTime(prev.assessed_at),
       })) : null,
     msg,
     page.sales ? h('div', { class: 'actions' }, submit) : null);
@@ -621,7 +621,7 @@ function proposalForm(page) {
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-proposal', text: t('proposal.save') });
   const form = h('form', { id: 'proposal-form', class: 'subform', novalidate: true },
     h('h3', { text: t('proposal.title') }),
-    p ? h('p', { class: 'recorded', text: t('proposal.recorded', { date: formatDate(p.submitted_on), who: p.recorded_by }) }) : null,
+    p ? h('p', { class: 'recorded', text: t('proposal.recorded', { date: formatDate(p.submitted_on), who: personName(p.recorded_by) }) }) : null,
     field(t('field.submitted_on'), on), field(t('field.summary'), summary), msg, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', busy(submit, async () => {
     replace(msg);
@@ -726,7 +726,7 @@ function contractPanel(page) {
     parts.push(approveButton(page, 'approve-contract', t('contract.approve'), 'contract', t('review.approval_contract'), t('contract.approved')));
   }
   if (c.signed_on) {
-    parts.push(h('p', { class: 'recorded', text: t('contract.signed', { date: formatDate(c.signed_on), who: c.signed_by }) }));
+    parts.push(h('p', { class: 'recorded', text: t('contract.signed', { date: formatDate(c.signed_on), who: personName(c.signed_by) }) }));
   } else if (page.sales) {
     const on = h('input', { type: 'date', name: 'signed_on', id: 'sign-date', required: true, value: today() });
     const msg = msgBox();
@@ -759,7 +759,7 @@ export function acceptancePanel(deal, ctx, done) {
   const state = h('dl', { class: 'facts delivery-state', data: { dealId: deal.id } },
     h('div', { class: 'fact' }, h('dt', { text: t('delivery.acceptance') }),
       h('dd', { class: 'acceptance-state', data: { state: acc ? acc.result : 'none' } },
-        acc ? t('delivery.acceptance_recorded', { result: acceptanceLabel(acc.result), who: acc.recorded_by, date: formatDateTime(acc.recorded_at) }) : t('delivery.acceptance_none'))),
+        acc ? t('delivery.acceptance_recorded', { result: acceptanceLabel(acc.result), who: personName(acc.recorded_by), date: formatDateTime(acc.recorded_at) }) : t('delivery.acceptance_none'))),
     acc && acc.notes ? h('div', { class: 'fact' }, h('dt', { text: t('field.notes') }), h('dd', { text: acc.notes })) : null,
     h('div', { class: 'fact' }, h('dt', { text: t('delivery.project') }),
       h('dd', { class: 'project-state', data: { state: deal.status } }, deal.status === 'delivered' ? t('delivery.project_closed') : t('delivery.project_open'))));

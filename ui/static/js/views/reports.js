@@ -9,7 +9,7 @@ import { t, tp, locale, formatNumber, formatMoney, formatPercent, formatDate, fo
 import { h, replace, newId, field, validate, markField } from '../dom.js';
 import { STAGES, stageLabel, statusLabel, today, addDays } from '../domain.js';
 import { barChart, legend } from '../chart.js';
-import { formError, table, empty, query, csvHref, csvLink, timeZone } from './common.js';
+import { formError, table, empty, query, csvHref, csvLink, timeZone, personNames, personName } from './common.js';
 
 // Owners seen in the forecast this session, for the owner filter (the API lists users to admins).
 const knownOwners = new Set();
@@ -40,6 +40,7 @@ const round1 = (n) => Math.round(n * 10) / 10;
 const count = (n) => formatNumber(n);
 
 export async function reportsView(root, ctx) {
+  await personNames();
   const labels = loadLossLabels(); // awaited before the losses are drawn, below
   const q = ctx.query;
   const f = {
@@ -118,7 +119,7 @@ function filterForm(f, teams, go) {
       teams.map((x) => h('option', { value: x.id, selected: x.id === f.team, text: x.name })))
     : null;
   const owner = h('select', { name: 'owner', id: 'report-owner' }, h('option', { value: '', text: t('reports.all_owners') }),
-    [...knownOwners].sort().map((o) => h('option', { value: o, selected: o === f.owner, text: o })));
+    [...knownOwners].sort().map((o) => h('option', { value: o, selected: o === f.owner, text: personName(o) })));
   const msg = h('div', { class: 'form-msg', role: 'alert' });
   const form = h('form', { class: 'filters', id: 'report-filters', novalidate: true, 'aria-label': t('reports.filters') },
     field(t('reports.from'), from), field(t('reports.to'), to), field(t('reports.interval'), interval),
@@ -373,7 +374,7 @@ function forecastPanel(r, f, href, go) {
           { className: 'report-table' }),
         table(t('reports.by_owner_table'), [t('field.owner'), t('field.currency'), t('reports.deals'), t('reports.value'), t('reports.weighted')],
           (r.by_owner || []).map((o) => h('tr', { data: { owner: o.owner, currency: o.currency } },
-            h('th', { scope: 'row', text: o.owner }), h('td', { text: o.currency }),
+            h('th', { scope: 'row', text: personName(o.owner) }), h('td', { text: o.currency }),
             h('td', { class: 'num', text: count(o.deals) }),
             h('td', { class: 'num money', text: money(o.value, o.currency) }),
             h('td', { class: 'num money', text: money(o.weighted, o.currency) }))),
