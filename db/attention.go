@@ -84,10 +84,14 @@ func (d *DB) RecordNewAttention(ctx context.Context, a kamflow.Attention) (bool,
 			return fmt.Errorf("db: list admins: %w", err)
 		}
 		msg := attentionMessage(title, a.Error)
+		params, err := encodeParams(map[string]string{kamflow.NoticeParamTitle: title, "error": noticeCause(a.Error)})
+		if err != nil {
+			return err
+		}
 		for _, u := range admins {
-			err := tx.Exec(`INSERT INTO notifications (user_id, deal_id, kind, "key", message, created_at)
-				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ("key") DO NOTHING`,
-				u, a.DealID, kamflow.NoticeAttention, fmt.Sprintf("attention:%s:%d:%s", a.DealID, a.Seq, u), msg, ts(now)).Error
+			err := tx.Exec(`INSERT INTO notifications (user_id, deal_id, kind, "key", params, message, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("key") DO NOTHING`,
+				u, a.DealID, kamflow.NoticeAttention, fmt.Sprintf("attention:%s:%d:%s", a.DealID, a.Seq, u), params, msg, ts(now)).Error
 			if err != nil {
 				return fmt.Errorf("db: tell %s of deal %s needing attention: %w", u, a.DealID, err)
 			}
@@ -97,13 +101,20 @@ func (d *DB) RecordNewAttention(ctx context.Context, a kamflow.Attention) (bool,
 	return fresh, err
 }
 
-// attentionMessage is the admins' notification of a deal needing attention, in Chinese and then in
-// English (as the daily digest's).
-func attentionMessage(title, cause string) string {
+// noticeCause is the error of a deal needing attention as its notice tells it: on one line, cut
+// to maxNoticeError characters.
+func noticeCause(cause string) string {
 	cause = strings.Join(strings.Fields(cause), " ")
 	if utf8.RuneCountInString(cause) > maxNoticeError {
 		cause = string([]rune(cause)[:maxNoticeError]) + "…"
 	}
+	return cause
+}
+
+// attentionMessage is the admins' notification of a deal needing attention, in Chinese and then in
+// English (as the daily digest's).
+func attentionMessage(title, cause string) string {
+	cause = noticeCause(cause)
 	return fmt.Sprintf("商机「%s」需要处理：其变更无法写入数据库（%s）/ Deal “%s” needs attention: its change could not be written to the database (%s)",
 		title, cause, title, cause)
 }
