@@ -31,10 +31,13 @@ type Contact struct {
 	LastContactAt *time.Time `json:"last_contact_at,omitempty"`
 	// Deals are the account's deals the person is part of, each with their stance on it when it
 	// differs from their usual one.
-	Deals     []ContactDeal `json:"deals"`
-	CreatedBy string        `json:"created_by"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	Deals []ContactDeal `json:"deals"`
+	// StakeholderOn are the account's deals on which the person is a stakeholder, with their
+	// role and stance there: the account's one buying center across its deals.
+	StakeholderOn []ContactStakeholder `json:"stakeholder_on,omitempty"`
+	CreatedBy     string               `json:"created_by"`
+	CreatedAt     time.Time            `json:"created_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
 	// Version is 1 when the contact is created and one more with every change a person makes,
 	// by UpdatedBy (see versions.go); an interaction moving LastContactAt is not such a change.
 	Version   int64  `json:"version"`
@@ -46,6 +49,14 @@ type Contact struct {
 type ContactDeal struct {
 	DealID string `json:"deal_id"`
 	Stance Stance `json:"stance,omitempty"`
+}
+
+// ContactStakeholder is a contact's part on one deal of the account, as the deal records them.
+type ContactStakeholder struct {
+	DealID  string `json:"deal_id"`
+	Role    Role   `json:"role"`
+	Stance  Stance `json:"stance"`
+	Engaged bool   `json:"engaged"`
 }
 
 // StanceOn is the person's stance on a deal: the deal's own if set, else their usual one.

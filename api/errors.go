@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	kamflow.ECONFLICT:     http.StatusConflict,
 	kamflow.EINPROGRESS:   http.StatusConflict,
 	kamflow.EGATENOTMET:   http.StatusConflict,
+	kamflow.EGATEDEPENDS:  http.StatusConflict, // a buying-center change the stage rests on
 	kamflow.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	kamflow.EWRONGSTAGE:   http.StatusUnprocessableEntity,
 	kamflow.ERATELIMITED:  http.StatusTooManyRequests,

@@ -124,6 +124,12 @@ PUT    /api/v1/settings/service-cadence         401   200  403  403  403  403  4
 GET    /api/v1/settings/segmentation            401   200  200  200  200  200  200  403  403
 PUT    /api/v1/settings/segmentation            401   200  403  403  403  403  403  403  403
 GET    /api/v1/notifications                    401   200  200  200  200  200  200  200  200
+POST   /api/v1/notifications/read-all           401   200  200  200  200  200  200  200  200
+POST   /api/v1/notifications/{id}/read          401   404  200  404  404  404  404  404  404
+PATCH  /api/v1/auth/me                          401   200  200  200  200  200  200  200  200
+GET    /api/v1/amounts/parse                    401   200  200  200  200  200  200  200  200
+PUT    /api/v1/settings/loss-reasons            401   200  403  403  403  403  403  403  403
+PUT    /api/v1/settings/model                   401   200  403  403  403  403  403  403  403
 GET    /api/v1/people                           401   200  200  200  200  200  200  200  200
 
 POST   /api/v1/imports                          401   403  201  201  201  201  201  403  403
@@ -142,6 +148,7 @@ GET    /api/v1/users/{id}                       401   200  403  403  403  403  4
 PATCH  /api/v1/users/{id}                       401   200  403  403  403  403  403  403  403
 GET    /api/v1/teams                            401   200  200  200  403  403  403  403  403
 POST   /api/v1/teams                            401   201  403  403  403  403  403  403  403
+PATCH  /api/v1/teams/{id}                       401   200  403  403  403  403  403  403  403
 GET    /api/v1/audit                            401   200  200  200  403  403  403  403  403
 GET    /api/v1/admin/attention                  401   200  403  403  403  403  403  403  403
 `
@@ -215,6 +222,10 @@ type matrixCase struct {
 	body string
 	// user makes the route about a fresh user rather than a deal ({id} is the user's id).
 	user bool
+	// team makes {id} a fresh team's id (the admin's doing).
+	team bool
+	// notice makes {id} the newest notification of d1's (the deal's stage should notify d1).
+	notice bool
 	// account makes {id} the fresh account's id rather than the deal's.
 	account bool
 	// query is added to the path.
@@ -329,6 +340,12 @@ var matrixCases = map[string]matrixCase{
 	"PUT /api/v1/settings/stages/{stage}":                        {body: `{"sla":"30d","director_after":3}`},
 	"PUT /api/v1/settings/stages/{stage} team":                   {body: `{"team":"east","sla":"20d"}`},
 	"GET /api/v1/notifications":                                  {},
+	"POST /api/v1/notifications/read-all":                        {},
+	"POST /api/v1/notifications/{id}/read":                       {stage: bidRequested, notice: true}, // d1's notice of the request
+	"PATCH /api/v1/auth/me":                                      {body: `{"language":"en"}`},
+	"GET /api/v1/amounts/parse":                                  {query: "?text=1200%E4%B8%87"},
+	"PUT /api/v1/settings/loss-reasons":                          {body: `{"loss_reasons":[{"code":"price","labels":{"en":"Price","zh-CN":"价格"}},{"code":"timing","labels":{"en":"Timing","zh-CN":"时机"}}]}`},
+	"PUT /api/v1/settings/model":                                 {body: `{"margin_floor":15}`},
 	"POST /api/v1/imports":                                       {upload: true, query: "?kind=accounts&dry_run=true", body: "name,industry\nMatrix import {team},steel\n"},
 	"GET /api/v1/imports":                                        {},
 	"GET /api/v1/imports/template":                               {query: "?kind=deals&format=xlsx"},
@@ -344,6 +361,7 @@ var matrixCases = map[string]matrixCase{
 	"PATCH /api/v1/users/{id}":                                   {user: true, body: `{"name":"Renamed"}`},
 	"GET /api/v1/teams":                                          {},
 	"POST /api/v1/teams":                                         {body: `{"name":"{team}"}`},
+	"PATCH /api/v1/teams/{id}":                                   {team: true, body: `{"name":"{team}"}`},
 	"GET /api/v1/audit":                                          {},
 	"GET /api/v1/admin/attention":                                {},
 }
@@ -539,6 +557,17 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		path = strings.ReplaceAll(path, "{id}", u.ID)
 	case c.account:
 		path = strings.ReplaceAll(path, "{id}", account)
+	case c.team:
+		m.n++
+		team := e.must(201, "POST", "/api/v1/teams", "admin", fmt.Sprintf(`{"name":"Matrix team %d"}`, m.n))
+		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(team["id"]))
+	case c.notice:
+		inbox := e.must(200, "GET", "/api/v1/notifications?limit=1", "d1", "")
+		id, ok := lookup(inbox, "items.0.id")
+		if !ok {
+			t.Fatalf("d1 has no notice: %v", inbox)
+		}
+		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
 	case c.visit:
 		path = strings.ReplaceAll(path, "{id}", deal+"-v1")
 	case c.imp:
@@ -620,7 +649,7 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 	}
 	// A deal command: refused, it left no trace; accepted, it is on the timeline as the
 	// principal's.
-	if deal == "" || r.method == "GET" || r.path == "/api/v1/deals" || c.account {
+	if deal == "" || r.method == "GET" || r.path == "/api/v1/deals" || c.account || c.notice {
 		return
 	}
 	after := m.seq(t, deal)

@@ -752,7 +752,7 @@ func deliveryScenarios() []scenario {
 		{name: "close project with the punch list open", method: "POST", path: "/api/v1/deals/{delivery}/project/close", status: 409, code: "gate_not_met",
 			want: map[string]any{"error.details.open_punch_items": 2}},
 		{name: "acceptance certificate", method: "GET", path: "/api/v1/deals/{delivery}/acceptance/certificate.pdf?lang=zh-CN&tz=Asia/Shanghai", status: 200,
-			header: map[string]string{"Content-Type": "application/pdf", "Content-Disposition": `attachment; filename="acceptance-{delivery}.pdf"`},
+			header: map[string]string{"Content-Type": "application/pdf", "Content-Disposition": `attachment; filename="acceptance-KF-2026-000001.pdf"; filename*=UTF-8''%E9%AA%8C%E6%94%B6%E8%AF%81%E4%B9%A6-KF-2026-000001.pdf`},
 			check: func(t *testing.T, _ *testEnv, r *response) {
 				if !bytes.HasPrefix(r.body, []byte("%PDF-")) || len(r.body) < 10000 {
 					t.Errorf("not a PDF: %.40q (%d bytes)", r.body, len(r.body))
@@ -1289,12 +1289,12 @@ func keyAccountScenarios() []scenario {
 		{name: "key-account settings by an engineer", method: "GET", path: "/api/v1/settings/segmentation", as: "e1", status: 403, code: "forbidden"},
 
 		{name: "contact", method: "POST", path: "/api/v1/accounts/{acct1}/contacts",
-			body:   `{"name":"Liu Zong","title":"General manager","department":"Management","role":"decision_maker","stance":"neutral","influence":5,"relationship":3}`,
+			body:   `{"name":"Wang Zong","title":"Plant director","department":"Management","role":"decision_maker","stance":"neutral","influence":5,"relationship":3}`,
 			status: 201, capture: map[string]string{"gm": "id"},
 			want: map[string]any{"account_id": "{acct1}", "role": "decision_maker", "stale": false, "days_since_contact": 0, "deals": length(0),
 				"created_by": "kam1", "last_contact_at": absent, "reports_to": absent}},
 		{name: "contact reporting to another", method: "POST", path: "/api/v1/accounts/{acct1}/contacts",
-			body: `{"name":"Chen Gong","title":"Deputy chief engineer","reports_to":"{gm}","role":"insider","stance":"supporter",` +
+			body: `{"name":"Zhao Gong","title":"Deputy chief engineer","reports_to":"{gm}","role":"insider","stance":"supporter",` +
 				`"influence":3,"relationship":4,"deals":[{"deal_id":"{neg}","stance":"supporter"}]}`,
 			status: 201, capture: map[string]string{"chief": "id"}, header: map[string]string{"Location": "/api/v1/accounts/{acct1}/contacts/{chief}"},
 			want: map[string]any{"reports_to": "{gm}", "deals.0.deal_id": "{neg}", "deals.0.stance": "supporter", "stance": "supporter"}},
@@ -1318,10 +1318,14 @@ func keyAccountScenarios() []scenario {
 		{name: "contact under another account", method: "PATCH", path: "/api/v1/accounts/{acct2}/contacts/{chief}", body: `{"title":"x"}`,
 			status: 404, code: "not_found"},
 		{name: "unknown contact", method: "PATCH", path: "/api/v1/accounts/{acct1}/contacts/nope", body: `{"title":"x"}`, status: 404, code: "not_found"},
+		// One buying center per account: the stakeholders recorded on acct1's deals (Chen Gong and
+		// Liu Zong) are its contacts too, beside the two added by hand.
 		{name: "contacts", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", status: 200,
-			want: map[string]any{"items": length(2), "items.0.name": "Chen Gong", "items.1.name": "Liu Zong", "stale_contact_days": 90}},
+			want: map[string]any{"items": length(4), "items.0.name": "Chen Gong", "items.1.name": "Liu Zong", "items.2.name": "Wang Zong",
+				"items.3.name": "Zhao Gong", "items.0.stakeholder_on.0.role": "insider", "items.1.stakeholder_on.0.role": "decision_maker",
+				"items.2.stakeholder_on": absent, "stale_contact_days": 90}},
 		{name: "contacts as the deal's engineer", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", as: "e1", status: 200,
-			want: map[string]any{"items": length(2)}},
+			want: map[string]any{"items": length(4)}},
 		{name: "contacts bad stale", method: "GET", path: "/api/v1/accounts/{acct1}/contacts?stale=maybe", status: 400, code: "invalid",
 			want: map[string]any{"error.details.field": "stale"}},
 
@@ -1351,20 +1355,31 @@ func keyAccountScenarios() []scenario {
 		{name: "interaction by an engineer", method: "POST", path: "/api/v1/interactions", as: "e1",
 			body: `{"account_id":"{acct1}","kind":"call","summary":"x","reaction":"neutral"}`, status: 403, code: "forbidden"},
 		{name: "interaction moved the last contact", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", status: 200,
-			want: map[string]any{"items.0.last_contact_at": "2026-04-11T09:00:00Z", "items.1.last_contact_at": "2026-04-11T09:00:00Z",
-				"items.1.deals.0.deal_id": "{neg}", "items.1.deals.0.stance": absent}},
+			want: map[string]any{"items.2.last_contact_at": "2026-04-11T09:00:00Z", "items.3.last_contact_at": "2026-04-11T09:00:00Z",
+				"items.0.last_contact_at": absent, "items.2.deals.0.deal_id": "{neg}", "items.2.deals.0.stance": absent}},
 		{name: "contacts gone stale", method: "GET", path: "/api/v1/accounts/{acct1}/contacts?stale=true", status: 200,
 			before: func(e *testEnv) { e.clock.Set(stale) }, after: func(e *testEnv) { e.clock.Set(T1) },
-			want: map[string]any{"items": length(2), "items.0.stale": true, "items.0.days_since_contact": 90},
+			want: map[string]any{"items": length(4), "items.0.stale": true, "items.0.days_since_contact": 90},
 			check: func(t *testing.T, e *testEnv, r *response) {
 				got, err := e.db.StaleKeyContacts(context.Background(), kamflow.StaleContactFilter{Now: stale, WithOpenDeals: true})
 				if err != nil {
 					t.Fatal(err)
 				}
-				// {neg} is won: only the chief is linked to an open deal, {pause}.
-				if len(got) != 1 || got[0].Contact.ID != e.vars["chief"] || !slices.Equal(got[0].OpenDeals, []string{e.vars["pause"]}) ||
-					got[0].DaysSince != 90 {
-					t.Errorf("stale key contacts with open deals %+v", got)
+				// {neg} is won: of the two added by hand only the chief is linked to an open deal,
+				// {pause}; the stakeholders' contacts are listed by the open deals they are on.
+				chief := false
+				for _, g := range got {
+					switch {
+					case g.Contact.ID == e.vars["gm"]:
+						t.Errorf("the general manager is on no open deal: %+v", g)
+					case g.Contact.ID == e.vars["chief"]:
+						chief = slices.Equal(g.OpenDeals, []string{e.vars["pause"]}) && g.DaysSince == 90
+					case len(g.OpenDeals) == 0 || len(g.Contact.StakeholderOn) == 0 || g.DaysSince != 90:
+						t.Errorf("a stale key contact on no open deal, or not a stakeholder: %+v", g)
+					}
+				}
+				if !chief {
+					t.Errorf("stale key contacts with open deals %+v: want the chief's, on {pause}", got)
 				}
 			}},
 		{name: "contacts not stale yet", method: "GET", path: "/api/v1/accounts/{acct1}/contacts?stale=true", status: 200,
@@ -1449,7 +1464,7 @@ func keyAccountScenarios() []scenario {
 		{name: "handover read by another team's KAM", method: "GET", path: "/api/v1/accounts/{acct1}/handover", as: "kam3", status: 404, code: "not_found"},
 		{name: "no handover yet", method: "GET", path: "/api/v1/accounts/{acct2}/handover", as: "kam2", status: 404, code: "not_found"},
 		{name: "handed over: the new owner has the history", method: "GET", path: "/api/v1/accounts/{acct1}/contacts", as: "kam2", status: 200,
-			want: map[string]any{"items": length(2)}},
+			want: map[string]any{"items": length(4)}},
 		{name: "handed over: the owner", method: "GET", path: "/api/v1/accounts/{acct1}", as: "kam2", status: 200,
 			want: map[string]any{"owner": "kam2", "account_team.1.owner": false, "account_team.2.owner": true}},
 		{name: "handover on the audit trail", method: "GET", path: "/api/v1/audit?entity_type=account&entity_id={acct1}&limit=1", as: "d1", status: 200,
@@ -1465,7 +1480,8 @@ func keyAccountScenarios() []scenario {
 				for _, it := range items.([]any) {
 					seen[it.(map[string]any)["action"].(string)]++
 				}
-				for action, n := range map[string]int{"contact.create": 2, "contact.update": 1, "interaction.create": 2,
+				// Two contacts by hand, two made from the stakeholders of the account's deals.
+				for action, n := range map[string]int{"contact.create": 4, "contact.update": 1, "interaction.create": 2,
 					"account.lifecycle": 3, "account.handover": 2} {
 					if seen[action] != n {
 						t.Errorf("%d %s entries, want %d (%v)", seen[action], action, n, seen)

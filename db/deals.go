@@ -154,6 +154,9 @@ func (d *DB) project(ctx context.Context, p kamflow.Projection, fresh *bool) err
 			if err := replaceEngineers(tx, deal.ID, deal.Engineers); err != nil {
 				return err
 			}
+			if err := linkStakeholders(tx, &deal); err != nil {
+				return err
+			}
 		}
 		// The version is written whether or not the seq guard took the row: a late projection
 		// still fills in its place in the deal's past.

@@ -505,6 +505,24 @@ func withLinks(db *gorm.DB, contacts []*kamflow.Contact) error {
 			c := byID[l.ContactID]
 			c.Deals = append(c.Deals, kamflow.ContactDeal{DealID: l.DealID, Stance: kamflow.Stance(l.Stance)})
 		}
+		// The person's part on each deal whose stakeholder they are (db/stakeholders.go).
+		var parts []struct {
+			ContactID string
+			DealID    string
+			Role      string
+			Stance    string
+			Engaged   bool
+		}
+		err = db.Raw("SELECT contact_id, deal_id, role, stance, engaged FROM deal_stakeholders WHERE "+inList("contact_id", len(part))+
+			" ORDER BY contact_id, deal_id", anys(part)...).Scan(&parts).Error
+		if err != nil {
+			return fmt.Errorf("db: read the deals of contacts: %w", err)
+		}
+		for _, p := range parts {
+			c := byID[p.ContactID]
+			c.StakeholderOn = append(c.StakeholderOn, kamflow.ContactStakeholder{DealID: p.DealID, Role: kamflow.Role(p.Role),
+				Stance: kamflow.Stance(p.Stance), Engaged: p.Engaged})
+		}
 	}
 	return nil
 }

@@ -35,6 +35,14 @@ type migration struct {
 // else on the server uses it; this one spells "kamflow" in ASCII.
 const migrationLockKey int64 = 0x6b616d666c6f77
 
+// goSteps are the migrations' steps that SQL cannot say, by version: each runs right after its
+// migration's SQL, in the same transaction, on both dialects.
+var goSteps = map[int64]func(tx *gorm.DB) error{
+	// Every stakeholder already stored becomes (or is matched onto) a contact of the account by
+	// the contacts import's rule: db/stakeholders.go.
+	120: backfillStakeholders,
+}
+
 // schemaMigrationsDDL creates the table that records the applied migrations.
 var schemaMigrationsDDL = map[string]string{
 	DialectPostgres: `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -185,6 +193,11 @@ func (d *DB) migrateNext(ctx context.Context, ms []migration) (done bool, err er
 		// and PostgreSQL has operators spelled "?".
 		if _, err := tx.Statement.ConnPool.ExecContext(ctx, m.SQL); err != nil {
 			return fmt.Errorf("db: migration %d (%s): %w", m.Version, m.Name, err)
+		}
+		if step := goSteps[m.Version]; step != nil {
+			if err := step(tx); err != nil {
+				return fmt.Errorf("db: migration %d (%s): %w", m.Version, m.Name, err)
+			}
 		}
 		err := tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 			m.Version, m.Name, ts(time.Now())).Error
