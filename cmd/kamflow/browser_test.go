@@ -470,7 +470,7 @@ func TestBrowserScenario(t *testing.T) {
 	}
 	b.visible("#delivery-plan .plan-read-only")
 	b.waitText(`#delivery-plan li.task[data-task=installation] .task-waits`, "Waits on Site survey.")
-	b.waitText(`#delivery-plan li.task[data-task=site_survey] .task-facts`, "engineer1")
+	b.waitText(`#delivery-plan li.task[data-task=site_survey] .task-facts`, "陈工 Chen (Engineer)") // by name, not user name
 	b.waitText(`#delivery-plan li.task[data-task=site_survey] .task-status`, "Not started")
 	b.click("#adjust-plan")
 	b.visible("#plan-form")
@@ -1532,7 +1532,7 @@ func TestBrowserKeyAccounts(t *testing.T) {
 		t.Errorf("%v deals refused the handover", n)
 	}
 	b.waitText(`#account-team-list li[data-user=kam2]`, "负责人")
-	b.waitText("#account-deals", "kam2")
+	b.waitText("#account-deals", "张经理 Zhang (KAM)")
 	b.screenshot("account-handover-zh-CN.png")
 	// The latest handover is the account's: in English too, after a reload of the page.
 	b.set("#lang", "en")
