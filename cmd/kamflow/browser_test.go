@@ -537,7 +537,7 @@ func TestBrowserScenario(t *testing.T) {
 	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .team`, stalledID), "East China Sales")
 	b.waitText(fmt.Sprintf(`#stalled tr[data-deal-id=%q] .over-sla`, stalledID), "SLA 2 seconds")
 	b.waitText(`#stalled-by-stage tr[data-key=development]`, "Development")
-	b.waitText(`#stalled-by-owner tr[data-key=kam1]`, "kam1")
+	b.waitText(`#stalled-by-owner tr[data-key=kam1]`, "李经理 Li (KAM)") // by name
 	b.waitText(`#stalled-by-team`, "East China Sales")
 	if href := eval[string](b, `document.querySelector('#stalled a.csv-link')?.getAttribute('href') || ''`); !strings.HasPrefix(href, "/api/v1/reports/stalled?") ||
 		!strings.Contains(href, "format=csv") || !strings.Contains(href, "lang=en") {
@@ -841,13 +841,26 @@ func TestBrowserScenario(t *testing.T) {
 	b.waitFor("override gone", `!document.querySelector('#override-list tr[data-stage=proposal]')`)
 	// The service cadence: the test's (set through the API before the deal entered delivery); a
 	// falling one is refused at the field; the default again.
-	b.waitFor("the test's cadence", `document.querySelector('#service-cadence-input')?.value === '2s 1h'`)
+	// One row per visit, each a number and a unit.
+	row := func(i int) string { return fmt.Sprintf("#service-cadence-rows li.cadence-row:nth-child(%d) ", i) }
+	b.waitFor("the test's cadence", `[...document.querySelectorAll('#service-cadence-rows .cadence-row')].map((li) => `+
+		`li.querySelector('.duration-n').value + ' ' + li.querySelector('.duration-unit').value).join(', ') === '2 seconds, 1 hours'`)
 	b.waitText("#service-cadence-now", "2 seconds and 1 hour after the close")
-	b.set("#service-cadence-input", "90d 30d")
+	b.waitText(row(1)+"label", "Visit 1")
+	b.set(row(1)+".duration-n", "90")
+	b.set(row(1)+".duration-unit", "days")
+	b.set(row(2)+".duration-n", "30")
+	b.set(row(2)+".duration-unit", "days")
 	b.click("#service-cadence-save")
-	b.waitText("#service-cadence-form .alert-error", "Some input is not valid.")
-	b.visible(`#service-cadence-input[aria-invalid=true]`)
-	b.set("#service-cadence-input", "30d 90d 180d 365d")
+	b.waitText(row(2)+".field-error", "Each visit must come later than the one before it.")
+	b.visible(row(2) + `.duration-n[aria-invalid=true]`)
+	b.set(row(1)+".duration-n", "30")
+	b.set(row(2)+".duration-n", "90")
+	for i, n := range []string{"180", "365"} {
+		b.click("#service-cadence-add")
+		b.set(row(3+i)+".duration-n", n)
+		b.set(row(3+i)+".duration-unit", "days")
+	}
 	b.click("#service-cadence-save")
 	b.waitText("#flash", "365 days after the close.")
 	b.waitText("#flash", "open deals told")

@@ -20,6 +20,14 @@ export function splitDuration(s) {
   return null;
 }
 
+/** durationSeconds is the length of a duration in the API's form, in seconds (NaN when it is none). */
+export function durationSeconds(s) {
+  const d = splitDuration(s);
+  if (!d) return NaN;
+  const per = [...UNITS, ...FINE].find(([u]) => u === d.unit)[1];
+  return d.n * per;
+}
+
 /** joinDuration is the API's form of n units: "21d" for 3 weeks, "36h" for 36 hours. */
 export function joinDuration(n, unit) {
   switch (unit) {

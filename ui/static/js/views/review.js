@@ -9,7 +9,7 @@ import { api, gateLabel } from '../api.js';
 import { t, tp, formatMoney, formatDateTime, formatNumber } from '../i18n.js';
 import { h, replace, newId } from '../dom.js';
 import { STAGES, stageLabel, formatSLA } from '../domain.js';
-import { accountNames, table, empty, query, csvHref, csvLink, timeZone } from './common.js';
+import { accountNames, table, empty, query, csvHref, csvLink, timeZone, personName, personNames } from './common.js';
 import { waitingSection, recentSection, loadNames } from './approvals.js';
 
 // Owners and teams seen in the review this session, for the filters.
@@ -28,6 +28,7 @@ export async function reviewView(root, ctx) {
   ]);
   const names = await accountNames([...stalled.items, ...approvals.items].map((d) => d.account_id));
   await loadNames(); // the approvals' people, by name (approvals.js)
+  await personNames(); // the owners, by name
   if (!ctx.alive()) return;
   for (const o of stalled.by_owner || []) knownOwners.add(o.key);
   if (f.owner) knownOwners.add(f.owner);
@@ -50,7 +51,7 @@ function filters(f, teams, ctx) {
   const stage = h('select', { id: 'review-stage', name: 'stage' }, h('option', { value: '', text: t('review.all_stages') }),
     STAGES.map((s) => h('option', { value: s, selected: s === f.stage, text: stageLabel(s) })));
   const owner = h('select', { id: 'review-owner', name: 'owner' }, h('option', { value: '', text: t('board.all_owners') }),
-    [...knownOwners].sort().map((o) => h('option', { value: o, selected: o === f.owner, text: o })));
+    [...knownOwners].sort((a, b) => personName(a).localeCompare(personName(b))).map((o) => h('option', { value: o, selected: o === f.owner, text: personName(o) })));
   const team = h('select', { id: 'review-team', name: 'team' }, h('option', { value: '', text: t('reports.all_teams') }),
     teams.map((x) => h('option', { value: x.id, selected: x.id === f.team, text: x.name })));
   stage.addEventListener('change', () => apply({ ...f, stage: stage.value }));
@@ -103,7 +104,7 @@ function stalledSection(report, names, teamName, f, teams, ctx) {
         const deals = inStage.filter((d) => d.owner === o)
           .sort((a, b) => Date.parse(a.stalled_since || a.updated_at) - Date.parse(b.stalled_since || b.updated_at));
         return h('div', { class: 'owner-group', data: { owner: o } },
-          h('h4', { text: t('review.owner', { owner: o }) }),
+          h('h4', { text: t('review.owner', { owner: personName(o) }) }),
           table(null, [t('review.deal'), t('review.account'), t('reports.team'), t('review.over_sla'), t('review.escalation'), t('review.stalled_since'), t('review.missing')],
             deals.map((d) => h('tr', { data: { dealId: d.id, directorDue: String(Boolean(d.director_due)) } },
               h('th', { scope: 'row' }, h('a', { href: `/deals/${d.id}`, 'data-link': true, text: d.title }),
@@ -131,7 +132,7 @@ function stalledSection(report, names, teamName, f, teams, ctx) {
     items.length
       ? h('div', { class: 'stalled-counts', id: 'stalled-counts' },
         counts('stalled-by-stage', t('review.by_stage'), t('deal.stage'), byStage, stageLabel),
-        counts('stalled-by-owner', t('review.by_owner'), t('review.owner_col'), report.by_owner || [], (k) => k),
+        counts('stalled-by-owner', t('review.by_owner'), t('review.owner_col'), report.by_owner || [], personName),
         counts('stalled-by-team', t('review.by_team'), t('reports.team'), report.by_team || [], teamName))
       : null,
     groups.length ? groups : empty(t('review.no_stalled')));

@@ -14,14 +14,10 @@ import { STAGES, FACTORS, stageLabel, factorLabel, formatSLA } from '../domain.j
 import { table, empty } from './common.js';
 import { saveError } from './conflict.js';
 import { VALUE_MONEY, VALUE_JUDGED } from './keyaccount.js';
-import { durationInput } from '../duration.js';
+import { durationInput, durationSeconds } from '../duration.js';
 import { modelSection, lossReasonsSection } from './settings_forms.js';
 
 const DEFAULT_DIRECTOR_AFTER = 2;
-// A duration as the API reads it ("30d", "36h", "90m", "2s"), for an optional field: the browser
-// checks a pattern only when there is a value.
-const DURATION_PATTERN = '(\\d+d)?(\\d+(\\.\\d+)?(h|m|s|ms))*';
-const DURATION_RE = new RegExp(`^(?=.)${DURATION_PATTERN}$`, 'i');
 
 // The director's rung, 1–20 times the SLA; empty is "not set".
 function afterInput(attrs) {
@@ -221,22 +217,64 @@ function overrideForm(esc, teams, ctx, version) {
 // The service cadence as the API gives it by default (settings without one).
 const DEFAULT_CADENCE = ['30d', '90d', '180d', '365d'];
 
-// cadenceSection sets when the proactive service visits come after a project closes: durations
-// after the close, rising, separated by spaces or commas.
+// cadenceSection sets when the proactive service visits come after a project closes: one row per
+// visit, each a number and a unit after the close (durationInput), rising, 1 to 12 of them.
+const MAX_VISITS = 12;
+
 function cadenceSection(s, ctx) {
   const hid = newId('se');
   const now = s.service_cadence?.length ? s.service_cadence : DEFAULT_CADENCE;
-  // The API writes hours as Go does ("1h0m0s"); the field shows them as one would type them.
-  const typed = now.map((d) => String(d).replace(/h0m0s$/, 'h').replace(/m0s$/, 'm'));
-  const input = h('input', { name: 'service_cadence', id: 'service-cadence-input', required: true, value: typed.join(' '), autocomplete: 'off', spellcheck: 'false' });
+  const rowsEl = h('ol', { class: 'cadence-rows', id: 'service-cadence-rows' });
+  const rows = [];
+  const renumber = () => {
+    rows.forEach((r, i) => {
+      r.label.textContent = t('settings.cadence_visit_n', { n: formatNumber(i + 1) });
+      r.remove.hidden = rows.length === 1;
+      r.remove.setAttribute('aria-label', t('settings.cadence_remove_n', { n: formatNumber(i + 1) }));
+    });
+    add.hidden = rows.length >= MAX_VISITS;
+  };
+  const addRow = (value) => {
+    const id = newId('cadence');
+    const d = durationInput({ id, name: 'service_cadence', value, required: true });
+    const label = h('label', { for: id, class: 'cadence-label' });
+    const remove = h('button', { type: 'button', class: 'btn btn-small btn-quiet cadence-remove', text: t('settings.cadence_remove') });
+    const err = h('p', { class: 'field-error', id: `${id}-err`, hidden: true });
+    d.num.setAttribute('aria-describedby', err.id);
+    const li = h('li', { class: 'cadence-row' }, label, d.box, remove, err);
+    const row = { d, label, remove, li };
+    remove.addEventListener('click', () => {
+      rows.splice(rows.indexOf(row), 1);
+      li.remove();
+      renumber();
+    });
+    rows.push(row);
+    rowsEl.append(li);
+  };
+  const add = h('button', { type: 'button', class: 'btn btn-small', id: 'service-cadence-add', text: t('settings.cadence_add') });
+  add.addEventListener('click', () => {
+    addRow('');
+    renumber();
+    rows[rows.length - 1].d.num.focus();
+  });
+  for (const v of now) addRow(v);
+  renumber();
   const msg = h('div', { class: 'form-msg', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'service-cadence-save', text: t('settings.save') });
   const form = h('form', { class: 'subform', id: 'service-cadence-form', novalidate: true },
-    field(t('settings.cadence'), input, { hint: t('settings.cadence_hint'), className: 'grow' }), msg, h('div', { class: 'actions' }, submit));
+    h('fieldset', { class: 'cadence' }, h('legend', { text: t('settings.cadence') }),
+      h('p', { class: 'hint', text: t('settings.cadence_hint') }), rowsEl, add),
+    msg, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', busy(submit, async () => {
     replace(msg);
-    const list = input.value.split(/[\s,，、]+/).filter(Boolean);
-    input.setCustomValidity(list.length && list.length <= 12 && list.every((x) => DURATION_RE.test(x)) ? '' : t('validation.cadence'));
+    const list = rows.map((r) => r.d.value());
+    // Each visit later than the one before: the first that is not says so.
+    let prev = 0;
+    rows.forEach((r, i) => {
+      const secs = durationSeconds(list[i]);
+      r.d.num.setCustomValidity(list[i] && !(secs > prev) ? t('validation.cadence') : '');
+      if (secs > prev) prev = secs;
+    });
     if (!validate(form)) return;
     await settingsSave(ctx, form, msg, '/settings/service-cadence', { service_cadence: list }, s.version,
       (res) => `${t('settings.cadence_saved', { list: formatList(res.service_cadence.map(formatSLA)) })} ${fanoutText(res.fanout, res.deals_to_tell)}`);
