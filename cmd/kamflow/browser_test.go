@@ -1034,9 +1034,16 @@ func (b *browser) checkReports(c apiClient, lang string, months int) {
 	b.check()
 }
 
-// checkCertificate downloads the acceptance certificate the link at css points to: a PDF, in lang.
+// checkCertificate downloads the acceptance certificate the link at css points to: a PDF, in lang;
+// the number shown beside it is a readable one (KF-<year>-<6 digits>) and names the download.
 func (b *browser) checkCertificate(css, lang string) {
 	b.t.Helper()
+	b.waitFor("the certificate's number", fmt.Sprintf(`(() => {
+		const a = document.querySelector(%s);
+		const n = a && a.parentElement.querySelector('.certificate-number');
+		return Boolean(n && /^KF-\d{4}-\d{6}$/.test(n.dataset.number || '') && n.textContent.includes(n.dataset.number) &&
+			a.getAttribute('download') === (%q === 'en' ? 'acceptance-' : '验收证书-') + n.dataset.number + '.pdf');
+	})()`, js(css), lang))
 	res := eval[string](b, fmt.Sprintf(`(async () => {
 		const a = document.querySelector(%s);
 		const r = await fetch(a.getAttribute('href'));
