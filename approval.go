@@ -43,9 +43,9 @@ const (
 // text in the reader's language:
 //
 //	approval_requested (to each director of the deal's team):
-//	  approval, title, subject, requested_by, note; margin_pct, floor, price, cost (margin only)
+//	  approval, title, subject, requested_by and by (the same), note; margin_pct, floor, price, cost (margin only)
 //	approval_answered (to the KAM who asked, and to the deal's owner if another):
-//	  approval, title, subject, decision (approved or sent_back), answered_by, comment
+//	  approval, title, subject, decision (approved or sent_back), answered_by and by (the same), comment
 const (
 	NoticeApprovalRequested = "approval_requested"
 	NoticeApprovalAnswered  = "approval_answered"
@@ -290,7 +290,7 @@ func (s *DealState) approvalEffects(cmd Command, answered []Approval, now time.T
 	if cmd.Kind == CmdRequestApproval {
 		a := d.Approvals[len(d.Approvals)-1]
 		params := map[string]string{"approval": strconv.Itoa(a.ID), "title": d.Title, "subject": a.Subject,
-			"requested_by": a.RequestedBy, "note": a.Note}
+			"requested_by": a.RequestedBy, NoticeParamBy: a.RequestedBy, "note": a.Note}
 		msg := fmt.Sprintf("%s asks you to approve %s on %s", a.RequestedBy, a.subjectText(), d.Title)
 		if a.Subject == ApprovalMargin {
 			params["margin_pct"] = strconv.FormatFloat(a.MarginPct, 'f', 2, 64)
@@ -324,7 +324,7 @@ func (s *DealState) approvalEffects(cmd Command, answered []Approval, now time.T
 			ns = append(ns, Notification{UserID: u, DealID: d.ID, Kind: NoticeApprovalAnswered,
 				Key: fmt.Sprintf("approval:%s:%d:answered:%s", d.ID, a.ID, u), Message: msg, CreatedAt: now,
 				Params: map[string]string{"approval": strconv.Itoa(a.ID), "title": d.Title, "subject": a.Subject,
-					"decision": decision, "answered_by": a.AnsweredBy, "comment": a.Comment}})
+					"decision": decision, "answered_by": a.AnsweredBy, NoticeParamBy: a.AnsweredBy, "comment": a.Comment}})
 		}
 	}
 	if len(ns) > 0 {

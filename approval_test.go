@@ -198,7 +198,7 @@ func TestApprovalNotices(t *testing.T) {
 		t.Errorf("audit after = %#v", a.After)
 	}
 	n := fx[1].Directors
-	want := map[string]string{"approval": "1", "title": "Cold-rolling line DCS retrofit", "subject": "margin", "requested_by": kam.ID,
+	want := map[string]string{"approval": "1", "title": "Cold-rolling line DCS retrofit", "subject": "margin", "requested_by": kam.ID, "by": kam.ID,
 		"note": "reference site", "margin_pct": "10.00", "floor": "15.00", "price": "7600000.00", "cost": "6840000.00"}
 	if n.Kind != kamflow.NoticeApprovalRequested || n.TeamID != "team-east" || n.Key != "approval:deal-001:1:requested" || !sameMap(n.Params, want) {
 		t.Errorf("directors' notice = %+v\nwant params %v", n, want)
@@ -222,7 +222,7 @@ func TestApprovalNotices(t *testing.T) {
 	for i, to := range []string{kam.ID, "kam.sun"} {
 		got := fx[1].Notifications[i]
 		want := map[string]string{"approval": "1", "title": "Cold-rolling line DCS retrofit", "subject": "margin", "decision": "sent_back",
-			"answered_by": director.ID, "comment": "too low"}
+			"answered_by": director.ID, "by": director.ID, "comment": "too low"}
 		if got.UserID != to || got.Kind != kamflow.NoticeApprovalAnswered || got.DealID != "deal-001" ||
 			got.Key != "approval:deal-001:1:answered:"+to || !sameMap(got.Params, want) {
 			t.Errorf("notification %d = %+v", i, got)

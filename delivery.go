@@ -3,8 +3,10 @@ package kamflow
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -1381,13 +1383,16 @@ const (
 
 // taskNotices tells a task's engineer and the deal's KAM, once each: key is the notice's key, to
 // which each recipient's name is added.
-func (p *DeliveryPlan) taskNotices(t *DeliveryTask, d *Deal, kind, key, msg string, now time.Time) []Notification {
+// Their params are TaskParams and extra.
+func (p *DeliveryPlan) taskNotices(t *DeliveryTask, d *Deal, kind, key, msg string, extra map[string]string, now time.Time) []Notification {
 	var out []Notification
 	for _, to := range []string{t.Assignee, d.Owner} {
 		if to == "" || slices.ContainsFunc(out, func(n Notification) bool { return n.UserID == to }) {
 			continue
 		}
-		out = append(out, Notification{UserID: to, DealID: p.DealID, Kind: kind, Key: key + ":" + to, Message: msg, CreatedAt: now})
+		params := TaskParams(p, t)
+		maps.Copy(params, extra)
+		out = append(out, Notification{UserID: to, DealID: p.DealID, Kind: kind, Key: key + ":" + to, Params: params, Message: msg, CreatedAt: now})
 	}
 	return out
 }
@@ -1399,7 +1404,8 @@ func (p *DeliveryPlan) OverdueNotices(overdue []DeliveryTask, d *Deal, now time.
 	for i := range overdue {
 		t := &overdue[i]
 		msg := fmt.Sprintf("The %s task of %s was due on %s and is not done", t.Key, p.Site, t.Due)
-		out = append(out, p.taskNotices(t, d, NoticeTaskOverdue, fmt.Sprintf("overdue:%s:%s:%s", p.DealID, t.Key, t.Due), msg, now)...)
+		out = append(out, p.taskNotices(t, d, NoticeTaskOverdue, fmt.Sprintf("overdue:%s:%s:%s", p.DealID, t.Key, t.Due), msg,
+			map[string]string{NoticeParamDue: string(t.Due)}, now)...)
 	}
 	return out
 }
@@ -1410,6 +1416,7 @@ func (p *DeliveryPlan) VisitNotices(visits []*ServiceVisit, now time.Time) []Not
 	for _, v := range visits {
 		if v.Assignee != "" {
 			out = append(out, Notification{UserID: v.Assignee, DealID: p.DealID, Kind: NoticeServiceVisit, Key: "visit:" + v.ID, CreatedAt: now,
+				Params:  map[string]string{NoticeParamRound: strconv.Itoa(v.Round), NoticeParamSite: v.Site},
 				Message: fmt.Sprintf("Service visit %d to %s is due: record faults found, faults unresolved and the customer's satisfaction", v.Round, v.Site)})
 		}
 	}
@@ -1424,7 +1431,8 @@ func (p *DeliveryPlan) FailedNotices(task, step string, d *Deal, now time.Time) 
 		return nil
 	}
 	msg := fmt.Sprintf("The %s task of %s failed at %s: %s", task, p.Site, step, t.Error)
-	return p.taskNotices(t, d, NoticeTaskFailed, fmt.Sprintf("failed:%s:%s:%d", p.DealID, task, t.Runs), msg, now)
+	return p.taskNotices(t, d, NoticeTaskFailed, fmt.Sprintf("failed:%s:%s:%d", p.DealID, task, t.Runs), msg,
+		map[string]string{NoticeParamStep: step, NoticeParamError: t.Error}, now)
 }
 
 // UndoFailedNotices tell an undo_failed task's engineer and the deal's KAM what to clean up by
@@ -1435,7 +1443,8 @@ func (p *DeliveryPlan) UndoFailedNotices(task string, d *Deal, now time.Time) []
 		return nil
 	}
 	msg := fmt.Sprintf("The %s task of %s could not be undone: clean up by hand %s, then mark it resolved", task, p.Site, t.CleanupList())
-	return p.taskNotices(t, d, NoticeUndoFailed, fmt.Sprintf("undo_failed:%s:%s:%d", p.DealID, task, t.Runs), msg, now)
+	return p.taskNotices(t, d, NoticeUndoFailed, fmt.Sprintf("undo_failed:%s:%s:%d", p.DealID, task, t.Runs), msg,
+		map[string]string{NoticeParamCleanup: t.CleanupList()}, now)
 }
 
 // NextWake is when the plan next needs the time: the end of the due day of an open task not told

@@ -53,10 +53,81 @@ const (
 	NoticeParamTask       = "task"        // a delivery task's key, shown by TaskTitle or the task's name
 	NoticeParamTaskTitle  = "task_title"  // the title the delivery plan gave the task, if any
 	NoticeParamStep       = "step"        // a delivery task's step, shown by its name
-	NoticeParamDeals      = "deals"       // a count of deals ("3 deals")
+	NoticeParamDeals      = "deals"       // a count of deals ("3"), shown as "3 deals" (notice.deals.one/other)
+	// NoticeParamSubject is what an approval is for (ApprovalMargin, ApprovalContract), shown by
+	// its name (notice.subject.<subject>).
+	NoticeParamSubject = "subject"
+	// NoticeParamDecision is a director's answer — an approval's (ApprovalApproved,
+	// ApprovalSentBack) or an import's (ImportApproved, ImportRejected) —, shown by its name
+	// (notice.decision.<decision>).
+	NoticeParamDecision = "decision"
 )
+
+// Parameters of the notices shown as they are.
+const (
+	NoticeParamSite      = "site"      // a delivery plan's site
+	NoticeParamDue       = "due"       // a Date, YYYY-MM-DD
+	NoticeParamError     = "error"     // what failed, in the system's words
+	NoticeParamCleanup   = "cleanup"   // what an undo left to clean up by hand (DeliveryTask.CleanupList)
+	NoticeParamRound     = "round"     // a service visit's number
+	NoticeParamFile      = "file"      // an imported file's name
+	NoticeParamDate      = "date"      // a Date, YYYY-MM-DD
+	NoticeParamApprovals = "approvals" // a count of approvals waiting
+)
+
+// The params each kind's text uses, besides the title of its deal where it has one:
+//
+//	stalled:            title, stage, sla
+//	escalated:          title, owner, stage, stalled_for, sla
+//	approval_requested: title, subject, by (and approval, requested_by, note; margin_pct, floor, price, cost)
+//	approval_answered:  title, subject, decision, by (and approval, answered_by, comment)
+//	digest:             date, deals (stalled), approvals (waiting)
+//	import_approval:    by, file, deals (held)
+//	import_decision:    by, decision, file, deals (held)
+//	task_overdue:       task, task_title, site, due
+//	service_visit:      round, site
+//	task_failed:        task, task_title, site, step, error
+//	undo_failed:        task, task_title, site, cleanup
+//	attention:          title, error
 
 // StalledParams are the parameters of a stall notice (NoticeStalled) of d.
 func StalledParams(d *Deal) map[string]string {
 	return map[string]string{NoticeParamTitle: d.Title, NoticeParamStage: string(d.Stage), NoticeParamSLA: d.StageSLA.String()}
+}
+
+// EscalatedParams are the parameters of the directors' notice (NoticeEscalated) of d, stalled
+// for stalledFor (DirectorAfter × its SLA).
+func EscalatedParams(d *Deal, stalledFor Duration) map[string]string {
+	return map[string]string{NoticeParamTitle: d.Title, NoticeParamOwner: d.Owner, NoticeParamStage: string(d.Stage),
+		NoticeParamStalledFor: stalledFor.String(), NoticeParamSLA: d.StageSLA.String()}
+}
+
+// NoticeKind is the notification kind a notice of the escalation ladder tells: NoticeEscalated
+// for EventEscalated, NoticeStalled otherwise.
+func (n Notice) NoticeKind() string {
+	if n.Event == EventEscalated {
+		return NoticeEscalated
+	}
+	return NoticeStalled
+}
+
+// NoticeParams are the parameters of the notice's kind (NoticeKind), for its text in the
+// reader's language (the e-mail's).
+func (n Notice) NoticeParams() map[string]string {
+	if n.Event == EventEscalated {
+		return map[string]string{NoticeParamTitle: n.Title, NoticeParamOwner: n.Owner, NoticeParamStage: string(n.Stage),
+			NoticeParamStalledFor: Duration(DirectorDelay(time.Duration(n.SLA), n.DirectorAfter)).String(), NoticeParamSLA: n.SLA.String()}
+	}
+	return map[string]string{NoticeParamTitle: n.Title, NoticeParamStage: string(n.Stage), NoticeParamSLA: n.SLA.String()}
+}
+
+// TaskParams are the parameters of a delivery task's notices (NoticeTaskOverdue,
+// NoticeTaskFailed, NoticeUndoFailed) of the plan p: the task, its title if the plan gave one,
+// and the site; the kind's own are added to them.
+func TaskParams(p *DeliveryPlan, t *DeliveryTask) map[string]string {
+	m := map[string]string{NoticeParamTask: t.Key, NoticeParamSite: p.Site}
+	if t.Title != "" {
+		m[NoticeParamTaskTitle] = t.Title
+	}
+	return m
 }

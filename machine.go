@@ -334,7 +334,8 @@ func (s *DealState) timer(now time.Time) []DealEffect {
 		key := fmt.Sprintf("stalled:%s:%d", d.ID, d.Seq)
 		msg := fmt.Sprintf("%s has made no progress in the %s stage within its SLA of %s", d.Title, d.Stage, d.StageSLA)
 		out = append(out,
-			DealEffect{Kind: FxNotify, Notifications: []Notification{{UserID: d.Owner, DealID: d.ID, Kind: NoticeStalled, Key: key, Message: msg, CreatedAt: now}}},
+			DealEffect{Kind: FxNotify, Notifications: []Notification{{UserID: d.Owner, DealID: d.ID, Kind: NoticeStalled, Key: key,
+				Params: StalledParams(d), Message: msg, CreatedAt: now}}},
 			DealEffect{Kind: FxOutbound, Notice: s.notice(key, EventStalled, "kam", []string{d.Owner}, msg, now)})
 	}
 	if d.Stalled && s.DirectorsToldAt == nil {
@@ -343,13 +344,15 @@ func (s *DealState) timer(now time.Time) []DealEffect {
 			// The time makes the key unique: the same stall may reach the rung twice (raised past
 			// now, then passed again) without a change of the deal.
 			key := fmt.Sprintf("escalated:%s:%d:%d", d.ID, d.Seq, now.Unix())
+			stalledFor := Duration(DirectorDelay(time.Duration(d.StageSLA), after))
 			msg := fmt.Sprintf("%s (owner %s) has made no progress in the %s stage for %s, %g× its SLA of %s",
-				d.Title, d.Owner, d.Stage, Duration(DirectorDelay(time.Duration(d.StageSLA), after)), after, d.StageSLA)
+				d.Title, d.Owner, d.Stage, stalledFor, after, d.StageSLA)
 			t := now
 			s.DirectorsToldAt = &t
 			out = append(out, DealEffect{Kind: FxTellDirectors,
-				Directors: &DirectorNotice{DealID: d.ID, TeamID: d.TeamID, Key: key, Message: msg, At: now},
-				Notice:    s.notice(key, EventEscalated, "director", nil, msg, now)})
+				Directors: &DirectorNotice{DealID: d.ID, TeamID: d.TeamID, Key: key, Message: msg, At: now,
+					Kind: NoticeEscalated, Params: EscalatedParams(d, stalledFor)},
+				Notice: s.notice(key, EventEscalated, "director", nil, msg, now)})
 		}
 	}
 	return out

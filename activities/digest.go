@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -159,7 +160,8 @@ func (a *Activities) sendDigest(ctx context.Context, u *kamflow.User, date kamfl
 	// Stored before it is e-mailed: a retry after a failed e-mail stores nothing twice and sends
 	// the e-mail again.
 	if err := a.Notifications.Notify(ctx, []kamflow.Notification{{UserID: u.Username, Kind: kamflow.NoticeDigest,
-		Key: key, Message: g.Summary(), CreatedAt: now}}); err != nil {
+		Key: key, Message: g.Summary(), CreatedAt: now, Params: map[string]string{kamflow.NoticeParamDate: string(date),
+			kamflow.NoticeParamDeals: strconv.Itoa(len(g.Stalled)), kamflow.NoticeParamApprovals: strconv.Itoa(len(g.Approvals))}}}); err != nil {
 		return false, false, err
 	}
 	emailed, err = a.mail(ctx, []string{u.Username}, g.Subject(), g.Text(loc), key)

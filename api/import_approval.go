@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -142,7 +143,9 @@ func (s *Server) tellImporter(imp *kamflow.Import, n int) {
 		msg = fmt.Sprintf("%s rejected the import of %s past development from %s: %s", a.By, importer.Deals(n), imp.FileName, a.Reason)
 	}
 	err := s.cfg.Notifications.Notify(context.Background(), []kamflow.Notification{{UserID: imp.CreatedBy, Kind: kamflow.NoticeImportDecision,
-		Key: "import-decision:" + imp.ID, Message: msg, CreatedAt: a.At}})
+		Key: "import-decision:" + imp.ID, Message: msg, CreatedAt: a.At,
+		Params: map[string]string{kamflow.NoticeParamBy: a.By, kamflow.NoticeParamDecision: a.Decision,
+			kamflow.NoticeParamFile: imp.FileName, kamflow.NoticeParamDeals: strconv.Itoa(n)}}})
 	if err != nil {
 		s.cfg.Logger.Error("telling an importer the decision", "import", imp.ID, "err", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -627,6 +628,7 @@ func (i *Importer) askApproval(ctx context.Context, imp *kamflow.Import, by kamf
 		}
 		ns = append(ns, kamflow.Notification{UserID: u.Username, Kind: kamflow.NoticeImportApproval,
 			Key: "import-approval:" + imp.ID + ":" + u.Username, CreatedAt: now,
+			Params: map[string]string{kamflow.NoticeParamBy: by.ID, kamflow.NoticeParamFile: imp.FileName, kamflow.NoticeParamDeals: strconv.Itoa(imp.Held)},
 			Message: fmt.Sprintf("%s's import of %s holds %s past development for your approval (import page): they would skip their key nodes",
 				by.ID, imp.FileName, Deals(imp.Held))})
 	}

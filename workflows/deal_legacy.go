@@ -429,6 +429,7 @@ func (r *legacyDealRun) notifyStalled(ctx workflow.Context) error {
 	n := []kamflow.Notification{{
 		UserID: d.Owner, DealID: d.ID, Kind: "stalled",
 		Key:       fmt.Sprintf("stalled:%s:%d", d.ID, d.Seq),
+		Params:    kamflow.StalledParams(&d),
 		Message:   fmt.Sprintf("%s has made no progress in the %s stage within its SLA of %s", d.Title, d.Stage, d.StageSLA),
 		CreatedAt: workflow.Now(ctx),
 	}}
@@ -451,11 +452,13 @@ func (r *legacyDealRun) notifyDirectors(ctx workflow.Context) error {
 	// The time makes the key unique: the same stall may reach the rung twice (raised past now, then
 	// passed again) without a change of the deal.
 	key := fmt.Sprintf("escalated:%s:%d:%d", d.ID, d.Seq, now.Unix())
+	stalledFor := kamflow.Duration(kamflow.DirectorDelay(time.Duration(d.StageSLA), after))
 	msg := fmt.Sprintf("%s (owner %s) has made no progress in the %s stage for %s, %g× its SLA of %s",
-		d.Title, d.Owner, d.Stage, kamflow.Duration(kamflow.DirectorDelay(time.Duration(d.StageSLA), after)), after, d.StageSLA)
+		d.Title, d.Owner, d.Stage, stalledFor, after, d.StageSLA)
 	var told []string
 	err := workflow.ExecuteActivity(legacyActivityCtx(ctx), a.NotifyDirectors,
-		activities.DirectorNotice{DealID: d.ID, TeamID: d.TeamID, Key: key, Message: msg, At: now}).Get(ctx, &told)
+		activities.DirectorNotice{DealID: d.ID, TeamID: d.TeamID, Key: key, Message: msg, At: now,
+			Kind: kamflow.NoticeEscalated, Params: kamflow.EscalatedParams(&d, stalledFor)}).Get(ctx, &told)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -378,7 +379,8 @@ func (r *legacyDelivRun) onTimer(ctx workflow.Context) error {
 		msg := fmt.Sprintf("The %s task of %s was due on %s and is not done", t.Key, r.plan.Site, t.Due)
 		for _, to := range legacyDelivUniq(t.Assignee, r.deal.Owner) {
 			notes = append(notes, kamflow.Notification{UserID: to, DealID: r.plan.DealID, Kind: legacyDelivOverdueNotice,
-				Key: fmt.Sprintf("overdue:%s:%s:%s:%s", r.plan.DealID, t.Key, t.Due, to), Message: msg, CreatedAt: now})
+				Key: fmt.Sprintf("overdue:%s:%s:%s:%s", r.plan.DealID, t.Key, t.Due, to), Message: msg, CreatedAt: now,
+				Params: legacyDelivParams(&r.plan, &t, kamflow.NoticeParamDue, string(t.Due))})
 		}
 	}
 	visits := r.plan.DueVisits(&r.deal, now)
@@ -386,6 +388,7 @@ func (r *legacyDelivRun) onTimer(ctx workflow.Context) error {
 		if v.Assignee != "" {
 			notes = append(notes, kamflow.Notification{UserID: v.Assignee, DealID: r.plan.DealID, Kind: legacyDelivVisitNotice,
 				Key: "visit:" + v.ID, CreatedAt: now,
+				Params:  map[string]string{kamflow.NoticeParamRound: strconv.Itoa(v.Round), kamflow.NoticeParamSite: v.Site},
 				Message: fmt.Sprintf("Service visit %d to %s is due: record faults found, faults unresolved and the customer's satisfaction", v.Round, v.Site)})
 		}
 	}
@@ -410,7 +413,8 @@ func (r *legacyDelivRun) notifyFailed(ctx workflow.Context, key, step string) er
 	for _, to := range legacyDelivUniq(t.Assignee, r.deal.Owner) {
 		notes = append(notes, kamflow.Notification{UserID: to, DealID: r.plan.DealID, Kind: legacyDelivFailedNotice,
 			Key:     fmt.Sprintf("failed:%s:%s:%d:%s", r.plan.DealID, key, t.Runs, to),
-			Message: fmt.Sprintf("The %s task of %s failed at %s: %s", key, r.plan.Site, step, t.Error), CreatedAt: now})
+			Message: fmt.Sprintf("The %s task of %s failed at %s: %s", key, r.plan.Site, step, t.Error), CreatedAt: now,
+			Params: legacyDelivParams(&r.plan, t, kamflow.NoticeParamStep, step, kamflow.NoticeParamError, t.Error)})
 	}
 	if len(notes) == 0 {
 		return nil
@@ -448,4 +452,13 @@ func (r *legacyDelivRun) locked(ctx workflow.Context, fn func() error) error {
 	}
 	defer r.mu.Unlock()
 	return fn()
+}
+
+// legacyDelivParams are the params of a task's notice: kamflow.TaskParams and the pairs kv.
+func legacyDelivParams(p *kamflow.DeliveryPlan, t *kamflow.DeliveryTask, kv ...string) map[string]string {
+	m := kamflow.TaskParams(p, t)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }
