@@ -43,6 +43,19 @@ type Activities struct {
 	Metrics *metrics.Registry
 	// Now is the clock of the webhook's timestamp and the e-mail's date; nil is time.Now.
 	Now func() time.Time
+	// NoticeEmail writes the e-mail of a notice in the recipient's language (User.Language, ""
+	// for English) — its subject and body —, showing people by nameOf(username); cmd/kamflow
+	// wires ui.NoticeEmail, so that the activities need not know the UI's dictionaries. Nil: the
+	// e-mails are in English, from the notice's Message.
+	NoticeEmail func(lang string, n kamflow.Notification, nameOf func(username string) string) (subject, body string)
+	// Users finds the recipients' language and the names of the people the e-mails name. Nil:
+	// Notifications or Directory, if either is one (the database is).
+	Users UserFinder
+}
+
+// UserFinder finds a user by username (kamflow.UserStore's): not_found when there is none.
+type UserFinder interface {
+	UserByUsername(ctx context.Context, username string) (*kamflow.User, error)
 }
 
 func (a *Activities) now() time.Time {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kamflow/kamflow"
 )
 
 // Mailer sends the notices of the escalation ladder by e-mail over SMTP (net/smtp: STARTTLS when
@@ -30,15 +32,125 @@ type Mailer struct {
 //
 // Each attempt that sent or failed is counted (kamflow_notices_delivered_total,
 // kamflow_notice_delivery_failures_total); one that had no one to send to is not.
+//
+// With a NoticeEmail writer each recipient reads the e-mail in their language (User.Language):
+// one message per language, the English one (and one to recipients of no known language) with the
+// notice's Message-ID, the others with the language added to it.
 func (a *Activities) SendEmail(ctx context.Context, n Notice) error {
-	subject, body := noticeEmail(n)
-	sent, err := a.mail(ctx, n.Recipients, subject, body, n.ID)
-	if err != nil {
-		a.Metrics.NoticeDelivery(ChannelEmail, false)
-		return fmt.Errorf("e-mail: send notice %s: %w", n.ID, err)
+	if m := a.Mail; m == nil || m.Addr == "" {
+		return nil // nothing to send with: not even the recipients' languages are looked up
 	}
-	if sent {
+	groups, err := a.byLanguage(ctx, n.Recipients)
+	if err != nil {
+		return fmt.Errorf("e-mail: notice %s: %w", n.ID, err)
+	}
+	anySent := false
+	for _, g := range groups {
+		subject, body := noticeEmail(n)
+		id := n.ID
+		if a.NoticeEmail != nil {
+			subject, body = a.NoticeEmail(g.lang, emailNotification(n), a.nameOf(ctx))
+			if g.lang != kamflow.LangEnglish {
+				id += ":" + g.lang
+			}
+		}
+		sent, err := a.mail(ctx, g.usernames, subject, body, id)
+		if err != nil {
+			a.Metrics.NoticeDelivery(ChannelEmail, false)
+			return fmt.Errorf("e-mail: send notice %s: %w", n.ID, err)
+		}
+		anySent = anySent || sent
+	}
+	if anySent {
 		a.Metrics.NoticeDelivery(ChannelEmail, true)
+	}
+	return nil
+}
+
+// emailNotification is the notice as the notification its e-mail tells: its kind and params, and
+// those of its details (the deal's id, its owner, since when it is stalled).
+func emailNotification(n Notice) kamflow.Notification {
+	params := n.NoticeParams()
+	params["deal"] = n.DealID
+	params[kamflow.NoticeParamOwner] = n.Owner
+	if n.StalledSince != nil {
+		params["stalled_since"] = n.StalledSince.UTC().Format(time.RFC3339)
+	}
+	return kamflow.Notification{DealID: n.DealID, Kind: n.NoticeKind(), Params: params, Message: n.Message, CreatedAt: n.At}
+}
+
+// languageGroup is the recipients (usernames) who read one language.
+type languageGroup struct {
+	lang      string
+	usernames []string
+}
+
+// byLanguage groups the recipients by their language (English for those of none, or unknown),
+// English first then in the order they come. Without a NoticeEmail writer or a user store they
+// are all English.
+func (a *Activities) byLanguage(ctx context.Context, usernames []string) ([]languageGroup, error) {
+	users := a.users()
+	var out []languageGroup
+	for _, u := range usernames {
+		lang := kamflow.LangEnglish
+		if a.NoticeEmail != nil && users != nil {
+			user, err := users.UserByUsername(ctx, u)
+			switch {
+			case kamflow.ErrorCode(err) == kamflow.ENOTFOUND:
+			case err != nil:
+				return nil, fmt.Errorf("the language of %s: %w", u, err)
+			default:
+				if l, err := kamflow.ParseLanguage(user.Language); err == nil && l != "" {
+					lang = l
+				}
+			}
+		}
+		i := slices.IndexFunc(out, func(g languageGroup) bool { return g.lang == lang })
+		if i < 0 {
+			out = append(out, languageGroup{lang: lang})
+			i = len(out) - 1
+		}
+		out[i].usernames = append(out[i].usernames, u)
+	}
+	slices.SortStableFunc(out, func(x, y languageGroup) int {
+		switch {
+		case x.lang == y.lang:
+			return 0
+		case x.lang == kamflow.LangEnglish:
+			return -1
+		case y.lang == kamflow.LangEnglish:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// nameOf shows a user by name, else by username (also for one not found, or when the store
+// fails: the e-mail still tells who).
+func (a *Activities) nameOf(ctx context.Context) func(string) string {
+	users := a.users()
+	names := map[string]string{}
+	return func(username string) string {
+		if n, ok := names[username]; ok {
+			return n
+		}
+		name := username
+		if users != nil {
+			if u, err := users.UserByUsername(ctx, username); err == nil && strings.TrimSpace(u.Name) != "" {
+				name = u.Name
+			}
+		}
+		names[username] = name
+		return name
+	}
+}
+
+func (a *Activities) users() UserFinder {
+	for _, v := range []any{a.Users, a.Notifications, a.Directory} {
+		if u, ok := v.(UserFinder); ok && u != nil {
+			return u
+		}
 	}
 	return nil
 }

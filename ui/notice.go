@@ -65,20 +65,52 @@ func NoticeText(lang string, n kamflow.Notification, nameOf func(username string
 	if !ok {
 		return n.Message
 	}
-	missing := false
-	out := placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
-		name := m[1 : len(m)-1]
-		v, ok := n.Params[name]
-		if !ok {
-			missing = true
-			return ""
-		}
-		return showParam(lang, d, name, v, n.Params, nameOf)
-	})
+	out, missing := fill(lang, d, tmpl, n.Params, nameOf)
 	if missing && n.Message != "" {
 		return n.Message
 	}
 	return out
+}
+
+// fill fills the template's placeholders from params, each shown as its name says; missing
+// reports a placeholder without its param (left empty).
+func fill(lang string, d map[string]string, tmpl string, params map[string]string, nameOf func(string) string) (out string, missing bool) {
+	out = placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
+		name := m[1 : len(m)-1]
+		v, ok := params[name]
+		if !ok {
+			missing = true
+			return ""
+		}
+		return showParam(lang, d, name, v, params, nameOf)
+	})
+	return out, missing
+}
+
+// emailDetails are the lines under an e-mail's text, each written when the notice has the params
+// it needs.
+var emailDetails = []string{"notice.email.deal", "notice.email.stage", "notice.email.owner", "notice.email.stalled_since"}
+
+// NoticeEmail is the e-mail of the notification n in the language lang (as NoticeText): the
+// subject is "[kamflow] " and its text, the body its text and then its details, those of
+// notice.email.* whose params n has (the deal's title and id, its stage and SLA, its owner, since
+// when it is stalled).
+func NoticeEmail(lang string, n kamflow.Notification, nameOf func(username string) string) (subject, body string) {
+	text := NoticeText(lang, n, nameOf)
+	lang = noticeLang(lang)
+	d := dict(lang)
+	var b strings.Builder
+	b.WriteString(text + "\n")
+	sep := "\n"
+	for _, k := range emailDetails {
+		line, missing := fill(lang, d, d[k], n.Params, nameOf)
+		if missing || line == "" {
+			continue
+		}
+		b.WriteString(sep + line + "\n")
+		sep = ""
+	}
+	return "[kamflow] " + text, b.String()
 }
 
 // showParam shows the param name of value v in lang.

@@ -169,6 +169,7 @@ func newActivities(d *db.DB, cfg config, reg *metrics.Registry) *activities.Acti
 	}
 	if cfg.smtpAddr != "" {
 		a.Mail = &activities.Mailer{Addr: cfg.smtpAddr, From: cfg.smtpFrom}
+		a.NoticeEmail = ui.NoticeEmail // in each recipient's language, from the UI's dictionaries
 		if cfg.smtpUsername != "" {
 			host, _, _ := net.SplitHostPort(cfg.smtpAddr)
 			a.Mail.Auth = smtp.PlainAuth("", cfg.smtpUsername, cfg.smtpPassword, host)
