@@ -207,6 +207,9 @@ type Notification struct {
 	Message   string            `json:"message"`
 	CreatedAt time.Time         `json:"created_at"`
 	ReadAt    *time.Time        `json:"read_at,omitempty"`
+	// Text is the notification in the reader's language, filled in where it is read (the API's
+	// inbox, from the kind and params); never stored.
+	Text string `json:"text,omitempty"`
 }
 
 // NotificationStore keeps in-app notifications.

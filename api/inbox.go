@@ -39,6 +39,14 @@ func (s *Server) listNotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The language of the texts: the page's (the UI's own switch), else the user's, else English.
+	lang, err := kamflow.ParseLanguage(c.QueryParam("lang"))
+	if err != nil {
+		return kamflow.Errorf(kamflow.EINVALID, "lang must be en or zh-CN, not %q", c.QueryParam("lang")).WithDetail("field", "lang")
+	}
+	if lang == "" && current(c) != nil {
+		lang = current(c).user.Language
+	}
 	f := kamflow.InboxFilter{UserID: s.actor(c).ID, Page: p}
 	switch v := c.QueryParam("unread"); v {
 	case "", "false":
@@ -77,6 +85,12 @@ func (s *Server) listNotifications(c echo.Context) error {
 			default:
 				out.People[username] = u.Username
 			}
+		}
+	}
+	if s.cfg.NoticeText != nil {
+		nameOf := func(username string) string { return out.People[username] }
+		for i := range out.Items {
+			out.Items[i].Text = s.cfg.NoticeText(lang, out.Items[i], nameOf)
 		}
 	}
 	return c.JSON(http.StatusOK, out)

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/kamflow/kamflow/api"
 	"github.com/kamflow/kamflow/db"
 	"github.com/kamflow/kamflow/db/dbtest"
+	"github.com/kamflow/kamflow/ui"
 )
 
 // TestUserLanguageAPI: an admin sets a user's language on create and update; every signed-in
@@ -177,6 +179,63 @@ func TestInboxAPI(t *testing.T) {
 		}
 		if l := list("kam1", ""); l["unread"] != 1.0 {
 			t.Errorf("d1's read-all touched kam1's: %v", l)
+		}
+	})
+}
+
+// TestInboxTexts: the inbox answers each notification's text in the reader's language — the
+// page's lang, else the user's own, else English — from its kind and params with people by name,
+// and the English message for a row stored before kinds carried params.
+func TestInboxTexts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d, func(c *api.Config) { c.NoticeText = ui.NoticeText })
+		ctx := context.Background()
+		if _, err := d.EditUser(ctx, "user-kam1", kamflow.Edit{By: "admin", At: T0}, func(u *kamflow.User) ([]*kamflow.AuditEntry, error) {
+			u.Name = "李娜"
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		err := d.Notify(ctx, []kamflow.Notification{
+			{UserID: "d1", DealID: "deal-1", Kind: kamflow.NoticeEscalated, Key: "esc:1", CreatedAt: T0,
+				Params: map[string]string{kamflow.NoticeParamTitle: "Boiler", kamflow.NoticeParamOwner: "kam1", kamflow.NoticeParamStage: "bid",
+					kamflow.NoticeParamStalledFor: "3d", kamflow.NoticeParamSLA: "5d"},
+				Message: "Boiler (owner kam1) has made no progress"},
+			{UserID: "d1", DealID: "deal-1", Kind: kamflow.NoticeStalled, Key: "old", Message: "an old row", CreatedAt: T0.Add(-time.Minute)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := func(query string) (string, string) {
+			t.Helper()
+			r := e.serve(request{method: "GET", path: "/api/v1/notifications" + query, as: "d1"})
+			wantStatus(t, "list "+query, r, 200, "")
+			if err := api.CheckOpenAPI("GET", "/api/v1/notifications", nil, r.status, r.body); err != nil {
+				t.Error(err)
+			}
+			return lookupStr(r.json, "items.0.text"), lookupStr(r.json, "items.1.text")
+		}
+		zh, old := text("?lang=zh-CN")
+		if !strings.Contains(zh, "Boiler") || !strings.Contains(zh, "李娜") || strings.Contains(zh, "bid") || strings.Contains(zh, "3d") || strings.Contains(zh, "kam1") {
+			t.Errorf("in Chinese: %q", zh)
+		}
+		if old != "an old row" {
+			t.Errorf("an old row in Chinese: %q, want its message", old)
+		}
+		if en, _ := text("?lang=en"); !strings.Contains(en, "Boiler (owner 李娜)") || !strings.Contains(en, "3 days") {
+			t.Errorf("in English: %q", en)
+		}
+		if en, _ := text(""); !strings.HasPrefix(en, "Boiler") {
+			t.Errorf("without a language (d1 has none): %q, want English", en)
+		}
+		e.must(200, "PATCH", "/api/v1/auth/me", "d1", `{"language":"zh-CN"}`)
+		if mine, _ := text(""); mine != zh {
+			t.Errorf("in d1's own language: %q, want %q", mine, zh)
+		}
+		r := e.serve(request{method: "GET", path: "/api/v1/notifications?lang=fr", as: "d1"})
+		wantStatus(t, "lang=fr", r, 400, "invalid")
+		if lookupStr(r.json, "error.details.field") != "lang" {
+			t.Errorf("lang=fr: %s", r.body)
 		}
 	})
 }

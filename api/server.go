@@ -91,8 +91,11 @@ type Config struct {
 	Readiness []health.Check
 	Health    func(ctx context.Context) error
 	// UI, when set, serves everything outside /api and /healthz (the embedded web UI).
-	UI     http.Handler
-	Logger *slog.Logger
+	UI http.Handler
+	// NoticeText, when set, renders a notification in a language (ui.NoticeText): the inbox
+	// answers each notification's text with it, so that the UI shows the one rendering there is.
+	NoticeText func(lang string, n kamflow.Notification, nameOf func(username string) string) string
+	Logger     *slog.Logger
 	// Now and NewID are the clock and the ID source; tests replace them.
 	Now   func() time.Time
 	NewID func() string

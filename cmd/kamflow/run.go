@@ -218,7 +218,7 @@ func newAPI(logger *slog.Logger, d *db.DB, tc client.Client, cfg config, reg *me
 		Service: svc, Fanout: svc, Handover: svc, Reports: d, Escalations: d, Emails: d, Deliveries: d, Delivery: svc, DeliveryLive: svc,
 		Attention: d, Metrics: reg, Import: svc, Readiness: readyChecks(d, tc),
 		Logger: logger, SecureCookies: cfg.secureCookies, TrustProxy: cfg.trustProxy,
-		UI: ui.Handler(),
+		UI: ui.Handler(), NoticeText: ui.NoticeText,
 	})
 }
 
