@@ -179,7 +179,7 @@ func toAppError(err error) error {
 }
 
 var domainCodes = map[string]bool{
-	kamflow.EINVALID: true, kamflow.ENOTFOUND: true, kamflow.EGATENOTMET: true, kamflow.EWRONGSTAGE: true,
+	kamflow.EINVALID: true, kamflow.ENOTFOUND: true, kamflow.EGATENOTMET: true, kamflow.EGATEDEPENDS: true, kamflow.EWRONGSTAGE: true,
 	kamflow.ECONFLICT: true, kamflow.EFORBIDDEN: true, kamflow.EUNAUTHORIZED: true, kamflow.EUNAVAILABLE: true,
 }
 

@@ -456,24 +456,29 @@ function buyingCenter(page, asWork) {
   const d = page.deal;
   const people = d.stakeholders || [];
   const hid = newId('bc');
-  const rows = people.map((p) => h('tr', { class: p.stale ? 'is-stale' : null, data: { person: p.name, stale: p.stale ? 'true' : null } },
+  const editable = page.sales && page.active;
+  const rows = people.map((p) => h('tr', { class: p.stale ? 'is-stale' : null, data: { person: p.name, contactId: p.contact_id || null, stale: p.stale ? 'true' : null } },
     h('th', { scope: 'row' }, p.name, p.stale ? [' ', staleMark(p)] : null),
     h('td', { text: p.title || '' }),
     h('td', null, h('span', { class: ['role', `role-${p.role}`], text: roleLabel(p.role) })),
     h('td', null, stanceTag(p.stance)),
     h('td', { text: p.engaged ? t('common.yes') : t('common.no') }),
     h('td', { text: p.influence ? formatNumber(p.influence) : '' }),
-    h('td', { text: p.notes || '' })));
+    h('td', { text: p.notes || '' }),
+    editable && p.contact_id ? h('td', { class: 'nowrap' },
+      h('button', { type: 'button', class: 'btn btn-small edit-person', 'aria-label': t('bc.edit_who', { name: p.name }), text: t('bc.edit'), onclick: () => stakeholderEditDialog(page, p) }), ' ',
+      h('button', { type: 'button', class: 'btn btn-small btn-danger remove-person', 'aria-label': t('bc.remove_who', { name: p.name }), text: t('bc.remove'), onclick: () => removeStakeholder(page, p) })) : (editable ? h('td') : null)));
+  const heads = [t('field.name'), t('field.person_title'), t('field.role'), t('field.stance'), t('field.engaged'), t('field.influence'), t('field.notes')];
+  if (editable) heads.push(t('common.actions'));
   const content = [
-    people.length
-      ? table(null, [t('field.name'), t('field.person_title'), t('field.role'), t('field.stance'), t('field.engaged'), t('field.influence'), t('field.notes')], rows, { className: 'stakeholders' })
-      : empty(t('bc.empty')),
-    page.sales && page.active ? stakeholderForm(page) : null,
+    people.length ? table(null, heads, rows, { className: 'stakeholders' }) : empty(t('bc.empty')),
+    h('div', { id: 'bc-result', role: 'alert', 'aria-live': 'assertive' }),
+    editable ? stakeholderForm(page) : null,
   ];
   if (asWork) return h('div', { id: 'buying-center' }, content);
   return h('section', { class: 'panel', id: 'buying-center', 'aria-labelledby': hid },
     h('h2', { id: hid, text: t('bc.title') }),
-    people.length || !(page.sales && page.active) ? content : h('details', null, h('summary', { text: t('bc.add_person') }), content));
+    people.length || !editable ? content : h('details', null, h('summary', { text: t('bc.add_person') }), content));
 }
 
 // staleMark says that there has been no contact with a stakeholder for too long (since when): a
@@ -490,39 +495,189 @@ export function stanceTag(s) {
   return h('span', { class: ['stance', `stance-${s}`] }, h('span', { 'aria-hidden': 'true', class: 'stance-icon', text: icon }), ' ', stanceLabel(s));
 }
 
+// partFields are the controls of a stakeholder's part on the deal (role, stance, influence,
+// engagement, notes), filled with p's; body() reads them.
+function partFields(p, prefix) {
+  const role = select('role', ROLES.map((r) => ({ value: r, label: roleLabel(r) })), p.role || 'decision_maker', { id: `${prefix}-role`, required: true });
+  const stance = select('stance', STANCES.map((s) => ({ value: s, label: stanceLabel(s) })), p.stance || 'neutral', { id: `${prefix}-stance`, required: true });
+  const influence = select('influence', [{ value: '', label: t('common.none') }, ...[1, 2, 3, 4, 5].map((n) => ({ value: n, label: formatNumber(n) }))], p.influence || '', { id: `${prefix}-influence` });
+  const engaged = h('input', { type: 'checkbox', name: 'engaged', id: `${prefix}-engaged`, checked: !!p.engaged });
+  const notes = h('textarea', { name: 'notes', id: `${prefix}-notes`, rows: '2', maxlength: '4000', value: p.notes || '' });
+  return {
+    nodes: [
+      h('div', { class: 'field-row' }, field(t('field.role'), role), field(t('field.stance'), stance), field(t('field.influence'), influence, { hint: t('bc.influence_hint') })),
+      checkbox(t('bc.engaged_label'), engaged),
+      field(t('field.notes'), notes),
+    ],
+    body() {
+      const b = { role: role.value, stance: stance.value, engaged: engaged.checked };
+      if (influence.value) b.influence = Number(influence.value);
+      if (notes.value.trim()) b.notes = notes.value.trim();
+      return b;
+    },
+  };
+}
+
+// stakeholderForm records a stakeholder: one of the account's contacts not yet on the deal, or a
+// new person, whom the server makes the account's contact.
 function stakeholderForm(page) {
+  const d = page.deal;
+  const onDeal = new Set((d.stakeholders || []).map((p) => p.contact_id).filter(Boolean));
+  const who = h('select', { name: 'contact_id', id: 'person-contact' }, h('option', { value: '', text: t('bc.new_person') }));
   const name = h('input', { name: 'name', id: 'person-name', required: true, maxlength: '200' });
   const title = h('input', { name: 'title', id: 'person-title', maxlength: '200' });
-  const role = select('role', ROLES.map((r) => ({ value: r, label: roleLabel(r) })), 'decision_maker', { id: 'person-role', required: true });
-  const stance = select('stance', STANCES.map((s) => ({ value: s, label: stanceLabel(s) })), 'neutral', { id: 'person-stance', required: true });
-  const influence = select('influence', [{ value: '', label: t('common.none') }, ...[1, 2, 3, 4, 5].map((n) => ({ value: n, label: formatNumber(n) }))], '', { id: 'person-influence' });
-  const engaged = h('input', { type: 'checkbox', name: 'engaged', id: 'person-engaged' });
-  const notes = h('textarea', { name: 'notes', id: 'person-notes', rows: '2', maxlength: '4000' });
+  const newPart = h('div', { class: 'field-row', id: 'person-new' }, field(t('field.name'), name), field(t('field.person_title'), title));
+  const part = partFields({}, 'person');
   const msg = msgBox();
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-person', text: t('bc.save') });
+  const contacts = new Map();
+  const pick = () => {
+    const c = contacts.get(who.value);
+    newPart.hidden = !!c;
+    name.required = !c;
+    name.disabled = title.disabled = !!c;
+  };
+  who.addEventListener('change', pick);
   const form = h('form', { id: 'stakeholder-form', class: 'subform', novalidate: true },
     h('h3', { text: t('bc.add_person') }),
     h('p', { class: 'hint', text: t('bc.hint') }),
-    h('div', { class: 'field-row' }, field(t('field.name'), name), field(t('field.person_title'), title)),
-    h('div', { class: 'field-row' }, field(t('field.role'), role), field(t('field.stance'), stance), field(t('field.influence'), influence, { hint: t('bc.influence_hint') })),
-    checkbox(t('bc.engaged_label'), engaged),
-    field(t('field.notes'), notes),
+    field(t('bc.who'), who, { hint: t('bc.who_hint') }),
+    newPart,
+    part.nodes,
     msg,
     h('div', { class: 'actions' }, submit));
+  // The account's contacts not yet on the deal, by name and title.
+  api('GET', `/accounts/${encodeURIComponent(d.account_id)}/contacts`).then((out) => {
+    for (const c of out.items || []) {
+      if (onDeal.has(c.id) || (c.stakeholder_on || []).some((s) => s.deal_id === d.id)) continue;
+      contacts.set(c.id, c);
+      who.append(h('option', { value: c.id, text: c.title ? `${c.name} · ${c.title}` : c.name }));
+    }
+  }).catch(() => {});
   form.addEventListener('submit', busy(submit, async () => {
     replace(msg);
     if (!validate(form)) return;
-    const body = { name: name.value.trim(), role: role.value, stance: stance.value, engaged: engaged.checked };
-    if (title.value.trim()) body.title = title.value.trim();
-    if (influence.value) body.influence = Number(influence.value);
-    if (notes.value.trim()) body.notes = notes.value.trim();
+    const c = contacts.get(who.value);
+    const body = part.body();
+    if (c) {
+      body.contact_id = c.id;
+    } else {
+      body.name = name.value.trim();
+      if (title.value.trim()) body.title = title.value.trim();
+    }
     try {
-      await page.run('POST', '/stakeholders', body, { text: t('bc.saved', { name: body.name }) });
+      await page.run('POST', '/stakeholders', body, { text: t('bc.saved', { name: c ? c.name : body.name }) });
     } catch (err) {
       formError(form, msg, err);
     }
   }));
   return form;
+}
+
+// gateDepends explains a buying-center change refused because a key node the deal has passed
+// rests on the person: which stage's, and what would be missing.
+function gateDepends(err, p) {
+  return h('div', { class: 'alert alert-error', id: 'gate-depends' },
+    h('p', { class: 'alert-title', text: t('bc.gate_depends', { name: p.name, stage: stageLabel(err.details.stage) }) }),
+    h('p', { text: t('bc.would_miss') }),
+    h('ul', { class: 'missing-list' }, (err.details.missing || []).map((k) => h('li', { data: { missing: k } }, gateLabel(k)))));
+}
+
+function isGateDepends(err) {
+  return err instanceof ApiError && err.code === 'gate_depends';
+}
+
+// refusedChange shows a gate_depends refusal in box; a director is offered to force the change
+// with a reason (send(override) repeats it), others are told a director must.
+function refusedChange(page, box, err, p, send, okText) {
+  const parts = [gateDepends(err, p)];
+  if (page.director) {
+    const force = h('button', { type: 'button', class: 'btn btn-warn', id: 'bc-force', text: t('bc.force') });
+    force.addEventListener('click', () => forceChangeDialog(page, err, p, send, okText));
+    parts.push(h('div', { class: 'actions' }, force));
+  } else {
+    parts.push(h('p', { class: 'hint', id: 'bc-director-must', text: t('bc.director_must') }));
+  }
+  replace(box, parts);
+}
+
+function forceChangeDialog(page, err, p, send, okText) {
+  openDialog(t('bc.force_title', { name: p.name }), (close) => {
+    const reason = h('textarea', { name: 'reason', id: 'bc-force-reason', required: true, maxlength: '1000', rows: '3' });
+    const msg = h('div', { class: 'form-msg', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-warn', id: 'bc-force-confirm', text: t('bc.force_confirm') });
+    const form = h('form', { novalidate: true, id: 'bc-force-form' },
+      gateDepends(err, p),
+      h('p', { text: t('bc.force_explain') }),
+      field(t('field.reason'), reason, { hint: t('deal.force_reason_hint') }),
+      msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      try {
+        await send({ force: true, reason: reason.value.trim() });
+        close();
+        await page.ctx.refresh({ text: okText });
+      } catch (e) {
+        formError(form, msg, e);
+      }
+    }));
+    return form;
+  });
+}
+
+function stakeholderEditDialog(page, p) {
+  const path = `${page.path}/stakeholders/${encodeURIComponent(p.contact_id)}`;
+  openDialog(t('bc.edit_who', { name: p.name }), (close) => {
+    const part = partFields(p, 'edit-person');
+    const msg = h('div', { class: 'form-msg', role: 'alert' });
+    const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'edit-person-save', text: t('common.save') });
+    const form = h('form', { novalidate: true, id: 'edit-person-form' }, part.nodes, msg,
+      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
+    const okText = t('bc.edited', { name: p.name });
+    form.addEventListener('submit', busy(submit, async () => {
+      replace(msg);
+      if (!validate(form)) return;
+      const body = { ...part.body(), title: p.title || '' };
+      const send = (override) => api('PUT', path, override ? { ...body, override } : body);
+      try {
+        await send();
+        close();
+        await page.ctx.refresh({ text: okText });
+      } catch (err) {
+        if (isGateDepends(err)) {
+          close();
+          refusedChange(page, document.getElementById('bc-result'), err, p, send, okText);
+        } else formError(form, msg, err);
+      }
+    }));
+    return form;
+  });
+}
+
+function removeStakeholder(page, p) {
+  const path = `${page.path}/stakeholders/${encodeURIComponent(p.contact_id)}/remove`;
+  const send = (override) => api('POST', path, override ? { override } : {});
+  const okText = t('bc.removed', { name: p.name });
+  let refused = null;
+  confirmAction({
+    title: t('bc.remove_who', { name: p.name }),
+    what: t('bc.remove_what', { name: p.name }),
+    confirmLabel: t('bc.remove'),
+    async run() {
+      try {
+        await send();
+      } catch (err) {
+        if (!isGateDepends(err)) throw err;
+        refused = err;
+      }
+    },
+    async done() {
+      if (refused) refusedChange(page, document.getElementById('bc-result'), refused, p, send, okText);
+      else await page.ctx.refresh({ text: okText });
+    },
+  });
 }
 
 function criteriaSection(page, asWork) {
@@ -983,7 +1138,7 @@ function summaryLine(e, deal) {
   // The delivery's summaries name tasks by their keys, and the approvals' (approvals.js) raw
   // percentages: they are said in words in every language.
   // Entries that name people (by username in the server's summary) are said by name in every language.
-  const named = ['deal.create', 'deal.reassign', 'deal.assign_engineers', 'deal.edit'].includes(e.action);
+  const named = ['deal.create', 'deal.reassign', 'deal.assign_engineers', 'deal.edit', 'deal.remove_stakeholder'].includes(e.action);
   const text = locale() === 'en' && !named && !e.action.startsWith('delivery.') && !e.action.endsWith('_approval') ? null : localSummary(e, deal);
   if (text) return h('p', { class: 'timeline-summary', text });
   return e.summary ? h('p', { class: 'timeline-summary', lang: 'en', text: e.summary }) : null;
@@ -1002,6 +1157,15 @@ function localSummary(e, deal) {
       });
     case 'deal.stakeholder':
       return a.name ? t('tl.stakeholder', { name: a.name, role: roleLabel(a.role), stance: stanceLabel(a.stance) }) : null;
+    case 'deal.remove_stakeholder': {
+      if (!b.name) return null;
+      // "…, forced past <missing> of the <stage> stage: <reason>" (audit.go)
+      const m = /, forced past (.*) of the ([a-z_]+) stage: (.*)$/s.exec(e.summary || '');
+      if (!m) return t('tl.remove_stakeholder', { name: b.name });
+      return t('tl.remove_stakeholder_forced', {
+        name: b.name, stage: stageLabel(m[2]), missing: formatList(m[1].split(', ').map((k) => gateLabel(k))), reason: m[3],
+      });
+    }
     case 'deal.criteria': {
       if (!Array.isArray(e.after)) return null;
       const us = e.after.filter((c) => c.favours === 'us').length;

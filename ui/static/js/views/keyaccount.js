@@ -465,8 +465,7 @@ function contactsPanel(page) {
     h('td', { class: 'num', text: rating(c.influence) }),
     h('td', { class: 'num', text: rating(c.relationship) }),
     h('td', { class: 'nowrap' }, c.last_contact_at ? h('time', { datetime: c.last_contact_at, title: formatDateTime(c.last_contact_at), text: localDate(c.last_contact_at) }) : t('contact.never')),
-    h('td', { class: 'contact-deals' }, (c.deals || []).map((d) => h('span', { class: 'contact-deal', data: { dealId: d.deal_id } },
-      titles.get(d.deal_id) || d.deal_id, d.stance ? [' ', stanceTag(d.stance)] : null))),
+    h('td', { class: 'contact-deals' }, contactDeals(c, titles)),
     page.sales ? h('td', null, h('button', {
       type: 'button', class: 'btn btn-small edit-contact', data: { contactId: c.id }, text: t('contact.edit'),
       'aria-label': t('contact.edit_who', { name: c.name }), onclick: () => contactDialog(page, c),
@@ -478,13 +477,27 @@ function contactsPanel(page) {
   }
   const staleN = contacts.filter((c) => c.stale).length;
   const heads = [t('field.name'), t('contact.title_dept'), t('contact.reports_to'), t('field.role'), t('field.stance'),
-    t('field.influence'), t('contact.relationship'), t('contact.last_contact'), t('contact.deals')];
+    t('field.influence'), t('contact.relationship'), t('contact.last_contact'), t('bc.stakeholder_on')];
   if (page.sales) heads.push(t('common.actions'));
   return section('account-contacts', t('contact.panel'),
     h('p', { class: 'hint', text: t('contact.hint', { days: tp('unit.days', page.staleDays) }) }),
     staleN ? h('p', { class: 'alert alert-warn', id: 'stale-summary', text: tp('contact.stale_count', staleN) }) : null,
     contacts.length ? table(null, heads, rows, { id: 'contacts-table', className: 'contacts' }) : empty(t('contact.empty')),
     add ? h('div', { class: 'actions' }, add) : null);
+}
+
+// contactDeals are the deals the contact is a stakeholder on, each linked, with their role and
+// stance there; then the deals linked to them otherwise (by the contacts import), with the stance.
+function contactDeals(c, titles) {
+  const on = c.stakeholder_on || [];
+  const seen = new Set(on.map((s) => s.deal_id));
+  return [
+    on.map((s) => h('div', { class: 'contact-deal contact-stakeholder', data: { dealId: s.deal_id } },
+      h('a', { href: `/deals/${encodeURIComponent(s.deal_id)}`, 'data-link': true, text: titles.get(s.deal_id) || s.deal_id }), ' ',
+      s.role ? h('span', { class: ['role', `role-${s.role}`], text: roleLabel(s.role) }) : null, s.stance ? [' ', stanceTag(s.stance)] : null)),
+    (c.deals || []).filter((d) => !seen.has(d.deal_id)).map((d) => h('div', { class: 'contact-deal', data: { dealId: d.deal_id } },
+      titles.get(d.deal_id) || d.deal_id, d.stance ? [' ', stanceTag(d.stance)] : null)),
+  ];
 }
 
 function contactDialog(page, c) {
