@@ -16,6 +16,7 @@ import { usersView } from './views/admin.js';
 import { reportsView } from './views/reports.js';
 import { importView } from './views/imports.js';
 import { attentionView } from './views/attention.js';
+import { inboxView, bell, startInbox, stopInbox } from './views/inbox.js';
 
 const session = { user: null };
 
@@ -34,6 +35,7 @@ const routes = [
   { re: /^\/settings$/, view: settingsView, roles: ['admin'], nav: 'nav.settings' },
   { re: /^\/attention$/, view: attentionView, roles: ['admin'], nav: 'nav.attention' },
   { re: /^\/users$/, view: usersView, roles: ['admin'], nav: 'nav.users' },
+  { re: /^\/inbox$/, view: inboxView, roles: ['kam', 'director', 'engineer', 'admin'] },
 ];
 
 // The navigation of each role, in order.
@@ -69,7 +71,14 @@ function renderHeader() {
   const path = location.pathname;
   const langSel = h('select', { id: 'lang', name: 'lang' },
     LOCALES.map((l) => h('option', { value: l.code, selected: l.code === locale(), lang: l.code }, l.name)));
-  langSel.addEventListener('change', () => setLocale(langSel.value));
+  langSel.addEventListener('change', () => {
+    setLocale(langSel.value);
+    // The profile keeps the choice: the inbox, the e-mails and the next sign-in follow it.
+    if (session.user && session.user.language !== langSel.value) {
+      session.user.language = langSel.value;
+      api('PATCH', '/auth/me', { language: langSel.value }).catch(() => {});
+    }
+  });
   const tools = [h('div', { class: 'lang' }, h('label', { for: 'lang', text: t('lang.label') }), langSel)];
   let nav = null;
   if (session.user) {
@@ -80,6 +89,7 @@ function renderHeader() {
         return h('li', null, h('a', { href: p, 'data-link': true, 'aria-current': path === p ? 'page' : null, text: t(r.nav) }));
       })));
     tools.push(
+      bell(path === '/inbox'),
       h('p', { class: 'whoami' }, h('span', { class: 'whoami-name', text: u.name || u.username }), ' ',
         h('span', { class: 'whoami-role', text: userRoleLabel(u.role) })),
       h('button', { type: 'button', class: 'btn btn-quiet', id: 'signout', onclick: signOut, text: t('nav.signout') }),
@@ -103,6 +113,7 @@ async function signOut() {
   }
   session.user = null;
   setCsrf(null);
+  stopInbox();
   navigate('/login', { flash: { text: t('auth.signed_out') } });
 }
 
@@ -200,6 +211,7 @@ onUnauthorized(() => {
   if (!session.user) return;
   session.user = null;
   setCsrf(null);
+  stopInbox();
   const next = routeKey();
   navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true, flash: { text: t('auth.session_ended'), error: true } });
 });
@@ -217,6 +229,9 @@ onLocaleChange(() => {
 export function signedIn(user, csrf) {
   session.user = user;
   setCsrf(csrf);
+  startInbox();
+  // The UI speaks the language of the user's profile, once they have chosen one.
+  if (user.language && user.language !== locale()) setLocale(user.language);
 }
 
 async function start() {
@@ -225,6 +240,8 @@ async function start() {
     const me = await api('GET', '/auth/me');
     session.user = me.user;
     setCsrf(me.csrf_token);
+    startInbox();
+    if (me.user.language && me.user.language !== locale()) await setLocale(me.user.language);
   } catch {
     session.user = null; // not signed in (401) or the server is away: the sign-in page says so
   }
