@@ -20,25 +20,7 @@ func TestBrowserApprovals(t *testing.T) {
 	kam := login(t, srv.URL, "kam1")
 	director := login(t, srv.URL, "director")
 	acct := kam.do("POST", "/api/v1/accounts", map[string]any{"name": "宁波炼化 Ningbo Refining", "industry": "petrochemical"}, 201)["id"].(string)
-	closeOn := time.Now().AddDate(0, 5, 0).Format(time.DateOnly)
-	scores := map[string]int{}
-	for _, f := range []string{"project_level", "funding", "technical_fit", "relationship", "credit", "product", "price", "solution", "service"} {
-		scores[f] = 4
-	}
-	// toBid opens a deal and walks it to the bid stage through the API, as kam1's earlier work.
-	toBid := func(title string) string {
-		id := kam.do("POST", "/api/v1/deals", map[string]any{"account_id": acct, "title": title, "value": "12000000", "currency": "CNY", "expected_close": closeOn}, 201)["id"].(string)
-		p := "/api/v1/deals/" + id
-		kam.do("PUT", p+"/assessment", map[string]any{"scores": scores, "expected_close": closeOn, "likelihood": 75}, 200)
-		kam.do("POST", p+"/advance", nil, 200)
-		kam.do("POST", p+"/stakeholders", map[string]any{"name": "王工 Wang", "role": "insider", "stance": "supporter", "engaged": true}, 200)
-		kam.do("POST", p+"/stakeholders", map[string]any{"name": "李总 Li", "role": "decision_maker", "stance": "neutral", "engaged": true}, 200)
-		kam.do("POST", p+"/advance", nil, 200)
-		kam.do("PUT", p+"/criteria", map[string]any{"criteria": []map[string]any{{"name": "API 610 compliance", "favours": "us"}}}, 200)
-		kam.do("POST", p+"/proposal", map[string]any{"submitted_on": time.Now().Format(time.DateOnly)}, 200)
-		kam.do("POST", p+"/advance", nil, 200)
-		return id
-	}
+	toBid := toBidStage(kam, acct)
 
 	b := newBrowser(t, srv.URL)
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
@@ -191,5 +173,29 @@ func TestBrowserApprovals(t *testing.T) {
 		if strings.Count(strings.Join(kinds, ","), "approval_answered") != 2 {
 			t.Errorf("%s: kam1's notices of the deal: %v, want two approval_answered", lang, kinds)
 		}
+	}
+}
+
+// toBidStage returns a function that opens a deal on the account and walks it to the bid stage
+// through the API as the KAM's earlier work: assessed, its buying center mapped, criteria in
+// our favour and a proposal handed over.
+func toBidStage(kam apiClient, acct string) func(title string) string {
+	closeOn := time.Now().AddDate(0, 5, 0).Format(time.DateOnly)
+	scores := map[string]int{}
+	for _, f := range []string{"project_level", "funding", "technical_fit", "relationship", "credit", "product", "price", "solution", "service"} {
+		scores[f] = 4
+	}
+	return func(title string) string {
+		id := kam.do("POST", "/api/v1/deals", map[string]any{"account_id": acct, "title": title, "value": "12000000", "currency": "CNY", "expected_close": closeOn}, 201)["id"].(string)
+		p := "/api/v1/deals/" + id
+		kam.do("PUT", p+"/assessment", map[string]any{"scores": scores, "expected_close": closeOn, "likelihood": 75}, 200)
+		kam.do("POST", p+"/advance", nil, 200)
+		kam.do("POST", p+"/stakeholders", map[string]any{"name": "王工 Wang", "role": "insider", "stance": "supporter", "engaged": true}, 200)
+		kam.do("POST", p+"/stakeholders", map[string]any{"name": "李总 Li", "role": "decision_maker", "stance": "neutral", "engaged": true}, 200)
+		kam.do("POST", p+"/advance", nil, 200)
+		kam.do("PUT", p+"/criteria", map[string]any{"criteria": []map[string]any{{"name": "API 610 compliance", "favours": "us"}}}, 200)
+		kam.do("POST", p+"/proposal", map[string]any{"submitted_on": time.Now().Format(time.DateOnly)}, 200)
+		kam.do("POST", p+"/advance", nil, 200)
+		return id
 	}
 }

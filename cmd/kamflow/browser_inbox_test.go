@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -21,24 +20,12 @@ func TestBrowserInbox(t *testing.T) {
 	kam := login(t, srv.URL, "kam1")
 	director := login(t, srv.URL, "director")
 	acct := kam.do("POST", "/api/v1/accounts", map[string]any{"name": "镇海石化 Zhenhai Petrochemical", "industry": "petrochemical"}, 201)["id"].(string)
-	closeOn := time.Now().AddDate(0, 5, 0).Format(time.DateOnly)
-	scores := map[string]int{}
-	for _, f := range []string{"project_level", "funding", "technical_fit", "relationship", "credit", "product", "price", "solution", "service"} {
-		scores[f] = 4
-	}
-	// asked walks a deal to the bid stage through the API, records a bid below the floor and asks
-	// the team's directors to approve it: each director is notified.
+	toBid := toBidStage(kam, acct)
+	// asked walks a deal to the bid stage, records a bid below the floor and asks the team's
+	// directors to approve it: each director is notified.
 	asked := func(title string) string {
-		id := kam.do("POST", "/api/v1/deals", map[string]any{"account_id": acct, "title": title, "value": "12000000", "currency": "CNY", "expected_close": closeOn}, 201)["id"].(string)
+		id := toBid(title)
 		p := "/api/v1/deals/" + id
-		kam.do("PUT", p+"/assessment", map[string]any{"scores": scores, "expected_close": closeOn, "likelihood": 75}, 200)
-		kam.do("POST", p+"/advance", nil, 200)
-		kam.do("POST", p+"/stakeholders", map[string]any{"name": "王工 Wang", "role": "insider", "stance": "supporter", "engaged": true}, 200)
-		kam.do("POST", p+"/stakeholders", map[string]any{"name": "李总 Li", "role": "decision_maker", "stance": "neutral", "engaged": true}, 200)
-		kam.do("POST", p+"/advance", nil, 200)
-		kam.do("PUT", p+"/criteria", map[string]any{"criteria": []map[string]any{{"name": "API 610", "favours": "us"}}}, 200)
-		kam.do("POST", p+"/proposal", map[string]any{"submitted_on": time.Now().Format(time.DateOnly)}, 200)
-		kam.do("POST", p+"/advance", nil, 200)
 		kam.do("PUT", p+"/bid", map[string]any{"cost": "10500000", "price": "12000000", "submitted": true}, 200)
 		kam.do("POST", p+"/approvals", map[string]any{"subject": "margin", "note": "样板工程"}, 200)
 		return id
