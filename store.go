@@ -147,6 +147,18 @@ type DealFilter struct {
 	Owner     string
 	Grade     Grade
 	Stalled   *bool
+	// Active selects the active deals (open, or won and not yet delivered), as the board shows;
+	// Status, when set, wins over it.
+	Active bool
+	TeamID string
+	// CloseFrom and CloseTo select an expected close date in [CloseFrom, CloseTo) (ParseMonth).
+	CloseFrom, CloseTo Date
+	// Text selects the deals whose title or account's name contains it, whatever the case.
+	Text string
+	// Sort and Desc order the list (dealviews.go); the zero value is the most recently updated
+	// first.
+	Sort DealSort
+	Desc bool
 	Page
 }
 
@@ -185,6 +197,8 @@ type StageSummary struct {
 	Count   int             `json:"count"`
 	Stalled int             `json:"stalled"`
 	Value   []CurrencyTotal `json:"value"`
+	// Weighted is the value weighted by each deal's win probability, per currency (Weighted).
+	Weighted []CurrencyTotal `json:"weighted"`
 }
 
 // CurrencyTotal is a sum of money in one currency.

@@ -232,6 +232,9 @@ func (s *Server) listDeals(c echo.Context) error {
 	for _, d := range deals {
 		out.Items = append(out.Items, s.summary(d))
 	}
+	if c.QueryParam("totals") == "true" {
+		return s.listWithTotals(c, f, out) // views.go
+	}
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -303,7 +306,9 @@ func (s *Server) dealFilter(c echo.Context) (kamflow.DealFilter, error) {
 			return f, err.(*kamflow.Error).WithDetail("field", "stage")
 		}
 	}
-	if v := c.QueryParam("status"); v != "" {
+	if v := c.QueryParam("status"); v == "active" {
+		f.Active = true // open, or won and not yet delivered: the board's deals
+	} else if v != "" {
 		if f.Status, err = kamflow.ParseStatus(v); err != nil {
 			return f, err.(*kamflow.Error).WithDetail("field", "status")
 		}
@@ -320,7 +325,7 @@ func (s *Server) dealFilter(c echo.Context) (kamflow.DealFilter, error) {
 		}
 		f.Stalled = &b
 	}
-	return f, nil
+	return f, listFilter(c, &f) // views.go: the board's and list view's filters and order
 }
 
 // visibleDeal loads the deal named in the path, or answers not_found — also when it exists but

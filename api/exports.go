@@ -146,27 +146,36 @@ func (s *Server) export(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if listExport(c) {
+		// The deals of a board's or list view's filters, in its order (views.go).
+		return s.exportList(c, f, name, zh, names)
+	}
 	return s.spreadsheet(c, f, name, string(kind), func(w sheet.Writer) error {
 		if err := w.Write(pickHeads(zh, dealHeads)...); err != nil {
 			return err
 		}
 		return s.cfg.Imports.ExportDeals(ctx, &me, func(d *kamflow.Deal) error {
-			stage, status := string(d.Stage), string(d.Status)
-			if zh {
-				stage, status = stageFullZH[d.Stage], statusFullZH[d.Status]
-			}
-			imported := ""
-			if d.Imported != nil {
-				imported = string(d.Imported.Stage)
-				if zh {
-					imported = stageFullZH[d.Imported.Stage]
-				}
-			}
-			return w.Write(d.ID, d.AccountID, names[d.AccountID], d.Title, sheet.Money(d.Value), d.Currency,
-				sheet.Date(d.ExpectedClose), d.Owner, stage, status, string(d.Grade()), d.WinProbability().Value,
-				d.Stalled, d.Forced, imported, d.TeamID, d.CreatedAt, d.UpdatedAt)
+			return w.Write(dealCells(d, names, zh)...)
 		})
 	})
+}
+
+// dealCells is a deal's row under dealHeads, its account named from names.
+func dealCells(d *kamflow.Deal, names map[string]string, zh bool) []any {
+	stage, status := string(d.Stage), string(d.Status)
+	if zh {
+		stage, status = stageFullZH[d.Stage], statusFullZH[d.Status]
+	}
+	imported := ""
+	if d.Imported != nil {
+		imported = string(d.Imported.Stage)
+		if zh {
+			imported = stageFullZH[d.Imported.Stage]
+		}
+	}
+	return []any{d.ID, d.AccountID, names[d.AccountID], d.Title, sheet.Money(d.Value), d.Currency,
+		sheet.Date(d.ExpectedClose), d.Owner, stage, status, string(d.Grade()), d.WinProbability().Value,
+		d.Stalled, d.Forced, imported, d.TeamID, d.CreatedAt, d.UpdatedAt}
 }
 
 // importTemplate answers an empty file of a kind with its column heads, the required ones

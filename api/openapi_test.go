@@ -444,6 +444,7 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		// The forms' settings (forms.go).
 		"LossReasonsInput": lossReasonsInput{},
 		"ModelInput":       modelInput{},
+		"SavedViewInput":   savedViewInput{},
 		"TeamPatch": struct {
 			Name *string `json:"name"`
 		}{},
@@ -453,7 +454,9 @@ func TestOpenAPISchemasMatchGo(t *testing.T) {
 		"AccountList":       list[accountSummary]{},
 		"Deal":              dealView{Deal: &kamflow.Deal{}},
 		"DealSummary":       dealSummary{},
-		"DealList":          list[dealSummary]{},
+		"DealList":          dealList{},
+		"DealTotals":        kamflow.DealTotals{},
+		"SavedView":         kamflow.SavedView{},
 		"StalledEntry":      stalledEntry{},
 		"StageTransition":   kamflow.StageTransition{},
 		"Assessment":        kamflow.Assessment{},

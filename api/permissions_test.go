@@ -111,6 +111,9 @@ GET    /api/v1/accounts/{id}/service-report     401   403  200  404  200  200  4
 
 GET    /api/v1/reports/stalled                  401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/pipeline                 401   403  200  200  200  200  200  403  403
+GET    /api/v1/saved-views                      401   403  200  200  200  200  200  403  403
+POST   /api/v1/saved-views                      401   403  200  200  200  200  200  403  403
+DELETE /api/v1/saved-views/{id}                 401   403  404  404  204  404  404  403  403
 GET    /api/v1/reports/approvals                401   403  200  200  403  403  403  403  403
 GET    /api/v1/reports/approvals/history        401   403  200  200  403  403  403  403  403
 GET    /api/v1/reports/funnel                   401   403  200  200  200  200  200  403  403
@@ -245,6 +248,8 @@ type matrixCase struct {
 	// held makes {id} a fresh import of kam1's awaiting a director: a deal at bid on the fresh
 	// account, held.
 	held bool
+	// view makes {id} a fresh saved view of kam1's.
+	view bool
 }
 
 // matrixPlan is the default plan with due dates.
@@ -330,6 +335,9 @@ var matrixCases = map[string]matrixCase{
 	"PUT /api/v1/settings/service-cadence":                       {body: `{"service_cadence":["30d","90d","180d","365d"]}`},
 	"GET /api/v1/reports/stalled":                                {},
 	"GET /api/v1/reports/pipeline":                               {},
+	"GET /api/v1/saved-views":                                    {stage: noDeal},
+	"POST /api/v1/saved-views":                                   {stage: noDeal, body: `{"name":"Matrix view {team}","page":"board","query":"stalled=true"}`},
+	"DELETE /api/v1/saved-views/{id}":                            {stage: noDeal, view: true},
 	"GET /api/v1/reports/approvals":                              {},
 	"GET /api/v1/reports/approvals/history":                      {},
 	"GET /api/v1/reports/funnel":                                 {},
@@ -587,6 +595,10 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 		id, _ := lookup(res.json, "id")
 		path = strings.ReplaceAll(path, "{id}", fmt.Sprint(id))
 		defer e.waitImports() // an approval runs in the background
+	case c.view:
+		m.n++
+		v := e.must(200, "POST", "/api/v1/saved-views", "kam1", fmt.Sprintf(`{"name":"Matrix view %d","page":"list"}`, m.n))
+		path = strings.ReplaceAll(path, "{id}", v["id"].(string))
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}

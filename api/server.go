@@ -74,6 +74,8 @@ type Config struct {
 	// Texts keeps the deals' long texts (notes, summaries) out of their workflows' records; nil
 	// takes Deals when it is one. Without either, the texts stay in the records.
 	Texts kamflow.TextStore
+	// Views keeps the users' saved board and list views; nil takes Deals when it is one.
+	Views kamflow.SavedViewStore
 	// Metrics, when set, is served at GET /metrics in the Prometheus formats, without credentials
 	// (as /healthz is): counts only, nothing about any deal or user. Unset, there is no such route.
 	Metrics prometheus.Gatherer
@@ -266,6 +268,10 @@ func New(cfg Config) *Server {
 
 	v1.GET("/reports/stalled", s.stalledReport, sales)
 	v1.GET("/reports/pipeline", s.pipelineReport, sales)
+	// The board's and list view's saved views, each user's own (views.go).
+	v1.GET("/saved-views", s.listSavedViews, sales)
+	v1.POST("/saved-views", s.saveView, sales)
+	v1.DELETE("/saved-views/:id", s.deleteSavedView, sales)
 	v1.GET("/reports/approvals", s.approvalsReport, director)
 	v1.GET("/reports/approvals/history", s.approvalHistory, director)
 	v1.GET("/reports/funnel", s.funnelReport, sales)

@@ -349,12 +349,14 @@ var activeStatuses = "status " + activeIn
 // activeIn is the test of activeStatuses.
 var activeIn = fmt.Sprintf("IN ('%s', '%s')", kamflow.StatusOpen, kamflow.StatusWon)
 
-// Deals lists the deals f selects, most recently updated first, and counts all of them. With a
-// Viewer, only the deals the viewer may see are listed and counted.
+// Deals lists the deals f selects in f's order (the most recently updated first by default),
+// and counts all of them. With a Viewer, only the deals the viewer may see are listed and counted.
 func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, int, error) {
 	w := dealWhere(f)
 	if f.Status != "" {
 		w.add("status = ?", string(f.Status))
+	} else if f.Active {
+		w.add(activeStatuses) // literal: SQLite uses the partial deals_active_* indexes only for it
 	}
 	limit, offset := limits(f.Page)
 	db := d.r.WithContext(ctx)
@@ -364,10 +366,11 @@ func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, 
 	}
 	// The page's ids first, then their rows: a filter whose rows are not in the order of one index
 	// (a KAM's owner OR team, a director's several teams) is sorted, and SQLite's sorter would
-	// carry every candidate's JSON (thousands of them) where it now carries (updated_at, id).
+	// carry every candidate's JSON (thousands of them) where it now carries the sort key and id.
+	order := dealOrder(f.Sort, f.Desc)
 	var data []string
 	err := db.Raw("SELECT data FROM deals WHERE id IN (SELECT id FROM deals"+w.String()+
-		" ORDER BY updated_at DESC, id LIMIT ? OFFSET ?) ORDER BY updated_at DESC, id",
+		" ORDER BY "+order+" LIMIT ? OFFSET ?) ORDER BY "+order,
 		append(w.args, limit, offset)...).Scan(&data).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("db: list deals: %w", err)
@@ -379,26 +382,70 @@ func (d *DB) Deals(ctx context.Context, f kamflow.DealFilter) ([]*kamflow.Deal, 
 	return deals, int(total), nil
 }
 
-// Pipeline sums the active deals matching f by stage and currency.
+// stageOrder is the stages in order as SQL, for the stage sort.
+var stageOrder = func() string {
+	var b strings.Builder
+	b.WriteString("CASE stage")
+	for i, st := range kamflow.Stages {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, i)
+	}
+	b.WriteString(" ELSE 99 END")
+	return b.String()
+}()
+
+// dealOrder is the ORDER BY of a sort: its column, then the id in the same direction, so that a
+// page never overlaps the next and an index on (column, id) serves both directions. Days in stage
+// are the stage's entry time the other way round (the longest stay entered first).
+func dealOrder(s kamflow.DealSort, desc bool) string {
+	col := map[kamflow.DealSort]string{
+		kamflow.SortValue: "value", kamflow.SortClose: "expected_close", kamflow.SortProbability: "win_probability",
+		kamflow.SortTitle: "title", kamflow.SortStage: stageOrder, kamflow.SortDays: "stage_entered_at",
+	}[s]
+	if col == "" {
+		col = "updated_at"
+	}
+	if s == "" {
+		desc = true // the zero value: the most recently updated first
+	}
+	if s == kamflow.SortDays {
+		desc = !desc
+	}
+	if col == "updated_at" {
+		// The order of deals_updated (updated_at DESC, id), forwards or backwards.
+		if desc {
+			return "updated_at DESC, id"
+		}
+		return "updated_at ASC, id DESC"
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	return col + dir + ", id" + dir
+}
+
+// Pipeline sums the active deals matching f by stage and currency, with their value weighted by
+// each deal's win probability (kamflow.Weighted of the sum of the deals of one probability).
 func (d *DB) Pipeline(ctx context.Context, f kamflow.DealFilter) ([]kamflow.StageSummary, error) {
 	w := dealWhere(f)
-	w.add("status IN (?, ?)", string(kamflow.StatusOpen), string(kamflow.StatusWon))
+	w.add(activeStatuses)
 	var rows []struct {
-		Stage    string
-		Currency string
-		N        int
-		Stalled  int
-		Total    int64
+		Stage          string
+		Currency       string
+		WinProbability int
+		N              int
+		Stalled        int
+		Total          int64
 	}
-	err := d.r.WithContext(ctx).Raw("SELECT stage, currency, count(*) AS n, "+
+	err := d.r.WithContext(ctx).Raw("SELECT stage, currency, win_probability, count(*) AS n, "+
 		"sum(CASE WHEN stalled THEN 1 ELSE 0 END) AS stalled, sum(value) AS total FROM deals"+w.String()+
-		" GROUP BY stage, currency ORDER BY stage, currency", w.args...).Scan(&rows).Error
+		" GROUP BY stage, currency, win_probability ORDER BY stage, currency", w.args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("db: pipeline: %w", err)
 	}
 	out := make([]kamflow.StageSummary, len(kamflow.Stages))
 	for i, st := range kamflow.Stages {
-		out[i] = kamflow.StageSummary{Stage: st, Value: []kamflow.CurrencyTotal{}}
+		out[i] = kamflow.StageSummary{Stage: st, Value: []kamflow.CurrencyTotal{}, Weighted: []kamflow.CurrencyTotal{}}
 	}
 	for _, r := range rows {
 		i := kamflow.Stage(r.Stage).Index()
@@ -407,7 +454,8 @@ func (d *DB) Pipeline(ctx context.Context, f kamflow.DealFilter) ([]kamflow.Stag
 		}
 		out[i].Count += r.N
 		out[i].Stalled += r.Stalled
-		out[i].Value = append(out[i].Value, kamflow.CurrencyTotal{Currency: r.Currency, Total: kamflow.Money(r.Total)})
+		out[i].Value = kamflow.AddTotal(out[i].Value, r.Currency, kamflow.Money(r.Total))
+		out[i].Weighted = kamflow.AddTotal(out[i].Weighted, r.Currency, kamflow.Weighted(kamflow.Money(r.Total), r.WinProbability))
 	}
 	return out, nil
 }
@@ -427,6 +475,20 @@ func dealWhere(f kamflow.DealFilter) where {
 	}
 	if f.Grade != "" {
 		w.add("grade = ?", string(f.Grade))
+	}
+	if f.TeamID != "" {
+		w.add("team_id = ?", f.TeamID)
+	}
+	if f.CloseFrom != "" {
+		w.add("expected_close >= ?", string(f.CloseFrom))
+	}
+	if f.CloseTo != "" {
+		w.add("expected_close < ?", string(f.CloseTo))
+	}
+	if f.Text != "" {
+		// Titles and account names as the accounts list folds them (accounts.go).
+		p := likePattern(fold(f.Text))
+		w.add(`(lower(title) LIKE ? ESCAPE '\' OR account_id IN (SELECT id FROM accounts WHERE name_fold LIKE ? ESCAPE '\'))`, p, p)
 	}
 	if f.Stalled != nil {
 		// Literal, not a parameter: SQLite uses the partial index only for a WHERE it can match.
