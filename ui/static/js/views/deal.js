@@ -13,6 +13,7 @@ import {
 } from '../domain.js';
 import { badges, gradeBadge, formError, table, empty, personNames, personName, peoplePicker } from './common.js';
 import { confirmAction } from './confirm.js';
+import { forceDialog, movedMeanwhile } from './force.js';
 import { moneyField, settleAmounts, amountOf, understood } from '../amount.js';
 import { deliveryPanel, reportLine } from './delivery.js';
 import { approvalPart, directDialog, historySection as approvalHistory, timelineLine as approvalLine, nameOf, loadNames } from './approvals.js';
@@ -238,7 +239,10 @@ function keyNode(page) {
     actions.push(adv);
     if (page.director && !d.gate.met && next !== 'delivery') {
       const force = h('button', { type: 'button', class: 'btn btn-warn', id: 'force', text: t('deal.force_to', { stage: stageLabel(next) }) });
-      force.addEventListener('click', () => forceDialog(page, next));
+      force.addEventListener('click', () => forceDialog({
+        dealPath: page.path, from: d.stage, next, missing: d.gate.items.filter((i) => !i.met).map((i) => i.key),
+        probability: d.win_probability, onForced: (out, before, reason) => page.ctx.refresh({ node: forcedNote(out, before, reason) }),
+      }));
       actions.push(force);
     }
   }
@@ -269,41 +273,6 @@ function showRefusal(box, err, deal, next) {
   } else {
     replace(box, h('p', { class: 'alert alert-error', text: errorText(err) }));
   }
-}
-
-/** movedMeanwhile: an advance refused because the deal left the stage it was sent from. */
-function movedMeanwhile(err) {
-  return err instanceof ApiError && err.code === 'conflict' && typeof err.details.stage === 'string';
-}
-
-function forceDialog(page, next) {
-  const d = page.deal;
-  openDialog(t('deal.force_title', { stage: stageLabel(next) }), (close) => {
-    const reason = h('textarea', { name: 'reason', required: true, maxlength: '1000', rows: '3' });
-    const msg = h('div', { class: 'form-msg', role: 'alert' });
-    const submit = h('button', { type: 'submit', class: 'btn btn-warn', id: 'force-confirm', text: t('deal.force_confirm') });
-    const form = h('form', { novalidate: true, id: 'force-form' },
-      h('p', { text: t('deal.force_explain') }),
-      h('p', null, t('deal.missing_items'), ' ', h('strong', { text: formatList(d.gate.items.filter((i) => !i.met).map((i) => gateLabel(i.key))) })),
-      h('p', { class: 'prob-now', id: 'force-before' }, t('deal.force_before', { p: formatPercent(d.win_probability) })),
-      field(t('field.reason'), reason, { hint: t('deal.force_reason_hint') }),
-      msg,
-      h('div', { class: 'actions' }, submit, h('button', { type: 'button', class: 'btn', onclick: close, text: t('common.cancel') })));
-    form.addEventListener('submit', busy(submit, async () => {
-      replace(msg);
-      if (!validate(form)) return;
-      const before = d.win_probability;
-      try {
-        const out = await api('POST', `${page.path}/advance`, { force: true, reason: reason.value.trim(), from: d.stage });
-        close();
-        await page.ctx.refresh({ node: forcedNote(out, before, reason.value.trim()) });
-      } catch (err) {
-        if (movedMeanwhile(err)) replace(msg, h('p', { class: 'alert alert-warn', id: 'moved-meanwhile', text: t('deal.moved_meanwhile', { stage: stageLabel(err.details.stage) }) }));
-        else formError(form, msg, err);
-      }
-    }));
-    return form;
-  });
 }
 
 function forcedNote(out, before, reason) {
