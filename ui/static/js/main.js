@@ -7,6 +7,7 @@ import { h, replace, announce } from './dom.js';
 import { userRoleLabel } from './domain.js';
 import { loginView } from './views/login.js';
 import { boardView } from './views/board.js';
+import { listView } from './views/list.js';
 import { dealView } from './views/deal.js';
 import { reviewView } from './views/review.js';
 import { engineerView } from './views/engineer.js';
@@ -25,6 +26,7 @@ const HOME = { kam: '/board', director: '/board', engineer: '/delivery', admin: 
 const routes = [
   { re: /^\/login$/, view: loginView, public: true, title: 'login.title' },
   { re: /^\/board$/, view: boardView, roles: ['kam', 'director'], nav: 'nav.board' },
+  { re: /^\/deals$/, view: listView, roles: ['kam', 'director'] },
   { re: /^\/review$/, view: reviewView, roles: ['director'], nav: 'nav.review' },
   { re: /^\/reports$/, view: reportsView, roles: ['kam', 'director'], nav: 'nav.reports' },
   { re: /^\/delivery$/, view: engineerView, roles: ['engineer'], nav: 'nav.delivery' },
