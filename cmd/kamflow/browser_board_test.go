@@ -141,6 +141,16 @@ func TestBrowserBoard(t *testing.T) {
 			t.Errorf("%s: the export of the list: %q", lang, rows)
 		}
 		b.screenshot("deal-list-" + lang + ".png")
+		// Saved by name, and opened again from the saved views.
+		b.click("#save-view")
+		b.typeIn("#view-name", "Pumps "+lang)
+		b.click("#view-save-confirm")
+		b.waitText("#flash", strings.ReplaceAll(tr["views.saved"], "{name}", "Pumps "+lang))
+		b.click("#clear-filters")
+		b.waitFor("no filter", `location.search === '' && !document.querySelector('#clear-filters') && document.querySelectorAll('#saved-views option').length > 1`)
+		b.selectText("#saved-views", "Pumps "+lang)
+		b.waitFor("the saved view", `new URLSearchParams(location.search).get('q') !== null && new URLSearchParams(location.search).get('sort') === 'value'`)
+		b.visible("#delete-view")
 		b.check()
 
 		// The director drags the refused deal and forces it with a reason.
