@@ -254,6 +254,22 @@ func (s *Server) certifiedDeal(c echo.Context) (*certified, error) {
 	return &certified{deal: d, plan: p, test: t, result: result, number: n}, nil
 }
 
+// acceptanceDocuments are the deal's files of kind acceptance_report, whatever they are on (the
+// deal, its acceptance test, a visit), oldest first: the certificate lists them. None without a
+// file store.
+func (s *Server) acceptanceDocuments(ctx context.Context, dealID string) ([]kamflow.File, error) {
+	fs := s.files()
+	if fs == nil {
+		return nil, nil
+	}
+	docs, err := fs.Files(ctx, kamflow.FileFilter{DealID: dealID, Kind: kamflow.FileAcceptance})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(docs)
+	return docs, nil
+}
+
 // certificateFileName is the name the certificate downloads under, in the language of its labels.
 func certificateFileName(number, lang string) string {
 	if lang == "en" {
@@ -274,8 +290,16 @@ func (s *Server) certificateInfo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"number": cd.number,
-		"filename": certificateFileName(cd.number, "zh-CN"), "filename_en": certificateFileName(cd.number, "en")})
+	docs, err := s.acceptanceDocuments(c.Request().Context(), cd.deal.ID)
+	if err != nil {
+		return err
+	}
+	views, err := s.fileViews(c.Request().Context(), docs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"number": cd.number,
+		"filename": certificateFileName(cd.number, "zh-CN"), "filename_en": certificateFileName(cd.number, "en"), "documents": views})
 }
 
 // certificate answers the acceptance certificate of a deal whose acceptance test passed, as a
@@ -303,9 +327,16 @@ func (s *Server) certificate(c echo.Context) error {
 	if !wantsChinese(c) {
 		lang = "en"
 	}
+	docs, err := s.acceptanceDocuments(ctx, d.ID)
+	if err != nil {
+		return err
+	}
 	who := []string{t.CompletedBy, d.Owner}
 	for _, task := range p.Tasks {
 		who = append(who, task.CompletedBy)
+	}
+	for _, f := range docs {
+		who = append(who, f.UploadedBy)
 	}
 	names, err := s.displayNames(ctx, who)
 	if err != nil {
@@ -331,6 +362,9 @@ func (s *Server) certificate(c echo.Context) error {
 	}
 	for _, it := range t.PunchList {
 		cert.PunchList = append(cert.PunchList, pdf.CertPunch{Text: it.Text, Done: it.Done})
+	}
+	for _, f := range docs {
+		cert.Documents = append(cert.Documents, pdf.CertDoc{Name: f.Name, UploadedBy: names.of(f.UploadedBy), UploadedAt: f.UploadedAt})
 	}
 	var b bytes.Buffer
 	if err := pdf.WriteCertificate(&b, cert); err != nil {

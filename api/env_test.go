@@ -470,6 +470,7 @@ func newEnv(t testing.TB, d *db.DB, opts ...envOption) *testEnv {
 		CommandTimeout: 30 * time.Second,
 		// A settings change answers once its fan-out (in process) is done, however slow the machine.
 		FanoutWait: 10 * time.Second,
+		Blobs:      testBlobs(t), // files_test.go
 	}
 	for _, o := range opts {
 		o(&cfg)

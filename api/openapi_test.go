@@ -774,7 +774,8 @@ func lookupPointer(doc any, ref string) (any, bool) {
 
 // isDownload reports whether a response's content is a file: a PDF, or a CSV or XLSX spreadsheet.
 func isDownload(content map[string]oaMediaSchema) bool {
-	for _, mt := range []string{"application/pdf", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} {
+	for _, mt := range []string{"application/pdf", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"application/octet-stream"} { // a file's download (files.go)
 		if c, ok := content[mt]; ok && c.Schema != nil {
 			return true
 		}

@@ -109,6 +109,17 @@ GET    /api/v1/service-visits                   401   403  200  200  200  200  2
 POST   /api/v1/service-visits/{id}/report       401   403  200  404  403  403  403  200  404
 GET    /api/v1/accounts/{id}/service-report     401   403  200  404  200  200  404  200  404
 
+GET    /api/v1/deals/{id}/files                 401   403  200  404  200  200  404  200  404
+POST   /api/v1/deals/{id}/files                 401   403  201  404  201  201  404  201  404
+GET    /api/v1/accounts/{id}/files              401   403  200  404  200  200  404  200  404
+POST   /api/v1/accounts/{id}/files              401   403  201  404  201  201  404  201  404
+GET    /api/v1/deals/{id}/delivery/tasks/{key}/files   401  403  200  404  200  200  404  200  404
+POST   /api/v1/deals/{id}/delivery/tasks/{key}/files   401  403  201  404  201  201  404  201  404
+GET    /api/v1/service-visits/{id}/files        401   403  200  404  200  200  404  200  404
+POST   /api/v1/service-visits/{id}/files        401   403  201  404  201  201  404  201  404
+GET    /api/v1/files/{fileId}                   401   403  200  404  200  200  404  200  404
+DELETE /api/v1/files/{fileId}                   401   403  200  404  200  200  404  403  404
+
 GET    /api/v1/reports/stalled                  401   403  200  200  200  200  200  403  403
 GET    /api/v1/reports/pipeline                 401   403  200  200  200  200  200  403  403
 GET    /api/v1/saved-views                      401   403  200  200  200  200  200  403  403
@@ -245,6 +256,8 @@ type matrixCase struct {
 	upload bool
 	// imp makes {id} a fresh import of kam1's (a dry run of one account, team east).
 	imp bool
+	// file makes {fileId} a file kam1 uploaded to the fresh deal.
+	file bool
 	// held makes {id} a fresh import of kam1's awaiting a director: a deal at bid on the fresh
 	// account, held.
 	held bool
@@ -333,6 +346,16 @@ var matrixCases = map[string]matrixCase{
 	"GET /api/v1/settings/segmentation":                          {},
 	"PUT /api/v1/settings/segmentation":                          {body: `{"strategic_threshold":55,"weights":{"satisfaction":20}}`},
 	"PUT /api/v1/settings/service-cadence":                       {body: `{"service_cadence":["30d","90d","180d","365d"]}`},
+	"GET /api/v1/deals/{id}/files":                               {stage: development},
+	"POST /api/v1/deals/{id}/files":                              {stage: development, upload: true, query: "?kind=tender", body: "Tender of line 3\n"},
+	"GET /api/v1/accounts/{id}/files":                            {stage: development, account: true},
+	"POST /api/v1/accounts/{id}/files":                           {stage: development, account: true, upload: true, query: "?kind=other", body: "Org chart notes\n"},
+	"GET /api/v1/deals/{id}/delivery/tasks/{key}/files":          {stage: delivery},
+	"POST /api/v1/deals/{id}/delivery/tasks/{key}/files":         {stage: delivery, upload: true, query: "?kind=other", body: "Survey notes\n"},
+	"GET /api/v1/service-visits/{id}/files":                      {stage: visitDue, visit: true},
+	"POST /api/v1/service-visits/{id}/files":                     {stage: visitDue, visit: true, upload: true, query: "?kind=other", body: "Visit report\n"},
+	"GET /api/v1/files/{fileId}":                                 {stage: development, file: true},
+	"DELETE /api/v1/files/{fileId}":                              {stage: development, file: true},
 	"GET /api/v1/reports/stalled":                                {},
 	"GET /api/v1/reports/pipeline":                               {},
 	"GET /api/v1/saved-views":                                    {stage: noDeal},
@@ -602,6 +625,16 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 	default:
 		path = strings.ReplaceAll(path, "{id}", deal)
 	}
+	if c.file {
+		body, ct := multipartFile("tender.txt", []byte("Tender of line 3\n"))
+		res := e.serve(request{method: "POST", path: "/api/v1/deals/" + deal + "/files?kind=tender", as: "kam1", body: body,
+			headers: map[string]string{"Content-Type": ct}})
+		id, _ := lookup(res.json, "id")
+		if res.status != 201 {
+			t.Fatalf("a file on the deal: %d %s", res.status, res.body)
+		}
+		path = strings.ReplaceAll(path, "{fileId}", fmt.Sprint(id))
+	}
 	if c.handedOver {
 		e.must(202, "POST", "/api/v1/accounts/"+account+"/handover", "d1", `{"owner":"kam2","reason":"kam1 moves north"}`)
 	}
@@ -674,7 +707,7 @@ func (m *matrixRun) cell(t *testing.T, r matrixRow, principal string) {
 			t.Fatal(err)
 		}
 		if len(entries) != 1 || entries[0].Actor != as ||
-			!(strings.HasPrefix(entries[0].Action, "deal.") || strings.HasPrefix(entries[0].Action, "delivery.")) {
+			!(strings.HasPrefix(entries[0].Action, "deal.") || strings.HasPrefix(entries[0].Action, "delivery.") || strings.HasPrefix(entries[0].Action, "file.")) {
 			t.Errorf("%s as %s: the newest timeline entry is %+v, want the principal's change", r.key(), principal, entries)
 		}
 	}

@@ -71,6 +71,12 @@ type Config struct {
 	// Attention lists the deals needing attention (GET /admin/attention); nil takes Deals when it
 	// is one.
 	Attention kamflow.AttentionStore
+	// Files keeps the files' metadata (nil takes Deals when it is one) and Blobs their bytes (package
+	// blobs); without Blobs the files routes answer unavailable. MaxFileBytes is the size limit of
+	// one file (default kamflow.DefaultMaxFileBytes, 50 MiB).
+	Files        kamflow.FileStore
+	Blobs        kamflow.BlobStore
+	MaxFileBytes int64
 	// Texts keeps the deals' long texts (notes, summaries) out of their workflows' records; nil
 	// takes Deals when it is one. Without either, the texts stay in the records.
 	Texts kamflow.TextStore
@@ -173,8 +179,10 @@ func New(cfg Config) *Server {
 		},
 	}))
 	// An import's upload has a limit of its own (uploadLimit, imports.go).
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit, Skipper: isUpload}))
-	e.Use(s.uploadLimit)
+	// So has a file's (fileUploadLimit, files.go).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit,
+		Skipper: func(c echo.Context) bool { return isUpload(c) || isFileUpload(c) }}))
+	e.Use(s.uploadLimit, s.fileUploadLimit)
 	e.Use(s.checkText)
 
 	e.GET("/livez", echo.WrapHandler(health.Live()))
@@ -265,6 +273,18 @@ func New(cfg Config) *Server {
 	v1.GET("/service-visits", s.listServiceVisits, dealWork)
 	v1.POST("/service-visits/:id/report", s.reportServiceVisit, engineering)
 	v1.GET("/accounts/:id/service-report", s.serviceReport, dealWork)
+
+	// Files on a deal, an account, a delivery task and a service visit (files.go).
+	v1.GET("/deals/:id/files", s.listFiles(s.dealTarget), dealWork)
+	v1.POST("/deals/:id/files", s.uploadFile(s.dealTarget), dealWork)
+	v1.GET("/accounts/:id/files", s.listFiles(s.accountTarget), dealWork)
+	v1.POST("/accounts/:id/files", s.uploadFile(s.accountTarget), dealWork)
+	v1.GET("/deals/:id/delivery/tasks/:key/files", s.listFiles(s.taskTarget), dealWork)
+	v1.POST("/deals/:id/delivery/tasks/:key/files", s.uploadFile(s.taskTarget), dealWork)
+	v1.GET("/service-visits/:id/files", s.listFiles(s.visitTarget), dealWork)
+	v1.POST("/service-visits/:id/files", s.uploadFile(s.visitTarget), dealWork)
+	v1.GET("/files/:fileId", s.downloadFile, dealWork)
+	v1.DELETE("/files/:fileId", s.deleteFile, dealWork)
 
 	v1.GET("/reports/stalled", s.stalledReport, sales)
 	v1.GET("/reports/pipeline", s.pipelineReport, sales)

@@ -33,6 +33,7 @@ type Certificate struct {
 	Result     string      // ResultPass, ResultPassWithPunchList or ResultFail; required
 	Tasks      []CertTask  // delivery tasks, in the order they are listed
 	PunchList  []CertPunch // items to put right; the section is left out when empty
+	Documents  []CertDoc   // the acceptance documents on file; the section is left out when empty
 	Notes      string      // remarks on the acceptance; the section is left out when empty
 	AcceptedBy string      // the engineer who recorded the acceptance; printed under the supplier's signature
 	AcceptedAt time.Time   // when the acceptance took place; zero prints as "—"
@@ -43,6 +44,14 @@ type Certificate struct {
 	Lang string
 	// Location is the time zone dates are shown in; nil means UTC.
 	Location *time.Location
+}
+
+// CertDoc is an acceptance document kept in kamflow (a file of kind acceptance_report), listed
+// on the certificate by name, who uploaded it and when.
+type CertDoc struct {
+	Name       string
+	UploadedBy string
+	UploadedAt time.Time
 }
 
 // CertTask is a delivery task listed on a certificate.
@@ -184,6 +193,21 @@ func (d *doc) certificate(c Certificate) {
 		d.table(t)
 	}
 
+	if len(c.Documents) > 0 {
+		d.section(lab.documents)
+		t := table{size: sizeTable, head: true, cols: []column{
+			{title: lab.seq, width: 30, centre: true},
+			{title: lab.document, width: contentWidth - 30 - 100 - 64},
+			{title: lab.uploadedBy, width: 100},
+			{title: lab.uploaded, width: 64},
+		}}
+		for i, doc := range c.Documents {
+			t.rows = append(t.rows, []cell{{text: strconv.Itoa(i + 1)}, {text: one(doc.Name)}, {text: one(doc.UploadedBy)},
+				{text: date(doc.UploadedAt, c.Location)}})
+		}
+		d.table(t)
+	}
+
 	if notes := d.clean(c.Notes, false); notes != "" {
 		d.section(lab.notes)
 		d.table(table{size: sizeBody, cols: []column{{width: contentWidth}}, rows: [][]cell{{{text: notes}}}})
@@ -232,6 +256,7 @@ type labels struct {
 	tasks, noTasks, seq, task, engineer, completed         string
 	taskNotes, punch, item, status, open, closed, notes    string
 	customerRep, supplierEng, name, signature, dated, seal string
+	documents, document, uploadedBy, uploaded              string
 	page                                                   string // format of the page number: page, pages
 	footer                                                 string // before the certificate number
 }
@@ -274,6 +299,10 @@ var zhLabels = labels{
 	signature:   "签字",
 	dated:       "日期",
 	seal:        "单位（盖章）",
+	documents:   "验收文件",
+	document:    "文件",
+	uploadedBy:  "上传人",
+	uploaded:    "上传日期",
 	page:        "第 %d 页，共 %d 页",
 	footer:      "工程验收证书 ",
 }
@@ -316,6 +345,10 @@ var enLabels = labels{
 	signature:   "Signature",
 	dated:       "Date",
 	seal:        "Company seal",
+	documents:   "Acceptance documents",
+	document:    "Document",
+	uploadedBy:  "Uploaded by",
+	uploaded:    "Uploaded",
 	page:        "Page %d of %d",
 	footer:      "Certificate ",
 }

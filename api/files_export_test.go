@@ -1,0 +1,4 @@
+package api
+
+// FileDisposition is fileDisposition, for the tests.
+var FileDisposition = fileDisposition
