@@ -117,6 +117,9 @@ func (d *DB) CreateAccount(ctx context.Context, a *kamflow.Account, audit ...*ka
 			return kamflow.Errorf(kamflow.ECONFLICT, "account %q already exists", a.ID)
 		}
 		a.Version = 1
+		if err := reindexAccounts(tx, a.ID); err != nil {
+			return err
+		}
 		if err := appendEach(tx, audit); err != nil {
 			return err
 		}
@@ -274,6 +277,9 @@ func (d *DB) UpdateAccount(ctx context.Context, a *kamflow.Account, audit ...*ka
 		if err := tx.Raw("SELECT version FROM accounts WHERE id = ?", a.ID).Scan(&a.Version).Error; err != nil {
 			return fmt.Errorf("db: read the version of account %s: %w", a.ID, err)
 		}
+		if err := reindexAccounts(tx, a.ID); err != nil {
+			return err
+		}
 		if err := appendEach(tx, audit); err != nil {
 			return err
 		}
@@ -355,6 +361,9 @@ func (d *DB) PatchAccount(ctx context.Context, id string, in kamflow.AccountInpu
 		}
 		if err := cols.update(tx, "accounts", id); err != nil {
 			return fmt.Errorf("db: update account %s: %w", id, err)
+		}
+		if err := reindexAccounts(tx, id); err != nil {
+			return err
 		}
 		if after.Value != before.Value {
 			if err := d.rescore(tx, &after); err != nil {

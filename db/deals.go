@@ -157,6 +157,11 @@ func (d *DB) project(ctx context.Context, p kamflow.Projection, fresh *bool) err
 			if err := linkStakeholders(tx, &deal); err != nil {
 				return err
 			}
+			// The deal's search entry, and those of the contacts its stakeholders are (which
+			// linkStakeholders may have made).
+			if err := reindexProjectedDeal(tx, deal.ID); err != nil {
+				return err
+			}
 		}
 		// The version is written whether or not the seq guard took the row: a late projection
 		// still fills in its place in the deal's past.

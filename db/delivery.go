@@ -90,6 +90,9 @@ func (d *DB) ProjectDelivery(ctx context.Context, p *kamflow.DeliveryPlan, audit
 		if res.RowsAffected == 0 {
 			return nil // the stored plan is as new or newer
 		}
+		if err := reindexTasks(tx, p.DealID); err != nil {
+			return err
+		}
 		for _, r := range visits {
 			if err := writeVisit(tx, r); err != nil {
 				return err

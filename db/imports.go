@@ -421,6 +421,9 @@ func (d *DB) ImportAccounts(ctx context.Context, importID string, batch []kamflo
 			if err := tx.Raw(sql.String(), args...).Scan(&ids).Error; err != nil {
 				return fmt.Errorf("db: import accounts of %s: %w", importID, err)
 			}
+			if err := reindexAccounts(tx, ids...); err != nil {
+				return err
+			}
 			created := make(map[string]bool, len(ids))
 			for _, id := range ids {
 				created[id] = true
@@ -732,6 +735,9 @@ func (d *DB) ImportContacts(ctx context.Context, importID string, batch []kamflo
 			var ids []string
 			if err := tx.Raw(sql.String(), args...).Scan(&ids).Error; err != nil {
 				return fmt.Errorf("db: import contacts of %s: %w", importID, err)
+			}
+			if err := reindexContacts(tx, ids...); err != nil {
+				return err
 			}
 			created := make(map[string]bool, len(ids))
 			for _, id := range ids {

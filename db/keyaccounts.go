@@ -651,6 +651,9 @@ func (d *DB) CreateContact(ctx context.Context, c *kamflow.Contact, audit *kamfl
 			return kamflow.Errorf(kamflow.ECONFLICT, "contact %q already exists", c.ID)
 		}
 		c.Version, c.UpdatedBy = 1, c.CreatedBy
+		if err := reindexContacts(tx, c.ID); err != nil {
+			return err
+		}
 		if err := upsertLinks(tx, c, c.CreatedBy, c.UpdatedAt); err != nil {
 			return err
 		}
@@ -685,6 +688,9 @@ func (d *DB) UpdateContact(ctx context.Context, c *kamflow.Contact, audit *kamfl
 			return fmt.Errorf("db: read the version of contact %s: %w", c.ID, err)
 		}
 		c.UpdatedBy = by
+		if err := reindexContacts(tx, c.ID); err != nil {
+			return err
+		}
 		if err := upsertLinks(tx, c, by, c.UpdatedAt); err != nil {
 			return err
 		}
@@ -754,6 +760,9 @@ func (d *DB) PatchContact(ctx context.Context, accountID, id string, in kamflow.
 		col("notes", in.Notes != nil, after.Notes)
 		if err := cols.update(tx, "contacts", id); err != nil {
 			return fmt.Errorf("db: update contact %s: %w", id, err)
+		}
+		if err := reindexContacts(tx, id); err != nil {
+			return err
 		}
 		if err := upsertLinks(tx, &after, e.By, e.At); err != nil {
 			return err

@@ -41,6 +41,9 @@ var goSteps = map[int64]func(tx *gorm.DB) error{
 	// Every stakeholder already stored becomes (or is matched onto) a contact of the account by
 	// the contacts import's rule: db/stakeholders.go.
 	120: backfillStakeholders,
+	// Every account, contact, deal and delivery task already stored is indexed for search:
+	// db/search.go.
+	140: backfillSearch,
 }
 
 // schemaMigrationsDDL creates the table that records the applied migrations.
