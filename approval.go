@@ -261,25 +261,31 @@ func (a Approval) subjectText() string {
 	return "the contract"
 }
 
-// approvalSummary is the timeline's English line of a request or an answer.
-func approvalSummary(cmd Command, a Approval) string {
-	var s string
+// approvalSummary says a request or an answer on the timeline: as a text, and in English.
+func approvalSummary(cmd Command, a Approval) (Text, string) {
+	p := Params{"subject": a.Subject, "margin": a.MarginPct, "floor": a.Floor}
+	var code, s string
 	switch {
 	case cmd.Kind == CmdRequestApproval:
-		s = "approval of " + a.subjectText() + " requested"
+		code, s = "approval_requested", "approval of "+a.subjectText()+" requested"
 		if a.Note != "" {
+			code, p["note"] = "approval_requested_note", a.Note
 			s += ": " + a.Note
 		}
-		return s
+		return Text{Code: code, Params: p}, s
 	case a.Status == ApprovalSentBack:
-		s = "approval of " + a.subjectText() + " sent back"
+		// A send-back always says why (the command requires the comment).
+		code, s, p["comment"] = "approval_sent_back", "approval of "+a.subjectText()+" sent back", a.Comment
 	default:
-		s = "approval of " + a.subjectText() + " approved"
+		code, s = "approval_approved", "approval of "+a.subjectText()+" approved"
+		if a.Comment != "" {
+			code, p["comment"] = "approval_approved_comment", a.Comment
+		}
 	}
 	if a.Comment != "" {
 		s += ": " + a.Comment
 	}
-	return s
+	return Text{Code: code, Params: p}, s
 }
 
 // approvalEffects are the notices of an approval's request or answer: a request tells the

@@ -281,9 +281,13 @@ type AuditEntry struct {
 	EntityType string    `json:"entity_type"` // deal, account, user, team, settings
 	EntityID   string    `json:"entity_id"`
 	DealID     string    `json:"deal_id,omitempty"`
-	Summary    string    `json:"summary"`
-	Before     any       `json:"before,omitempty"`
-	After      any       `json:"after,omitempty"`
+	Summary    string    `json:"summary"` // in English
+	// Code and Params say the summary for the reader's language (TimelineTexts, says.go); no
+	// code on an entry that is not on a deal's timeline, and on one kamflow cannot say otherwise.
+	Code   string `json:"code,omitempty"`
+	Params Params `json:"params,omitempty"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
 	// Key makes appending idempotent (a retried projection writes its entry once).
 	Key string `json:"key,omitempty"`
 }

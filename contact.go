@@ -388,6 +388,7 @@ func InteractionAudit(it *Interaction) *AuditEntry {
 	return &AuditEntry{
 		At: it.CreatedAt, Actor: it.RecordedBy, Action: "interaction.create", EntityType: "account", EntityID: it.AccountID,
 		DealID: it.DealID, Summary: fmt.Sprintf("%s logged (%s): %s", it.Kind, it.Reaction, it.Summary), After: it,
+		Code: "interaction", Params: Params{"interaction": it.Kind, "reaction": it.Reaction, "summary": it.Summary},
 	}
 }
 

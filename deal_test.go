@@ -306,9 +306,10 @@ func TestForcedAdvance(t *testing.T) {
 		// base 20 + 0 evidence, ×0.5 = 10.
 		p := w.d.WinProbability()
 		wantP := kamflow.Probability{Value: 10, Factors: []kamflow.ProbFactor{
-			{Key: "base", Effect: 20, Detail: "base rate of the entry stage"},
-			{Key: "evidence", Effect: 0, Detail: "0 of 2 key-node items met"},
-			{Key: "forced", Effect: -10, Detail: "forced from development to entry past assessment_passed, graded"},
+			{Key: "base", Effect: 20, Params: kamflow.Params{"stage": kamflow.Entry}, Detail: "base rate of the entry stage"},
+			{Key: "evidence", Effect: 0, Params: kamflow.Params{"met": 0, "total": 2}, Detail: "0 of 2 key-node items met"},
+			{Key: "forced", Effect: -10, Params: kamflow.Params{"from": kamflow.Development, "to": kamflow.Entry, "missing": missing},
+				Detail: "forced from development to entry past assessment_passed, graded"},
 		}}
 		if !reflect.DeepEqual(p, wantP) {
 			t.Errorf("probability %+v\nwant %+v", p, wantP)

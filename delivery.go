@@ -1307,40 +1307,62 @@ type DeliveryService interface {
 func DeliveryAudit(cmd DeliveryCommand, p *DeliveryPlan, now time.Time) *AuditEntry {
 	e := &AuditEntry{At: now, Actor: cmd.Actor.ID, Action: "delivery." + string(cmd.Kind), EntityType: "delivery",
 		EntityID: p.DealID, DealID: p.DealID, Key: fmt.Sprintf("delivery:%s:%d", p.DealID, p.Seq)}
+	say := func(code string, params Params) { e.Code, e.Params = code, params }
 	switch cmd.Kind {
 	case DelivPlan:
 		keys := make([]string, len(p.Tasks))
+		refs := make([]TaskRef, len(p.Tasks))
 		for i, t := range p.Tasks {
-			keys[i] = t.Key
+			keys[i], refs[i] = t.Key, TaskRef{Key: t.Key, Title: t.Title}
 		}
 		e.Summary = "delivery plan adjusted: " + strings.Join(keys, ", ")
 		e.After = cmd.Plan
+		say("plan", Params{"tasks": refs})
 	case DelivStart, DelivRetry, DelivCancel:
 		verb := map[DeliveryCommandKind]string{DelivStart: "started", DelivRetry: "retried", DelivCancel: "cancelled"}[cmd.Kind]
 		e.Summary = fmt.Sprintf("delivery task %s %s", cmd.Task, verb)
+		say("task_"+verb, p.taskParams(cmd.Task))
 	case DelivComplete:
 		t := p.Task(cmd.Task)
 		e.Summary = fmt.Sprintf("delivery task %s completed", cmd.Task)
+		say("task_completed", p.taskParams(cmd.Task))
 		if t != nil && t.Result != "" {
 			e.Summary = fmt.Sprintf("acceptance test completed: %s", t.Result)
+			say("acceptance_test", Params{"result": t.Result})
 			if n := len(t.PunchList); n > 0 {
 				e.Summary += fmt.Sprintf(" with %d punch item(s)", n)
+				say("acceptance_test_punch", Params{"result": t.Result, "punch_items": n})
 			}
 		}
 		e.After = cmd.Complete
 	case DelivResolve:
 		e.Summary = fmt.Sprintf("punch item %s resolved", cmd.Punch)
+		say("punch_resolved", nil)
 	case DelivResolveUndo:
-		e.Summary = fmt.Sprintf("delivery task %s cleaned up by hand after its failed undo: %s", cmd.Task, strings.TrimSpace(cmd.Note))
+		note := strings.TrimSpace(cmd.Note)
+		e.Summary = fmt.Sprintf("delivery task %s cleaned up by hand after its failed undo: %s", cmd.Task, note)
+		params := p.taskParams(cmd.Task)
+		params["note"] = note
+		say("undo_resolved", params)
 		if t := p.Task(cmd.Task); t != nil && len(t.Cleanups) > 0 {
 			e.After = t.Cleanups[len(t.Cleanups)-1]
 		}
 	case DelivReport:
 		r := cmd.Report
 		e.Summary = fmt.Sprintf("service visit %s reported: %d fault(s) found, %d unresolved, %s", cmd.Visit, r.FaultsFound, r.FaultsUnresolved, r.Satisfaction)
+		say("visit_reported", Params{"faults": r.FaultsFound, "unresolved": r.FaultsUnresolved, "satisfaction": r.Satisfaction})
 		e.After = r
 	}
 	return e
+}
+
+// taskParams are the params naming the task key of p (a "task" param and its title).
+func (p *DeliveryPlan) taskParams(key string) Params {
+	title := ""
+	if t := p.Task(key); t != nil {
+		title = t.Title
+	}
+	return Params{"task": key, "task_title": title}
 }
 
 // SystemDeliveryAudit is the audit entry of something the delivery did by itself (a task failed,
@@ -1350,12 +1372,30 @@ func SystemDeliveryAudit(action, summary string, p *DeliveryPlan, now time.Time)
 		DealID: p.DealID, Summary: summary, Key: fmt.Sprintf("delivery:%s:%d", p.DealID, p.Seq)}
 }
 
+// TaskFailedAudit is the timeline's entry of a task whose steps failed, with the error.
+func TaskFailedAudit(p *DeliveryPlan, task string, now time.Time) *AuditEntry {
+	msg := ""
+	if t := p.Task(task); t != nil {
+		msg = t.Error
+	}
+	e := SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", task, msg), p, now)
+	e.Code, e.Params = "task_failed", p.taskParams(task)
+	e.Params["error"] = msg
+	return e
+}
+
 // UndoFailedAudit is the timeline's entry of a task whose undo failed: what is to be cleaned up by
 // hand.
 func UndoFailedAudit(p *DeliveryPlan, task string, now time.Time) *AuditEntry {
 	t := p.Task(task)
 	e := SystemDeliveryAudit("undo_failed", fmt.Sprintf("delivery task %s could not be undone: clean up by hand %s", task, t.CleanupList()), p, now)
 	e.After = map[string]any{"task": task, "undo_failures": t.UndoFailures, "undo_to": t.UndoTo}
+	steps := make([]string, len(t.UndoFailures))
+	for i, f := range t.UndoFailures {
+		steps[i] = f.Step
+	}
+	e.Code, e.Params = "undo_failed", p.taskParams(task)
+	e.Params["steps"] = steps
 	return e
 }
 

@@ -145,6 +145,32 @@ func editAudit(before, after *Deal) (b, a map[string]any) {
 	return b, a
 }
 
+// editTexts say what an edit changed, a text for each field (the "edit_*" texts).
+func editTexts(before, after *Deal) []Text {
+	out := []Text{}
+	if before.Title != after.Title {
+		out = append(out, Text{Code: "edit_title", Params: Params{"title_from": before.Title, "title_to": after.Title}})
+	}
+	if before.Value != after.Value || before.Currency != after.Currency {
+		out = append(out, Text{Code: "edit_value", Params: Params{"value_from": money(before.Value, before.Currency), "value_to": money(after.Value, after.Currency)}})
+	}
+	if before.ExpectedClose != after.ExpectedClose {
+		if before.ExpectedClose == "" {
+			out = append(out, Text{Code: "edit_close_set", Params: Params{"date_to": string(after.ExpectedClose)}})
+		} else {
+			out = append(out, Text{Code: "edit_close", Params: Params{"date_from": string(before.ExpectedClose), "date_to": string(after.ExpectedClose)}})
+		}
+	}
+	if before.Notes != after.Notes || before.NotesRef != after.NotesRef {
+		if after.Notes == "" && after.NotesRef == "" {
+			out = append(out, Text{Code: "edit_notes_cleared"})
+		} else {
+			out = append(out, Text{Code: "edit_notes"})
+		}
+	}
+	return out
+}
+
 // editSummary is an edit's audit summary (English; the UI says it from the entry's values).
 func editSummary(before, after *Deal) string {
 	var parts []string

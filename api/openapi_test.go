@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -353,6 +354,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		"Reaction":         strs(kamflow.Reactions),
 		"HandoverStatus": {string(kamflow.HandoverPending), string(kamflow.HandoverRunning), string(kamflow.HandoverDone),
 			string(kamflow.HandoverDoneWithRefusals), string(kamflow.HandoverConflict)},
+		"GateDetailCode": slices.Sorted(maps.Keys(kamflow.GateTexts)),
+		"TimelineCode":   slices.Sorted(maps.Keys(kamflow.TimelineTexts)),
 		"TransitionKind": {kamflow.TransitionCreated, kamflow.TransitionAdvanced, kamflow.TransitionForced,
 			kamflow.TransitionWon, kamflow.TransitionClosed, kamflow.TransitionDelivered, kamflow.TransitionImported},
 	} {

@@ -177,7 +177,7 @@ func (d *DB) ClearAttention(ctx context.Context, dealID string, at time.Time) er
 			return fmt.Errorf("db: clear attention to deal %s: %w", dealID, err)
 		}
 		return appendAudit(tx, &kamflow.AuditEntry{
-			At: at, Actor: "kamflow", Action: "deal.attention_cleared", EntityType: "deal", EntityID: dealID, DealID: dealID,
+			At: at, Actor: "kamflow", Action: "deal.attention_cleared", EntityType: "deal", EntityID: dealID, DealID: dealID, Code: "attention_cleared",
 			Summary: fmt.Sprintf("the deal's held changes are written (from change %d, after %d retries); it no longer needs attention", a.Seq, a.Attempts),
 			Before:  map[string]any{"seq": a.Seq, "pending": a.Pending, "reason": a.Reason, "error": a.Error, "attempts": a.Attempts, "since": a.Since},
 			Key:     fmt.Sprintf("deal:%s:attention-cleared:%d:%d", dealID, a.Seq, a.Since.UnixMicro()),

@@ -18,8 +18,9 @@ import (
 type auditRow struct {
 	e             *kamflow.AuditEntry // ID is set once written
 	at            time.Time
-	key           any // NULL for no key
-	before, after any // JSON text, or NULL
+	key           any    // NULL for no key
+	before, after any    // JSON text, or NULL
+	params        string // JSON object, or '' for none
 }
 
 // newAuditRow checks e and encodes it. A zero At is now.
@@ -40,6 +41,13 @@ func newAuditRow(e *kamflow.AuditEntry, now time.Time) (*auditRow, error) {
 	}
 	if r.after, err = auditJSON(e.After); err != nil {
 		return nil, fmt.Errorf("db: encode audit entry %s: %w", e.Action, err)
+	}
+	if len(e.Params) > 0 {
+		b, err := json.Marshal(e.Params)
+		if err != nil {
+			return nil, fmt.Errorf("db: encode audit entry %s's params: %w", e.Action, err)
+		}
+		r.params = string(b)
 	}
 	return r, nil
 }
@@ -65,11 +73,19 @@ func auditJSON(v any) (any, error) {
 func (r *auditRow) insert(tx *gorm.DB) (bool, error) {
 	e := r.e
 	var ids []int64
-	err := tx.Raw(`INSERT INTO audit_log (at, actor, action, entity_type, entity_id, deal_id, summary,
+	// An entry without a text writes no code and params: the Go steps of migrations older than
+	// 0130 (which added those columns) append such entries to the audit_log of their time.
+	q := tx.Raw(`INSERT INTO audit_log (at, actor, action, entity_type, entity_id, deal_id, summary,
 		"before", "after", "key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT ("key") DO NOTHING RETURNING id`,
-		ts(r.at), e.Actor, e.Action, e.EntityType, e.EntityID, e.DealID, e.Summary, r.before, r.after, r.key).
-		Scan(&ids).Error
+		ts(r.at), e.Actor, e.Action, e.EntityType, e.EntityID, e.DealID, e.Summary, r.before, r.after, r.key)
+	if e.Code != "" || r.params != "" {
+		q = tx.Raw(`INSERT INTO audit_log (at, actor, action, entity_type, entity_id, deal_id, summary,
+		code, params, "before", "after", "key") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT ("key") DO NOTHING RETURNING id`,
+			ts(r.at), e.Actor, e.Action, e.EntityType, e.EntityID, e.DealID, e.Summary, e.Code, r.params, r.before, r.after, r.key)
+	}
+	err := q.Scan(&ids).Error
 	if err != nil {
 		return false, fmt.Errorf("db: append audit entry %s of %s %s: %w", e.Action, e.EntityType, e.EntityID, err)
 	}
@@ -119,6 +135,8 @@ type auditReadRow struct {
 	EntityID   string
 	DealID     string
 	Summary    string
+	Code       string
+	Params     string
 	Before     *string
 	After      *string
 	Key        *string
@@ -156,7 +174,7 @@ func (d *DB) Audit(ctx context.Context, f kamflow.AuditFilter) ([]kamflow.AuditE
 		return nil, 0, fmt.Errorf("db: count audit entries: %w", err)
 	}
 	var rows []auditReadRow
-	err := db.Raw(`SELECT id, at, actor, action, entity_type, entity_id, deal_id, summary, "before", "after", "key"
+	err := db.Raw(`SELECT id, at, actor, action, entity_type, entity_id, deal_id, summary, code, params, "before", "after", "key"
 		FROM audit_log`+w.String()+" ORDER BY id DESC LIMIT ? OFFSET ?", append(w.args, limit, offset)...).
 		Scan(&rows).Error
 	if err != nil {
@@ -165,9 +183,14 @@ func (d *DB) Audit(ctx context.Context, f kamflow.AuditFilter) ([]kamflow.AuditE
 	out := make([]kamflow.AuditEntry, len(rows))
 	for i, r := range rows {
 		e := kamflow.AuditEntry{ID: r.ID, At: utc(r.At), Actor: r.Actor, Action: r.Action,
-			EntityType: r.EntityType, EntityID: r.EntityID, DealID: r.DealID, Summary: r.Summary}
+			EntityType: r.EntityType, EntityID: r.EntityID, DealID: r.DealID, Summary: r.Summary, Code: r.Code}
 		if r.Key != nil {
 			e.Key = *r.Key
+		}
+		if r.Params != "" {
+			if err := json.Unmarshal([]byte(r.Params), &e.Params); err != nil {
+				return nil, 0, fmt.Errorf("db: decode audit entry %d's params: %w", r.ID, err)
+			}
 		}
 		for _, v := range []struct {
 			src *string

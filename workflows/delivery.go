@@ -526,7 +526,7 @@ func (r *deliveryRun) stepEnded(ctx workflow.Context, c *delivStepCall) error {
 	case !c.undo:
 		r.plan.StepFailed(c.task, c.step, failureMessage(c.err), now)
 		r.changes++
-		audit := kamflow.SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", c.task, t.Error), &r.plan, now)
+		audit := kamflow.TaskFailedAudit(&r.plan, c.task, now)
 		if err := r.project(ctx, audit); err != nil {
 			return err
 		}

@@ -300,8 +300,7 @@ func (r *legacyDelivRun) runSteps(ctx, stepCtx workflow.Context, key string) {
 				now := workflow.Now(ctx)
 				r.plan.StepFailed(key, step, failureMessage(err), now)
 				r.changes++
-				t := r.plan.Task(key)
-				if err := r.project(ctx, kamflow.SystemDeliveryAudit("task_failed", fmt.Sprintf("delivery task %s failed: %s", key, t.Error), &r.plan, now)); err != nil {
+				if err := r.project(ctx, kamflow.TaskFailedAudit(&r.plan, key, now)); err != nil {
 					return err
 				}
 				return r.notifyFailed(ctx, key, step)

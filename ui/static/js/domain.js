@@ -3,7 +3,7 @@
 // (assessment score and grade, bid margin). They mirror the Go domain (assessment.go, command.go);
 // the server recomputes everything it stores.
 
-import { t, tp, has, formatNumber, formatPercent, formatDate, formatList, formatMoney } from './i18n.js';
+import { t, tp, has } from './i18n.js';
 
 export const STAGES = ['development', 'entry', 'proposal', 'bid', 'negotiation', 'delivery'];
 export const PROJECT_FACTORS = ['project_level', 'funding', 'technical_fit', 'relationship', 'credit'];
@@ -128,82 +128,3 @@ export function stepLabel(key) {
   return has(`step.${key}`) ? t(`step.${key}`) : key;
 }
 
-function dec1(n) {
-  return formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
-}
-
-/**
- * gateDetail describes a key-node item in the user's language from the deal's evidence, as the
- * server's English detail (gate.go) does; it falls back to the server's text.
- */
-export function gateDetail(deal, item) {
-  const a = deal.assessment;
-  const names = (pred) => (deal.stakeholders || []).filter(pred).map((s) => s.name);
-  switch (item.key) {
-    case 'assessment_passed':
-      if (!a) return t('gatedetail.not_assessed');
-      return t(a.passed ? 'gatedetail.score_passes' : 'gatedetail.score_below', { score: dec1(a.score), threshold: dec1(a.threshold) });
-    case 'graded':
-      return a && a.grade ? t('gatedetail.grade', { grade: a.grade }) : t('gatedetail.no_grade');
-    case 'insider_identified': {
-      const n = names((s) => s.role === 'insider');
-      return n.length ? t('gatedetail.insider', { names: formatList(n) }) : t('gatedetail.no_insider');
-    }
-    case 'key_person_engaged': {
-      const n = names((s) => s.role === 'decision_maker' && s.engaged);
-      if (n.length) return t('gatedetail.engaged', { names: formatList(n) });
-      return names((s) => s.role === 'decision_maker').length ? t('gatedetail.dm_not_engaged') : t('gatedetail.no_dm');
-    }
-    case 'criteria_favourable': {
-      const c = deal.criteria || [];
-      if (!c.length) return t('gatedetail.no_criteria');
-      const us = c.filter((x) => x.favours === 'us').length;
-      const them = c.filter((x) => x.favours === 'competitor').length;
-      return t('gatedetail.criteria', { us, neutral: c.length - us - them, them });
-    }
-    case 'proposal_submitted':
-      return deal.proposal ? t('gatedetail.proposal', { date: formatDate(deal.proposal.submitted_on) }) : t('gatedetail.no_proposal');
-    case 'bid_submitted':
-      if (!deal.bid) return t('gatedetail.no_bid');
-      return deal.bid.submitted ? t('gatedetail.bid_submitted', { price: formatMoney(deal.bid.price, deal.currency) }) : t('gatedetail.bid_not_submitted');
-    case 'margin_approved': {
-      const b = deal.bid;
-      if (!b) return t('gatedetail.no_bid');
-      const p = { margin: formatPercent(b.margin_pct, 2), floor: formatPercent(b.floor, 2) };
-      if (b.margin_pct >= b.floor) return t('gatedetail.margin_ok', p);
-      if (b.margin_approved_by) return t('gatedetail.margin_approved', { ...p, who: b.margin_approved_by });
-      return t('gatedetail.margin_below', p);
-    }
-    case 'contract_approved':
-      return deal.contract?.approved_by ? t('gatedetail.contract_approved', { who: deal.contract.approved_by }) : t('gatedetail.contract_not_approved');
-    case 'contract_signed':
-      return deal.contract?.signed_on ? t('gatedetail.contract_signed', { date: formatDate(deal.contract.signed_on) }) : t('gatedetail.contract_not_signed');
-    case 'accepted': {
-      const acc = deal.acceptance;
-      if (!acc) return t('gatedetail.no_acceptance');
-      return t(`gatedetail.acceptance_${acc.result}`);
-    }
-    default:
-      return item.detail || '';
-  }
-}
-
-/** probabilityFactor describes one step of the win probability (gate.go ProbFactor). */
-export function probabilityFactor(deal, f) {
-  switch (f.key) {
-    case 'base':
-      return t('prob.base', { stage: stageLabel(deal.stage) });
-    case 'evidence': {
-      const items = deal.gate?.items || [];
-      return t('prob.evidence', { met: items.filter((i) => i.met).length, total: items.length });
-    }
-    case 'forced': {
-      const m = /forced from (\w+) to (\w+)/.exec(f.detail || '');
-      return m ? t('prob.forced', { from: stageLabel(m[1]), to: stageLabel(m[2]) }) : t('prob.forced_short');
-    }
-    case 'outcome':
-      return t('prob.outcome', { status: statusLabel(deal.status) });
-    default:
-      return f.detail || f.key;
-  }
-}

@@ -9,8 +9,9 @@ import {
   STAGES, CURRENCIES, PROJECT_FACTORS, COMPETITION_FACTORS, FACTORS, ROLES, STANCES, FAVOURS, GRADES, ACCEPTANCE,
   nextStage, isActive, score, computeGrade, parseMoney, marginPct, today, addDays,
   stageLabel, statusLabel, roleLabel, stanceLabel, favoursLabel, factorLabel, acceptanceLabel,
-  gateDetail, probabilityFactor, taskLabel,
+  taskLabel, stepLabel,
 } from '../domain.js';
+import { say, sayable, gateDetail, probabilityFactor } from '../text.js';
 import { badges, gradeBadge, formError, table, empty, personNames, personName, peoplePicker } from './common.js';
 import { confirmAction } from './confirm.js';
 import { forceDialog, movedMeanwhile } from './force.js';
@@ -254,7 +255,7 @@ function keyNode(page) {
         h('span', { class: 'check-body' },
           h('span', { class: 'check-label', text: gateLabel(it.key) }), ' ',
           h('span', { class: ['check-state', it.met ? 'state-met' : 'state-unmet'], text: it.met ? t('gate.state_met') : t('gate.state_unmet') }),
-          h('span', { class: 'check-detail', text: gateDetail(d, it) }))))),
+          h('span', { class: 'check-detail', text: gateDetail(it) }))))),
     h('p', { class: 'keynode-status' },
       d.gate.met ? (next ? t('deal.gate_met_next', { stage: stageLabel(next) }) : t('deal.gate_met_last')) : t('deal.gate_unmet')),
     actions.length ? h('div', { class: 'actions' }, actions) : null,
@@ -287,7 +288,7 @@ function forcedNote(out, before, reason) {
 function factorItem(deal, f) {
   const eff = f.key === 'base' || f.key === 'outcome' ? formatPercent(f.effect) : t('prob.points', { n: formatNumber(f.effect, { signDisplay: 'exceptZero' }) });
   return h('li', { class: ['factor', `factor-${f.key}`], data: { factor: f.key } },
-    h('span', { class: 'factor-label', text: probabilityFactor(deal, f) }), ' ', h('span', { class: 'factor-effect', text: eff }));
+    h('span', { class: 'factor-label', text: probabilityFactor(f) }), ' ', h('span', { class: 'factor-effect', text: eff }));
 }
 
 function probabilityPanel(deal) {
@@ -1092,7 +1093,7 @@ function timelineSection(items, deal) {
   return h('section', { class: 'panel', id: 'timeline', 'aria-labelledby': hid },
     h('h2', { id: hid, text: t('timeline.title') }),
     items.length
-      ? h('ol', { class: 'timeline' }, items.map((e) => h('li', { class: 'timeline-item', data: { action: e.action } },
+      ? h('ol', { class: 'timeline' }, items.map((e) => h('li', { class: 'timeline-item', data: { action: e.action, code: e.code || null } },
         h('p', { class: 'timeline-head' },
           h('time', { datetime: e.at, text: formatDateTime(e.at) }), ' · ',
           h('strong', { text: actionLabel(e.action) }), ' · ', h('span', { class: 'timeline-by', data: { actor: e.actor }, text: t('timeline.by', { who: personName(e.actor) }) })),
@@ -1100,20 +1101,18 @@ function timelineSection(items, deal) {
       : empty(t('timeline.empty')));
 }
 
-// summaryLine says what a timeline entry changed. The server's summary is English; in another
-// language the line is built from the entry's recorded values where they say enough, and the
-// English summary (marked as such) stands in otherwise.
+// summaryLine says what a timeline entry changed, from its code and params in the UI's
+// language. Entries appended before entries had codes are said from their recorded values where
+// those say enough (legacySummary), and by the English summary, marked as such, otherwise.
 function summaryLine(e, deal) {
-  // The delivery's summaries name tasks by their keys, and the approvals' (approvals.js) raw
-  // percentages: they are said in words in every language.
-  // Entries that name people (by username in the server's summary) are said by name in every language.
-  const named = ['deal.create', 'deal.reassign', 'deal.assign_engineers', 'deal.edit', 'deal.remove_stakeholder'].includes(e.action);
-  const text = locale() === 'en' && !named && !e.action.startsWith('delivery.') && !e.action.endsWith('_approval') ? null : localSummary(e, deal);
+  const text = sayable('tl', e.code) ? say('tl', e.code, e.params) : legacySummary(e, deal);
   if (text) return h('p', { class: 'timeline-summary', text });
   return e.summary ? h('p', { class: 'timeline-summary', lang: 'en', text: e.summary }) : null;
 }
 
-function localSummary(e, deal) {
+// legacySummary says an entry appended before entries had codes (before migration 0130) from its
+// recorded before and after values. New entries never come here.
+function legacySummary(e, deal) {
   const a = e.after && typeof e.after === 'object' ? e.after : {};
   const b = e.before && typeof e.before === 'object' ? e.before : {};
   const dec1 = (n) => formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -1176,7 +1175,7 @@ function localSummary(e, deal) {
     case 'deal.edit':
       return editSummary(a, b);
     case 'deal.assign_engineers':
-      return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { names: formatList(a.engineers.map(personName)) }) : t('eng.none')) : null;
+      return Array.isArray(a.engineers) ? (a.engineers.length ? t('tl.engineers', { engineers: formatList(a.engineers.map(personName)) }) : t('eng.none')) : null;
     case 'deal.contact_stale':
       return a.name ? staleSummary(e, a) : null;
     default:
@@ -1187,9 +1186,9 @@ function localSummary(e, deal) {
 // editSummary says what an edit changed, from the entry's before and after (the changed fields).
 function editSummary(a, b) {
   const parts = [];
-  if ('title' in a) parts.push(t('tl.edit_title', { from: b.title, to: a.title }));
-  if ('value' in a) parts.push(t('tl.edit_value', { from: formatMoney(b.value, b.currency), to: formatMoney(a.value, a.currency) }));
-  if ('expected_close' in a) parts.push(t('tl.edit_close', { from: b.expected_close ? formatDate(b.expected_close) : t('common.none'), to: formatDate(a.expected_close) }));
+  if ('title' in a) parts.push(t('tl.edit_title', { title_from: b.title, title_to: a.title }));
+  if ('value' in a) parts.push(t('tl.edit_value', { value_from: formatMoney(b.value, b.currency), value_to: formatMoney(a.value, a.currency) }));
+  if ('expected_close' in a) parts.push(t('tl.edit_close', { date_from: b.expected_close ? formatDate(b.expected_close) : t('common.none'), date_to: formatDate(a.expected_close) }));
   if ('notes' in a) parts.push(a.notes ? t('tl.edit_notes') : t('tl.edit_notes_cleared'));
   return parts.length ? t('tl.edit', { changes: formatList(parts) }) : null;
 }
@@ -1218,9 +1217,9 @@ function deliverySummary(e, a) {
     case 'delivery.cancel':
       return task ? t('tl.task_cancelled', { task: taskLabel(task) }) : null;
     case 'delivery.task_failed':
-      return task ? t('tl.task_failed', { task: taskLabel(task) }) : null;
+      return task ? t('tl.task_failed', { task: taskLabel(task), error: /failed: (.*)$/s.exec(e.summary || '')?.[1] || '' }) : null;
     case 'delivery.undo_failed':
-      return task ? t('tl.undo_failed', { task: taskLabel(task) }) : null;
+      return task ? t('tl.undo_failed', { task: taskLabel(task), steps: formatList((a.undo_failures || []).map((f) => stepLabel(f.step))) }) : null;
     case 'delivery.resolve_undo':
       return task ? t('tl.undo_resolved', { task: taskLabel(task), note: a.note || '' }) : null;
     case 'delivery.complete':
