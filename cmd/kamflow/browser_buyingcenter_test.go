@@ -35,7 +35,7 @@ func TestBrowserBuyingCenter(t *testing.T) {
 			"forced past the key node of the Sales entry stage", "Decision maker", "Neutral"},
 		{"zh-CN", "焦炉煤气分析仪", "王总 Wang", "总经理", "陈工 Chen", "赵工 Zhao",
 			"已添加王总 Wang", "已将 赵工 Zhao 从采购组织中移除。", "依赖于 陈工 Chen", "销售进入阶段", "已找到内线", "只有销售总监可以",
-			"强制越过「销售进入阶段」阶段的关键节点", "决策者", "中立"},
+			"强制越过销售进入阶段的关键节点", "决策者", "中立"},
 	} {
 		acct := kam.do("POST", "/api/v1/accounts", map[string]any{"name": "宝钢湛江 Baosteel Zhanjiang " + tt.lang, "industry": "steel"}, 201)["id"].(string)
 		deal := kam.do("POST", "/api/v1/deals", map[string]any{"account_id": acct, "title": tt.dealTitle, "value": "1200000", "currency": "CNY", "expected_close": closeOn}, 201)["id"].(string)
