@@ -79,7 +79,9 @@ func DealAudit(cmd Command, before, after *Deal, now time.Time) *AuditEntry {
 // summarize says what cmd did, which took the deal from before to after: as a text, and in
 // English.
 func summarize(cmd Command, before, after *Deal) (Text, string) {
-	say := func(code string, p Params, summary string) (Text, string) { return Text{Code: code, Params: p}, summary }
+	say := func(code string, p Params, summary string) (Text, string) {
+		return Text{Code: code, Params: p}, summary
+	}
 	switch cmd.Kind {
 	case CmdAssessment:
 		a := after.Assessment

@@ -8,16 +8,16 @@ import (
 func TestSanitizeFileName(t *testing.T) {
 	long := strings.Repeat("投标", 60) + ".pdf" // 724 bytes
 	for in, want := range map[string]string{
-		"招标文件.pdf":                       "招标文件.pdf",
+		"招标文件.pdf":                        "招标文件.pdf",
 		`C:\Users\王工\Desktop\投标书 v2.docx`: "投标书 v2.docx",
-		"../../etc/passwd":               "passwd",
-		"a\x00b\x1fc\x7fd.txt":           "abcd.txt",
-		"evil\u202Efdp.exe":              "evilfdp.exe",
-		"  .hidden. ":                    "hidden",
-		"..":                             "file",
-		"":                               "file",
-		"tab\there.pdf":                  "tabhere.pdf",
-		"bad\xffutf8.pdf":                "bad_utf8.pdf",
+		"../../etc/passwd":                "passwd",
+		"a\x00b\x1fc\x7fd.txt":            "abcd.txt",
+		"evil\u202Efdp.exe":               "evilfdp.exe",
+		"  .hidden. ":                     "hidden",
+		"..":                              "file",
+		"":                                "file",
+		"tab\there.pdf":                   "tabhere.pdf",
+		"bad\xffutf8.pdf":                 "bad_utf8.pdf",
 	} {
 		if got := SanitizeFileName(in); got != want {
 			t.Errorf("SanitizeFileName(%q) = %q, want %q", in, got, want)

@@ -1,10 +1,5 @@
 package kamflow
 
-import (
-	"maps"
-	"slices"
-)
-
 // Texts for people. What kamflow itself says about a deal — a key-node item's detail, a step of
 // the win probability, a timeline entry — goes out as a code with params, and each reader's UI
 // says it in their language: the dictionaries' "gatedetail.<code>", "prob.<code>" and
@@ -236,16 +231,6 @@ var ProbabilityTexts = map[string][]string{
 	"forced":   {"from", "to", "missing"},
 	"outcome":  {"status"},
 }
-
-// ParamNames are the names of the params of code in texts, sorted.
-func ParamNames(texts map[string][]string, code string) []string {
-	out := slices.Clone(texts[code])
-	slices.Sort(out)
-	return out
-}
-
-// KeysOf are the names of p's params, sorted.
-func (p Params) KeysOf() []string { return slices.Sorted(maps.Keys(p)) }
 
 // orNone is s as a params list: never nil, so that it encodes as [].
 func orNone(s []string) []string {

@@ -13,7 +13,7 @@ import (
 
 var _ kamflow.InboxStore = (*DB)(nil)
 
-// encodeParams is how a notification's params are stored: a JSON object, or '' for none.
+// encodeParams is how a notification's params are stored: a JSON object, or the empty string for none.
 func encodeParams(p map[string]string) (string, error) {
 	if len(p) == 0 {
 		return "", nil
